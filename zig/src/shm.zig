@@ -83,7 +83,18 @@ export fn rd_unmap(addr: usize, bytes: usize) i32 {
 /// its file. The new address goes to `out_addr`. Returns 0 or -errno.
 export fn rd_grow(path: ?[*:0]const u8, addr: usize, old_bytes: usize, new_bytes: usize, out_addr: *usize) i32 {
     if (addr == 0 or new_bytes < old_bytes or new_bytes % std.heap.pageSize() != 0) return sys.neg(.INVAL);
-    if (path) |p| {
+    const p = path orelse {
+        // Shared anonymous memory is a shmem object of fixed size: mremap
+        // would grow the mapping but not the object (SIGBUS past its end).
+        // It is private to one Raindrops, so a fresh mapping and a copy do.
+        const rc = linux.mmap(null, new_bytes, prot, .{ .TYPE = .SHARED, .ANONYMOUS = true }, -1, 0);
+        if (sys.failure(rc)) |e| return e;
+        @memcpy(@as([*]u8, @ptrFromInt(rc))[0..old_bytes], @as([*]const u8, @ptrFromInt(addr))[0..old_bytes]);
+        _ = linux.munmap(@ptrFromInt(addr), old_bytes);
+        out_addr.* = rc;
+        return 0;
+    };
+    {
         const open_rc = linux.open(p, .{ .ACCMODE = .RDWR, .CLOEXEC = true }, 0);
         if (sys.failure(open_rc)) |e| return e;
         const fd: i32 = @intCast(open_rc);
@@ -152,6 +163,7 @@ test "anonymous mapping counts, wraps and grows" {
     try testing.expectEqual(@as(i32, 0), rd_grow(null, addr, page, 4 * page, &grown));
     try testing.expectEqual(@as(u64, 42), rd_load(grown, 64, 1));
     try testing.expectEqual(@as(u64, 2), rd_load(grown, 64, 3));
+    try testing.expectEqual(@as(u64, 1), rd_add(grown, 64, 3 * @as(u32, @intCast(page)) / 64, 1));
     try testing.expectEqual(@as(i32, 0), rd_unmap(grown, 4 * page));
 }
 

@@ -1,0 +1,44 @@
+# Every tool is installed into the project: Deno and Bun from npm (pinned in
+# package.json / package-lock.json), Zig from PyPI (pinned here).
+ZIG_VERSION := 0.15.2
+
+VENV := .venv
+ZIG  := $(VENV)/bin/python -m ziglang
+DENO := node_modules/.bin/deno
+BUN  := node_modules/.bin/bun
+LIB  := zig/zig-out/lib/libraindrops.so
+
+.PHONY: all tools build test demo bench clean
+
+all: build
+
+tools: node_modules/.installed $(VENV)/.zig-$(ZIG_VERSION)
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(VENV)/.zig-$(ZIG_VERSION):
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check ziglang==$(ZIG_VERSION)
+	@touch $@
+
+build: tools $(LIB)
+
+$(LIB): $(wildcard zig/src/*.zig) zig/build.zig zig/build.zig.zon $(VENV)/.zig-$(ZIG_VERSION)
+	cd zig && ../$(ZIG) build --release=fast
+
+## test: Zig unit tests, then the suite under Deno and under Bun; one summary line.
+test: build
+	ZIG="$(ZIG)" DENO=$(DENO) BUN=$(BUN) scripts/test-all.sh
+
+## demo: the live multi-process demo on loopback.
+demo: build
+	$(DENO) run -A examples/demo.ts
+
+## bench: every benchmark, each printing its baseline beside it.
+bench: build
+	DENO=$(DENO) BUN=$(BUN) scripts/bench-all.sh
+
+clean:
+	rm -rf zig/zig-out zig/.zig-cache

@@ -1,0 +1,27 @@
+/**
+ * raindrops for Deno and Bun: real-time stats for multi-process HTTP
+ * servers. Lock-free counters in shared memory, Linux listen-queue and
+ * TCP_INFO statistics over netlink, a Hono middleware and a Watcher app.
+ *
+ * Importing this module loads no native code; libraindrops.so is opened on
+ * first use.
+ *
+ * @example
+ * ```ts
+ * import { Raindrops } from "./mod.ts";
+ * using counters = new Raindrops(4, { path: "/dev/shm/demo.raindrops" });
+ * counters.incr(0);
+ * ```
+ *
+ * @module
+ */
+export { Raindrops, type RaindropsOptions } from "./src/raindrops.ts";
+export { Struct, type StructClass, type StructInstance } from "./src/struct.ts";
+export {
+  ClosedError,
+  errnoName,
+  EvaporatedError,
+  NativeError,
+  NativeLibraryError,
+  RaindropsError,
+} from "./src/errors.ts";

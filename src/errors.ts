@@ -1,0 +1,83 @@
+/**
+ * Errors raised by raindrops. Bad arguments throw the built-in `TypeError`
+ * (wrong type) or `RangeError` (wrong value); everything else is a
+ * {@link RaindropsError} subclass carrying the errno name the kernel gave.
+ *
+ * @module
+ */
+
+/** Linux errno numbers we can name; others are reported as `E<number>`. */
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM", 2: "ENOENT", 4: "EINTR", 9: "EBADF", 11: "EAGAIN", 12: "ENOMEM",
+  13: "EACCES", 16: "EBUSY", 17: "EEXIST", 19: "ENODEV", 20: "ENOTDIR",
+  21: "EISDIR", 22: "EINVAL", 23: "ENFILE", 24: "EMFILE", 27: "EFBIG",
+  28: "ENOSPC", 30: "EROFS", 36: "ENAMETOOLONG", 40: "ELOOP", 71: "EPROTO",
+  88: "ENOTSOCK", 93: "EPROTONOSUPPORT", 95: "EOPNOTSUPP", 97: "EAFNOSUPPORT",
+  105: "ENOBUFS",
+};
+
+/** Symbolic name of a Linux errno, e.g. `errnoName(2) === "ENOENT"`. */
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES[errno] ?? `E${errno}`;
+}
+
+/**
+ * Base class of every non-argument error from raindrops.
+ *
+ * @example
+ * ```ts
+ * try { new Raindrops(1, { path: "/no/such/dir/x" }); }
+ * catch (e) { if (e instanceof RaindropsError) console.log(e.code); } // "ENOENT"
+ * ```
+ */
+export class RaindropsError extends Error {
+  /** Errno name such as `"ENOENT"`, or a raindrops code such as `"EVAPORATED"`. */
+  readonly code: string;
+  /** The positive Linux errno, or 0 when the error did not come from the kernel. */
+  readonly errno: number;
+
+  constructor(message: string, code: string, errno = 0, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.errno = errno;
+  }
+}
+
+/** A native call failed; `syscall` names what was attempted. */
+export class NativeError extends RaindropsError {
+  readonly syscall: string;
+
+  constructor(syscall: string, errno: number, detail = "") {
+    const code = errnoName(errno);
+    super(`${syscall} failed: ${code}${detail ? ` (${detail})` : ""}`, code, errno);
+    this.syscall = syscall;
+  }
+}
+
+/** Use of a counter set (or anything built on one) after `evaporate()`. */
+export class EvaporatedError extends RaindropsError {
+  constructor(what = "Raindrops") {
+    super(`${what} has been evaporated`, "EVAPORATED");
+  }
+}
+
+/** Use of a socket or other handle after `close()`. */
+export class ClosedError extends RaindropsError {
+  constructor(what: string) {
+    super(`${what} is closed`, "CLOSED");
+  }
+}
+
+/** libraindrops.so could not be loaded; the message lists every path tried. */
+export class NativeLibraryError extends RaindropsError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, "NATIVE_LIBRARY", 0, options);
+  }
+}
+
+/** Throws a {@link NativeError} when a native return code is a negative errno. */
+export function check(syscall: string, rc: number, detail = ""): number {
+  if (rc < 0) throw new NativeError(syscall, -rc, detail);
+  return rc;
+}

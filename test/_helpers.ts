@@ -1,0 +1,72 @@
+/**
+ * Shared test helpers: temporary shared-file paths that clean themselves up,
+ * and child processes of either runtime.
+ */
+import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** Paths of the two runtimes installed in the project. */
+export const RUNTIMES = {
+  deno: `${ROOT}node_modules/.bin/deno`,
+  bun: `${ROOT}node_modules/.bin/bun`,
+} as const;
+
+export type RuntimeName = keyof typeof RUNTIMES;
+
+/** Arguments that run a script file with a runtime. */
+export function scriptArgs(runtime: RuntimeName, script: string): string[] {
+  return runtime === "deno" ? ["run", "-A", script] : [script];
+}
+
+let counter = 0;
+
+/** A fresh path under /dev/shm, removed (with its leftovers) on dispose. */
+export function tempShm(label = "x"): { path: string } & Disposable {
+  const path = `/dev/shm/raindrops-test-${process.pid}-${label}-${counter++}`;
+  return { path, [Symbol.dispose]: () => rmSync(path, { force: true }) };
+}
+
+/** The absolute path of a fixture script. */
+export function fixture(name: string): string {
+  return new URL(`./fixtures/${name}`, import.meta.url).pathname;
+}
+
+/** Result of a finished child process. */
+export interface ChildResult {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a fixture with a runtime and waits for it (killed after `timeoutMs`). */
+export function runFixture(
+  runtime: RuntimeName,
+  name: string,
+  args: string[] = [],
+  timeoutMs = 60_000,
+): Promise<ChildResult> {
+  const child = spawn(RUNTIMES[runtime], [...scriptArgs(runtime, fixture(name)), ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "", stderr = "";
+  child.stdout!.on("data", (d) => (stdout += d));
+  child.stderr!.on("data", (d) => (stderr += d));
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  return new Promise((resolve) => {
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** The number of open file descriptors of this process. */
+export function openFdCount(): number {
+  // deno-lint-ignore no-explicit-any
+  const fs = (globalThis as any).process.getBuiltinModule?.("node:fs") ?? null;
+  if (fs) return fs.readdirSync("/proc/self/fd").length;
+  throw new Error("node:fs unavailable");
+}
