@@ -196,6 +196,16 @@ export class Raindrops {
     Atomics.store(this.#u64, w >> 1, toU64(value, "value"));
   }
 
+  /**
+   * Atomically replaces counter `index` with `replacement` if it holds
+   * `expected`; returns the value it held (equal to `expected` on success).
+   * The building block for claiming a slot across processes.
+   */
+  compareExchange(index: number, expected: number | bigint, replacement: number | bigint): bigint {
+    const w = this.#word(index);
+    return Atomics.compareExchange(this.#u64, w >> 1, toU64(expected, "expected"), toU64(replacement, "replacement"));
+  }
+
   /** Every counter in use, as numbers. */
   toArray(): number[] {
     return this.toBigIntArray().map(Number);

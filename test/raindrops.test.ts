@@ -67,6 +67,16 @@ test("incr carries exactly across 2^32 and decr borrows back", () => {
   assert.equal(r.incr(0, 0xffffffff), 6 * 2 ** 32 + 2);
 });
 
+test("compareExchange swaps only when the expected value is there", () => {
+  using r = new Raindrops(1);
+  assert.equal(r.compareExchange(0, 1, 5), 0n);
+  assert.equal(r.get(0), 0);
+  assert.equal(r.compareExchange(0, 0, 2n ** 63n), 0n);
+  assert.equal(r.compareExchange(0, 2n ** 63n, 7), 2n ** 63n);
+  assert.equal(r.get(0), 7);
+  assert.throws(() => r.compareExchange(0, -1, 0), RangeError);
+});
+
 test("set and get round-trip numbers and bigints", () => {
   using r = new Raindrops(3);
   r.set(2, 123456789);
