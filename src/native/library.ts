@@ -16,11 +16,13 @@ export const BUILD_COMMAND = "make build";
 
 let loaded: Bound<Symbols> | undefined;
 
-/** Candidate paths: `RAINDROPS_LIB` if set, then the local build. */
+/**
+ * Paths to try: `RAINDROPS_LIB` alone when set (an explicit choice never
+ * falls back silently to another build), else the local build.
+ */
 export function libraryCandidates(): string[] {
   const fromEnv = runtime().env("RAINDROPS_LIB");
-  const local = decodeURIComponent(LOCAL_BUILD.pathname);
-  return fromEnv ? [fromEnv, local] : [local];
+  return fromEnv ? [fromEnv] : [decodeURIComponent(LOCAL_BUILD.pathname)];
 }
 
 /** The bound native functions, loading the library on the first call. */

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs every benchmark under Deno and under Bun. Each benchmark prints its
+# own baseline from the same run, so the ratios are comparable.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for bench in bench/*.bench.ts; do
+  $DENO run -A "$bench"
+  $BUN "$bench"
+done
+for script in bench/*.bench.sh; do
+  [ -e "$script" ] && DENO=$DENO BUN=$BUN bash "$script"
+done

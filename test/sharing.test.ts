@@ -1,0 +1,67 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { Raindrops } from "../mod.ts";
+import { fixture, runFixture, RUNTIMES, scriptArgs, tempShm } from "./_helpers.ts";
+
+const PER_PROCESS = 3_000_000;
+
+test("2 Deno and 2 Bun processes incrementing one counter at once give an exact total", async () => {
+  using tmp = tempShm("procs");
+  using counters = new Raindrops(2, { path: tmp.path, zero: true });
+  const runs = (["deno", "bun", "deno", "bun"] as const).map((rt) =>
+    runFixture(rt, "incr_worker.ts", [tmp.path, String(PER_PROCESS), "4"])
+  );
+  for (const r of await Promise.all(runs)) assert.equal(r.code, 0, r.stderr);
+  assert.equal(counters.get(0), 4 * PER_PROCESS);
+  assert.equal(counters.get(1), 4, "all four passed the start barrier");
+});
+
+test("4 Worker threads incrementing one counter at once give an exact total", async () => {
+  using tmp = tempShm("threads");
+  using counters = new Raindrops(2, { path: tmp.path, zero: true });
+  const workers = Array.from({ length: 4 }, () =>
+    new Worker(new URL("./fixtures/incr_thread.ts", import.meta.url).href, { type: "module" })
+  );
+  try {
+    await Promise.all(workers.map((w) =>
+      new Promise<void>((resolve, reject) => {
+        w.onmessage = () => resolve();
+        w.onerror = (e) => reject(e);
+        w.postMessage({ path: tmp.path, count: 500_000 });
+      })
+    ));
+  } finally {
+    workers.forEach((w) => w.terminate());
+  }
+  assert.equal(counters.get(0), 2_000_000);
+});
+
+for (const runtime of ["deno", "bun"] as const) {
+  test(`a ${runtime} writer killed with SIGKILL loses no committed increment; values survive reopen`, async () => {
+    using tmp = tempShm(`kill-${runtime}`);
+    new Raindrops(2, { path: tmp.path, zero: true }).evaporate();
+    const child = spawn(RUNTIMES[runtime], scriptArgs(runtime, fixture("killed_writer.ts")).concat(tmp.path), {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let lastCommitted = 0, buffered = "";
+    const exited = new Promise<string | null>((resolve) => child.on("close", (_c, sig) => resolve(sig)));
+    await new Promise<void>((resolve) => {
+      child.stdout!.on("data", (d) => {
+        buffered += d;
+        const lines = buffered.split("\n");
+        buffered = lines.pop()!;
+        if (lines.length) lastCommitted = Number(lines[lines.length - 1]);
+        if (lastCommitted >= 200_000 && !child.killed) {
+          child.kill("SIGKILL");
+          resolve();
+        }
+      });
+    });
+    assert.equal(await exited, "SIGKILL");
+    using reopened = new Raindrops(2, { path: tmp.path });
+    const value = reopened.get(0);
+    assert.ok(value >= lastCommitted, `counter ${value} < committed ${lastCommitted}`);
+    assert.ok(value < lastCommitted + 1_000_000, `counter ${value} far above what was reported`);
+  });
+}

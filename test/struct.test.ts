@@ -1,0 +1,60 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { EvaporatedError, Struct } from "../mod.ts";
+import { tempShm } from "./_helpers.ts";
+
+const Stats = Struct(["calling", "writing"]);
+
+test("a Struct class has one counter per member, read and written by name", () => {
+  using s = new Stats();
+  assert.deepEqual(Stats.members, ["calling", "writing"]);
+  assert.equal(s.incr("calling"), 1);
+  assert.equal(s.incr("writing", 5), 5);
+  assert.equal(s.decr("writing", 2), 3);
+  s.set("calling", 10);
+  assert.equal(s.get("calling"), 10);
+  assert.deepEqual(s.toObject(), { calling: 10, writing: 3 });
+});
+
+test("member properties read and assign the counters", () => {
+  using s = new Stats();
+  s.writing = 4;
+  assert.equal(s.writing, 4);
+  assert.equal(s.raindrops.get(1), 4);
+  s.set("writing", 2n ** 60n);
+  assert.equal(s.getBigInt("writing"), 2n ** 60n);
+});
+
+test("initial values fill members in order; too many is a RangeError", () => {
+  using s = new Stats([7]);
+  assert.deepEqual(s.toObject(), { calling: 7, writing: 0 });
+  assert.throws(() => new Stats([1, 2, 3]), RangeError);
+  assert.throws(() => new Stats("12" as unknown as number[]), TypeError);
+  assert.throws(() => new Stats([-1]), RangeError);
+});
+
+test("a Struct opened by path is shared with another opener", () => {
+  using tmp = tempShm("struct");
+  using a = new Stats([], { path: tmp.path, zero: true });
+  using b = new Stats([], { path: tmp.path });
+  a.incr("writing");
+  b.incr("writing");
+  assert.equal(a.writing, 2);
+});
+
+test("bad member names and unknown members are rejected", () => {
+  assert.throws(() => Struct([]), TypeError);
+  assert.throws(() => Struct(["a", "a"]), RangeError);
+  assert.throws(() => Struct([""]), TypeError);
+  assert.throws(() => Struct(["incr"]), RangeError);
+  using s = new Stats();
+  assert.throws(() => s.incr("nope" as "calling"), RangeError);
+});
+
+test("an evaporated struct throws EvaporatedError", () => {
+  const s = new Stats();
+  s.evaporate();
+  assert.throws(() => s.incr("calling"), EvaporatedError);
+  assert.throws(() => s.toObject(), EvaporatedError);
+  assert.throws(() => s.calling, EvaporatedError);
+});

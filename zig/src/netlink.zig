@@ -1,0 +1,498 @@
+//! Netlink framing for sock_diag (netlink(7), sock_diag(7)): pure parsing of
+//! reply datagrams into messages and attributes, and one request/reply loop
+//! over raw syscalls. The parser never trusts nlmsg_len or rta_len: every
+//! length is checked against the bytes actually received, so any input is
+//! either parsed or rejected as malformed, never read out of bounds.
+const std = @import("std");
+const linux = std.os.linux;
+const sys = @import("sys.zig");
+
+/// struct nlmsghdr (16 bytes). Read from replies with `std.mem.bytesToValue`
+/// because the receive buffer belongs to the caller and may be unaligned.
+pub const Header = extern struct {
+    len: u32,
+    type: u16,
+    flags: u16,
+    seq: u32,
+    pid: u32,
+};
+
+comptime {
+    std.debug.assert(@sizeOf(Header) == 16);
+}
+
+pub const NLMSG_NOOP: u16 = 1;
+pub const NLMSG_ERROR: u16 = 2;
+pub const NLMSG_DONE: u16 = 3;
+pub const NLMSG_OVERRUN: u16 = 4;
+/// Types below this value are netlink control messages.
+pub const NLMSG_MIN_TYPE: u16 = 0x10;
+
+pub const F_REQUEST: u16 = 0x01;
+pub const F_MULTI: u16 = 0x02;
+pub const F_DUMP_INTR: u16 = 0x10;
+pub const F_DUMP: u16 = 0x300;
+
+/// NETLINK_SOCK_DIAG protocol number and its one request type.
+pub const NETLINK_SOCK_DIAG: u32 = 4;
+pub const SOCK_DIAG_BY_FAMILY: u16 = 20;
+
+/// Smallest scratch buffer the exports accept. The kernel sizes each dump
+/// datagram at no more than 32 KiB, so a buffer this large never truncates.
+pub const min_scratch: usize = 32 * 1024;
+
+/// Dump attempts before giving up with -EINTR when the kernel keeps flagging
+/// NLM_F_DUMP_INTR (the dumped table changed while it was being walked).
+pub const max_attempts = 4;
+
+pub const ParseError = error{Malformed};
+
+pub fn alignTo4(n: usize) usize {
+    return (n + 3) & ~@as(usize, 3);
+}
+
+/// One netlink message: its header and the payload that follows it.
+pub const Message = struct {
+    header: Header,
+    payload: []const u8,
+};
+
+/// Iterates the messages of one received datagram.
+pub const Messages = struct {
+    rest: []const u8,
+
+    pub fn init(datagram: []const u8) Messages {
+        return .{ .rest = datagram };
+    }
+
+    /// The next message, null at the end of the datagram, or error.Malformed
+    /// when a header is cut short or nlmsg_len is smaller than the header or
+    /// larger than the bytes left.
+    pub fn next(self: *Messages) ParseError!?Message {
+        if (self.rest.len == 0) return null;
+        if (self.rest.len < @sizeOf(Header)) return error.Malformed;
+        const h = std.mem.bytesToValue(Header, self.rest[0..@sizeOf(Header)]);
+        if (h.len < @sizeOf(Header) or h.len > self.rest.len) return error.Malformed;
+        const msg: Message = .{ .header = h, .payload = self.rest[@sizeOf(Header)..h.len] };
+        self.rest = self.rest[@min(alignTo4(h.len), self.rest.len)..];
+        return msg;
+    }
+};
+
+/// What a reply message means for the request with sequence number `seq`.
+pub const Step = union(enum) {
+    /// A message for an earlier request (left over after an aborted dump) or
+    /// a NOOP: skip it.
+    stale,
+    /// A sock_diag record.
+    data: []const u8,
+    /// End of the reply (NLMSG_DONE, or an NLMSG_ERROR acknowledgement).
+    done,
+    /// The request failed with this negative errno (NLMSG_ERROR, or an
+    /// NLMSG_DONE carrying an error).
+    failed: i32,
+};
+
+/// Classifies one message. Pure: the caller handles NLM_F_DUMP_INTR, which
+/// may be set on any message of a dump, through `interrupted`.
+pub fn classify(msg: Message, seq: u32) ParseError!Step {
+    if (msg.header.seq != seq) return .stale;
+    switch (msg.header.type) {
+        NLMSG_ERROR => {
+            const e = try leadingInt(msg.payload);
+            if (e == 0) return .done;
+            if (e < 0 and e > -4096) return .{ .failed = e };
+            return error.Malformed;
+        },
+        NLMSG_DONE => {
+            // The dump's status; older kernels may send an empty payload.
+            if (msg.payload.len < 4) return .done;
+            const e = try leadingInt(msg.payload);
+            if (e < 0 and e > -4096) return .{ .failed = e };
+            return .done;
+        },
+        NLMSG_OVERRUN => return .{ .failed = sys.neg(.NOBUFS) },
+        else => |t| {
+            if (t < NLMSG_MIN_TYPE) return .stale;
+            return .{ .data = msg.payload };
+        },
+    }
+}
+
+/// True when the kernel flagged this message as part of an inconsistent dump.
+pub fn interrupted(msg: Message) bool {
+    return msg.header.flags & F_DUMP_INTR != 0;
+}
+
+fn leadingInt(payload: []const u8) ParseError!i32 {
+    if (payload.len < 4) return error.Malformed;
+    return std.mem.readInt(i32, payload[0..4], .little);
+}
+
+/// struct nlattr / rtattr header.
+pub const AttrHeader = extern struct {
+    len: u16,
+    type: u16,
+};
+
+comptime {
+    std.debug.assert(@sizeOf(AttrHeader) == 4);
+}
+
+pub const Attr = struct {
+    /// Attribute type without the NLA_F_NESTED and NLA_F_NET_BYTEORDER bits.
+    type: u16,
+    payload: []const u8,
+};
+
+/// Iterates the attributes that follow a fixed-size record in a payload.
+pub const Attrs = struct {
+    rest: []const u8,
+
+    /// Attributes start at the 4-byte aligned offset after `fixed` bytes.
+    pub fn init(payload: []const u8, fixed: usize) Attrs {
+        const start = @min(alignTo4(fixed), payload.len);
+        return .{ .rest = payload[start..] };
+    }
+
+    /// The next attribute, null at the end, or error.Malformed when rta_len
+    /// is smaller than its header or larger than the bytes left.
+    pub fn next(self: *Attrs) ParseError!?Attr {
+        if (self.rest.len == 0) return null;
+        if (self.rest.len < @sizeOf(AttrHeader)) return error.Malformed;
+        const h = std.mem.bytesToValue(AttrHeader, self.rest[0..@sizeOf(AttrHeader)]);
+        if (h.len < @sizeOf(AttrHeader) or h.len > self.rest.len) return error.Malformed;
+        const attr: Attr = .{ .type = h.type & 0x3fff, .payload = self.rest[@sizeOf(AttrHeader)..h.len] };
+        self.rest = self.rest[@min(alignTo4(h.len), self.rest.len)..];
+        return attr;
+    }
+};
+
+/// Appends bytes to a fixed buffer, failing with error.NoSpace instead of
+/// writing past its end. Requests are built in the caller's scratch buffer.
+pub const Writer = struct {
+    buf: []u8,
+    len: usize = 0,
+
+    pub const Error = error{NoSpace};
+
+    pub fn bytes(self: *Writer, data: []const u8) Error!void {
+        if (data.len > self.buf.len - self.len) return error.NoSpace;
+        @memcpy(self.buf[self.len..][0..data.len], data);
+        self.len += data.len;
+    }
+
+    pub fn value(self: *Writer, v: anytype) Error!void {
+        try self.bytes(std.mem.asBytes(&v));
+    }
+
+    /// Starts an attribute; finish it with `endAttr` on the returned offset.
+    pub fn beginAttr(self: *Writer, attr_type: u16) Error!usize {
+        const at = self.len;
+        try self.value(AttrHeader{ .len = 0, .type = attr_type });
+        return at;
+    }
+
+    /// Sets the attribute's length; error.NoSpace beyond what u16 can hold.
+    pub fn endAttr(self: *Writer, at: usize) Error!void {
+        const n = self.len - at;
+        if (n > std.math.maxInt(u16)) return error.NoSpace;
+        std.mem.writeInt(u16, self.buf[at..][0..2], @intCast(n), .little);
+        while (self.len % 4 != 0) try self.bytes(&.{0});
+    }
+};
+
+/// Writes the nlmsghdr in front of a request whose payload is already in
+/// `buf[16..len]`.
+pub fn frame(buf: []u8, len: usize, flags: u16, seq: u32) void {
+    const h: Header = .{
+        .len = @intCast(len),
+        .type = SOCK_DIAG_BY_FAMILY,
+        .flags = F_REQUEST | flags,
+        .seq = seq,
+        .pid = 0,
+    };
+    @memcpy(buf[0..@sizeOf(Header)], std.mem.asBytes(&h));
+}
+
+var seq_counter: u32 = 0;
+
+fn nextSeq() u32 {
+    return @atomicRmw(u32, &seq_counter, .Add, 1, .monotonic) +% 1;
+}
+
+/// Opens a NETLINK_SOCK_DIAG socket with a 1 MiB receive buffer (a smaller
+/// buffer is not an error). Returns the descriptor or -errno.
+export fn rd_diag_open() i32 {
+    const rc = linux.socket(linux.AF.NETLINK, linux.SOCK.RAW | linux.SOCK.CLOEXEC, NETLINK_SOCK_DIAG);
+    if (sys.failure(rc)) |e| return e;
+    const fd: i32 = @intCast(rc);
+    const size: u32 = 1 << 20;
+    _ = linux.setsockopt(fd, linux.SOL.SOCKET, linux.SO.RCVBUF, std.mem.asBytes(&size), @sizeOf(u32));
+    return fd;
+}
+
+/// Closes a descriptor from rd_diag_open. Returns 0 or -errno.
+export fn rd_diag_close(fd: i32) i32 {
+    if (fd < 0) return sys.neg(.BADF);
+    if (sys.failure(linux.close(fd))) |e| return e;
+    return 0;
+}
+
+pub const Mode = enum { dump, single };
+
+/// Sends one sock_diag request and feeds each reply record to `ctx`, using
+/// `scratch` first to build the request and then to receive. `ctx` provides
+///   build(*Ctx, *Writer) Writer.Error!void  - the request after the header,
+///   reset(*Ctx) void                        - forget a partial answer,
+///   accept(*Ctx, []const u8) i32            - one record: 0, or -errno to stop.
+/// A dump the kernel flags with NLM_F_DUMP_INTR is read to its end and then
+/// asked again, at most `max_attempts` times, then -EINTR. After an early
+/// stop the rest of the dump is drained so the socket stays reusable (the
+/// kernel refuses a new dump with EBUSY while one is unread). Returns 0 or a
+/// negative errno: the kernel's, -E2BIG when the request does not fit,
+/// -EPROTO for a malformed reply, -EMSGSIZE for a truncated datagram.
+pub fn run(fd: i32, scratch: []u8, mode: Mode, ctx: anytype) i32 {
+    var attempt: usize = 0;
+    while (attempt < max_attempts) : (attempt += 1) {
+        ctx.reset();
+        const seq = nextSeq();
+        var w: Writer = .{ .buf = scratch };
+        w.bytes(&[_]u8{0} ** @sizeOf(Header)) catch return sys.neg(.@"2BIG");
+        ctx.build(&w) catch return sys.neg(.@"2BIG");
+        frame(scratch, w.len, if (mode == .dump) F_DUMP else 0, seq);
+        if (send(fd, scratch[0..w.len])) |e| return e;
+
+        const rc = receive(fd, scratch, mode, seq, ctx);
+        switch (rc) {
+            .ok => return 0,
+            .failed => |e| return e,
+            .interrupted => continue,
+        }
+    }
+    return sys.neg(.INTR);
+}
+
+const Outcome = union(enum) { ok, failed: i32, interrupted };
+
+fn receive(fd: i32, scratch: []u8, mode: Mode, seq: u32, ctx: anytype) Outcome {
+    var intr = false;
+    var stop: i32 = 0;
+    var nonblock = false;
+    while (true) {
+        const got = recv(fd, scratch, nonblock);
+        if (got < 0) {
+            // Draining ends when nothing more is queued.
+            if (nonblock) return .{ .failed = stop };
+            return .{ .failed = @intCast(got) };
+        }
+        const n: usize = @intCast(got);
+        if (n > scratch.len) {
+            if (stop == 0) stop = sys.neg(.MSGSIZE);
+            nonblock = true;
+            continue;
+        }
+        var it = Messages.init(scratch[0..n]);
+        while (true) {
+            const msg = (it.next() catch {
+                if (stop == 0) stop = sys.neg(.PROTO);
+                nonblock = true;
+                break;
+            }) orelse break;
+            const step = classify(msg, seq) catch {
+                if (stop == 0) stop = sys.neg(.PROTO);
+                nonblock = true;
+                continue;
+            };
+            switch (step) {
+                .stale => continue,
+                .failed => |e| return .{ .failed = if (stop != 0) stop else e },
+                .done => {
+                    if (stop != 0) return .{ .failed = stop };
+                    if (intr or interrupted(msg)) return .interrupted;
+                    return .ok;
+                },
+                .data => |payload| {
+                    if (interrupted(msg)) intr = true;
+                    if (stop != 0 or intr) continue;
+                    const r = ctx.accept(payload);
+                    if (r < 0) {
+                        stop = r;
+                        if (mode == .single) return .{ .failed = r };
+                        nonblock = true;
+                    } else if (mode == .single) return .ok;
+                },
+            }
+        }
+    }
+}
+
+fn send(fd: i32, req: []const u8) ?i32 {
+    const kernel: linux.sockaddr.nl = .{ .pid = 0, .groups = 0 };
+    while (true) {
+        const rc = linux.sendto(fd, req.ptr, req.len, 0, @ptrCast(&kernel), @sizeOf(linux.sockaddr.nl));
+        if (sys.failure(rc)) |e| {
+            if (e == sys.neg(.INTR)) continue;
+            return e;
+        }
+        return null;
+    }
+}
+
+/// One datagram into `buf`: its full length (larger than buf.len when the
+/// kernel truncated it), or -errno.
+fn recv(fd: i32, buf: []u8, nonblock: bool) isize {
+    const flags: u32 = linux.MSG.TRUNC | if (nonblock) linux.MSG.DONTWAIT else 0;
+    while (true) {
+        const rc = linux.recvfrom(fd, buf.ptr, buf.len, flags, null, null);
+        if (sys.failure(rc)) |e| {
+            if (e == sys.neg(.INTR)) continue;
+            return e;
+        }
+        return @intCast(rc);
+    }
+}
+
+const testing = std.testing;
+
+/// Builds a datagram of messages for tests: each message is type, flags,
+/// seq and payload; lengths are filled in and aligned like the kernel does.
+pub fn testFrame(buf: []u8, msgs: []const struct { type: u16, flags: u16 = 0, seq: u32, payload: []const u8 }) []u8 {
+    var at: usize = 0;
+    for (msgs) |m| {
+        const h: Header = .{ .len = @intCast(@sizeOf(Header) + m.payload.len), .type = m.type, .flags = m.flags, .seq = m.seq, .pid = 0 };
+        @memcpy(buf[at..][0..16], std.mem.asBytes(&h));
+        @memcpy(buf[at + 16 ..][0..m.payload.len], m.payload);
+        at = alignTo4(at + 16 + m.payload.len);
+    }
+    return buf[0..at];
+}
+
+test "messages split on aligned lengths" {
+    var buf: [256]u8 = undefined;
+    const d = testFrame(&buf, &.{
+        .{ .type = 20, .seq = 7, .payload = "abcde" },
+        .{ .type = NLMSG_DONE, .flags = F_MULTI, .seq = 7, .payload = &.{ 0, 0, 0, 0 } },
+    });
+    var it = Messages.init(d);
+    const a = (try it.next()).?;
+    try testing.expectEqualStrings("abcde", a.payload);
+    try testing.expectEqual(Step{ .data = a.payload }, try classify(a, 7));
+    const b = (try it.next()).?;
+    try testing.expectEqual(Step.done, try classify(b, 7));
+    try testing.expectEqual(@as(?Message, null), try it.next());
+}
+
+test "nlmsg_len larger than the buffer or smaller than the header" {
+    var buf: [64]u8 = undefined;
+    const d = testFrame(&buf, &.{.{ .type = 20, .seq = 1, .payload = "0123456789" }});
+    // Claims 200 bytes in a 28-byte datagram.
+    std.mem.writeInt(u32, d[0..4], 200, .little);
+    var it = Messages.init(d);
+    try testing.expectError(error.Malformed, it.next());
+    // Claims less than its own header.
+    std.mem.writeInt(u32, d[0..4], 8, .little);
+    it = Messages.init(d);
+    try testing.expectError(error.Malformed, it.next());
+    // A header cut short.
+    it = Messages.init(d[0..10]);
+    try testing.expectError(error.Malformed, it.next());
+    // The last message may omit its alignment padding.
+    std.mem.writeInt(u32, d[0..4], 26, .little);
+    it = Messages.init(d[0..26]);
+    try testing.expectEqual(@as(usize, 10), (try it.next()).?.payload.len);
+    try testing.expectEqual(@as(?Message, null), try it.next());
+}
+
+test "NLMSG_ERROR gives its errno, zero is an acknowledgement" {
+    var buf: [64]u8 = undefined;
+    var payload: [20]u8 = [_]u8{0} ** 20;
+    std.mem.writeInt(i32, payload[0..4], -2, .little);
+    const d = testFrame(&buf, &.{.{ .type = NLMSG_ERROR, .seq = 3, .payload = &payload }});
+    var it = Messages.init(d);
+    const m = (try it.next()).?;
+    try testing.expectEqual(Step{ .failed = -2 }, try classify(m, 3));
+    std.mem.writeInt(i32, payload[0..4], 0, .little);
+    it = Messages.init(testFrame(&buf, &.{.{ .type = NLMSG_ERROR, .seq = 3, .payload = &payload }}));
+    try testing.expectEqual(Step.done, try classify((try it.next()).?, 3));
+    // An error message without room for its errno.
+    it = Messages.init(testFrame(&buf, &.{.{ .type = NLMSG_ERROR, .seq = 3, .payload = "ab" }}));
+    try testing.expectError(error.Malformed, classify((try it.next()).?, 3));
+    // A positive errno is not something the kernel sends.
+    std.mem.writeInt(i32, payload[0..4], 5, .little);
+    it = Messages.init(testFrame(&buf, &.{.{ .type = NLMSG_ERROR, .seq = 3, .payload = &payload }}));
+    try testing.expectError(error.Malformed, classify((try it.next()).?, 3));
+}
+
+test "NLMSG_DONE with an error, DUMP_INTR flag, wrong sequence" {
+    var buf: [64]u8 = undefined;
+    var status: [4]u8 = undefined;
+    std.mem.writeInt(i32, &status, -105, .little);
+    var it = Messages.init(testFrame(&buf, &.{
+        .{ .type = NLMSG_DONE, .seq = 9, .payload = &status },
+        .{ .type = 20, .flags = F_MULTI | F_DUMP_INTR, .seq = 9, .payload = "x" },
+        .{ .type = 20, .seq = 8, .payload = "old" },
+        .{ .type = NLMSG_NOOP, .seq = 9, .payload = "" },
+    }));
+    try testing.expectEqual(Step{ .failed = -105 }, try classify((try it.next()).?, 9));
+    const intr = (try it.next()).?;
+    try testing.expect(interrupted(intr));
+    try testing.expectEqual(Step{ .data = intr.payload }, try classify(intr, 9));
+    try testing.expectEqual(Step.stale, try classify((try it.next()).?, 9));
+    try testing.expectEqual(Step.stale, try classify((try it.next()).?, 9));
+}
+
+test "attributes with bad lengths are malformed" {
+    // fixed part of 3 bytes, attributes start at offset 4.
+    var p = [_]u8{ 1, 2, 3, 0, 6, 0, 2, 0, 'a', 'b', 0, 0, 4, 0, 0x05, 0x80 };
+    var it = Attrs.init(&p, 3);
+    const a = (try it.next()).?;
+    try testing.expectEqual(@as(u16, 2), a.type);
+    try testing.expectEqualStrings("ab", a.payload);
+    const b = (try it.next()).?;
+    try testing.expectEqual(@as(u16, 5), b.type); // nested flag masked
+    try testing.expectEqual(@as(usize, 0), b.payload.len);
+    try testing.expectEqual(@as(?Attr, null), try it.next());
+
+    p[4] = 40; // longer than the payload
+    it = Attrs.init(&p, 3);
+    try testing.expectError(error.Malformed, it.next());
+    p[4] = 2; // shorter than its header
+    it = Attrs.init(&p, 3);
+    try testing.expectError(error.Malformed, it.next());
+    it = Attrs.init(p[0..6], 3); // header cut short
+    try testing.expectError(error.Malformed, it.next());
+    it = Attrs.init(p[0..2], 16); // fixed part longer than the payload
+    try testing.expectEqual(@as(?Attr, null), try it.next());
+}
+
+test "writer never overflows and bounds attribute length" {
+    var buf: [10]u8 = undefined;
+    var w: Writer = .{ .buf = &buf };
+    const at = try w.beginAttr(1);
+    try w.bytes("abc");
+    try w.endAttr(at);
+    try testing.expectEqual(@as(usize, 8), w.len);
+    try testing.expectEqual(@as(u16, 7), std.mem.readInt(u16, buf[0..2], .little));
+    try testing.expectError(error.NoSpace, w.bytes("abc"));
+}
+
+test "every truncation of a valid datagram parses or fails cleanly" {
+    var buf: [128]u8 = undefined;
+    const d = testFrame(&buf, &.{
+        .{ .type = 20, .seq = 1, .payload = "abcdefg" },
+        .{ .type = NLMSG_DONE, .seq = 1, .payload = &.{ 0, 0, 0, 0 } },
+    });
+    for (0..d.len + 1) |cut| {
+        var it = Messages.init(d[0..cut]);
+        while (it.next() catch null) |m| _ = classify(m, 1) catch {};
+    }
+}
+
+test "open and close a sock_diag socket" {
+    const fd = rd_diag_open();
+    try testing.expect(fd >= 0);
+    try testing.expectEqual(@as(i32, 0), rd_diag_close(fd));
+    try testing.expectEqual(sys.neg(.BADF), rd_diag_close(fd));
+    try testing.expectEqual(sys.neg(.BADF), rd_diag_close(-1));
+}

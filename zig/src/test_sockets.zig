@@ -1,0 +1,116 @@
+//! Loopback sockets for tests: TCP and unix listeners, clients that connect
+//! without being accepted, and accept. Test-only helpers over raw syscalls.
+const std = @import("std");
+const linux = std.os.linux;
+const sys = @import("sys.zig");
+
+pub const Error = error{Syscall};
+
+fn check(rc: usize) Error!usize {
+    if (sys.failure(rc) != null) return error.Syscall;
+    return rc;
+}
+
+pub const Family = enum { v4, v6 };
+
+const SockAddr = extern union {
+    in: linux.sockaddr.in,
+    in6: linux.sockaddr.in6,
+    un: linux.sockaddr.un,
+    any: linux.sockaddr,
+};
+
+fn inetAddr(family: Family, addr: [16]u8, port: u16) struct { sa: SockAddr, len: u32 } {
+    var sa: SockAddr = undefined;
+    switch (family) {
+        .v4 => {
+            sa = .{ .in = .{ .port = std.mem.nativeToBig(u16, port), .addr = @bitCast(addr[0..4].*) } };
+            return .{ .sa = sa, .len = @sizeOf(linux.sockaddr.in) };
+        },
+        .v6 => {
+            sa = .{ .in6 = .{ .port = std.mem.nativeToBig(u16, port), .flowinfo = 0, .addr = addr, .scope_id = 0 } };
+            return .{ .sa = sa, .len = @sizeOf(linux.sockaddr.in6) };
+        },
+    }
+}
+
+pub fn v4(a: u8, b: u8, c: u8, d: u8) [16]u8 {
+    var x = [_]u8{0} ** 16;
+    x[0..4].* = .{ a, b, c, d };
+    return x;
+}
+
+pub const v6_loopback: [16]u8 = blk: {
+    var x = [_]u8{0} ** 16;
+    x[15] = 1;
+    break :blk x;
+};
+
+pub const Listener = struct { fd: i32, port: u16 };
+
+/// A TCP listener on `addr` (port 0 picks one), with SO_REUSEPORT when
+/// `reuseport` is set (needed to add listeners on the same port).
+pub fn tcpListen(family: Family, addr: [16]u8, port: u16, backlog: u32, reuseport: bool) Error!Listener {
+    const af: u32 = if (family == .v4) linux.AF.INET else linux.AF.INET6;
+    const fd: i32 = @intCast(try check(linux.socket(af, linux.SOCK.STREAM | linux.SOCK.CLOEXEC, 0)));
+    errdefer _ = linux.close(fd);
+    const one: i32 = 1;
+    if (reuseport) _ = try check(linux.setsockopt(fd, linux.SOL.SOCKET, linux.SO.REUSEPORT, std.mem.asBytes(&one), 4));
+    const sa = inetAddr(family, addr, port);
+    _ = try check(linux.bind(fd, &sa.sa.any, sa.len));
+    _ = try check(linux.listen(fd, backlog));
+    return .{ .fd = fd, .port = try localPort(fd) };
+}
+
+pub fn localPort(fd: i32) Error!u16 {
+    var sa: SockAddr = undefined;
+    var len: u32 = @sizeOf(SockAddr);
+    _ = try check(linux.getsockname(fd, &sa.any, &len));
+    return std.mem.bigToNative(u16, sa.in.port); // same offset in in6
+}
+
+/// A blocking TCP connection; on loopback it completes whether or not the
+/// listener ever accepts it (the handshake is done by the kernel).
+pub fn tcpConnect(family: Family, addr: [16]u8, port: u16) Error!i32 {
+    const af: u32 = if (family == .v4) linux.AF.INET else linux.AF.INET6;
+    const fd: i32 = @intCast(try check(linux.socket(af, linux.SOCK.STREAM | linux.SOCK.CLOEXEC, 0)));
+    errdefer _ = linux.close(fd);
+    const sa = inetAddr(family, addr, port);
+    _ = try check(linux.connect(fd, &sa.sa.any, sa.len));
+    return fd;
+}
+
+pub fn accept(fd: i32) Error!i32 {
+    return @intCast(try check(linux.accept4(fd, null, null, linux.SOCK.CLOEXEC)));
+}
+
+pub fn close(fd: i32) void {
+    _ = linux.close(fd);
+}
+
+fn unixAddr(name: []const u8) struct { sa: SockAddr, len: u32 } {
+    var sa: SockAddr = .{ .un = .{ .path = [_]u8{0} ** 108 } };
+    @memcpy(sa.un.path[0..name.len], name);
+    // Abstract names (leading NUL) use their exact length; paths add the NUL.
+    const extra: u32 = if (name.len > 0 and name[0] == 0) 0 else 1;
+    return .{ .sa = sa, .len = @intCast(2 + name.len + extra) };
+}
+
+/// A unix stream listener on a path or, with a leading NUL, an abstract name.
+pub fn unixListen(name: []const u8, backlog: u32) Error!i32 {
+    const fd: i32 = @intCast(try check(linux.socket(linux.AF.UNIX, linux.SOCK.STREAM | linux.SOCK.CLOEXEC, 0)));
+    errdefer _ = linux.close(fd);
+    const sa = unixAddr(name);
+    _ = try check(linux.bind(fd, &sa.sa.any, sa.len));
+    _ = try check(linux.listen(fd, backlog));
+    return fd;
+}
+
+/// A unix stream client; connect returns once queued on the listener.
+pub fn unixConnect(name: []const u8) Error!i32 {
+    const fd: i32 = @intCast(try check(linux.socket(linux.AF.UNIX, linux.SOCK.STREAM | linux.SOCK.CLOEXEC, 0)));
+    errdefer _ = linux.close(fd);
+    const sa = unixAddr(name);
+    _ = try check(linux.connect(fd, &sa.sa.any, sa.len));
+    return fd;
+}
