@@ -81,3 +81,15 @@ export function check(syscall: string, rc: number, detail = ""): number {
   if (rc < 0) throw new NativeError(syscall, -rc, detail);
   return rc;
 }
+
+/** A malformed `host:port` address or socket path. */
+export class AddressError extends RangeError {
+  /** The text that failed to parse. */
+  readonly input: string;
+
+  constructor(input: string, why: string) {
+    super(`invalid address ${JSON.stringify(input)}: ${why}`);
+    this.name = "AddressError";
+    this.input = input;
+  }
+}
