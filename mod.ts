@@ -25,3 +25,11 @@ export {
   NativeLibraryError,
   RaindropsError,
 } from "./src/errors.ts";
+export { Aggregate, type AggregateOptions } from "./src/aggregate/aggregate.ts";
+export {
+  AggregateMismatchError,
+  SharedAggregate,
+  type SharedAggregateOptions,
+} from "./src/aggregate/shared_aggregate.ts";
+export { type AggregateSummary, AggregateView } from "./src/aggregate/view.ts";
+export { type Bucket, BucketLayout, type BucketOptions, type LinearBuckets } from "./src/aggregate/histogram.ts";
