@@ -22,6 +22,25 @@ export const symbols = {
   rd_sub: { args: ["usize", "u32", "u32", "u64"], returns: "u64" },
   rd_load: { args: ["usize", "u32", "u32"], returns: "u64" },
   rd_store: { args: ["usize", "u32", "u32", "u64" /* value */], returns: "void" },
+
+  // zig/src/netlink.zig, tcp_listeners.zig, unix_diag.zig, tcp_info.zig: sock_diag.
+  // Addresses are 20-byte records (src/linux/address.ts); `scratch` is the
+  // caller's receive buffer (>= 32 KiB). Results: counts, or -errno.
+  rd_diag_open: { args: [], returns: "i32" /* fd */ },
+  rd_diag_close: { args: ["i32" /* fd */], returns: "i32" },
+  rd_tcp_listener_stats: {
+    args: ["i32" /* fd */, "buffer" /* query */, "u32", "buffer" /* out */, "u32", "buffer" /* scratch */, "u32"],
+    returns: "i32", // records written
+  },
+  rd_unix_listener_stats: {
+    args: ["i32" /* fd */, "buffer" /* NUL-separated names */, "u32", "buffer" /* out */, "u32", "buffer" /* scratch */, "u32"],
+    returns: "i32", // records written
+  },
+  rd_tcp_info_by_addr: {
+    args: ["i32" /* fd */, "buffer" /* local */, "buffer" /* remote */, "buffer" /* out */, "u32", "buffer" /* scratch */, "u32"],
+    returns: "i32", // bytes of tcp_info the kernel returned
+  },
+  rd_tcp_info_fd: { args: ["i32" /* socket fd */, "buffer" /* out */, "u32"], returns: "i32" /* bytes */ },
 } as const satisfies SymbolTable;
 
 export type Symbols = typeof symbols;

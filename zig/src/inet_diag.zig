@@ -354,9 +354,26 @@ test "bytecode: any-of filter accepts exactly its terms" {
 }
 
 test "bytecode larger than an attribute is refused" {
-    var many: [3000]Term = undefined;
+    var many: [4000]Term = undefined;
     for (&many) |*t| t.* = .{ .addr = v4(1, 2, 3, 4, 1), .any_addr = false };
     var buf: [1 << 17]u8 = undefined;
     var w: netlink.Writer = .{ .buf = &buf };
     try testing.expectError(error.NoSpace, writeAnyOf(&w, SliceTerms{ .items = &many }));
+}
+
+test "random records never read out of bounds" {
+    var prng = std.Random.DefaultPrng.init(7);
+    const rand = prng.random();
+    var buf: [160]u8 = undefined;
+    for (0..20000) |_| {
+        const n = rand.uintAtMost(usize, buf.len);
+        rand.bytes(buf[0..n]);
+        if (n >= 76 and rand.boolean()) {
+            std.mem.writeInt(u16, buf[72..74], rand.uintAtMost(u16, 100), .little);
+            buf[74] = 2;
+            buf[75] = 0;
+        }
+        if (parseMsg(buf[0..n])) |m| _ = Addr.local(&m);
+        _ = findInfo(buf[0..n]) catch {};
+    }
 }

@@ -223,7 +223,7 @@ fn nextSeq() u32 {
 
 /// Opens a NETLINK_SOCK_DIAG socket with a 1 MiB receive buffer (a smaller
 /// buffer is not an error). Returns the descriptor or -errno.
-export fn rd_diag_open() i32 {
+pub export fn rd_diag_open() i32 {
     const rc = linux.socket(linux.AF.NETLINK, linux.SOCK.RAW | linux.SOCK.CLOEXEC, NETLINK_SOCK_DIAG);
     if (sys.failure(rc)) |e| return e;
     const fd: i32 = @intCast(rc);
@@ -233,7 +233,7 @@ export fn rd_diag_open() i32 {
 }
 
 /// Closes a descriptor from rd_diag_open. Returns 0 or -errno.
-export fn rd_diag_close(fd: i32) i32 {
+pub export fn rd_diag_close(fd: i32) i32 {
     if (fd < 0) return sys.neg(.BADF);
     if (sys.failure(linux.close(fd))) |e| return e;
     return 0;
@@ -327,10 +327,11 @@ fn receive(fd: i32, scratch: []u8, mode: Mode, seq: u32, ctx: anytype) Outcome {
     }
 }
 
+/// Sends without an address: an unconnected netlink socket sends to port 0,
+/// the kernel (and tests can stand in for the kernel with a socketpair).
 fn send(fd: i32, req: []const u8) ?i32 {
-    const kernel: linux.sockaddr.nl = .{ .pid = 0, .groups = 0 };
     while (true) {
-        const rc = linux.sendto(fd, req.ptr, req.len, 0, @ptrCast(&kernel), @sizeOf(linux.sockaddr.nl));
+        const rc = linux.sendto(fd, req.ptr, req.len, 0, null, 0);
         if (sys.failure(rc)) |e| {
             if (e == sys.neg(.INTR)) continue;
             return e;
@@ -342,7 +343,7 @@ fn send(fd: i32, req: []const u8) ?i32 {
 /// One datagram into `buf`: its full length (larger than buf.len when the
 /// kernel truncated it), or -errno.
 fn recv(fd: i32, buf: []u8, nonblock: bool) isize {
-    const flags: u32 = linux.MSG.TRUNC | if (nonblock) linux.MSG.DONTWAIT else 0;
+    const flags: u32 = linux.MSG.TRUNC | @as(u32, if (nonblock) linux.MSG.DONTWAIT else 0);
     while (true) {
         const rc = linux.recvfrom(fd, buf.ptr, buf.len, flags, null, null);
         if (sys.failure(rc)) |e| {
@@ -425,7 +426,7 @@ test "NLMSG_ERROR gives its errno, zero is an acknowledgement" {
 }
 
 test "NLMSG_DONE with an error, DUMP_INTR flag, wrong sequence" {
-    var buf: [64]u8 = undefined;
+    var buf: [128]u8 = undefined;
     var status: [4]u8 = undefined;
     std.mem.writeInt(i32, &status, -105, .little);
     var it = Messages.init(testFrame(&buf, &.{
@@ -487,6 +488,154 @@ test "every truncation of a valid datagram parses or fails cleanly" {
         var it = Messages.init(d[0..cut]);
         while (it.next() catch null) |m| _ = classify(m, 1) catch {};
     }
+}
+
+test "random bytes never read out of bounds" {
+    var prng = std.Random.DefaultPrng.init(0x5eed);
+    const rand = prng.random();
+    var buf: [96]u8 = undefined;
+    for (0..20000) |_| {
+        const n = rand.uintAtMost(usize, buf.len);
+        rand.bytes(buf[0..n]);
+        // Small lengths are likelier to be plausible.
+        if (n >= 4 and rand.boolean()) std.mem.writeInt(u32, buf[0..4], rand.uintAtMost(u32, 100), .little);
+        var it = Messages.init(buf[0..n]);
+        while (it.next() catch null) |m| {
+            _ = classify(m, 1) catch {};
+            var attrs = Attrs.init(m.payload, rand.uintAtMost(usize, 80));
+            while (attrs.next() catch null) |_| {}
+        }
+    }
+}
+
+/// Counts records; fails with `fail_with` on record number `fail_at`.
+const CountCtx = struct {
+    records: u32 = 0,
+    resets: u32 = 0,
+    fail_at: u32 = std.math.maxInt(u32),
+    fail_with: i32 = 0,
+
+    pub fn build(_: *CountCtx, w: *Writer) Writer.Error!void {
+        try w.bytes("req!");
+    }
+    pub fn reset(self: *CountCtx) void {
+        self.records = 0;
+        self.resets += 1;
+    }
+    pub fn accept(self: *CountCtx, _: []const u8) i32 {
+        self.records += 1;
+        if (self.records == self.fail_at) return self.fail_with;
+        return 0;
+    }
+};
+
+/// A fake kernel: a SEQPACKET socketpair whose far end holds replies queued
+/// before `run` is called (run takes the next sequence numbers in order).
+const FakeKernel = struct {
+    pair: [2]i32,
+
+    fn init() !FakeKernel {
+        var pair: [2]i32 = undefined;
+        if (sys.failure(linux.socketpair(linux.AF.UNIX, linux.SOCK.SEQPACKET | linux.SOCK.CLOEXEC, 0, &pair)) != null) return error.Unexpected;
+        return .{ .pair = pair };
+    }
+    fn deinit(self: FakeKernel) void {
+        for (self.pair) |fd| _ = linux.close(fd);
+    }
+    fn reply(self: FakeKernel, datagram: []const u8) !void {
+        if (sys.failure(linux.sendto(self.pair[1], datagram.ptr, datagram.len, 0, null, 0)) != null) return error.Unexpected;
+    }
+};
+
+test "run: stale replies skipped, DUMP_INTR retried, then -EINTR" {
+    const k = try FakeKernel.init();
+    defer k.deinit();
+    var scratch: [min_scratch]u8 = undefined;
+    var buf: [256]u8 = undefined;
+    const s = seq_counter;
+    const done = [_]u8{0} ** 4;
+    try k.reply(testFrame(&buf, &.{
+        .{ .type = 20, .seq = s, .payload = "stale" },
+        .{ .type = 20, .seq = s +% 1, .flags = F_MULTI, .payload = "a" },
+        .{ .type = 20, .seq = s +% 1, .flags = F_MULTI | F_DUMP_INTR, .payload = "b" },
+    }));
+    try k.reply(testFrame(&buf, &.{.{ .type = NLMSG_DONE, .seq = s +% 1, .flags = F_MULTI, .payload = &done }}));
+    try k.reply(testFrame(&buf, &.{
+        .{ .type = 20, .seq = s +% 2, .flags = F_MULTI, .payload = "a" },
+        .{ .type = 20, .seq = s +% 2, .flags = F_MULTI, .payload = "b" },
+        .{ .type = 20, .seq = s +% 2, .flags = F_MULTI, .payload = "c" },
+        .{ .type = NLMSG_DONE, .seq = s +% 2, .flags = F_MULTI, .payload = &done },
+    }));
+    var ctx: CountCtx = .{};
+    try testing.expectEqual(@as(i32, 0), run(k.pair[0], &scratch, .dump, &ctx));
+    try testing.expectEqual(@as(u32, 3), ctx.records);
+    try testing.expectEqual(@as(u32, 2), ctx.resets);
+
+    const s2 = seq_counter;
+    for (1..max_attempts + 1) |i| try k.reply(testFrame(&buf, &.{
+        .{ .type = 20, .seq = s2 +% @as(u32, @intCast(i)), .flags = F_MULTI | F_DUMP_INTR, .payload = "a" },
+        .{ .type = NLMSG_DONE, .seq = s2 +% @as(u32, @intCast(i)), .flags = F_MULTI | F_DUMP_INTR, .payload = &done },
+    }));
+    ctx = .{};
+    try testing.expectEqual(sys.neg(.INTR), run(k.pair[0], &scratch, .dump, &ctx));
+    try testing.expectEqual(@as(u32, max_attempts), ctx.resets);
+}
+
+test "run: NLMSG_ERROR, early stop drains the dump, malformed reply" {
+    const k = try FakeKernel.init();
+    defer k.deinit();
+    var scratch: [min_scratch]u8 = undefined;
+    var buf: [256]u8 = undefined;
+    const done = [_]u8{0} ** 4;
+    var err: [20]u8 = [_]u8{0} ** 20;
+    std.mem.writeInt(i32, err[0..4], sys.neg(.NOENT), .little);
+
+    var s = seq_counter +% 1;
+    try k.reply(testFrame(&buf, &.{.{ .type = NLMSG_ERROR, .seq = s, .payload = &err }}));
+    var ctx: CountCtx = .{};
+    try testing.expectEqual(sys.neg(.NOENT), run(k.pair[0], &scratch, .dump, &ctx));
+
+    // The record consumer stops at the first record; the rest of this dump
+    // is drained, so the next request sees only its own reply.
+    s = seq_counter +% 1;
+    try k.reply(testFrame(&buf, &.{ .{ .type = 20, .seq = s, .payload = "a" }, .{ .type = 20, .seq = s, .payload = "b" } }));
+    try k.reply(testFrame(&buf, &.{ .{ .type = 20, .seq = s, .payload = "c" }, .{ .type = NLMSG_DONE, .seq = s, .payload = &done } }));
+    ctx = .{ .fail_at = 1, .fail_with = sys.neg(.NOSPC) };
+    try testing.expectEqual(sys.neg(.NOSPC), run(k.pair[0], &scratch, .dump, &ctx));
+    try testing.expectEqual(@as(u32, 1), ctx.records);
+
+    s = seq_counter +% 1;
+    try k.reply(testFrame(&buf, &.{ .{ .type = 20, .seq = s, .payload = "x" }, .{ .type = NLMSG_DONE, .seq = s, .payload = &done } }));
+    ctx = .{};
+    try testing.expectEqual(@as(i32, 0), run(k.pair[0], &scratch, .dump, &ctx));
+    try testing.expectEqual(@as(u32, 1), ctx.records);
+
+    // A reply whose nlmsg_len runs past the datagram.
+    s = seq_counter +% 1;
+    const bad = testFrame(&buf, &.{.{ .type = 20, .seq = s, .payload = "abcd" }});
+    std.mem.writeInt(u32, bad[0..4], 99, .little);
+    try k.reply(bad);
+    ctx = .{};
+    try testing.expectEqual(sys.neg(.PROTO), run(k.pair[0], &scratch, .dump, &ctx));
+
+    // A single (non-dump) request ends at its one record.
+    s = seq_counter +% 1;
+    try k.reply(testFrame(&buf, &.{.{ .type = 20, .seq = s, .payload = "one" }}));
+    ctx = .{};
+    try testing.expectEqual(@as(i32, 0), run(k.pair[0], &scratch, .single, &ctx));
+    try testing.expectEqual(@as(u32, 1), ctx.records);
+}
+
+test "run: a datagram larger than scratch is -EMSGSIZE" {
+    const k = try FakeKernel.init();
+    defer k.deinit();
+    var scratch: [64]u8 = undefined;
+    var buf: [256]u8 = undefined;
+    const s = seq_counter +% 1;
+    try k.reply(testFrame(&buf, &.{.{ .type = 20, .seq = s, .payload = "x" ** 100 }}));
+    var ctx: CountCtx = .{};
+    try testing.expectEqual(sys.neg(.MSGSIZE), run(k.pair[0], &scratch, .dump, &ctx));
+    try testing.expectEqual(@as(u32, 0), ctx.records);
 }
 
 test "open and close a sock_diag socket" {

@@ -3,8 +3,18 @@
 //! TypeScript symbol table in src/native/symbols.ts mirrors these exports.
 comptime {
     _ = @import("shm.zig");
+    _ = @import("netlink.zig");
+    _ = @import("inet_diag.zig");
+    _ = @import("tcp_listeners.zig");
+    _ = @import("unix_diag.zig");
+    _ = @import("tcp_info.zig");
 }
 
 test {
     _ = @import("shm.zig");
+    _ = @import("netlink.zig");
+    _ = @import("inet_diag.zig");
+    _ = @import("tcp_listeners.zig");
+    _ = @import("unix_diag.zig");
+    _ = @import("tcp_info.zig");
 }

@@ -48,11 +48,11 @@ pub const v6_loopback: [16]u8 = blk: {
 
 pub const Listener = struct { fd: i32, port: u16 };
 
-/// A TCP listener on `addr` (port 0 picks one), with SO_REUSEPORT when
+/// A non-blocking TCP listener on `addr` (port 0 picks one), with SO_REUSEPORT when
 /// `reuseport` is set (needed to add listeners on the same port).
 pub fn tcpListen(family: Family, addr: [16]u8, port: u16, backlog: u32, reuseport: bool) Error!Listener {
     const af: u32 = if (family == .v4) linux.AF.INET else linux.AF.INET6;
-    const fd: i32 = @intCast(try check(linux.socket(af, linux.SOCK.STREAM | linux.SOCK.CLOEXEC, 0)));
+    const fd: i32 = @intCast(try check(linux.socket(af, linux.SOCK.STREAM | linux.SOCK.CLOEXEC | linux.SOCK.NONBLOCK, 0)));
     errdefer _ = linux.close(fd);
     const one: i32 = 1;
     if (reuseport) _ = try check(linux.setsockopt(fd, linux.SOL.SOCKET, linux.SO.REUSEPORT, std.mem.asBytes(&one), 4));
@@ -80,8 +80,27 @@ pub fn tcpConnect(family: Family, addr: [16]u8, port: u16) Error!i32 {
     return fd;
 }
 
+/// Accepts from a non-blocking listener, waiting up to about a second for a
+/// connection; error.Syscall when none arrives.
 pub fn accept(fd: i32) Error!i32 {
-    return @intCast(try check(linux.accept4(fd, null, null, linux.SOCK.CLOEXEC)));
+    return acceptAny(&.{fd});
+}
+
+/// Accepts one connection from whichever of these non-blocking listeners
+/// has one first (REUSEPORT listeners share connections by hash).
+pub fn acceptAny(fds: []const i32) Error!i32 {
+    for (0..100) |_| {
+        for (fds) |fd| {
+            const rc = linux.accept4(fd, null, null, linux.SOCK.CLOEXEC);
+            if (sys.failure(rc)) |e| {
+                if (e != sys.neg(.AGAIN)) return error.Syscall;
+                continue;
+            }
+            return @intCast(rc);
+        }
+        std.Thread.sleep(10 * std.time.ns_per_ms);
+    }
+    return error.Syscall;
 }
 
 pub fn close(fd: i32) void {
@@ -96,9 +115,9 @@ fn unixAddr(name: []const u8) struct { sa: SockAddr, len: u32 } {
     return .{ .sa = sa, .len = @intCast(2 + name.len + extra) };
 }
 
-/// A unix stream listener on a path or, with a leading NUL, an abstract name.
+/// A non-blocking unix stream listener on a path or, with a leading NUL, an abstract name.
 pub fn unixListen(name: []const u8, backlog: u32) Error!i32 {
-    const fd: i32 = @intCast(try check(linux.socket(linux.AF.UNIX, linux.SOCK.STREAM | linux.SOCK.CLOEXEC, 0)));
+    const fd: i32 = @intCast(try check(linux.socket(linux.AF.UNIX, linux.SOCK.STREAM | linux.SOCK.CLOEXEC | linux.SOCK.NONBLOCK, 0)));
     errdefer _ = linux.close(fd);
     const sa = unixAddr(name);
     _ = try check(linux.bind(fd, &sa.sa.any, sa.len));

@@ -1,0 +1,169 @@
+/**
+ * Listen-queue statistics for TCP (IPv4 and IPv6) and unix listeners, read
+ * from the kernel over netlink sock_diag.
+ *
+ * @module
+ */
+import { realpathSync } from "node:fs";
+import { native } from "../native/library.ts";
+import { ADDR_RECORD, decodeAddress, encodeAddress, formatAddress, parseAddress } from "./address.ts";
+import { diagError, type InetDiagSocket, withSocket } from "./diag_socket.ts";
+
+/**
+ * One listener's figures: `queued` connections wait in its accept queue,
+ * `active` ones were accepted and are open, `backlog` is the queue's limit
+ * (summed over SO_REUSEPORT listeners sharing the address).
+ */
+export class ListenStats {
+  constructor(
+    readonly active: number,
+    readonly queued: number,
+    readonly backlog = 0,
+    /** Listening sockets on this address (several with SO_REUSEPORT; 0 if none). */
+    readonly listeners = 0,
+  ) {}
+
+  /** active + queued. */
+  get total(): number {
+    return this.active + this.queued;
+  }
+
+  toJSON(): { active: number; queued: number; total: number; backlog: number } {
+    return { active: this.active, queued: this.queued, total: this.total, backlog: this.backlog };
+  }
+}
+
+/** Bytes per answer record for a query of N addresses or paths. */
+const ANSWER_RECORD = 16;
+/** Bytes per record of an "all listeners" TCP answer. */
+const ALL_TCP_RECORD = ADDR_RECORD + 12;
+const ENOSPC = -28;
+
+function asList(input: unknown, what: string): string[] | undefined {
+  if (input === undefined || input === null) return undefined;
+  if (typeof input === "string") return [input];
+  if (Array.isArray(input) && input.every((a) => typeof a === "string")) return input;
+  throw new TypeError(`${what} must be a string or an array of strings`);
+}
+
+type Query = (fd: number, query: Uint8Array, out: Uint8Array, scratch: Uint8Array) => number;
+
+/**
+ * Calls a native query, growing the answer buffer while the kernel has more
+ * to say; returns the buffer and the number of records written.
+ */
+function askRecords(sock: InetDiagSocket, what: string, call: Query, query: Uint8Array, minBytes: number) {
+  for (let size = Math.max(minBytes, 4096); ; size *= 4) {
+    const out = new Uint8Array(size);
+    const records = call(sock.fd, query, out, sock.scratch);
+    if (records === ENOSPC && size < 1 << 28) continue;
+    if (records < 0) throw diagError(what, records);
+    return { out, records };
+  }
+}
+
+/** Every listener: no query. */
+function askAll(sock: InetDiagSocket, what: string, call: Query, minBytes: number) {
+  return askRecords(sock, what, call, new Uint8Array(0), minBytes);
+}
+
+/** One 16-byte answer per queried address or path. */
+function ask(sock: InetDiagSocket, what: string, call: Query, query: Uint8Array, count: number): Uint8Array {
+  return askRecords(sock, what, call, query, count * ANSWER_RECORD).out;
+}
+
+function perQuery(answer: Uint8Array, keys: string[]): Map<string, ListenStats> {
+  const view = new DataView(answer.buffer, answer.byteOffset);
+  const stats = new Map<string, ListenStats>();
+  keys.forEach((key, i) => {
+    const o = i * ANSWER_RECORD;
+    const u32 = (k: number) => view.getUint32(o + 4 * k, true);
+    stats.set(key, new ListenStats(u32(0), u32(1), u32(2), u32(3)));
+  });
+  return stats;
+}
+
+const tcpQuery: Query = (fd, q, out, s) =>
+  native().rd_tcp_listener_stats(fd, q, q.length, out, out.length, s, s.length);
+const unixQuery: Query = (fd, q, out, s) =>
+  native().rd_unix_listener_stats(fd, q, q.length, out, out.length, s, s.length);
+
+/**
+ * TCP listener statistics, IPv4 and IPv6. With addresses, the answer is
+ * keyed by exactly the strings given (an IPv6 scope id is dropped from the
+ * key), and an address nothing listens on gives zeros. With none, every TCP
+ * listener on the machine, keyed canonically (`127.0.0.1:80`, `[::1]:80`).
+ * A wildcard listener (`0.0.0.0:80`, `[::]:80`) counts connections made to
+ * any local address on its port.
+ *
+ * @example
+ * ```ts
+ * const stats = tcpListenerStats(["0.0.0.0:8080", "[::1]:8080"]);
+ * stats.get("0.0.0.0:8080")?.queued;
+ * ```
+ */
+export function tcpListenerStats(addresses?: string | readonly string[], sock?: InetDiagSocket): Map<string, ListenStats> {
+  const list = asList(addresses, "addresses");
+  if (list === undefined) {
+    return withSocket(sock, (s) => {
+      const { out: answer, records } = askAll(s, "sock_diag TCP listeners", tcpQuery, 64 * ALL_TCP_RECORD);
+      const view = new DataView(answer.buffer, answer.byteOffset);
+      const stats = new Map<string, ListenStats>();
+      for (let o = 0; o < records * ALL_TCP_RECORD; o += ALL_TCP_RECORD) {
+        const key = formatAddress(decodeAddress(answer, o));
+        const u32 = (k: number) => view.getUint32(o + ADDR_RECORD + 4 * k, true);
+        stats.set(key, new ListenStats(u32(0), u32(1), u32(2), 1));
+      }
+      return stats;
+    });
+  }
+  const keys = list.map((a) => a.replace(/%[^\]]*\]/, "]"));
+  const query = new Uint8Array(list.length * ADDR_RECORD);
+  list.forEach((a, i) => encodeAddress(parseAddress(a), query, i * ADDR_RECORD));
+  if (list.length === 0) return new Map();
+  return withSocket(sock, (s) => perQuery(ask(s, "sock_diag TCP listeners", tcpQuery, query, list.length), keys));
+}
+
+/** The kernel's name for a unix socket path: symlinks resolved; `@name` stays abstract. */
+function kernelName(path: string): string {
+  if (path.startsWith("@")) return path;
+  try {
+    return realpathSync(path);
+  } catch {
+    return path; // nothing there: the answer is zeros
+  }
+}
+
+/**
+ * Unix stream listener statistics by socket path (symlinks resolve to the
+ * same listener) or abstract name written `@name`. With no paths, every
+ * unix listener on the machine.
+ *
+ * @example
+ * ```ts
+ * unixListenerStats("/run/app.sock").get("/run/app.sock")?.active;
+ * ```
+ */
+export function unixListenerStats(paths?: string | readonly string[], sock?: InetDiagSocket): Map<string, ListenStats> {
+  const list = asList(paths, "paths");
+  const encoder = new TextEncoder();
+  if (list === undefined) {
+    return withSocket(sock, (s) => {
+      const { out: answer, records } = askAll(s, "sock_diag unix listeners", unixQuery, 64 * 1024);
+      const view = new DataView(answer.buffer, answer.byteOffset);
+      const stats = new Map<string, ListenStats>();
+      for (let r = 0, o = 0; r < records; r++) {
+        const u32 = (k: number) => view.getUint32(o + 4 * k, true);
+        const nameLen = u32(3);
+        const name = new TextDecoder().decode(answer.subarray(o + 16, o + 16 + nameLen));
+        stats.set(name, new ListenStats(u32(0), u32(1), u32(2), 1));
+        o += 16 + Math.ceil(nameLen / 4) * 4;
+      }
+      return stats;
+    });
+  }
+  for (const p of list) if (p === "" || p.includes("\0")) throw new RangeError(`bad unix socket path ${JSON.stringify(p)}`);
+  if (list.length === 0) return new Map();
+  const query = encoder.encode(list.map(kernelName).join("\0"));
+  return withSocket(sock, (s) => perQuery(ask(s, "sock_diag unix listeners", unixQuery, query, list.length), list));
+}
