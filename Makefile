@@ -30,7 +30,7 @@ $(LIB): $(wildcard zig/src/*.zig) zig/build.zig zig/build.zig.zon $(VENV)/.zig-$
 
 ## test: Zig unit tests, then the suite under Deno and under Bun; one summary line.
 test: build
-	ZIG="$(ZIG)" DENO=$(DENO) BUN=$(BUN) scripts/test-all.sh
+	ZIG="$(CURDIR)/$(ZIG)" DENO=$(DENO) BUN=$(BUN) scripts/test-all.sh
 
 ## demo: the live multi-process demo on loopback.
 demo: build

@@ -4,11 +4,13 @@
 #   tests: N passed, N failed
 set -uo pipefail
 cd "$(dirname "$0")/.."
-export NO_COLOR=1 FORCE_COLOR=0
+export NO_COLOR=1
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 passed=0 failed=0 skipped=0 status=0
 
+# Lines of a runner's output without colour codes.
+plain() { sed -e 's/\x1b\[[0-9;]*m//g' "$1"; }
 note() { passed=$((passed + $1)); failed=$((failed + $2)); skipped=$((skipped + ${3:-0})); }
 
 echo "== zig build test"
@@ -24,7 +26,7 @@ note "$zp" "$zf"
 echo "== deno test"
 $DENO test -A --no-check=remote test/ 2>&1 | tee "$out/deno"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-line=$(grep -E '^(ok|FAILED) \|' "$out/deno" | tail -1)
+line=$(plain "$out/deno" | grep -E '^(ok|FAILED) \|' | tail -1)
 note "$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+' || echo 0)" \
   "$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+' || echo 0)" \
   "$(grep -oE '[0-9]+ ignored' <<<"$line" | grep -oE '[0-9]+' || echo 0)"
@@ -33,9 +35,9 @@ note "$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+' || echo 0)" \
 echo "== bun test"
 $BUN test --timeout 120000 2>&1 | tee "$out/bun"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-bp=$(grep -E '^ *[0-9]+ pass$' "$out/bun" | grep -oE '[0-9]+' || echo 0)
-bf=$(grep -E '^ *[0-9]+ fail$' "$out/bun" | grep -oE '[0-9]+' || echo 0)
-bs=$(grep -E '^ *[0-9]+ skip$' "$out/bun" | grep -oE '[0-9]+' || echo 0)
+bp=$(plain "$out/bun" | grep -E '^ *[0-9]+ pass$' | grep -oE '[0-9]+' || echo 0)
+bf=$(plain "$out/bun" | grep -E '^ *[0-9]+ fail$' | grep -oE '[0-9]+' || echo 0)
+bs=$(plain "$out/bun" | grep -E '^ *[0-9]+ skip$' | grep -oE '[0-9]+' || echo 0)
 note "$bp" "$bf" "$bs"
 [ "$bp" -gt 0 ] || { echo "bun test ran no test"; failed=$((failed + 1)); status=1; }
 

@@ -19,7 +19,7 @@ test("the symbol table lists exactly the library's exported functions", () => {
 test("importing mod.ts loads no native code until first use", () => {
   const script = `import * as m from "${new URL("../mod.ts", import.meta.url).href}";
     const maps = Deno.readTextFileSync("/proc/self/maps");
-    console.log(typeof m.Raindrops, maps.includes("libraindrops.so"));`;
+    console.log(typeof m.Raindrops + " " + String(maps.includes("libraindrops.so")));`;
   const deno = new URL("../node_modules/.bin/deno", import.meta.url).pathname;
   const out = execFileSync(deno, ["eval", script], { encoding: "utf8" }).trim();
   assert.equal(out, "function false");
