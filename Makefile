@@ -8,7 +8,7 @@ DENO := node_modules/.bin/deno
 BUN  := node_modules/.bin/bun
 LIB  := zig/zig-out/lib/libraindrops.so
 
-.PHONY: all tools build test demo bench clean
+.PHONY: all tools build test demo bench listener-stats clean
 
 all: build
 
@@ -39,6 +39,10 @@ demo: build
 ## bench: every benchmark, each printing its baseline beside it.
 bench: build
 	DENO=$(DENO) BUN=$(BUN) scripts/bench-all.sh
+
+## listener-stats: the CLI, e.g. make listener-stats ARGS="-d 1 0.0.0.0:8080"
+listener-stats: build
+	@$(DENO) run -A src/cli/listener_stats.ts $(ARGS)
 
 clean:
 	rm -rf zig/zig-out zig/.zig-cache

@@ -18,6 +18,7 @@
 export { Raindrops, type RaindropsOptions } from "./src/raindrops.ts";
 export { Struct, type StructClass, type StructInstance } from "./src/struct.ts";
 export {
+  AddressError,
   ClosedError,
   errnoName,
   EvaporatedError,
@@ -33,3 +34,21 @@ export {
 } from "./src/aggregate/shared_aggregate.ts";
 export { type AggregateSummary, AggregateView } from "./src/aggregate/view.ts";
 export { type Bucket, BucketLayout, type BucketOptions, type LinearBuckets } from "./src/aggregate/histogram.ts";
+export {
+  type ListenerFigures,
+  type ListenerStatsSource,
+  Watcher,
+  type WatcherOptions,
+} from "./src/watcher/watcher.ts";
+export { aggregateHeaders, type AggregateHeadersOptions, httpDate } from "./src/watcher/headers.ts";
+export {
+  type ConnectionAddresses,
+  type ConnectionOf,
+  LastDataRecv,
+  type LastDataRecvOptions,
+} from "./src/last_data_recv/last_data_recv.ts";
+export { ListenStats, tcpListenerStats, unixListenerStats } from "./src/linux/listen_stats.ts";
+export { InetDiagSocket } from "./src/linux/diag_socket.ts";
+export { TCP_STATES, TcpInfo } from "./src/linux/tcp_info.ts";
+export type { TcpInfoField } from "./src/linux/tcp_info_fields.ts";
+export { formatAddress, type InetAddress, parseAddress } from "./src/linux/address.ts";

@@ -8,8 +8,12 @@
 import { ClosedError, NativeError } from "../errors.ts";
 import { native } from "../native/library.ts";
 
-/** Receive buffer for one netlink read: room for ~3,000 sockets per syscall. */
-const SCRATCH_BYTES = 256 * 1024;
+/**
+ * Receive buffer for one netlink datagram. The kernel sends sock_diag dumps
+ * in datagrams of at most 32 KiB (about 370 sockets each); twice that leaves
+ * room for larger pages.
+ */
+const SCRATCH_BYTES = 64 * 1024;
 
 const closer = new FinalizationRegistry<number>((fd) => {
   native().rd_diag_close(fd);

@@ -1,0 +1,315 @@
+/**
+ * listener_stats: prints `timestamp address active queued` rows for TCP
+ * listen addresses and unix socket paths, once or every `-d` seconds.
+ *
+ * ```sh
+ * deno run -A src/cli/listener_stats.ts [options] [ADDR|PATH ...]
+ * bun src/cli/listener_stats.ts [options] [ADDR|PATH ...]
+ * ```
+ *
+ * Exit codes: 0 done (or stdout closed early, e.g. `| head -1`), 1 the
+ * kernel query failed, 2 bad input, 130 interrupted by Ctrl-C (SIGINT).
+ *
+ * @example
+ * ```sh
+ * deno run -A src/cli/listener_stats.ts -d 1 -t 5 0.0.0.0:8080 /run/app.sock
+ * ```
+ *
+ * @module
+ */
+import { writeSync } from "node:fs";
+import process from "node:process";
+import { Aggregate } from "../aggregate/aggregate.ts";
+import { parseAddress } from "../linux/address.ts";
+import { InetDiagSocket } from "../linux/diag_socket.ts";
+import { type ListenStats, tcpListenerStats, unixListenerStats } from "../linux/listen_stats.ts";
+
+/** The usage text printed by `--help`. */
+export const USAGE = `Usage: listener_stats [options] [ADDR|PATH ...]
+
+Prints "timestamp address active queued" for each TCP listen address
+(1.2.3.4:80, [::1]:80) or unix socket path (/run/app.sock, ./app.sock,
+@abstract). With none, every TCP listener on the machine (IPv4 and IPv6).
+
+Options:
+  -d, --delay SECONDS     repeat every SECONDS (fractions allowed) until Ctrl-C
+  -t, --threshold N       print only rows with at least N queued
+  -n, --count N           stop after N samples (default 1 without -d)
+  -u, --unix              with no addresses, add every unix listener
+  -h, --help              show this help
+
+Signals while repeating: SIGUSR2 prints running aggregates (samples, mean
+and max of active and queued per address) to stderr; SIGHUP resets them.
+Exit codes: 0 done or output closed, 1 query failed, 2 bad input, 130 SIGINT.`;
+
+/** Parsed command line. */
+export interface CliOptions {
+  delay?: number;
+  threshold: number;
+  count?: number;
+  unix: boolean;
+  help: boolean;
+  tcp: string[];
+  paths: string[];
+}
+
+/** Bad command-line input: printed with a hint, exit code 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** True when `arg` names a unix socket rather than a TCP address. */
+export function isUnixPath(arg: string): boolean {
+  return arg.startsWith("@") || arg.includes("/");
+}
+
+function number(flag: string, text: string | undefined, integer: boolean, min: number): number {
+  if (text === undefined) throw new UsageError(`${flag} needs a value`);
+  const n = Number(text);
+  if (text.trim() === "" || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
+    const what = integer ? `an integer >= ${min}` : "a positive number of seconds";
+    throw new UsageError(`${flag} needs ${what}, got ${JSON.stringify(text)}`);
+  }
+  return n;
+}
+
+/**
+ * Parses the arguments after the script name; throws UsageError on bad input.
+ *
+ * @example
+ * ```ts
+ * parseArgs(["-d", "0.5", "127.0.0.1:80"]); // { delay: 0.5, tcp: ["127.0.0.1:80"], ... }
+ * ```
+ */
+export function parseArgs(argv: readonly string[]): CliOptions {
+  const o: CliOptions = { threshold: 0, unix: false, help: false, tcp: [], paths: [] };
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i];
+    let inline: string | undefined;
+    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    if (eq > 0) [arg, inline] = [arg.slice(0, eq), arg.slice(eq + 1)];
+    const value = () => inline ?? argv[++i];
+    switch (arg) {
+      case "-d":
+      case "--delay": {
+        const d = number(arg, value(), false, 0);
+        if (d <= 0 || d > 2_000_000) {
+          throw new UsageError(`${arg} needs a positive number of seconds, got ${JSON.stringify(argv[i])}`);
+        }
+        o.delay = d;
+        break;
+      }
+      case "-t":
+      case "--threshold":
+        o.threshold = number(arg, value(), true, 0);
+        break;
+      case "-n":
+      case "--count":
+        o.count = number(arg, value(), true, 1);
+        break;
+      case "-u":
+      case "--unix":
+        o.unix = true;
+        break;
+      case "-h":
+      case "--help":
+        o.help = true;
+        break;
+      case "--":
+        for (const rest of argv.slice(i + 1)) addTarget(o, rest);
+        i = argv.length;
+        break;
+      default:
+        if (arg.startsWith("-") && arg.length > 1) throw new UsageError(`unknown option ${arg}`);
+        addTarget(o, arg);
+    }
+  }
+  return o;
+}
+
+function addTarget(o: CliOptions, arg: string): void {
+  if (isUnixPath(arg)) {
+    if (arg.includes("\0") || arg === "@") throw new UsageError(`bad unix socket path ${JSON.stringify(arg)}`);
+    o.paths.push(arg);
+    return;
+  }
+  try {
+    parseAddress(arg);
+  } catch (e) {
+    const hint = /^[\w.-]+$/.test(arg) && !/^[\d.]+$/.test(arg) ? ` (a unix socket path needs a "/": ./${arg})` : "";
+    throw new UsageError(`${(e as Error).message}${hint}`);
+  }
+  o.tcp.push(arg);
+}
+
+/** One sample: every asked (or found) address with its stats, in order. */
+export function sample(o: CliOptions, sock: InetDiagSocket): [string, ListenStats][] {
+  const all = o.tcp.length === 0 && o.paths.length === 0;
+  const rows: [string, ListenStats][] = [];
+  if (all || o.tcp.length) {
+    const tcp = tcpListenerStats(all ? undefined : o.tcp, sock);
+    rows.push(...(all ? [...tcp].sort(byAddress) : tcp));
+  }
+  if (o.paths.length || (all && o.unix)) {
+    const unix = unixListenerStats(all ? undefined : o.paths, sock);
+    rows.push(...(all ? [...unix].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : unix));
+  }
+  return rows;
+}
+
+/** IPv4 before IPv6, then by address text, then by port. */
+function byAddress([a]: [string, unknown], [b]: [string, unknown]): number {
+  const split = (s: string) =>
+    [s.startsWith("[") ? 1 : 0, s.slice(0, s.lastIndexOf(":")), Number(s.slice(s.lastIndexOf(":") + 1))] as const;
+  const [fa, ha, pa] = split(a), [fb, hb, pb] = split(b);
+  return fa - fb || (ha < hb ? -1 : ha > hb ? 1 : 0) || pa - pb;
+}
+
+/** `2025-01-02T03:04:05Z`: UTC, whole seconds, one column. */
+export function timestamp(d = new Date()): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+const HEADER = ["timestamp", "address", "active", "queued"] as const;
+
+/** Formats rows under the header's columns; `width` is the address column's width. */
+export function formatRows(time: string, rows: [string, ListenStats][], width: number): string {
+  return rows.map(([addr, s]) =>
+    `${time.padEnd(20)} ${addr.padEnd(width)} ${String(s.active).padStart(10)} ${String(s.queued).padStart(10)}\n`
+  ).join("");
+}
+
+/** The header line for an address column `width` wide. */
+export function formatHeader(width: number): string {
+  return `${HEADER[0].padEnd(20)} ${HEADER[1].padEnd(width)} ${HEADER[2].padStart(10)} ${HEADER[3].padStart(10)}\n`;
+}
+
+/** Thrown (and caught in main) when stdout's reader went away. */
+class OutputClosed extends Error {}
+
+function write(fd: number, text: string): void {
+  const bytes = new TextEncoder().encode(text);
+  try {
+    for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off);
+  } catch (e) {
+    const code = (e as { code?: string }).code, name = (e as Error).name;
+    if (code === "EPIPE" || name === "BrokenPipe" || /broken pipe|EPIPE/i.test(String(e))) throw new OutputClosed();
+    throw e;
+  }
+}
+
+/**
+ * Per-address running aggregates of active and queued, dumped on SIGUSR2
+ * (not SIGUSR1: Deno opens its inspector on SIGUSR1).
+ */
+class Running {
+  #by = new Map<string, { active: Aggregate; queued: Aggregate }>();
+
+  add(rows: [string, ListenStats][]): void {
+    for (const [addr, s] of rows) {
+      let a = this.#by.get(addr);
+      if (!a) this.#by.set(addr, a = { active: new Aggregate(), queued: new Aggregate() });
+      a.active.add(s.active);
+      a.queued.add(s.queued);
+    }
+  }
+
+  reset(): void {
+    this.#by.clear();
+  }
+
+  dump(): string {
+    const width = Math.max(7, ...[...this.#by.keys()].map((k) => k.length));
+    let out = `${"address".padEnd(width)} ${"samples".padStart(8)} ${"active_mean".padStart(12)} ${
+      "active_max".padStart(10)
+    } ${"queued_mean".padStart(12)} ${"queued_max".padStart(10)}\n`;
+    for (const [addr, { active, queued }] of this.#by) {
+      out += `${addr.padEnd(width)} ${String(active.count).padStart(8)} ${(active.mean ?? 0).toFixed(2).padStart(12)} ${
+        String(active.max ?? 0).padStart(10)
+      } ${(queued.mean ?? 0).toFixed(2).padStart(12)} ${String(queued.max ?? 0).padStart(10)}\n`;
+    }
+    return out;
+  }
+}
+
+/** Runs the CLI with `argv` (arguments after the script); resolves to the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let o: CliOptions;
+  try {
+    o = parseArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    write(2, `listener_stats: ${e.message}\nTry --help.\n`);
+    return 2;
+  }
+  if (o.help) {
+    try {
+      write(1, `${USAGE}\n`);
+    } catch (e) {
+      if (!(e instanceof OutputClosed)) throw e;
+    }
+    return 0;
+  }
+  const count = o.count ?? (o.delay === undefined ? 1 : Infinity);
+  let sock: InetDiagSocket;
+  try {
+    sock = new InetDiagSocket();
+  } catch (e) {
+    write(2, `listener_stats: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const running = new Running();
+  let interrupted = false;
+  let wake: (() => void) | undefined;
+  const onInt = () => {
+    interrupted = true;
+    wake?.();
+  };
+  const onDump = () => write(2, running.dump());
+  const onReset = () => running.reset();
+  process.on("SIGINT", onInt);
+  process.on("SIGTERM", onInt);
+  if (o.delay !== undefined) {
+    process.on("SIGUSR2", onDump);
+    process.on("SIGHUP", onReset);
+  }
+  try {
+    let width = 0;
+    for (let n = 0; n < count && !interrupted; n++) {
+      if (n > 0) {
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, o.delay! * 1000);
+          wake = () => (clearTimeout(t), r());
+        });
+        wake = undefined;
+        if (interrupted) break;
+      }
+      const time = timestamp();
+      const all = sample(o, sock);
+      running.add(all);
+      const rows = all.filter(([, s]) => s.queued >= o.threshold);
+      if (n === 0) {
+        width = Math.max(HEADER[1].length, ...all.map(([a]) => a.length));
+        write(1, formatHeader(width));
+      }
+      if (rows.length) write(1, formatRows(time, rows, width));
+    }
+    return interrupted ? 130 : 0;
+  } catch (e) {
+    if (e instanceof OutputClosed) return 0;
+    write(2, `listener_stats: ${(e as Error).message}\n`);
+    return 1;
+  } finally {
+    sock.close();
+    process.off("SIGINT", onInt);
+    process.off("SIGTERM", onInt);
+    process.off("SIGUSR2", onDump);
+    process.off("SIGHUP", onReset);
+  }
+}
+
+if (import.meta.main) {
+  // deno-lint-ignore no-explicit-any
+  const args: string[] = (globalThis as any).Deno?.args ?? process.argv.slice(2);
+  process.exit(await main(args));
+}
