@@ -1,0 +1,88 @@
+/**
+ * The Watcher beside an app using LastDataRecv, on loopback.
+ *
+ *   node_modules/.bin/deno run -A examples/watcher.ts [--for=SECONDS] [LISTENER...]
+ *   node_modules/.bin/bun examples/watcher.ts [--for=SECONDS] [LISTENER...]
+ *
+ * LISTENER is `host:port` or a unix socket path; by default every TCP
+ * listener on the machine. The Watcher serves on http://127.0.0.1:9418/
+ * (or a free port if taken), the app on a free port with its
+ * last_data_recv histogram at /_raindrops/last_data_recv. Stops on Ctrl-C
+ * or after --for seconds.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { LastDataRecv } from "../src/last_data_recv/last_data_recv.ts";
+import { Watcher } from "../src/watcher/watcher.ts";
+
+// deno-lint-ignore no-explicit-any
+const g = globalThis as any;
+const args: string[] = g.Bun ? process.argv.slice(2) : g.Deno.args;
+const seconds = Number(args.find((a) => a.startsWith("--for="))?.slice(6) ?? Infinity);
+const listeners = args.filter((a) => !a.startsWith("--"));
+
+interface Env {
+  remote: string;
+}
+type Fetch = (req: Request, env: Env) => Response | Promise<Response>;
+
+/** Serves `fetch` on 127.0.0.1 (port 0 = any), telling it the client's address. */
+function serve(port: number, fetch: Fetch): { port: number; stop(): Promise<void> } {
+  const hostPort = (h: string, p: number) => (h.includes(":") ? `[${h}]:${p}` : `${h}:${p}`);
+  if (g.Bun) {
+    const s = g.Bun.serve({
+      hostname: "127.0.0.1",
+      port,
+      idleTimeout: 0,
+      fetch: (req: Request, srv: any) => {
+        const ip = srv.requestIP(req);
+        return fetch(req, { remote: hostPort(ip.address, ip.port) });
+      },
+    });
+    return { port: s.port, stop: () => s.stop(true) };
+  }
+  const ac = new AbortController();
+  const s = g.Deno.serve(
+    { hostname: "127.0.0.1", port, signal: ac.signal, onListen() {} },
+    (req: Request, info: any) => fetch(req, { remote: hostPort(info.remoteAddr.hostname, info.remoteAddr.port) }),
+  );
+  return { port: s.addr.port, stop: () => (ac.abort(), s.finished) };
+}
+
+function serveSomewhere(preferred: number, fetch: Fetch) {
+  try {
+    return serve(preferred, fetch);
+  } catch {
+    return serve(0, fetch);
+  }
+}
+
+const watcher = new Watcher({ listeners: listeners.length ? listeners : undefined });
+const watcherServer = serveSomewhere(9418, (req) => watcher.fetch(req));
+
+let appPort = 0;
+const ldr = new LastDataRecv({ connection: (c) => ({ local: `127.0.0.1:${appPort}`, remote: (c.env as Env).remote }) });
+const app = new Hono();
+app.use(ldr.middleware);
+app.get("/", (c) => c.text("hello from the watched app\n"));
+app.get("/_raindrops/last_data_recv", ldr.handler);
+const appServer = serve(0, (req, env) => app.fetch(req, env));
+appPort = appServer.port;
+
+console.log(`Watcher:      http://127.0.0.1:${watcherServer.port}/`);
+console.log(`app:          http://127.0.0.1:${appPort}/`);
+console.log(`app's last_data_recv: http://127.0.0.1:${appPort}/_raindrops/last_data_recv`);
+
+let stopping = false;
+async function stop() {
+  if (stopping) return;
+  stopping = true;
+  watcher.close(); // ends tails, so the servers can stop
+  ldr.close();
+  await Promise.all([watcherServer.stop(), appServer.stop()]);
+  process.exit(0);
+}
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
+if (Number.isFinite(seconds)) setTimeout(stop, seconds * 1000);

@@ -1,0 +1,125 @@
+// deno-lint-ignore-file no-explicit-any
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import type net from "node:net";
+import { Watcher } from "../src/watcher/watcher.ts";
+import { closeAll, connect, HeldListener } from "./fixtures/linux_sockets.ts";
+import { runtimeName, serve } from "./fixtures/watcher_servers.ts";
+
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const OUTPUT = new URL("../test-output/", import.meta.url).pathname;
+const ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** playwright-core, or why it cannot be used here. */
+async function loadPlaywright(): Promise<{ chromium: any } | string> {
+  if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM)`;
+  try {
+    const specifier = "playwright-core";
+    return await import(specifier);
+  } catch (e) {
+    return `playwright-core is not installed (${(e as Error).message.split("\n")[0]})`;
+  }
+}
+
+const playwright = await loadPlaywright();
+const skip = typeof playwright === "string" ? playwright : false;
+
+test(`the dashboard in headless Chromium draws live charts, follows queued connections and resets (${runtimeName})`, {
+  skip,
+  timeout: 90_000,
+}, async () => {
+  const { chromium } = playwright as { chromium: any };
+  mkdirSync(OUTPUT, { recursive: true });
+  const profile = mkdtempSync("/tmp/raindrops-chromium-");
+  await using held = await HeldListener.start(["tcp", "127.0.0.1"]);
+  const addr = `127.0.0.1:${held.port}`, enc = encodeURIComponent(addr);
+  using watcher = new Watcher({ listeners: [addr], delay: 0.2 });
+  await using server = serve(watcher.app);
+  const clients: net.Socket[] = [];
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    viewport: { width: 1100, height: 900 },
+    timeout: 30_000,
+  });
+  try {
+    const page = context.pages()[0] ?? await context.newPage();
+    page.setDefaultTimeout(15_000);
+    const requests: string[] = [];
+    const problems: string[] = [];
+    page.on("request", (r: any) => requests.push(r.url()));
+    page.on("console", (m: any) => m.type() === "error" && problems.push(m.text()));
+    page.on("pageerror", (e: Error) => problems.push(e.message));
+
+    // The index: a row per listener whose sparkline the page draws itself.
+    await page.goto(`${server.origin}/`);
+    await page.waitForFunction(() => Number((globalThis as any).document.body.dataset.updates) >= 2);
+    const row = `tr[data-addr="${addr}"]`;
+    assert.equal(await page.locator(`${row} td.addr`).textContent(), addr);
+    assert.equal(await page.locator(`${row} svg.spark polyline`).count(), 2, "active and queued lines");
+    await page.screenshot({ path: `${OUTPUT}watcher-index.png`, fullPage: true });
+
+    // The queued page: the chart and histogram follow connections as they queue.
+    await page.goto(`${server.origin}/queued/${enc}.html`);
+    await page.waitForFunction(() => Number((globalThis as any).document.body.dataset.updates) >= 1);
+    assert.equal(await page.locator("#timechart").getAttribute("data-last-queued"), "0");
+    for (let i = 0; i < 3; i++) clients.push(await connect({ host: "127.0.0.1", port: held.port }));
+    await page.waitForFunction(() =>
+      (globalThis as any).document.getElementById("timechart").dataset.lastQueued === "3"
+    );
+    await page.waitForFunction(() =>
+      (globalThis as any).document.querySelector('[data-field="current"]').textContent === "3"
+    );
+    const labels = await page.locator("#histogram text").allTextContents();
+    assert.ok(labels.includes("[2, 4)"), `histogram rows: ${labels.join(" | ")}`);
+    assert.ok(Number(await page.locator("#timechart").getAttribute("data-max")) >= 3);
+    // Let a few more polls in so the reset below visibly drops the count.
+    await page.waitForFunction(() =>
+      Number((globalThis as any).document.querySelector('[data-field="count"]').textContent) >= 8
+    );
+    await page.screenshot({ path: `${OUTPUT}watcher-queued.png`, fullPage: true });
+    const lastResetBefore = await page.locator('[data-field="lastReset"]').textContent();
+
+    // Reset: the form posts, the Watcher redirects back here, the figures start over.
+    await page.waitForTimeout(1100); // the reset time is shown to the second
+    const pointsBefore = Number(await page.locator("#timechart").getAttribute("data-points"));
+    await Promise.all([page.waitForURL(`${server.origin}/queued/${enc}.html`), page.click("form.reset button")]);
+    const countAfter = Number(await page.locator('[data-field="count"]').textContent());
+    assert.ok(countAfter < 8, `count after reset: ${countAfter}`);
+    assert.notEqual(await page.locator('[data-field="lastReset"]').textContent(), lastResetBefore);
+    await page.waitForFunction(() =>
+      (globalThis as any).document.getElementById("timechart").dataset.lastQueued === "3"
+    );
+    const pointsAfter = Number(await page.locator("#timechart").getAttribute("data-points"));
+    assert.ok(pointsAfter < pointsBefore, `the chart starts over: ${pointsBefore} points, then ${pointsAfter}`);
+    await page.screenshot({ path: `${OUTPUT}watcher-after-reset.png`, fullPage: true });
+
+    // Back on the index, the sparkline shows the queued connections too.
+    await page.goto(`${server.origin}/`);
+    await page.waitForFunction(
+      (sel: string) => (globalThis as any).document.querySelector(sel)?.getAttribute("data-last-queued") === "3",
+      `${row} svg.spark`,
+    );
+    assert.equal(await page.locator(`${row} td.queued`).textContent(), "3");
+    await page.screenshot({ path: `${OUTPUT}watcher-index-queued.png`, fullPage: true });
+
+    const foreign = requests.filter((u) => !u.startsWith(server.origin) && !u.startsWith("data:"));
+    assert.deepEqual(foreign, [], "every request goes to the Watcher itself");
+    assert.deepEqual(problems, [], "no script error or CSP violation");
+  } finally {
+    await context.close();
+    await closeAll(clients);
+    rmSync(profile, { recursive: true, force: true });
+  }
+});

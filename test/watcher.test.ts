@@ -1,0 +1,377 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import net from "node:net";
+import { Hono } from "hono";
+import { Watcher } from "../src/watcher/watcher.ts";
+import { closeAll, connect, HeldListener } from "./fixtures/linux_sockets.ts";
+import { eventually, LineReader, runtimeName, serve } from "./fixtures/watcher_servers.ts";
+
+const DELAY = 0.05; // seconds between polls
+const HTTP_DATE = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+const TAIL_LINE = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z) (\S+) +(\d+) +(\d+)$/;
+const SUMMARY = ["X-Count", "X-Min", "X-Max", "X-Mean", "X-Std-Dev", "X-Outliers-Low", "X-Outliers-High"];
+const TIMES = ["X-Last-Reset", "X-First-Peak-At", "X-Last-Peak-At"];
+
+/** A held (non-accepting) listener, a Watcher of it and a server for the Watcher. */
+async function setup(options: { delay?: number } = {}) {
+  const held = await HeldListener.start(["tcp", "127.0.0.1"]);
+  const addr = `127.0.0.1:${held.port}`;
+  const watcher = new Watcher({ listeners: [addr], delay: options.delay ?? DELAY });
+  const server = serve(watcher.app);
+  const clients: net.Socket[] = [];
+  return {
+    held,
+    addr,
+    enc: encodeURIComponent(addr),
+    watcher,
+    server,
+    get: (path: string, init?: RequestInit) => fetch(server.origin + path, { redirect: "manual", ...init }),
+    /** Opens `n` more client connections; they stay queued until `held.accept()`. */
+    async connect(n: number) {
+      for (let i = 0; i < n; i++) clients.push(await connect({ host: "127.0.0.1", port: held.port }));
+    },
+    async [Symbol.asyncDispose]() {
+      watcher.close();
+      await closeAll(clients);
+      await server[Symbol.asyncDispose]();
+      await held[Symbol.asyncDispose]();
+    },
+  };
+}
+
+/** Waits until the Watcher's page for `kind` reports X-Current = `value`. */
+async function current(s: Awaited<ReturnType<typeof setup>>, kind: string, value: number): Promise<Response> {
+  let last: Response | undefined;
+  await eventually(async () => {
+    last = await s.get(`/${kind}/${s.enc}.txt`);
+    await last.text();
+    return last.headers.get("X-Current") === String(value);
+  }, () => last?.headers.get("X-Current"));
+  return last!;
+}
+
+test(`GET / lists every watched listener with links, a reset button, Last-Modified and Expires (${runtimeName})`, async () => {
+  await using s = await setup();
+  const res = await s.get("/");
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("Content-Type")!, /^text\/html/);
+  const lastModified = res.headers.get("Last-Modified")!, expires = res.headers.get("Expires")!;
+  assert.match(lastModified, HTTP_DATE);
+  assert.match(expires, HTTP_DATE);
+  assert.ok(Date.parse(expires) >= Date.parse(lastModified));
+  assert.ok(Math.abs(Date.parse(lastModified) - Date.now()) < 5000);
+  const html = await res.text();
+  assert.match(html, new RegExp(`<td class="addr">${s.addr.replaceAll(".", "\\.")}</td>`));
+  for (const href of [`/active/${s.enc}.html`, `/queued/${s.enc}.html`, `/active/${s.enc}.txt`, `/tail/${s.enc}.txt`]) {
+    assert.ok(html.includes(`href="${href}"`), href);
+  }
+  assert.ok(html.includes(`<form class="reset" method="post" action="/reset/${s.enc}">`));
+  assert.ok(html.includes('<svg class="spark"'), "a chart per listener");
+});
+
+test(`pages load nothing from elsewhere: no external URL, inline script and style, a strict CSP (${runtimeName})`, async () => {
+  await using s = await setup();
+  for (const path of ["/", `/active/${s.enc}.html`, `/queued/${s.enc}.html`]) {
+    const res = await s.get(path);
+    const html = await res.text();
+    const csp = res.headers.get("Content-Security-Policy")!;
+    assert.match(csp, /default-src 'none'/, path);
+    assert.match(csp, /connect-src 'self'/, path);
+    assert.doesNotMatch(html, /(src|href|action)="(https?:)?\/\//i, path);
+    assert.doesNotMatch(html, /<script[^>]+src=|<link[^>]+stylesheet|@import|url\(/i, path);
+    assert.match(html, /<script>[\s\S]+<\/script>/, path);
+  }
+});
+
+test(`GET /queued/ADDR.txt counts queued connections and sends every summary and time header (${runtimeName})`, async () => {
+  await using s = await setup();
+  await s.connect(3);
+  const res = await current(s, "queued", 3);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("Content-Type")!, /^text\/plain/);
+  for (const h of SUMMARY) assert.ok(res.headers.has(h), `${h} missing`);
+  assert.equal(res.headers.get("X-Max"), "3");
+  assert.equal(res.headers.get("X-Min"), "0");
+  assert.ok(Number(res.headers.get("X-Count")) >= 2);
+  assert.ok(Number(res.headers.get("X-Mean")) > 0 && Number(res.headers.get("X-Mean")) <= 3);
+  assert.ok(Number(res.headers.get("X-Std-Dev")) >= 0);
+  for (const h of TIMES) assert.match(res.headers.get(h)!, HTTP_DATE, h);
+  assert.ok(Date.parse(res.headers.get("X-First-Peak-At")!) <= Date.parse(res.headers.get("X-Last-Peak-At")!));
+  assert.match(res.headers.get("Last-Modified")!, HTTP_DATE);
+  assert.match(res.headers.get("Expires")!, HTTP_DATE);
+  const body = await (await s.get(`/queued/${s.enc}.txt`)).text();
+  assert.match(body, /^\[2, 4\) \| #+ +\d+$/m, "queued = 3 falls in [2, 4)");
+  assert.match(body, /^ *Total \| +\d+$/m);
+});
+
+test(`GET /active/ADDR.html shows accepted connections, with the same headers and live chart elements (${runtimeName})`, async () => {
+  await using s = await setup();
+  await s.connect(2);
+  await s.held.accept(2);
+  const txt = await current(s, "active", 2);
+  assert.equal(txt.headers.get("X-Max"), "2");
+  const res = await s.get(`/active/${s.enc}.html`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("Content-Type")!, /^text\/html/);
+  for (const h of [...SUMMARY, "X-Current", ...TIMES]) assert.ok(res.headers.has(h), `${h} missing`);
+  assert.equal(res.headers.get("X-Current"), "2");
+  const html = await res.text();
+  assert.match(html, /<svg id="timechart"/);
+  assert.match(html, /<svg id="histogram"/);
+  assert.match(html, new RegExp(`data-series="/series/${s.enc.replaceAll(".", "\\.")}\\.json"`));
+  assert.match(html, /<pre id="chart">[\s\S]*Total/);
+});
+
+test(`GET /series/ADDR.json gives the points and histogram rows the charts are drawn from (${runtimeName})`, async () => {
+  await using s = await setup();
+  await s.connect(1);
+  await current(s, "queued", 1);
+  const res = await s.get(`/series/${s.enc}.json`);
+  assert.equal(res.status, 200);
+  const data = await res.json();
+  assert.equal(data.addr, s.addr);
+  assert.equal(data.delay, DELAY);
+  assert.ok(data.points.length >= 2);
+  const [t, active, queued] = data.points.at(-1);
+  assert.ok(t <= Date.now() && t > Date.now() - 5000);
+  assert.equal(active, 0);
+  assert.equal(queued, 1);
+  assert.equal(data.queued.current, 1);
+  assert.ok(data.queued.rows.some((r: { label: string }) => r.label === "[1, 2)"));
+  assert.ok(data.active.rows.some((r: { label: string }) => r.label === "< 1"), "0 active is a low outlier");
+  assert.match(data.queued.chart, /Total/);
+  const all = await (await s.get("/series.json?points=5")).json();
+  assert.equal(all.listeners.length, 1);
+  assert.ok(all.listeners[0].points.length <= 5);
+  assert.equal((await s.get("/series.json?points=x")).status, 400);
+});
+
+test(`an unknown address answers 404 on every endpoint and creates no state (${runtimeName})`, async () => {
+  await using s = await setup();
+  const other = encodeURIComponent("10.0.0.9:1");
+  for (const path of [`/active/${other}.txt`, `/queued/${other}.html`, `/tail/${other}.txt`, `/series/${other}.json`]) {
+    const res = await s.get(path);
+    await res.body?.cancel();
+    assert.equal(res.status, 404, path);
+  }
+  const reset = await s.get(`/reset/${other}`, { method: "POST" });
+  assert.equal(reset.status, 404);
+  await reset.body?.cancel();
+  for (const path of [`/active/${s.enc}.json`, `/active/${s.enc}`, `/tail/${s.enc}.html`, "/nowhere"]) {
+    const res = await s.get(path);
+    await res.body?.cancel();
+    assert.equal(res.status, 404, path);
+  }
+  assert.deepEqual(s.watcher.listeners, [s.addr]);
+  assert.ok(!(await (await s.get("/")).text()).includes("10.0.0.9"));
+});
+
+test(`GET /tail/ADDR.txt streams one TIMESTAMP ADDR ACTIVE QUEUED line per poll (${runtimeName})`, async () => {
+  await using s = await setup();
+  await s.connect(2);
+  await current(s, "queued", 2);
+  const started = Date.now();
+  const reader = new LineReader(`${s.server.origin}/tail/${s.enc}.txt`);
+  const lines = await reader.lines(4, 10_000);
+  const res = await reader.response;
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("Content-Type")!, /^text\/plain/);
+  assert.equal(res.headers.get("Expires"), new Date(0).toUTCString());
+  assert.equal(lines.length, 4, `got ${JSON.stringify(lines)}`);
+  assert.ok(Date.now() - started >= 2 * DELAY * 1000, "lines come one poll apart");
+  for (const line of lines) {
+    const m = TAIL_LINE.exec(line);
+    assert.ok(m, line);
+    assert.ok(Math.abs(Date.parse(m[1]) - Date.now()) < 10_000);
+    assert.equal(m[2], s.addr);
+    assert.equal(m[3], "0");
+    assert.equal(m[4], "2");
+  }
+  await reader.cancel();
+});
+
+test(`tail honours queued_min and active_min: lines only while both thresholds are met (${runtimeName})`, async () => {
+  await using s = await setup();
+  const reader = new LineReader(`${s.server.origin}/tail/${s.enc}.txt?queued_min=2&active_min=1`);
+  assert.deepEqual(await reader.lines(1, 300), [], "0 active, 0 queued: nothing");
+  await s.connect(1);
+  await s.held.accept(1);
+  await current(s, "active", 1);
+  assert.deepEqual(await reader.lines(1, 300), [], "1 active, 0 queued: nothing");
+  await s.connect(2);
+  const lines = await reader.lines(3, 10_000);
+  assert.equal(lines.length, 3, JSON.stringify(lines));
+  for (const line of lines) {
+    const [, , , active, queued] = TAIL_LINE.exec(line)!;
+    assert.equal(active, "1");
+    assert.equal(queued, "2");
+  }
+  await reader.cancel();
+});
+
+test(`tail ends after limit lines, and bad thresholds answer 400 (${runtimeName})`, async () => {
+  await using s = await setup();
+  const reader = new LineReader(`${s.server.origin}/tail/${s.enc}.txt?limit=2`);
+  assert.equal((await reader.lines(5, 10_000)).length, 2);
+  assert.ok(reader.done, "the body ended");
+  for (const q of ["active_min=-1", "queued_min=x", "limit=1.5"]) {
+    const bad = await s.get(`/tail/${s.enc}.txt?${q}`);
+    await bad.body?.cancel();
+    assert.equal(bad.status, 400, q);
+  }
+});
+
+test(`a tail whose client leaves is cancelled on the server (${runtimeName})`, async () => {
+  await using s = await setup();
+  const reader = new LineReader(`${s.server.origin}/tail/${s.enc}.txt?queued_min=1000`);
+  await eventually(() => s.watcher.tails === 1, () => s.watcher.tails);
+  assert.deepEqual(await reader.lines(1, 200), []);
+  await reader.cancel();
+  await eventually(() => s.watcher.tails === 0, () => s.watcher.tails);
+});
+
+test(`close() ends every tail and stops polling; a second close() does nothing (${runtimeName})`, async () => {
+  await using s = await setup();
+  const reader = new LineReader(`${s.server.origin}/tail/${s.enc}.txt?queued_min=1000`);
+  await eventually(() => s.watcher.tails === 1, () => s.watcher.tails);
+  s.watcher.close();
+  assert.deepEqual(await reader.lines(1, 5000), []);
+  assert.ok(reader.done, "the tail ended");
+  const polled = s.watcher.lastPoll;
+  await new Promise((r) => setTimeout(r, 4 * DELAY * 1000));
+  assert.equal(s.watcher.lastPoll, polled);
+  assert.equal(s.watcher.poll(), false);
+  s.watcher.close();
+  assert.ok(s.watcher.closed);
+});
+
+test(`POST /reset/ADDR clears the statistics and redirects back to the Referer (${runtimeName})`, async () => {
+  await using s = await setup();
+  await s.connect(2);
+  await current(s, "queued", 2);
+  const before = await s.get(`/queued/${s.enc}.txt`);
+  await before.text();
+  const lastReset = Date.parse(before.headers.get("X-Last-Reset")!);
+  await new Promise((r) => setTimeout(r, 1100)); // HTTP dates have whole seconds
+  const pointsBefore = (await (await s.get(`/series/${s.enc}.json`)).json()).points.length;
+  const referer = `${s.server.origin}/queued/${s.enc}.html`;
+  const res = await s.get(`/reset/${s.enc}`, { method: "POST", headers: { Referer: referer } });
+  assert.equal(res.status, 303);
+  assert.equal(res.headers.get("Location"), `/queued/${s.enc}.html`);
+  await res.text();
+  const after = await s.get(`/queued/${s.enc}.txt`);
+  await after.text();
+  assert.ok(Number(after.headers.get("X-Count")) < Number(before.headers.get("X-Count")));
+  assert.ok(Date.parse(after.headers.get("X-Last-Reset")!) > lastReset);
+  const series = await (await s.get(`/series/${s.enc}.json`)).json();
+  assert.ok(series.points.length < pointsBefore / 2, "the chart history starts over");
+});
+
+test(`POST /reset/ADDR without a Referer redirects to the index; a cross-origin reset is refused (${runtimeName})`, async () => {
+  await using s = await setup();
+  const res = await s.get(`/reset/${s.enc}`, { method: "POST" });
+  assert.equal(res.status, 303);
+  assert.equal(res.headers.get("Location"), "/");
+  await res.text();
+  const foreign = await s.get(`/reset/${s.enc}`, { method: "POST", headers: { Origin: "http://example.com" } });
+  assert.equal(foreign.status, 403);
+  await foreign.text();
+  const elsewhere = await s.get(`/reset/${s.enc}`, { method: "POST", headers: { Referer: "http://example.com/x" } });
+  assert.equal(elsewhere.headers.get("Location"), "/");
+  await elsewhere.text();
+});
+
+test(`every name shown in HTML is escaped: a unix listener named with <, &, " and ' (${runtimeName})`, async () => {
+  const path = `/tmp/raindrops-test-${process.pid}-<b>&"it's".sock`;
+  await using held = await HeldListener.start(["unix", path]);
+  using watcher = new Watcher({ listeners: [path], delay: DELAY });
+  await using server = serve(watcher.app);
+  try {
+    const enc = encodeURIComponent(path);
+    const index = await (await fetch(`${server.origin}/`)).text();
+    assert.ok(!index.includes("<b>"), "raw name in the index");
+    assert.ok(index.includes("&lt;b&gt;&amp;&quot;it&#39;s&quot;.sock"));
+    assert.ok(
+      index.includes(`href="/active/${enc.replaceAll("'", "&#39;")}.html"`) || index.includes(`/active/${enc}.html`),
+    );
+    const res = await fetch(`${server.origin}/queued/${enc}.html`);
+    assert.equal(res.status, 200);
+    const html = await res.text();
+    assert.ok(!html.includes("<b>"), "raw name in the detail page");
+    assert.ok(html.includes("<title>queued on /tmp/raindrops-test-"));
+    assert.ok(html.includes("&lt;b&gt;&amp;&quot;it&#39;s&quot;.sock</title>"));
+    const txt = await fetch(`${server.origin}/queued/${enc}.txt`);
+    assert.equal(txt.status, 200);
+    await txt.text();
+  } finally {
+    (await import("node:fs")).rmSync(path, { force: true });
+    void held;
+  }
+});
+
+test(`mounted under a path, the Watcher links, reads and redirects within its mount (${runtimeName})`, async () => {
+  await using held = await HeldListener.start(["tcp", "127.0.0.1"]);
+  const addr = `127.0.0.1:${held.port}`, enc = encodeURIComponent(addr);
+  using watcher = new Watcher({ listeners: [addr], delay: DELAY });
+  const app = new Hono();
+  app.route("/ops/watcher", watcher.app);
+  await using server = serve(app);
+  const index = await (await fetch(`${server.origin}/ops/watcher`)).text();
+  assert.ok(index.includes(`href="/ops/watcher/active/${enc}.html"`));
+  assert.ok(index.includes(`data-base="/ops/watcher/"`));
+  const detail = await (await fetch(`${server.origin}/ops/watcher/queued/${enc}.html`)).text();
+  assert.ok(detail.includes(`data-series="/ops/watcher/series/${enc}.json"`));
+  assert.ok(detail.includes(`<a href="/ops/watcher/">all listeners</a>`));
+  assert.equal((await fetch(`${server.origin}/ops/watcher/series/${enc}.json`)).status, 200);
+  const reset = await fetch(`${server.origin}/ops/watcher/reset/${enc}`, { method: "POST", redirect: "manual" });
+  assert.equal(reset.headers.get("Location"), "/ops/watcher/");
+  await reset.text();
+});
+
+test(`with no listeners given, every TCP listener is watched, new ones appear and closed ones go (${runtimeName})`, async () => {
+  using watcher = new Watcher({ delay: DELAY });
+  await using server = serve(watcher.app);
+  await eventually(() => watcher.listeners.includes(server.local), () => watcher.listeners);
+  const extra = net.createServer();
+  await new Promise<void>((r) => extra.listen(0, "127.0.0.1", () => r()));
+  const addr = `127.0.0.1:${(extra.address() as net.AddressInfo).port}`;
+  await eventually(() => watcher.listeners.includes(addr), () => watcher.listeners);
+  const res = await fetch(`${server.origin}/active/${encodeURIComponent(addr)}.txt`);
+  assert.equal(res.status, 200);
+  await res.text();
+  await new Promise<void>((r) => extra.close(() => r()));
+  await eventually(() => !watcher.listeners.includes(addr), () => watcher.listeners);
+});
+
+test("the constructor checks its options: TypeError for wrong types, RangeError for bad values", () => {
+  const noStats = () => new Map();
+  assert.throws(() => new Watcher(null as never), TypeError);
+  assert.throws(() => new Watcher({ listeners: "127.0.0.1:80" as never, stats: noStats }), TypeError);
+  assert.throws(() => new Watcher({ listeners: [80 as never], stats: noStats }), TypeError);
+  assert.throws(() => new Watcher({ listeners: ["localhost:80"], stats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ listeners: ["127.0.0.1"], stats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ delay: "1" as never, stats: noStats }), TypeError);
+  assert.throws(() => new Watcher({ delay: 0, stats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ delay: Infinity, stats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ history: 1.5, stats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ buckets: 0, stats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ stats: "kernel" as never }), TypeError);
+});
+
+test("a failing stats source is reported on the index, not thrown, and the next good poll clears it", async () => {
+  let fail = true;
+  using watcher = new Watcher({
+    listeners: ["127.0.0.1:1"],
+    delay: 60,
+    stats: (l) => {
+      if (fail) throw new Error("no <netlink>");
+      return new Map(l!.map((k) => [k, { active: 1, queued: 0 }]));
+    },
+  });
+  assert.equal(watcher.lastError?.message, "no <netlink>");
+  const html = await (await watcher.fetch(new Request("http://x/"))).text();
+  assert.ok(html.includes("last poll failed: no &lt;netlink&gt;"));
+  fail = false;
+  assert.equal(watcher.poll(), true);
+  assert.equal(watcher.lastError, undefined);
+});
