@@ -1,0 +1,27 @@
+/**
+ * Hello-world Hono app for bench/middleware.sh. MODE=bare | raindrops |
+ * prometheus (@hono/prometheus, when installed); PORT; prints "ready".
+ */
+import process from "node:process";
+import { Hono } from "hono";
+import { raindrops } from "../src/middleware/index.ts";
+
+const mode = process.env.MODE ?? "bare";
+const port = Number(process.env.PORT ?? 8080);
+const app = new Hono();
+if (mode === "raindrops") {
+  app.use(raindrops({ stats: process.env.RAINDROPS_STATS ?? `/dev/shm/raindrops-bench-${process.pid}` }));
+} else if (mode === "prometheus") {
+  const specifier = "@hono/prometheus"; // optional: not a dependency
+  const { prometheus } = await import(specifier);
+  const { printMetrics, registerMetrics } = prometheus();
+  app.use(registerMetrics);
+  app.get("/metrics", printMetrics);
+} else if (mode !== "bare") throw new RangeError(`MODE must be bare, raindrops or prometheus, got ${mode}`);
+app.get("/", (c) => c.text("Hello World!"));
+
+// deno-lint-ignore no-explicit-any
+const g = globalThis as any;
+if (g.Bun) g.Bun.serve({ hostname: "127.0.0.1", port, fetch: app.fetch });
+else g.Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, app.fetch);
+console.log("ready");

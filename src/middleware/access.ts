@@ -1,0 +1,164 @@
+/**
+ * Who may read the stats endpoint: the client's address, found from the
+ * server's `env` by its shape, and the allow rules checked against it.
+ *
+ * @module
+ */
+
+/** The request context fields the access check uses (a Hono `Context`). */
+export interface AccessContext {
+  // deno-lint-ignore no-explicit-any
+  env: any;
+  req: { raw: Request };
+}
+
+/**
+ * Who may read the stats: `"loopback"` (the default: 127.0.0.0/8, ::1 and
+ * ::ffff:127.0.0.0/104), `"any"`, a list of addresses and CIDR blocks
+ * (IPv4 or IPv6), or a predicate given the client address (undefined when
+ * unknown) and the context. A client whose address is unknown is refused by
+ * every rule except `"any"` and a predicate that accepts it.
+ */
+export type AllowOption<C extends AccessContext = AccessContext> =
+  | "loopback"
+  | "any"
+  | readonly string[]
+  | ((address: string | undefined, c: C) => boolean | Promise<boolean>);
+
+/**
+ * The client's IP address from the second argument the server gave
+ * `fetch`, without asking which runtime this is: an object with
+ * `requestIP(request)` (Bun's Server) or with `remoteAddr.hostname`
+ * (Deno's ServeHandlerInfo, also under `deno serve`). Undefined otherwise,
+ * e.g. for `app.request()` in tests or a server that passes no `env`.
+ *
+ * @example
+ * ```ts
+ * remoteAddressOf({ env: { remoteAddr: { hostname: "127.0.0.1", port: 5 } }, req: { raw: new Request("http://x/") } });
+ * // "127.0.0.1"
+ * ```
+ */
+export function remoteAddressOf(c: AccessContext): string | undefined {
+  const env = c.env;
+  if (env === null || typeof env !== "object") return undefined;
+  if (typeof env.requestIP === "function") {
+    const info = env.requestIP(c.req.raw);
+    return typeof info?.address === "string" ? info.address : undefined;
+  }
+  const host = env.remoteAddr?.hostname;
+  return typeof host === "string" ? host : undefined;
+}
+
+/** 4 bytes, or undefined when `text` is not a dotted IPv4 address. */
+function parseIPv4(text: string): number[] | undefined {
+  const parts = text.split(".");
+  if (parts.length !== 4) return undefined;
+  const out = parts.map((p) => (/^\d{1,3}$/.test(p) ? Number(p) : 256));
+  return out.every((b) => b < 256) ? out : undefined;
+}
+
+/** 16 bytes (IPv4 as ::ffff:a.b.c.d), or undefined when `text` is not an IP address. */
+export function parseIP(text: string): number[] | undefined {
+  const v4 = parseIPv4(text);
+  if (v4) return [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...v4];
+  let s = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text;
+  const zone = s.indexOf("%");
+  if (zone >= 0) s = s.slice(0, zone);
+  if (!s.includes(":")) return undefined;
+  let tail: number[] = [];
+  const lastColon = s.lastIndexOf(":");
+  if (s.slice(lastColon + 1).includes(".")) {
+    const t = parseIPv4(s.slice(lastColon + 1));
+    if (!t) return undefined;
+    tail = t;
+    s = s.slice(0, lastColon);
+    if (s.endsWith(":")) s += ":";
+  }
+  const halves = s.split("::");
+  if (halves.length > 2) return undefined;
+  const words = (h: string) => (h === "" ? [] : h.split(":"));
+  const head = words(halves[0]), rest = halves.length === 2 ? words(halves[1]) : [];
+  const want = 8 - tail.length / 2;
+  const fill = want - head.length - rest.length;
+  if (halves.length === 1 ? fill !== 0 : fill < 1) return undefined;
+  const all = [...head, ...Array(halves.length === 2 ? fill : 0).fill("0"), ...rest];
+  const bytes: number[] = [];
+  for (const w of all) {
+    if (!/^[0-9a-f]{1,4}$/i.test(w)) return undefined;
+    const n = parseInt(w, 16);
+    bytes.push(n >> 8, n & 0xff);
+  }
+  return [...bytes, ...tail];
+}
+
+/** A test of an address against `addr` or `addr/prefix`; throws RangeError on a malformed entry. */
+function cidr(entry: string): (ip: number[]) => boolean {
+  const slash = entry.indexOf("/");
+  const base = parseIP(slash < 0 ? entry : entry.slice(0, slash));
+  if (!base) throw new RangeError(`allow entry ${JSON.stringify(entry)} is not an IP address or CIDR block`);
+  const v4 = parseIPv4(slash < 0 ? entry : entry.slice(0, slash)) !== undefined;
+  let bits = 128;
+  if (slash >= 0) {
+    const p = entry.slice(slash + 1);
+    const max = v4 ? 32 : 128;
+    if (!/^\d{1,3}$/.test(p) || Number(p) > max) {
+      throw new RangeError(`allow entry ${JSON.stringify(entry)} has a bad prefix length (0 to ${max})`);
+    }
+    bits = Number(p) + (v4 ? 96 : 0);
+  }
+  return (ip) => {
+    for (let i = 0; i < 16 && bits > i * 8; i++) {
+      const n = Math.min(8, bits - i * 8);
+      const mask = (0xff << (8 - n)) & 0xff;
+      if ((ip[i] & mask) !== (base[i] & mask)) return false;
+    }
+    return true;
+  };
+}
+
+const LOOPBACK = ["127.0.0.0/8", "::1"].map(cidr);
+
+/**
+ * True for loopback addresses: 127.0.0.0/8, ::1 and IPv4-mapped 127.x.
+ *
+ * @example
+ * ```ts
+ * isLoopback("127.0.0.1");        // true
+ * isLoopback("::ffff:127.0.0.1"); // true
+ * isLoopback("10.0.0.1");         // false
+ * ```
+ */
+export function isLoopback(address: string): boolean {
+  const ip = parseIP(address);
+  return ip !== undefined && LOOPBACK.some((t) => t(ip));
+}
+
+/**
+ * Turns an {@link AllowOption} into a predicate; checks it eagerly, throwing
+ * TypeError for a wrong type and RangeError for a malformed address.
+ *
+ * @example
+ * ```ts
+ * const ok = compileAllow(["10.0.0.0/8", "::1"]);
+ * ok("10.1.2.3", ctx); // true
+ * ```
+ */
+export function compileAllow<C extends AccessContext>(
+  allow: AllowOption<C> | undefined,
+): (address: string | undefined, c: C) => boolean | Promise<boolean> {
+  if (allow === undefined || allow === "loopback") return (a) => a !== undefined && isLoopback(a);
+  if (allow === "any") return () => true;
+  if (typeof allow === "function") return allow;
+  if (Array.isArray(allow)) {
+    const tests = allow.map((e) => {
+      if (typeof e !== "string") throw new TypeError(`allow entries must be strings, got ${typeof e}`);
+      return cidr(e);
+    });
+    return (a) => {
+      const ip = a === undefined ? undefined : parseIP(a);
+      return ip !== undefined && tests.some((t) => t(ip));
+    };
+  }
+  if (typeof allow === "string") throw new RangeError(`allow must be "loopback", "any", a list or a function, got "${allow}"`);
+  throw new TypeError(`allow must be "loopback", "any", an array of addresses or a function, got ${typeof allow}`);
+}

@@ -1,0 +1,284 @@
+/**
+ * The raindrops Hono middleware: counts the requests every worker is
+ * running (`calling`) and writing (`writing`) in a shared, crash-safe stats
+ * file, and answers a stats path with the totals and the listen queues as
+ * the gem's text, JSON or Prometheus text.
+ *
+ * @module
+ */
+import process from "node:process";
+import type { Context, MiddlewareHandler } from "hono";
+import { type AllowOption, compileAllow, remoteAddressOf } from "./access.ts";
+import { CONTENT_TYPES, chooseFormat, FORMATS, render, type StatsFormat, type StatsSnapshot } from "./format.ts";
+import { checkListeners, listenerOf, listenerSnapshots, type ListenStatsSource } from "./listeners.ts";
+import { WorkerStats } from "./worker_slots.ts";
+
+/**
+ * Counters the middleware can use instead of a stats file: anything with
+ * `incr`/`decr`/`get` of `"calling"` and `"writing"`, such as an instance of
+ * `Struct(["calling", "writing"])`. Such counters are shared but not crash
+ * safe (as in the gem): a worker that dies mid-request leaves them raised.
+ */
+export interface CallingWritingCounters {
+  incr(member: "calling" | "writing"): unknown;
+  decr(member: "calling" | "writing"): unknown;
+  get(member: "calling" | "writing"): number;
+}
+
+/** Options for {@link raindrops}. */
+export interface RaindropsMiddlewareOptions {
+  /**
+   * Where the counts live: a path of a shared stats file, an open
+   * {@link WorkerStats}, or plain {@link CallingWritingCounters}. Default:
+   * the file named by {@link defaultStatsPath} (env `RAINDROPS_STATS`, else
+   * `/dev/shm/raindrops-<name>`), so workers started separately from the same
+   * script share it.
+   */
+  stats?: string | WorkerStats | CallingWritingCounters;
+  /** The `<name>` of the default stats path (see {@link defaultStatsPath}). */
+  name?: string;
+  /** Worker slot groups when the middleware creates the stats file (default 128). */
+  workers?: number;
+  /** The stats endpoint (default `/_raindrops`). */
+  path?: string;
+  /**
+   * Listeners to report: `host:port` (`[addr]:port` for IPv6) and unix
+   * socket paths, or `"auto"` (default): the listener of the server that
+   * answers the stats request, when its `env` tells it.
+   */
+  listeners?: readonly string[] | "auto";
+  /**
+   * Reads listen-queue figures. No listener line is printed without one.
+   * TODO(listen_stats wiring): default to `src/linux/listen_stats.ts`.
+   */
+  listenStats?: ListenStatsSource;
+  /** Format when neither `?format=` nor `Accept` picks one (default `"text"`). */
+  format?: StatsFormat;
+  /** Who may read the endpoint (default `"loopback"`); see {@link AllowOption}. */
+  allow?: AllowOption<Context>;
+  /**
+   * The client address for `allow`, for servers whose `env` does not carry
+   * it or behind a proxy (e.g. `(c) => getConnInfo(c).remote.address` with
+   * `getConnInfo` from `hono/deno` or `hono/bun`). Default: read from `env`
+   * by shape (see `remoteAddressOf`).
+   */
+  remoteAddress?: (c: Context) => string | undefined;
+  /**
+   * How the end of a body is detected. `"auto"` (default) uses the
+   * server's completion promise when `env.completed` exists (Deno.serve and
+   * `deno serve`: resolved once the response is fully sent or the connection
+   * is gone), otherwise `"wrap"`: the body is re-streamed through a
+   * ReadableStream whose end, error and cancel each release `writing` once.
+   */
+  bodyTracking?: "auto" | "wrap";
+}
+
+/** The counting operations the middleware needs. */
+interface Counters {
+  incr(which: 0 | 1): void;
+  decr(which: 0 | 1): void;
+  totals(): { calling: number; writing: number; workers?: number };
+}
+
+const CALLING = 0, WRITING = 1;
+
+/** 32-bit FNV-1a of a string, as 8 hex digits. */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, "0");
+}
+
+/**
+ * The stats file used when `stats` is not given: `$RAINDROPS_STATS` if set;
+ * else `/dev/shm/raindrops-<name>` with `name` from the option, defaulting
+ * to `<uid>-<script>-<hash>` of the main script (`process.argv[1]`), so every
+ * worker started from the same script by the same user shares one file.
+ *
+ * @example
+ * ```ts
+ * defaultStatsPath("shop"); // "/dev/shm/raindrops-shop" (unless RAINDROPS_STATS is set)
+ * defaultStatsPath();       // e.g. "/dev/shm/raindrops-1000-server-3f2a9c01"
+ * ```
+ */
+export function defaultStatsPath(name?: string): string {
+  const fromEnv = process.env.RAINDROPS_STATS;
+  if (fromEnv) return fromEnv;
+  if (name !== undefined) {
+    if (typeof name !== "string") throw new TypeError(`name must be a string, got ${typeof name}`);
+    if (!/^[\w.-]{1,200}$/.test(name)) throw new RangeError(`name must be 1 to 200 of [A-Za-z0-9_.-], got "${name}"`);
+    return `/dev/shm/raindrops-${name}`;
+  }
+  const script = process.argv[1] ?? "main";
+  const base = script.split("/").pop()!.replace(/\.[^.]*$/, "").replace(/[^\w.-]/g, "_").slice(0, 60) || "main";
+  return `/dev/shm/raindrops-${process.getuid?.() ?? 0}-${base}-${fnv1a(script)}`;
+}
+
+function countersFrom(options: RaindropsMiddlewareOptions): Counters {
+  const s = options.stats;
+  if (s instanceof WorkerStats) return s;
+  if (s === undefined || typeof s === "string") {
+    return WorkerStats.open(s ?? defaultStatsPath(options.name), { workers: options.workers });
+  }
+  if (typeof s === "object" && s !== null && typeof s.incr === "function" && typeof s.get === "function") {
+    const names = ["calling", "writing"] as const;
+    return {
+      incr: (w) => void s.incr(names[w]),
+      decr: (w) => void s.decr(names[w]),
+      totals: () => ({ calling: s.get("calling"), writing: s.get("writing") }),
+    };
+  }
+  throw new TypeError("stats must be a path, a WorkerStats or an object with incr/decr/get of calling and writing");
+}
+
+/** Re-streams `body`, calling `release` once when it ends, fails or is cancelled. */
+function wrapBody(body: ReadableStream<Uint8Array>, release: () => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      return reader.read().then(
+        (r) => {
+          if (r.done) {
+            release();
+            controller.close();
+          } else controller.enqueue(r.value);
+        },
+        (e) => {
+          release();
+          controller.error(e);
+        },
+      );
+    },
+    cancel(reason) {
+      release();
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}
+
+/**
+ * Hono middleware reporting, from any worker, how many requests all
+ * workers are running (`calling`) and writing (`writing`), plus listen
+ * queues, at `/_raindrops`.
+ *
+ * `calling` rises before the rest of the app runs and falls when it returns
+ * or throws; `writing` rises when the response leaves the app and falls
+ * once, when its body has been sent, has failed, or was abandoned by the
+ * client. The counts live in a shared file with a slot per worker thread,
+ * summed over live workers, so a killed worker's requests stop counting.
+ *
+ * The endpoint answers in the gem's text by default, in JSON for
+ * `?format=json` or `Accept: application/json`, and in Prometheus text for
+ * `?format=prometheus` or a Prometheus `Accept`; only loopback clients may
+ * read it unless `allow` says otherwise (others get 403).
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import { raindrops } from "./src/middleware/index.ts";
+ * const app = new Hono();
+ * app.use(raindrops());
+ * app.get("/", (c) => c.text("hi"));
+ * export default app; // deno serve --parallel, or Bun workers with reusePort
+ * ```
+ */
+export function raindrops(options: RaindropsMiddlewareOptions = {}): MiddlewareHandler {
+  if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
+  const path = options.path ?? "/_raindrops";
+  if (typeof path !== "string") throw new TypeError(`path must be a string, got ${typeof path}`);
+  if (!path.startsWith("/")) throw new RangeError(`path must start with "/", got "${path}"`);
+  const defaultFormat = options.format ?? "text";
+  if (!FORMATS.includes(defaultFormat)) throw new RangeError(`format must be one of ${FORMATS.join(", ")}`);
+  const listeners = checkListeners(options.listeners);
+  const listenStats = options.listenStats;
+  if (listenStats !== undefined && typeof listenStats !== "function") throw new TypeError("listenStats must be a function");
+  const remoteAddress = options.remoteAddress ?? remoteAddressOf;
+  if (typeof remoteAddress !== "function") throw new TypeError("remoteAddress must be a function");
+  const tracking = options.bodyTracking ?? "auto";
+  if (tracking !== "auto" && tracking !== "wrap") throw new RangeError(`bodyTracking must be "auto" or "wrap"`);
+  const allowed = compileAllow<Context>(options.allow);
+  const counters = countersFrom(options);
+  const useCompleted = tracking === "auto";
+
+  async function statsResponse(c: Context): Promise<Response> {
+    if (!(await allowed(remoteAddress(c), c))) {
+      return new Response("Forbidden\n", { status: 403, headers: { "content-type": CONTENT_TYPES.text } });
+    }
+    const chosen = chooseFormat(c.req.query("format"), c.req.header("accept"), defaultFormat);
+    if (chosen === undefined) {
+      const msg = `unknown format; use ?format=${FORMATS.join("|")}\n`;
+      return new Response(msg, { status: 400, headers: { "content-type": CONTENT_TYPES.text } });
+    }
+    const totals = counters.totals();
+    let addresses: readonly string[] = [];
+    if (listenStats) {
+      if (listeners === "auto") {
+        const own = listenerOf(c.env);
+        addresses = own ? [own] : [];
+      } else addresses = listeners;
+    }
+    const snapshot: StatsSnapshot = {
+      calling: totals.calling,
+      writing: totals.writing,
+      workers: totals.workers,
+      listeners: listenStats ? listenerSnapshots(addresses, listenStats) : [],
+    };
+    const body = new TextEncoder().encode(render(chosen, snapshot));
+    return new Response(body, {
+      headers: {
+        "content-type": CONTENT_TYPES[chosen],
+        "content-length": String(body.byteLength),
+        "cache-control": "no-store",
+      },
+    });
+  }
+
+  function track(c: Context): void {
+    let open = true;
+    const release = () => {
+      if (open) {
+        open = false;
+        counters.decr(WRITING);
+      }
+    };
+    counters.incr(WRITING);
+    const completed = useCompleted ? c.env?.completed : undefined;
+    if (completed && typeof completed.then === "function") {
+      completed.then(release, release);
+      return;
+    }
+    const res = c.res;
+    const body = res.body;
+    // HEAD: Hono drops the body without reading or cancelling it.
+    if (body === null || body.locked || c.req.raw.method === "HEAD") return release();
+    c.res = undefined; // so Hono's setter does not copy headers onto a second Response
+    c.res = new Response(wrapBody(body, release), res);
+  }
+
+  return function raindrops(c, next) {
+    if (c.req.path === path) return statsResponse(c);
+    counters.incr(CALLING);
+    let pending: Promise<void>;
+    try {
+      pending = next();
+    } catch (e) {
+      counters.decr(CALLING);
+      throw e;
+    }
+    return pending.then(
+      () => {
+        counters.decr(CALLING);
+        track(c);
+      },
+      (e) => {
+        counters.decr(CALLING);
+        throw e;
+      },
+    );
+  };
+}
+
+export { type AllowOption, isLoopback, remoteAddressOf } from "./access.ts";
+export { chooseFormat, renderJson, renderPrometheus, renderText, type StatsFormat, type StatsSnapshot } from "./format.ts";
+export { type ListenQueue, type ListenStatsSource } from "./listeners.ts";
+export { DEFAULT_WORKERS, WorkerStats, type WorkerStatsOptions, type WorkerTotals } from "./worker_slots.ts";

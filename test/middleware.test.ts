@@ -1,0 +1,272 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { connect } from "node:net";
+import { Hono } from "hono";
+import { Struct } from "../mod.ts";
+import { raindrops, WorkerStats } from "../src/middleware/index.ts";
+import { tempShm } from "./_helpers.ts";
+import { serve, testApp, waitFor } from "./fixtures/middleware_serve.ts";
+
+const LOCAL = { remoteAddr: { hostname: "127.0.0.1", port: 1 } };
+const onDeno = typeof (globalThis as any).Bun === "undefined";
+
+test("the stats path answers the gem's text with Content-Length and no-store", async () => {
+  using tmp = tempShm("mw-text");
+  const app = testApp({ stats: tmp.path });
+  const res = await app.request("/_raindrops", {}, LOCAL);
+  const body = await res.text();
+  assert.equal(res.status, 200);
+  assert.equal(body, "calling: 0\nwriting: 0\n");
+  assert.equal(res.headers.get("content-type"), "text/plain; charset=utf-8");
+  assert.equal(res.headers.get("content-length"), String(body.length));
+  assert.equal(res.headers.get("cache-control"), "no-store");
+  WorkerStats.open(tmp.path).release();
+});
+
+test("calling counts a request inside the app and falls when it returns or throws", async () => {
+  using tmp = tempShm("mw-calling");
+  const stats = WorkerStats.open(tmp.path);
+  const app = new Hono();
+  app.use(raindrops({ stats }));
+  let seen = -1;
+  app.get("/in", (c) => {
+    seen = stats.totals().calling;
+    return c.text("x");
+  });
+  app.get("/throw", () => {
+    throw new Error("boom");
+  });
+  app.onError((_e, c) => c.text("failed", 500));
+  await (await app.request("/in")).text();
+  assert.equal(seen, 1);
+  const failed = await app.request("/throw");
+  assert.equal(failed.status, 500);
+  await failed.text();
+  assert.deepEqual(stats.own(), { calling: 0, writing: 0 });
+  stats.release();
+});
+
+test("writing stays up until a streamed body is fully read, and the stats request is not counted", async () => {
+  using tmp = tempShm("mw-writing");
+  const app = testApp({ stats: tmp.path, bodyTracking: "wrap" });
+  const stats = WorkerStats.open(tmp.path);
+  const res = await app.request("/stream?chunks=3");
+  assert.deepEqual(stats.own(), { calling: 0, writing: 1 });
+  const text = await (await app.request("/_raindrops", {}, LOCAL)).text();
+  assert.equal(text, "calling: 0\nwriting: 1\n");
+  assert.equal((await res.arrayBuffer()).byteLength, 3 * 1024);
+  assert.deepEqual(stats.own(), { calling: 0, writing: 0 });
+  stats.release();
+});
+
+test("writing is released once when the reader cancels, and a body error releases it too", async () => {
+  using tmp = tempShm("mw-cancel");
+  const stats = WorkerStats.open(tmp.path);
+  const app = new Hono();
+  app.use(raindrops({ stats, bodyTracking: "wrap" }));
+  app.get("/fail", (c) =>
+    c.body(new ReadableStream({
+      pull(ctl) {
+        ctl.error(new Error("disk gone"));
+      },
+    })));
+  app.get("/s", (c) => c.body(new ReadableStream({ pull: (ctl) => ctl.enqueue(new Uint8Array(10)) })));
+  const res = await app.request("/s");
+  const reader = res.body!.getReader();
+  await reader.read();
+  assert.equal(stats.own().writing, 1);
+  await reader.cancel();
+  await reader.cancel().catch(() => {});
+  assert.equal(stats.own().writing, 0);
+  await assert.rejects((await app.request("/fail")).arrayBuffer());
+  assert.deepEqual(stats.own(), { calling: 0, writing: 0 });
+  stats.release();
+});
+
+test("responses without a body, and HEAD, leave writing at 0", async () => {
+  using tmp = tempShm("mw-head");
+  const stats = WorkerStats.open(tmp.path);
+  const app = new Hono();
+  app.use(raindrops({ stats, bodyTracking: "wrap" }));
+  app.get("/none", (c) => c.body(null, 204));
+  app.get("/s", (c) => c.text("abc"));
+  assert.equal((await app.request("/none")).status, 204);
+  assert.equal((await app.request("/s", { method: "HEAD" })).status, 200);
+  assert.deepEqual(stats.own(), { calling: 0, writing: 0 });
+  stats.release();
+});
+
+test("formats: ?format= wins, then Accept; Prometheus and JSON content types; unknown format is 400", async () => {
+  using tmp = tempShm("mw-fmt");
+  const app = testApp({ stats: tmp.path });
+  const get = (q: string, accept?: string) =>
+    app.request(`/_raindrops${q}`, { headers: accept ? { accept } : {} }, LOCAL);
+  let res = await get("?format=json");
+  assert.equal(res.headers.get("content-type"), "application/json; charset=utf-8");
+  assert.deepEqual(await res.json(), { calling: 0, writing: 0, workers: 1, listeners: {} });
+  res = await get("", "application/json");
+  assert.equal((await res.json()).calling, 0);
+  res = await get("", "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.3,*/*;q=0.1");
+  assert.equal(res.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+  assert.match(await res.text(), /^# TYPE raindrops_calling gauge\nraindrops_calling 0$/m);
+  res = await get("?format=text", "application/json");
+  assert.equal(await res.text(), "calling: 0\nwriting: 0\n");
+  res = await get("?format=xml");
+  assert.equal(res.status, 400);
+  assert.match(await res.text(), /text\|json\|prometheus/);
+  const jsonDefault = testApp({ stats: tmp.path, format: "json" });
+  assert.equal((await (await jsonDefault.request("/_raindrops", {}, LOCAL)).json()).writing, 0);
+  WorkerStats.open(tmp.path).release();
+});
+
+test("access: loopback by default, 403 for others and for unknown addresses; allow lists and predicates", async () => {
+  using tmp = tempShm("mw-allow");
+  const at = (hostname: string) => ({ remoteAddr: { hostname, port: 1 } });
+  const app = testApp({ stats: tmp.path });
+  assert.equal((await app.request("/_raindrops", {}, at("::1"))).status, 200);
+  assert.equal((await app.request("/_raindrops", {}, at("::ffff:127.0.0.9"))).status, 200);
+  assert.equal((await app.request("/_raindrops", {}, at("10.0.0.1"))).status, 403);
+  assert.equal((await app.request("/_raindrops")).status, 403, "no env: address unknown");
+  const bunLike = { requestIP: () => ({ address: "127.0.0.1", port: 1, family: "IPv4" }) };
+  assert.equal((await app.request("/_raindrops", {}, bunLike)).status, 200);
+  const listed = testApp({ stats: tmp.path, allow: ["10.0.0.0/8", "2001:db8::/32"] });
+  assert.equal((await listed.request("/_raindrops", {}, at("10.9.8.7"))).status, 200);
+  assert.equal((await listed.request("/_raindrops", {}, at("2001:db8::1"))).status, 200);
+  assert.equal((await listed.request("/_raindrops", {}, at("127.0.0.1"))).status, 403);
+  const token = testApp({ stats: tmp.path, allow: (_a, c) => c.req.header("x-token") === "s3" });
+  assert.equal((await token.request("/_raindrops", { headers: { "x-token": "s3" } })).status, 200);
+  assert.equal((await token.request("/_raindrops")).status, 403);
+  const proxied = testApp({ stats: tmp.path, remoteAddress: (c) => c.req.header("x-real-ip") });
+  assert.equal((await proxied.request("/_raindrops", { headers: { "x-real-ip": "127.0.0.1" } })).status, 200);
+  assert.equal((await testApp({ stats: tmp.path, allow: "any" }).request("/_raindrops")).status, 200);
+  WorkerStats.open(tmp.path).release();
+});
+
+test("bad options throw TypeError for wrong types and RangeError for bad values", () => {
+  using tmp = tempShm("mw-bad");
+  assert.throws(() => raindrops({ stats: tmp.path, path: "stats" }), RangeError);
+  assert.throws(() => raindrops({ stats: tmp.path, path: 5 as unknown as string }), TypeError);
+  assert.throws(() => raindrops({ stats: tmp.path, format: "xml" as "text" }), RangeError);
+  assert.throws(() => raindrops({ stats: tmp.path, allow: ["10.0.0.0/33"] }), RangeError);
+  assert.throws(() => raindrops({ stats: tmp.path, allow: ["not-an-ip"] }), RangeError);
+  assert.throws(() => raindrops({ stats: tmp.path, allow: 5 as unknown as "any" }), TypeError);
+  assert.throws(() => raindrops({ stats: tmp.path, listeners: ["nowhere"] }), RangeError);
+  assert.throws(() => raindrops({ stats: tmp.path, listeners: "all" as "auto" }), TypeError);
+  assert.throws(() => raindrops({ stats: 5 as unknown as string }), TypeError);
+  assert.throws(() => raindrops({ stats: tmp.path, bodyTracking: "x" as "auto" }), RangeError);
+  assert.throws(() => raindrops({ name: "a/b" }), RangeError);
+  WorkerStats.open(tmp.path).release();
+});
+
+test("a Struct of calling and writing works as gem-style (not crash-safe) stats", async () => {
+  const Stats = Struct(["calling", "writing"]);
+  using stats = new Stats();
+  const app = testApp({ stats, bodyTracking: "wrap" });
+  const res = await app.request("/stream?chunks=2");
+  assert.deepEqual(stats.toObject(), { calling: 0, writing: 1 });
+  await res.arrayBuffer();
+  assert.deepEqual(stats.toObject(), { calling: 0, writing: 0 });
+  assert.equal(await (await app.request("/_raindrops", {}, LOCAL)).text(), "calling: 0\nwriting: 0\n");
+});
+
+test("listener lines come from listenStats for the given listeners, in the gem's order", async () => {
+  using tmp = tempShm("mw-listen");
+  const asked: string[][] = [];
+  const listenStats = (tcp: readonly string[], unix: readonly string[]) => {
+    asked.push([...tcp], [...unix]);
+    return new Map([["0.0.0.0:8080", { active: 3, queued: 1 }], ["/tmp/app.sock", { active: 1, queued: 0 }]]);
+  };
+  const app = testApp({ stats: tmp.path, listeners: ["0.0.0.0:8080", "/tmp/app.sock", "[::1]:9"], listenStats });
+  assert.equal(
+    await (await app.request("/_raindrops", {}, LOCAL)).text(),
+    "calling: 0\nwriting: 0\n0.0.0.0:8080 active: 3\n0.0.0.0:8080 queued: 1\n" +
+      "/tmp/app.sock active: 1\n/tmp/app.sock queued: 0\n[::1]:9 active: 0\n[::1]:9 queued: 0\n",
+  );
+  assert.deepEqual(asked, [["0.0.0.0:8080", "[::1]:9"], ["/tmp/app.sock"]]);
+  const json = await (await app.request("/_raindrops?format=json", {}, LOCAL)).json();
+  assert.deepEqual(json.listeners["0.0.0.0:8080"], { active: 3, queued: 1 });
+  const prom = await (await app.request("/_raindrops?format=prometheus", {}, LOCAL)).text();
+  assert.match(prom, /^raindrops_listener_active\{listener="0\.0\.0\.0:8080"\} 3$/m);
+  assert.match(prom, /^raindrops_listener_queued\{listener="\/tmp\/app\.sock"\} 0$/m);
+  const auto = testApp({ stats: tmp.path, listenStats });
+  const bunLike = { hostname: "127.0.0.1", port: 8080, requestIP: () => ({ address: "127.0.0.1" }) };
+  assert.match(await (await auto.request("/_raindrops", {}, bunLike)).text(), /^127\.0\.0\.1:8080 active: 0$/m);
+  WorkerStats.open(tmp.path).release();
+});
+
+/** Raw HTTP/1.1 client that closes the socket after `bytes` bytes of the answer. */
+function abortAfter(port: number, path: string, bytes: number): Promise<void> {
+  return new Promise((resolve) => {
+    const sock = connect(port, "127.0.0.1", () => sock.write(`GET ${path} HTTP/1.1\r\nhost: x\r\n\r\n`));
+    let got = 0;
+    sock.on("data", (d) => {
+      got += d.length;
+      if (got >= bytes) sock.destroy();
+    });
+    sock.on("close", () => resolve());
+    sock.on("error", () => {});
+    setTimeout(() => sock.destroy(), 5000);
+  });
+}
+
+for (const bodyTracking of onDeno ? ["auto", "wrap"] as const : ["auto"] as const) {
+  test(`a real server (${bodyTracking}): streamed bodies count as writing until sent, and client aborts release them`, async () => {
+    using tmp = tempShm("mw-real");
+    const app = testApp({ stats: tmp.path, bodyTracking });
+    const server = await serve(app.fetch);
+    const stats = WorkerStats.open(tmp.path);
+    try {
+      const res = await fetch(`${server.url}/stream?chunks=50&delay=20`);
+      const reader = res.body!.getReader();
+      await reader.read();
+      assert.deepEqual(stats.totals(), { calling: 0, writing: 1, workers: 1 });
+      const text = await (await fetch(`${server.url}/_raindrops`)).text();
+      assert.equal(text, "calling: 0\nwriting: 1\n");
+      await reader.cancel();
+      assert.ok(await waitFor(() => stats.own().writing === 0), `writing ${stats.own().writing} after abort`);
+      await Promise.all([abortAfter(server.port, "/hold-writing", 10), abortAfter(server.port, "/big", 70_000)]);
+      assert.ok(await waitFor(() => stats.own().writing === 0), `writing ${stats.own().writing} after raw aborts`);
+      assert.equal((await fetch(`${server.url}/throw`)).status, 500);
+      await (await fetch(`${server.url}/big`)).arrayBuffer();
+      assert.deepEqual(stats.own(), { calling: 0, writing: 0 });
+    } finally {
+      await server.close();
+      stats.release();
+    }
+  });
+
+  test(`a real server (${bodyTracking}): 10,000 mixed requests leave calling and writing at 0`, { timeout: 60_000 }, async () => {
+    using tmp = tempShm("mw-mixed");
+    const app = testApp({ stats: tmp.path, bodyTracking });
+    const server = await serve(app.fetch);
+    const stats = WorkerStats.open(tmp.path);
+    const kinds = ["/", "/stream?chunks=4", "/throw", "abort", "raw-abort"];
+    let next = 0;
+    const one = async (i: number) => {
+      const kind = kinds[i % kinds.length];
+      if (kind === "raw-abort") return abortAfter(server.port, "/stream?chunks=20&delay=1", 200);
+      if (kind === "abort") {
+        const ac = new AbortController();
+        const res = await fetch(`${server.url}/stream?chunks=20&delay=1`, { signal: ac.signal });
+        await res.body!.getReader().read();
+        ac.abort();
+        return;
+      }
+      const res = await fetch(server.url + kind);
+      await res.arrayBuffer();
+    };
+    const lane = async () => {
+      while (next < 10_000) await one(next++).catch(() => {});
+    };
+    const started = Date.now();
+    try {
+      await Promise.all(Array.from({ length: 32 }, lane));
+      assert.ok(await waitFor(() => stats.own().calling === 0 && stats.own().writing === 0, 10_000), JSON.stringify(stats.own()));
+      assert.deepEqual(stats.totals(), { calling: 0, writing: 0, workers: 1 });
+      assert.ok(Date.now() - started < 60_000);
+    } finally {
+      await server.close();
+      stats.release();
+    }
+  });
+}
