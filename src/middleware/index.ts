@@ -11,6 +11,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { type AllowOption, compileAllow, remoteAddressOf } from "./access.ts";
 import { CONTENT_TYPES, chooseFormat, FORMATS, render, type StatsFormat, type StatsSnapshot } from "./format.ts";
 import { checkListeners, listenerOf, listenerSnapshots, type ListenStatsSource } from "./listeners.ts";
+import { tcpListenerStats, unixListenerStats } from "../linux/listen_stats.ts";
 import { WorkerStats } from "./worker_slots.ts";
 
 /**
@@ -48,10 +49,11 @@ export interface RaindropsMiddlewareOptions {
    */
   listeners?: readonly string[] | "auto";
   /**
-   * Reads listen-queue figures. No listener line is printed without one.
-   * TODO(listen_stats wiring): default to `src/linux/listen_stats.ts`.
+   * Reads listen-queue figures; default: the kernel, through
+   * `tcpListenerStats` and `unixListenerStats` (sock_diag). `false` prints
+   * no listener lines.
    */
-  listenStats?: ListenStatsSource;
+  listenStats?: ListenStatsSource | false;
   /** Format when neither `?format=` nor `Accept` picks one (default `"text"`). */
   format?: StatsFormat;
   /** Who may read the endpoint (default `"loopback"`); see {@link AllowOption}. */
@@ -131,6 +133,10 @@ function countersFrom(options: RaindropsMiddlewareOptions): Counters {
   throw new TypeError("stats must be a path, a WorkerStats or an object with incr/decr/get of calling and writing");
 }
 
+/** Listen queues from the kernel, keyed as asked. */
+const kernelListenStats: ListenStatsSource = (tcp, unix) =>
+  new Map([...(tcp.length ? tcpListenerStats(tcp) : []), ...(unix.length ? unixListenerStats(unix) : [])]);
+
 /** Re-streams `body`, calling `release` once when it ends, fails or is cancelled. */
 function wrapBody(body: ReadableStream<Uint8Array>, release: () => void): ReadableStream<Uint8Array> {
   const reader = body.getReader();
@@ -190,8 +196,8 @@ export function raindrops(options: RaindropsMiddlewareOptions = {}): MiddlewareH
   const defaultFormat = options.format ?? "text";
   if (!FORMATS.includes(defaultFormat)) throw new RangeError(`format must be one of ${FORMATS.join(", ")}`);
   const listeners = checkListeners(options.listeners);
-  const listenStats = options.listenStats;
-  if (listenStats !== undefined && typeof listenStats !== "function") throw new TypeError("listenStats must be a function");
+  const listenStats = options.listenStats === undefined ? kernelListenStats : options.listenStats;
+  if (listenStats !== false && typeof listenStats !== "function") throw new TypeError("listenStats must be a function or false");
   const remoteAddress = options.remoteAddress ?? remoteAddressOf;
   if (typeof remoteAddress !== "function") throw new TypeError("remoteAddress must be a function");
   const tracking = options.bodyTracking ?? "auto";
