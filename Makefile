@@ -32,9 +32,11 @@ $(LIB): $(wildcard zig/src/*.zig) zig/build.zig zig/build.zig.zon $(VENV)/.zig-$
 test: build
 	ZIG="$(CURDIR)/$(ZIG)" DENO=$(DENO) BUN=$(BUN) scripts/test-all.sh
 
-## demo: the live multi-process demo on loopback.
+## demo: the live demo on loopback: Bun workers and deno serve --parallel
+## sharing one stats file, the Watcher, and generated load (Ctrl-C stops).
+DEMO_ARGS ?= --load
 demo: build
-	$(DENO) run -A examples/demo.ts
+	$(DENO) run -A examples/demo.ts $(DEMO_ARGS)
 
 ## bench: every benchmark, each printing its baseline beside it.
 bench: build
