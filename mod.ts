@@ -24,6 +24,7 @@ export {
   EvaporatedError,
   NativeError,
   NativeLibraryError,
+  NoConnectionError,
   RaindropsError,
 } from "./src/errors.ts";
 export { Aggregate, type AggregateOptions } from "./src/aggregate/aggregate.ts";
@@ -49,6 +50,7 @@ export {
 } from "./src/last_data_recv/last_data_recv.ts";
 export { ListenStats, tcpListenerStats, unixListenerStats } from "./src/linux/listen_stats.ts";
 export { InetDiagSocket } from "./src/linux/diag_socket.ts";
-export { TCP_STATES, TcpInfo } from "./src/linux/tcp_info.ts";
+export { type FromRemoteOptions, TCP_STATES, TcpInfo } from "./src/linux/tcp_info.ts";
+export { connectionOf, type RequestConnection, requestLocalAddress, requestTcpInfo } from "./src/hono/connection.ts";
 export type { TcpInfoField } from "./src/linux/tcp_info_fields.ts";
 export { formatAddress, type InetAddress, parseAddress } from "./src/linux/address.ts";

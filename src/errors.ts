@@ -93,3 +93,20 @@ export class AddressError extends RangeError {
     this.input = input;
   }
 }
+
+/**
+ * A request whose server did not tell the client's address, so its
+ * connection cannot be found (code `NO_CONNECTION`): the app was not given
+ * Bun's `Server` or Deno's `ServeHandlerInfo` as its env.
+ *
+ * @example
+ * ```ts
+ * try { requestTcpInfo(c); }
+ * catch (e) { if (e instanceof NoConnectionError) console.log(e.code); } // "NO_CONNECTION"
+ * ```
+ */
+export class NoConnectionError extends RaindropsError {
+  constructor(detail: string) {
+    super(`cannot find the request's connection: ${detail}`, "NO_CONNECTION");
+  }
+}

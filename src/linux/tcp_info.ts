@@ -1,13 +1,13 @@
 /**
  * TCP_INFO for one connection: by file descriptor (getsockopt) or, for
  * servers that hide descriptors such as `Deno.serve` and `Bun.serve`, by
- * its address pair through sock_diag.
+ * its address pair or by its remote end alone through sock_diag.
  *
  * @module
  */
 import { NativeError } from "../errors.ts";
 import { native } from "../native/library.ts";
-import { ADDR_RECORD, encodeAddress, type InetAddress, parseAddress } from "./address.ts";
+import { ADDR_RECORD, decodeAddress, encodeAddress, formatAddress, type InetAddress, parseAddress } from "./address.ts";
 import { diagError, type InetDiagSocket, withSocket } from "./diag_socket.ts";
 import { fieldEnd, readField, TCP_INFO_FIELDS, TCP_STATES, type TcpInfoField } from "./tcp_info_fields.ts";
 
@@ -24,7 +24,30 @@ function mapped(a: InetAddress): InetAddress {
   return { family: 6, bytes, port: a.port };
 }
 
-type Source = { fd: number } | { local: InetAddress; remote: InetAddress; sock?: InetDiagSocket };
+/** Where the figures come from; a connection found by its remote end gets its `local` on the first read. */
+type Source = { fd: number } | { local?: InetAddress; remote: InetAddress; localPort?: number; sock?: InetDiagSocket };
+
+/** Options for {@link TcpInfo.fromRemote}. */
+export interface FromRemoteOptions {
+  /** Only a connection on this local port (the server's port), 1-65535; by default any. */
+  localPort?: number;
+  /** A netlink socket to reuse; by default a temporary one per read. */
+  sock?: InetDiagSocket;
+}
+
+/**
+ * The last local end {@link TcpInfo.fromRemote} found, per remote family and
+ * local port asked: the native side tries it first with an exact lookup (a
+ * few µs) before a dump that walks the kernel's whole connection table
+ * (hundreds of µs). A server's connections share few local ends, so it
+ * usually hits; a miss costs only that lookup.
+ */
+const localHints = new Map<string, Uint8Array>();
+const MAX_HINTS = 64;
+
+function lookupError(rc: number, what: string): NativeError {
+  return rc === -2 ? new NativeError("sock_diag TCP_INFO", 2, what) : diagError("sock_diag TCP_INFO", rc);
+}
 
 /**
  * The kernel's `struct tcp_info` for one TCP socket, fields by name
@@ -40,7 +63,7 @@ type Source = { fd: number } | { local: InetAddress; remote: InetAddress; sock?:
  */
 export class TcpInfo {
   #raw = new Uint8Array(0);
-  readonly #source: Source;
+  #source: Source;
 
   private constructor(source: Source) {
     this.#source = source;
@@ -66,30 +89,91 @@ export class TcpInfo {
     return new TcpInfo({ local: l, remote: r, sock });
   }
 
+  /**
+   * Reads TCP_INFO of the connection whose remote end (the client, as the
+   * server sees it) is `remote`, and finds its local end, exposed as
+   * {@link local}: what `Deno.serve` and `Bun.serve` do not tell a
+   * handler. With `localPort`, only a connection on that port counts. An
+   * IPv4 `remote` also matches a dual-stack IPv6 socket (its local end is
+   * then reported as IPv4). When several sockets match, an accepted one
+   * wins over one still in an accept queue. {@link refresh} reads again
+   * by the address pair found. Throws a NativeError with code ENOENT when
+   * no connection has this remote end.
+   *
+   * @example
+   * ```ts
+   * const info = TcpInfo.fromRemote("127.0.0.1:50312", { localPort: 8080 });
+   * info.local; // "127.0.0.1:8080"
+   * ```
+   */
+  static fromRemote(remote: string, options: FromRemoteOptions = {}): TcpInfo {
+    const r = parseAddress(remote);
+    if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+    const { localPort, sock } = options;
+    if (localPort !== undefined) {
+      if (typeof localPort !== "number") throw new TypeError(`localPort must be a number, got ${typeof localPort}`);
+      if (!Number.isInteger(localPort) || localPort < 1 || localPort > 65535) {
+        throw new RangeError(`localPort must be an integer from 1 to 65535, got ${localPort}`);
+      }
+    }
+    return new TcpInfo({ remote: r, localPort, sock });
+  }
+
+  /** The connection's local end `host:port` (undefined for {@link fromFd}). */
+  get local(): string | undefined {
+    const src = this.#source;
+    return "local" in src && src.local ? formatAddress(src.local) : undefined;
+  }
+
+  /** The connection's remote end `host:port` (undefined for {@link fromFd}). */
+  get remote(): string | undefined {
+    const src = this.#source;
+    return "remote" in src ? formatAddress(src.remote) : undefined;
+  }
+
   /** Reads the kernel's figures again, in place (the gem's `get!`). */
   refresh(): this {
     const out = new Uint8Array(MAX_TCP_INFO);
-    let n: number;
     const src = this.#source;
+    let n: number;
     if ("fd" in src) {
       n = native().rd_tcp_info_fd(src.fd, out, out.length);
       if (n < 0) throw new NativeError("getsockopt(TCP_INFO)", -n);
     } else {
-      n = withSocket(src.sock, (s) => {
-        const pair = new Uint8Array(2 * ADDR_RECORD);
-        const tryPair = (l: InetAddress, r: InetAddress) => {
-          encodeAddress(l, pair, 0);
-          encodeAddress(r, pair, ADDR_RECORD);
-          return native().rd_tcp_info_by_addr(s.fd, pair.subarray(0, ADDR_RECORD), pair.subarray(ADDR_RECORD), out, out.length, s.scratch, s.scratch.length);
-        };
-        let rc = tryPair(src.local, src.remote);
-        if (rc === -2 && src.local.family === 4) rc = tryPair(mapped(src.local), mapped(src.remote));
-        if (rc < 0) throw rc === -2 ? new NativeError("sock_diag TCP_INFO", 2, "no such connection") : diagError("sock_diag TCP_INFO", rc);
-        return rc;
-      });
+      n = withSocket(src.sock, (s) => (src.local ? this.#byPair(s, src.local, src.remote, out) : this.#byRemote(s, src, out)));
     }
     this.#raw = out.slice(0, Math.min(n, out.length));
     return this;
+  }
+
+  /** The first read of {@link fromRemote}: finds the connection and keeps its local end. */
+  #byRemote(s: InetDiagSocket, src: { remote: InetAddress; localPort?: number }, out: Uint8Array): number {
+    const rec = new Uint8Array(2 * ADDR_RECORD);
+    encodeAddress(src.remote, rec);
+    const found = rec.subarray(ADDR_RECORD);
+    const key = `${src.remote.family}/${src.localPort ?? 0}`;
+    const hint = localHints.get(key);
+    if (hint) found.set(hint);
+    const rc = native().rd_tcp_info_by_remote(s.fd, rec.subarray(0, ADDR_RECORD), src.localPort ?? 0, found, out, out.length, s.scratch, s.scratch.length);
+    const what = `no connection from ${formatAddress(src.remote)}${src.localPort ? ` on local port ${src.localPort}` : ""}`;
+    if (rc < 0) throw lookupError(rc, what);
+    if (localHints.size >= MAX_HINTS && !localHints.has(key)) localHints.clear();
+    localHints.set(key, found.slice());
+    this.#source = { ...src, local: decodeAddress(found) };
+    return rc;
+  }
+
+  #byPair(s: InetDiagSocket, local: InetAddress, remote: InetAddress, out: Uint8Array): number {
+    const pair = new Uint8Array(2 * ADDR_RECORD);
+    const tryPair = (l: InetAddress, r: InetAddress) => {
+      encodeAddress(l, pair, 0);
+      encodeAddress(r, pair, ADDR_RECORD);
+      return native().rd_tcp_info_by_addr(s.fd, pair.subarray(0, ADDR_RECORD), pair.subarray(ADDR_RECORD), out, out.length, s.scratch, s.scratch.length);
+    };
+    let rc = tryPair(local, remote);
+    if (rc === -2 && local.family === 4) rc = tryPair(mapped(local), mapped(remote));
+    if (rc < 0) throw lookupError(rc, "no such connection");
+    return rc;
   }
 
   /** Every byte the kernel returned. */

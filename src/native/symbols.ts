@@ -40,6 +40,10 @@ export const symbols = {
     args: ["i32" /* fd */, "buffer" /* local */, "buffer" /* remote */, "buffer" /* out */, "u32", "buffer" /* scratch */, "u32"],
     returns: "i32", // bytes of tcp_info the kernel returned
   },
+  rd_tcp_info_by_remote: {
+    args: ["i32" /* fd */, "buffer" /* remote */, "u32" /* local port or 0 */, "buffer" /* local: hint in, found out */, "buffer" /* out */, "u32", "buffer" /* scratch */, "u32"],
+    returns: "i32", // bytes of tcp_info the kernel returned
+  },
   rd_tcp_info_fd: { args: ["i32" /* socket fd */, "buffer" /* out */, "u32"], returns: "i32" /* bytes */ },
 } as const satisfies SymbolTable;
 

@@ -65,7 +65,12 @@ pub const BcOp = extern struct {
 };
 
 pub const BC_JMP: u8 = 1;
+/// Local port >= the `no` field of the following BcOp (likewise S_LE: <=).
+pub const BC_S_GE: u8 = 2;
+pub const BC_S_LE: u8 = 3;
+/// Local (S_COND) or remote (D_COND) address and port: a HostCond follows.
 pub const BC_S_COND: u8 = 7;
+pub const BC_D_COND: u8 = 8;
 
 /// struct inet_diag_hostcond, followed by 0, 4 or 16 address bytes.
 pub const HostCond = extern struct {
@@ -227,9 +232,46 @@ pub fn writeDump(w: *netlink.Writer, family: u8, states: u32, terms: anytype) ne
     }
 }
 
+/// Bytes of the filter `writeRemoteFilter` writes.
+pub fn remoteFilterSize(remote: Addr, local_port: u16) usize {
+    const cond = @sizeOf(BcOp) + @sizeOf(HostCond) + remote.addrLen();
+    return cond + @as(usize, if (local_port != 0) 4 * @sizeOf(BcOp) else 0);
+}
+
+/// Writes a filter that accepts only sockets whose remote end is exactly
+/// `remote` (its family's full address and its port) and, when local_port
+/// is not 0, whose local port is local_port (S_GE then S_LE, which every
+/// kernel with bytecode knows). A chain: each condition's `yes` steps to the
+/// next, the last one's lands on the end (accept); every `no` jumps 4 bytes
+/// past the end (reject), the shape inet_diag_bc_audit accepts.
+pub fn writeRemoteFilter(w: *netlink.Writer, remote: Addr, local_port: u16) netlink.Writer.Error!void {
+    var left = remoteFilterSize(remote, local_port);
+    const cond = @sizeOf(BcOp) + @sizeOf(HostCond) + remote.addrLen();
+    try w.value(BcOp{ .code = BC_D_COND, .yes = @intCast(cond), .no = @intCast(left + 4) });
+    try w.value(HostCond{ .family = remote.family, .prefix_len = @intCast(remote.addrLen() * 8), .port = remote.port });
+    try w.bytes(remote.bytes[0..remote.addrLen()]);
+    left -= cond;
+    if (local_port == 0) return;
+    for ([2]u8{ BC_S_GE, BC_S_LE }) |code| {
+        try w.value(BcOp{ .code = code, .yes = 2 * @sizeOf(BcOp), .no = @intCast(left + 4) });
+        try w.value(BcOp{ .code = 0, .yes = 0, .no = local_port });
+        left -= 2 * @sizeOf(BcOp);
+    }
+}
+
+/// What a filter sees of one socket (inet_diag_bc_run's entry): ports in
+/// host order, addresses of the family's length.
+pub const FilterEntry = struct {
+    family: u8,
+    sport: u16,
+    dport: u16,
+    saddr: []const u8,
+    daddr: []const u8 = &.{},
+};
+
 /// Runs a bytecode program the way the kernel's inet_diag_bc_run does, for
 /// the instructions this file emits; used by tests to check the filters.
-fn runFilter(bc: []const u8, family: u8, port: u16, addr: []const u8) bool {
+pub fn runFilterOn(bc: []const u8, e: FilterEntry) bool {
     var pos: usize = 0;
     var len: isize = @intCast(bc.len);
     while (len > 0) {
@@ -237,11 +279,17 @@ fn runFilter(bc: []const u8, family: u8, port: u16, addr: []const u8) bool {
         var yes = true;
         switch (op.code) {
             BC_JMP => yes = false,
-            BC_S_COND => {
+            BC_S_GE, BC_S_LE => {
+                const port = std.mem.bytesToValue(BcOp, bc[pos + 4 ..][0..4]).no;
+                yes = if (op.code == BC_S_GE) e.sport >= port else e.sport <= port;
+            },
+            BC_S_COND, BC_D_COND => {
                 const c = std.mem.bytesToValue(HostCond, bc[pos + 4 ..][0..8]);
+                const port = if (op.code == BC_S_COND) e.sport else e.dport;
+                const addr = if (op.code == BC_S_COND) e.saddr else e.daddr;
                 if (c.port != -1 and c.port != port) {
                     yes = false;
-                } else if (c.family != 0 and c.family != family) {
+                } else if (c.family != 0 and c.family != e.family) {
                     yes = false;
                 } else if (c.prefix_len != 0) {
                     const n = c.prefix_len / 8;
@@ -255,6 +303,10 @@ fn runFilter(bc: []const u8, family: u8, port: u16, addr: []const u8) bool {
         pos += step;
     }
     return len == 0;
+}
+
+fn runFilter(bc: []const u8, family: u8, port: u16, addr: []const u8) bool {
+    return runFilterOn(bc, .{ .family = family, .sport = port, .dport = 0, .saddr = addr });
 }
 
 const testing = std.testing;

@@ -1,7 +1,8 @@
 //! struct tcp_info (tcp(7)) for one TCP connection: by descriptor with
-//! getsockopt(TCP_INFO), or by its address pair through a single sock_diag
-//! lookup with the INET_DIAG_INFO extension, for runtimes that hide socket
-//! descriptors. Either way the kernel decides the length (280 bytes on 6.x,
+//! getsockopt(TCP_INFO), by its address pair through a single sock_diag
+//! lookup with the INET_DIAG_INFO extension, or by its remote end alone
+//! through a filtered dump, for runtimes that hide socket descriptors and
+//! local addresses. Either way the kernel decides the length (280 bytes on 6.x,
 //! fewer on old kernels) and callers expose only fields inside it.
 const std = @import("std");
 const linux = std.os.linux;
@@ -83,6 +84,186 @@ const ByAddrCtx = struct {
     }
 };
 
+/// Finds the TCP connection whose remote end is `remote` (an addr20 record)
+/// and, when local_port is not 0, whose local port is local_port, with a
+/// sock_diag dump the kernel filters by bytecode (`connection_states`).
+/// For an IPv4 remote, AF_INET6 sockets are searched too with the
+/// IPv4-mapped address (IPv4 clients of dual-stack listeners). When several
+/// sockets match, an accepted one (non-zero inode) wins over one still in
+/// an accept queue or orphaned, then ESTABLISHED over other states, then one
+/// with tcp_info. Writes the socket's local end to `out_local` (20 bytes;
+/// IPv4-mapped as plain IPv4 when `remote` is IPv4), copies its tcp_info
+/// into `out` truncated to out_cap, and returns the length the kernel
+/// returned. -ENOENT when no socket matches (out_local left as it was),
+/// -ENODATA when the match has no tcp_info (out_local is written), -EINVAL
+/// for a bad record, a local_port above 65535 or a `scratch` under 32 KiB.
+///
+/// A dump walks the kernel's whole established hash (about 250 µs for
+/// 262,144 buckets), so `out_local` is also a hint: when it holds, on entry,
+/// an addr20 of the remote's family with a port (such as the local end a
+/// previous call found), that four-tuple is first looked up exactly (a few
+/// µs) and taken when it is an accepted ESTABLISHED socket with tcp_info.
+/// Zero it for no hint; a wrong hint only costs that lookup.
+export fn rd_tcp_info_by_remote(fd: i32, remote: ?[*]const u8, local_port: u32, out_local: ?[*]u8, out: ?[*]u8, out_cap: u32, scratch: ?[*]u8, scratch_len: u32) i32 {
+    const r = inet.Addr.decode((remote orelse return sys.neg(.INVAL))[0..inet.addr_size]) orelse return sys.neg(.INVAL);
+    if (local_port > std.math.maxInt(u16)) return sys.neg(.INVAL);
+    const ol = (out_local orelse return sys.neg(.INVAL))[0..inet.addr_size];
+    if (out_cap > 0 and out == null) return sys.neg(.INVAL);
+    const s = (scratch orelse return sys.neg(.INVAL))[0..scratch_len];
+    if (s.len < netlink.min_scratch) return sys.neg(.INVAL);
+
+    var best: Candidate = .{};
+    if (inet.Addr.decode(ol)) |hint| if (hint.family == r.family and hint.port != 0) {
+        var ctx: HintCtx = .{ .req = request(hint, r), .remote = r, .local_port = @intCast(local_port) };
+        if (netlink.run(fd, s, .single, &ctx) == 0 and ctx.found.rank == Candidate.top) best = ctx.found;
+    };
+    const families: []const u8 = if (r.family == inet.AF_INET) &.{ inet.AF_INET, inet.AF_INET6 } else &.{inet.AF_INET6};
+    for (families) |family| {
+        if (best.rank == Candidate.top) break;
+        var ctx: ByRemoteCtx = .{ .remote = if (family == r.family) r else mapAddr(r), .local_port = @intCast(local_port) };
+        const rc = netlink.run(fd, s, .dump, &ctx);
+        if (rc < 0) return rc;
+        if (ctx.found.rank > best.rank) best = ctx.found;
+    }
+    if (best.rank == 0) return sys.neg(.NOENT);
+    const local = if (r.family == inet.AF_INET) unmapAddr(best.local) else best.local;
+    local.encode(ol);
+    if (!best.has_info) return sys.neg(.NODATA);
+    const n = @min(best.stored, out_cap);
+    if (n > 0) @memcpy(out.?[0..n], best.info[0..n]);
+    return @intCast(best.info_len);
+}
+
+/// The best socket seen so far by `rd_tcp_info_by_remote`, with a copy of
+/// its tcp_info (a later, better match may replace it).
+pub const Candidate = struct {
+    /// 0: none yet. See `rankOf`.
+    rank: u8 = 0,
+    local: inet.Addr = undefined,
+    has_info: bool = false,
+    /// The kernel's tcp_info length, and how much of it `info` holds.
+    info_len: usize = 0,
+    stored: usize = 0,
+    info: [max_info]u8 = undefined,
+
+    /// Room for tcp_info: 280 bytes on 6.x kernels, so ample margin.
+    pub const max_info = 1024;
+    pub const top: u8 = 8;
+
+    /// 1 for any match, +4 accepted (inode != 0), +2 ESTABLISHED, +1 with tcp_info.
+    pub fn rankOf(m: *const inet.Msg, has_info: bool) u8 {
+        return 1 + @as(u8, if (m.inode != 0) 4 else 0) +
+            @as(u8, if (m.state == inet.TCP_ESTABLISHED) 2 else 0) + @intFromBool(has_info);
+    }
+
+    /// Takes the record in `payload` when its remote end is `remote` (of the
+    /// record's family), its local port local_port (unless 0) and it ranks
+    /// above the current candidate. 0, or -EPROTO for a malformed record.
+    pub fn consider(self: *Candidate, payload: []const u8, remote: inet.Addr, local_port: u16) i32 {
+        const m = inet.parseMsg(payload) orelse return sys.neg(.PROTO);
+        const info = inet.findInfo(payload) catch return sys.neg(.PROTO);
+        if (m.family != remote.family or m.state == inet.TCP_LISTEN) return 0;
+        if (std.mem.readInt(u16, &m.id.dport, .big) != remote.port) return 0;
+        if (!std.mem.eql(u8, m.id.dst[0..remote.addrLen()], remote.bytes[0..remote.addrLen()])) return 0;
+        const local = inet.Addr.local(&m);
+        if (local_port != 0 and local.port != local_port) return 0;
+        const rank = rankOf(&m, info != null);
+        if (rank <= self.rank) return 0;
+        self.* = .{ .rank = rank, .local = local, .has_info = info != null };
+        if (info) |i| {
+            self.info_len = i.len;
+            self.stored = @min(i.len, max_info);
+            @memcpy(self.info[0..self.stored], i[0..self.stored]);
+        }
+        return 0;
+    }
+};
+
+const ByRemoteCtx = struct {
+    /// In the family searched (IPv4-mapped for an AF_INET6 search).
+    remote: inet.Addr,
+    local_port: u16,
+    found: Candidate = .{},
+
+    pub fn build(self: *ByRemoteCtx, w: *netlink.Writer) netlink.Writer.Error!void {
+        try w.value(byRemoteRequest(self.remote, self.local_port));
+        const at = try w.beginAttr(inet.INET_DIAG_REQ_BYTECODE);
+        try inet.writeRemoteFilter(w, self.remote, self.local_port);
+        try w.endAttr(at);
+    }
+
+    pub fn reset(self: *ByRemoteCtx) void {
+        self.found.rank = 0;
+    }
+
+    pub fn accept(self: *ByRemoteCtx, payload: []const u8) i32 {
+        return self.found.consider(payload, self.remote, self.local_port);
+    }
+};
+
+/// The exact lookup of a hinted four-tuple. A dual-stack socket answers an
+/// IPv4 request with IPv4-mapped addresses.
+const HintCtx = struct {
+    req: inet.ReqV2,
+    remote: inet.Addr,
+    local_port: u16,
+    found: Candidate = .{},
+
+    pub fn build(self: *HintCtx, w: *netlink.Writer) netlink.Writer.Error!void {
+        try w.value(self.req);
+    }
+
+    pub fn reset(self: *HintCtx) void {
+        self.found.rank = 0;
+    }
+
+    pub fn accept(self: *HintCtx, payload: []const u8) i32 {
+        const m = inet.parseMsg(payload) orelse return sys.neg(.PROTO);
+        const dual = m.family == inet.AF_INET6 and self.remote.family == inet.AF_INET;
+        return self.found.consider(payload, if (dual) mapAddr(self.remote) else self.remote, self.local_port);
+    }
+};
+
+/// The states of a connection: ESTABLISHED (1) to LAST_ACK (9) and CLOSING
+/// (11). Not LISTEN (10), nor the kernel-internal NEW_SYN_RECV (12) and
+/// BOUND_INACTIVE (13): asking for LISTEN or BOUND_INACTIVE would make the
+/// kernel walk its listening or bind hash table as well.
+pub const connection_states: u32 = 0b1011_1111_1110;
+
+/// The dump request of a remote-end search: connection states only,
+/// tcp_info wanted, and the ports in the socket id, which the kernel
+/// compares before running the bytecode.
+pub fn byRemoteRequest(remote: inet.Addr, local_port: u16) inet.ReqV2 {
+    var id = std.mem.zeroes(inet.SockId);
+    std.mem.writeInt(u16, &id.sport, local_port, .big);
+    std.mem.writeInt(u16, &id.dport, remote.port, .big);
+    return .{
+        .family = remote.family,
+        .protocol = inet.IPPROTO_TCP,
+        .ext = 1 << (inet.INET_DIAG_INFO - 1),
+        .states = connection_states,
+        .id = id,
+    };
+}
+
+const mapped_prefix = [_]u8{0} ** 10 ++ [_]u8{ 0xff, 0xff };
+
+/// An IPv4 address as the IPv4-mapped IPv6 address a dual-stack socket carries.
+pub fn mapAddr(a: inet.Addr) inet.Addr {
+    var bytes: [16]u8 = undefined;
+    bytes[0..12].* = mapped_prefix;
+    bytes[12..16].* = a.bytes[0..4].*;
+    return .{ .family = inet.AF_INET6, .port = a.port, .bytes = bytes };
+}
+
+/// An IPv4-mapped IPv6 address as plain IPv4; any other address unchanged.
+pub fn unmapAddr(a: inet.Addr) inet.Addr {
+    if (a.family != inet.AF_INET6 or !std.mem.eql(u8, a.bytes[0..12], &mapped_prefix)) return a;
+    var bytes = [_]u8{0} ** 16;
+    bytes[0..4].* = a.bytes[12..16].*;
+    return .{ .family = inet.AF_INET, .port = a.port, .bytes = bytes };
+}
+
 /// True when a reply's socket id is the requested four-tuple. A dual-stack
 /// IPv6 socket answers with IPv4-mapped addresses for an IPv4 request, so
 /// addresses compare after unmapping.
@@ -94,8 +275,7 @@ pub fn samePair(got: *const inet.SockId, want: *const inet.SockId, got_family: u
 
 fn unmapped(a: *const [16]u8, family: u8) []const u8 {
     if (family == inet.AF_INET) return a[0..4];
-    const prefix = [_]u8{0} ** 10 ++ [_]u8{ 0xff, 0xff };
-    if (std.mem.eql(u8, a[0..12], &prefix)) return a[12..16];
+    if (std.mem.eql(u8, a[0..12], &mapped_prefix)) return a[12..16];
     return a[0..16];
 }
 
@@ -265,4 +445,285 @@ test "TCP_INFO by descriptor: errors" {
     defer for (pair) |p| ts.close(p);
     try testing.expectEqual(sys.neg(.OPNOTSUPP), rd_tcp_info_fd(pair[0], &out, out.len));
     try testing.expectEqual(sys.neg(.INVAL), rd_tcp_info_fd(pair[0], null, 8));
+}
+
+test "remote filter: exact remote end, optional local port, IPv6" {
+    const remote: inet.Addr = .{ .family = inet.AF_INET, .port = 40000, .bytes = ts.v4(127, 0, 0, 2) };
+    var buf: [128]u8 = undefined;
+    var w: netlink.Writer = .{ .buf = &buf };
+    try inet.writeRemoteFilter(&w, remote, 0);
+    try testing.expectEqual(@as(usize, 16), w.len);
+    try testing.expectEqual(inet.remoteFilterSize(remote, 0), w.len);
+    // D_COND, yes 16 (the end), no 20 (4 past the end: reject).
+    try testing.expectEqualSlices(u8, &.{ inet.BC_D_COND, 16, 20, 0, inet.AF_INET, 32, 0, 0 }, buf[0..8]);
+    const bc = buf[0..w.len];
+    const lo1 = [_]u8{ 127, 0, 0, 1 };
+    const lo2 = [_]u8{ 127, 0, 0, 2 };
+    try testing.expect(inet.runFilterOn(bc, .{ .family = inet.AF_INET, .sport = 80, .dport = 40000, .saddr = &lo1, .daddr = &lo2 }));
+    try testing.expect(!inet.runFilterOn(bc, .{ .family = inet.AF_INET, .sport = 80, .dport = 40001, .saddr = &lo1, .daddr = &lo2 }));
+    try testing.expect(!inet.runFilterOn(bc, .{ .family = inet.AF_INET, .sport = 40000, .dport = 80, .saddr = &lo2, .daddr = &lo1 }));
+
+    w = .{ .buf = &buf };
+    try inet.writeRemoteFilter(&w, remote, 8080);
+    try testing.expectEqual(@as(usize, 32), w.len);
+    try testing.expectEqual(inet.remoteFilterSize(remote, 8080), w.len);
+    // S_GE and S_LE, each with the port in the `no` field of a second op.
+    try testing.expectEqualSlices(u8, &.{ inet.BC_S_GE, 8, 20, 0, 0, 0, 0x90, 0x1f }, buf[16..24]);
+    try testing.expectEqualSlices(u8, &.{ inet.BC_S_LE, 8, 12, 0, 0, 0, 0x90, 0x1f }, buf[24..32]);
+    const bp = buf[0..w.len];
+    try testing.expect(inet.runFilterOn(bp, .{ .family = inet.AF_INET, .sport = 8080, .dport = 40000, .saddr = &lo1, .daddr = &lo2 }));
+    try testing.expect(!inet.runFilterOn(bp, .{ .family = inet.AF_INET, .sport = 8079, .dport = 40000, .saddr = &lo1, .daddr = &lo2 }));
+    try testing.expect(!inet.runFilterOn(bp, .{ .family = inet.AF_INET, .sport = 8081, .dport = 40000, .saddr = &lo1, .daddr = &lo2 }));
+    try testing.expect(!inet.runFilterOn(bp, .{ .family = inet.AF_INET, .sport = 8080, .dport = 40000, .saddr = &lo1, .daddr = &lo1 }));
+
+    // The IPv4-mapped search of a dual-stack socket.
+    const m = mapAddr(remote);
+    w = .{ .buf = &buf };
+    try inet.writeRemoteFilter(&w, m, 0);
+    try testing.expectEqual(@as(usize, 28), w.len);
+    const bm = buf[0..w.len];
+    try testing.expect(inet.runFilterOn(bm, .{ .family = inet.AF_INET6, .sport = 80, .dport = 40000, .saddr = &m.bytes, .daddr = &m.bytes }));
+    try testing.expect(!inet.runFilterOn(bm, .{ .family = inet.AF_INET, .sport = 80, .dport = 40000, .saddr = &lo1, .daddr = &lo2 }));
+    var other = m.bytes;
+    other[15] = 3;
+    try testing.expect(!inet.runFilterOn(bm, .{ .family = inet.AF_INET6, .sport = 80, .dport = 40000, .saddr = &m.bytes, .daddr = &other }));
+}
+
+test "remote search request: connection states, tcp_info, ports in the id" {
+    const remote: inet.Addr = .{ .family = inet.AF_INET6, .port = 40000, .bytes = ts.v6_loopback };
+    const req = byRemoteRequest(remote, 8080);
+    const b = std.mem.asBytes(&req);
+    try testing.expectEqualSlices(u8, &.{ inet.AF_INET6, inet.IPPROTO_TCP, 2, 0 }, b[0..4]);
+    try testing.expectEqual(@as(u32, 0xbfe), req.states);
+    try testing.expectEqualSlices(u8, &.{ 0x1f, 0x90, 0x9c, 0x40 }, b[8..12]);
+    try testing.expectEqualSlices(u8, &([_]u8{0} ** 32), b[12..44]); // addresses: left to the bytecode
+}
+
+/// A hand-built reply record: inet_diag_msg, then a tcp_info of `info_len`
+/// bytes whose first byte is the state (none when info_len is 0).
+fn testRecord(buf: []u8, family: u8, state: u8, inode: u32, local: inet.Addr, remote: inet.Addr, info_len: u16) []u8 {
+    var m = std.mem.zeroes(inet.Msg);
+    m.family = family;
+    m.state = state;
+    m.inode = inode;
+    std.mem.writeInt(u16, &m.id.sport, local.port, .big);
+    std.mem.writeInt(u16, &m.id.dport, remote.port, .big);
+    m.id.src = local.bytes;
+    m.id.dst = remote.bytes;
+    @memcpy(buf[0..72], std.mem.asBytes(&m));
+    if (info_len == 0) return buf[0..72];
+    std.mem.writeInt(u16, buf[72..74], 4 + info_len, .little);
+    std.mem.writeInt(u16, buf[74..76], inet.INET_DIAG_INFO, .little);
+    @memset(buf[76..][0..info_len], @truncate(inode));
+    buf[76] = state;
+    return buf[0 .. 76 + info_len];
+}
+
+test "candidates: accepted beats queued, ESTABLISHED beats others, mismatches ignored" {
+    const remote: inet.Addr = .{ .family = inet.AF_INET, .port = 40000, .bytes = ts.v4(127, 0, 0, 2) };
+    const l1: inet.Addr = .{ .family = inet.AF_INET, .port = 8080, .bytes = ts.v4(127, 0, 0, 1) };
+    const l2: inet.Addr = .{ .family = inet.AF_INET, .port = 9090, .bytes = ts.v4(127, 0, 0, 1) };
+    var buf: [512]u8 = undefined;
+    var c: Candidate = .{};
+
+    // Still in an accept queue (no inode): taken for want of better.
+    try testing.expectEqual(@as(i32, 0), c.consider(testRecord(&buf, inet.AF_INET, inet.TCP_ESTABLISHED, 0, l2, remote, 104), remote, 0));
+    try testing.expectEqual(@as(u8, 4), c.rank);
+    try testing.expectEqual(@as(u16, 9090), c.local.port);
+    // Accepted (inode 7) wins, whatever the order.
+    _ = c.consider(testRecord(&buf, inet.AF_INET, inet.TCP_ESTABLISHED, 7, l1, remote, 280), remote, 0);
+    try testing.expectEqual(Candidate.top, c.rank);
+    try testing.expect(c.local.eql(l1));
+    try testing.expectEqual(@as(usize, 280), c.info_len);
+    try testing.expectEqual(@as(u8, 7), c.info[279]);
+    // Lower-ranked records afterwards change nothing.
+    _ = c.consider(testRecord(&buf, inet.AF_INET, 6, 0, l2, remote, 0), remote, 0); // TIME_WAIT
+    _ = c.consider(testRecord(&buf, inet.AF_INET, 8, 9, l2, remote, 104), remote, 0); // CLOSE_WAIT
+    try testing.expect(c.local.eql(l1));
+
+    // The local port, when asked, excludes the others.
+    c = .{};
+    _ = c.consider(testRecord(&buf, inet.AF_INET, inet.TCP_ESTABLISHED, 7, l1, remote, 104), remote, 9090);
+    try testing.expectEqual(@as(u8, 0), c.rank);
+    _ = c.consider(testRecord(&buf, inet.AF_INET, inet.TCP_ESTABLISHED, 0, l2, remote, 104), remote, 9090);
+    try testing.expect(c.local.eql(l2));
+
+    // Another remote port or address, another family, a listener: ignored.
+    c = .{};
+    var r2 = remote;
+    r2.port = 40001;
+    _ = c.consider(testRecord(&buf, inet.AF_INET, inet.TCP_ESTABLISHED, 7, l1, r2, 104), remote, 0);
+    r2 = remote;
+    r2.bytes[3] = 3;
+    _ = c.consider(testRecord(&buf, inet.AF_INET, inet.TCP_ESTABLISHED, 7, l1, r2, 104), remote, 0);
+    _ = c.consider(testRecord(&buf, inet.AF_INET6, inet.TCP_ESTABLISHED, 7, l1, remote, 104), remote, 0);
+    _ = c.consider(testRecord(&buf, inet.AF_INET, inet.TCP_LISTEN, 7, l1, remote, 104), remote, 0);
+    try testing.expectEqual(@as(u8, 0), c.rank);
+
+    // Without tcp_info (a TIME_WAIT socket) it still counts, ranked lowest.
+    _ = c.consider(testRecord(&buf, inet.AF_INET, 6, 0, l1, remote, 0), remote, 0);
+    try testing.expectEqual(@as(u8, 1), c.rank);
+    try testing.expect(!c.has_info);
+
+    // Truncated or malformed records stop the dump with -EPROTO.
+    try testing.expectEqual(sys.neg(.PROTO), c.consider(buf[0..50], remote, 0));
+    const rec = testRecord(&buf, inet.AF_INET, inet.TCP_ESTABLISHED, 7, l1, remote, 104);
+    try testing.expectEqual(sys.neg(.PROTO), c.consider(rec[0..100], remote, 0));
+}
+
+test "a tcp_info longer than a candidate holds keeps its full length" {
+    const remote: inet.Addr = .{ .family = inet.AF_INET, .port = 1, .bytes = ts.v4(10, 0, 0, 2) };
+    const local: inet.Addr = .{ .family = inet.AF_INET, .port = 2, .bytes = ts.v4(10, 0, 0, 1) };
+    var buf: [76 + 1200]u8 = undefined;
+    var c: Candidate = .{};
+    _ = c.consider(testRecord(&buf, inet.AF_INET, inet.TCP_ESTABLISHED, 1, local, remote, 1200), remote, 0);
+    try testing.expectEqual(@as(usize, 1200), c.info_len);
+    try testing.expectEqual(@as(usize, Candidate.max_info), c.stored);
+}
+
+test "IPv4-mapped addresses map and unmap; others stay" {
+    const a: inet.Addr = .{ .family = inet.AF_INET, .port = 80, .bytes = ts.v4(192, 0, 2, 1) };
+    const m = mapAddr(a);
+    try testing.expectEqual(inet.AF_INET6, m.family);
+    try testing.expectEqualSlices(u8, &.{ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1 }, &m.bytes);
+    try testing.expect(unmapAddr(m).eql(a));
+    const v6: inet.Addr = .{ .family = inet.AF_INET6, .port = 80, .bytes = ts.v6_loopback };
+    try testing.expect(unmapAddr(v6).eql(v6));
+    try testing.expect(unmapAddr(a).eql(a));
+}
+
+fn byRemote(fd: i32, remote: *const [20]u8, local_port: u32, local: *[20]u8, out: []u8) i32 {
+    return rd_tcp_info_by_remote(fd, remote, local_port, local, out.ptr, @intCast(out.len), &test_scratch, test_scratch.len);
+}
+
+test "TCP_INFO by remote end equals TCP_INFO by descriptor, local end reported" {
+    const lo = ts.v4(127, 0, 0, 1);
+    const l = try ts.tcpListen(.v4, lo, 0, 4, false);
+    defer ts.close(l.fd);
+    const c = try ts.tcpConnect(.v4, lo, l.port);
+    defer ts.close(c);
+    const acc = try ts.accept(l.fd);
+    defer ts.close(acc);
+    const cport = try ts.localPort(c);
+    var by_fd: [512]u8 = undefined;
+    const n_fd = rd_tcp_info_fd(acc, &by_fd, by_fd.len);
+
+    const fd = netlink.rd_diag_open();
+    defer _ = netlink.rd_diag_close(fd);
+    const remote = addr20(.v4, lo, cport);
+    var local = [_]u8{0} ** 20; // no hint
+    var out: [512]u8 = undefined;
+    try testing.expectEqual(n_fd, byRemote(fd, &remote, 0, &local, &out));
+    try expectSameInfo(by_fd[0..@intCast(n_fd)], out[0..@intCast(n_fd)]);
+    try testing.expectEqualSlices(u8, &addr20(.v4, lo, l.port), &local);
+    // With the right local port; with another one nothing matches.
+    try testing.expectEqual(n_fd, byRemote(fd, &remote, l.port, &local, &out));
+    try testing.expectEqual(sys.neg(.NOENT), byRemote(fd, &remote, l.port +% 1, &local, &out));
+    // The local end found is a hint for the next call: its exact lookup
+    // alone finds the socket, ranked best; a wrong hint falls back to the dump.
+    const la: inet.Addr = .{ .family = inet.AF_INET, .port = l.port, .bytes = lo };
+    const ra: inet.Addr = .{ .family = inet.AF_INET, .port = cport, .bytes = lo };
+    var hint: HintCtx = .{ .req = request(la, ra), .remote = ra, .local_port = 0 };
+    try testing.expectEqual(@as(i32, 0), netlink.run(fd, &test_scratch, .single, &hint));
+    try testing.expectEqual(Candidate.top, hint.found.rank);
+    try testing.expectEqual(n_fd, byRemote(fd, &remote, 0, &local, &out));
+    try testing.expectEqualSlices(u8, &addr20(.v4, lo, l.port), &local);
+    local = addr20(.v4, lo, l.port +% 1);
+    try testing.expectEqual(n_fd, byRemote(fd, &remote, 0, &local, &out));
+    try testing.expectEqualSlices(u8, &addr20(.v4, lo, l.port), &local);
+    local = addr20(.v6, ts.v6_loopback, l.port); // another family: ignored
+    try testing.expectEqual(n_fd, byRemote(fd, &remote, 0, &local, &out));
+    try testing.expectEqualSlices(u8, &addr20(.v4, lo, l.port), &local);
+    // The client's remote end is the listener: that finds the client socket.
+    try testing.expectEqual(n_fd, byRemote(fd, &addr20(.v4, lo, l.port), 0, &local, &out));
+    try testing.expectEqualSlices(u8, &remote, &local);
+    // Truncated to out_cap, full length returned; no socket; bad arguments.
+    var small = [_]u8{0xaa} ** 16;
+    try testing.expectEqual(n_fd, rd_tcp_info_by_remote(fd, &remote, 0, &local, &small, 8, &test_scratch, test_scratch.len));
+    try testing.expectEqual(@as(u8, 0xaa), small[8]);
+    try testing.expectEqual(n_fd, rd_tcp_info_by_remote(fd, &remote, 0, &local, null, 0, &test_scratch, test_scratch.len));
+    try testing.expectEqual(sys.neg(.NOENT), byRemote(fd, &addr20(.v4, lo, 1), 0, &local, &out));
+    try testing.expectEqual(sys.neg(.NOENT), byRemote(fd, &addr20(.v6, ts.v6_loopback, cport), 0, &local, &out));
+    const bad = [_]u8{0} ** 20;
+    try testing.expectEqual(sys.neg(.INVAL), byRemote(fd, &bad, 0, &local, &out));
+    try testing.expectEqual(sys.neg(.INVAL), byRemote(fd, &remote, 65536, &local, &out));
+    try testing.expectEqual(sys.neg(.INVAL), rd_tcp_info_by_remote(fd, &remote, 0, null, &out, out.len, &test_scratch, test_scratch.len));
+    try testing.expectEqual(sys.neg(.INVAL), rd_tcp_info_by_remote(fd, &remote, 0, &local, &out, out.len, &test_scratch, 100));
+}
+
+test "by remote end: an accepted socket wins over one still queued" {
+    const lo = ts.v4(127, 0, 0, 1);
+    const a = try ts.tcpListen(.v4, lo, 0, 4, false);
+    defer ts.close(a.fd);
+    const b = try ts.tcpListen(.v4, lo, 0, 4, false);
+    defer ts.close(b.fd);
+    // Two clients on one local port: server-side, two sockets with the same remote end.
+    const c1 = try ts.tcpConnectFrom(.v4, lo, a.port, 0);
+    defer ts.close(c1);
+    const cport = try ts.localPort(c1);
+    const c2 = try ts.tcpConnectFrom(.v4, lo, b.port, cport);
+    defer ts.close(c2);
+    const acc = try ts.accept(a.fd); // b's connection stays in its accept queue (inode 0)
+    defer ts.close(acc);
+
+    const fd = netlink.rd_diag_open();
+    defer _ = netlink.rd_diag_close(fd);
+    const remote = addr20(.v4, lo, cport);
+    var local = [_]u8{0} ** 20; // no hint
+    var out: [512]u8 = undefined;
+    try testing.expect(byRemote(fd, &remote, 0, &local, &out) >= 104);
+    try testing.expectEqualSlices(u8, &addr20(.v4, lo, a.port), &local);
+    try testing.expect(byRemote(fd, &remote, b.port, &local, &out) >= 104);
+    try testing.expectEqualSlices(u8, &addr20(.v4, lo, b.port), &local);
+    try testing.expectEqual(@as(u8, inet.TCP_ESTABLISHED), out[0]);
+    // A hint at the queued socket is not taken as it is: the dump finds better.
+    try testing.expect(byRemote(fd, &remote, 0, &local, &out) >= 104);
+    try testing.expectEqualSlices(u8, &addr20(.v4, lo, a.port), &local);
+}
+
+test "by remote end: IPv6, and IPv4 clients of a dual-stack listener" {
+    const any6 = [_]u8{0} ** 16;
+    const l = try ts.tcpListen(.v6, any6, 0, 4, false);
+    defer ts.close(l.fd);
+    const lo = ts.v4(127, 0, 0, 1);
+    const c4 = try ts.tcpConnect(.v4, lo, l.port);
+    defer ts.close(c4);
+    const acc4 = try ts.accept(l.fd);
+    defer ts.close(acc4);
+    const c6 = try ts.tcpConnect(.v6, ts.v6_loopback, l.port);
+    defer ts.close(c6);
+    const acc6 = try ts.accept(l.fd);
+    defer ts.close(acc6);
+
+    const fd = netlink.rd_diag_open();
+    defer _ = netlink.rd_diag_close(fd);
+    var local = [_]u8{0} ** 20; // no hint
+    var out: [512]u8 = undefined;
+    var by_fd: [512]u8 = undefined;
+    const n4 = rd_tcp_info_fd(acc4, &by_fd, by_fd.len);
+    // Asked as IPv4: found on the AF_INET6 socket, local end reported as IPv4.
+    const r4 = addr20(.v4, lo, try ts.localPort(c4));
+    try testing.expectEqual(n4, byRemote(fd, &r4, l.port, &local, &out));
+    try expectSameInfo(by_fd[0..@intCast(n4)], out[0..@intCast(n4)]);
+    try testing.expectEqualSlices(u8, &addr20(.v4, lo, l.port), &local);
+    // Again with that IPv4 local end as the hint (the kernel answers mapped).
+    const la: inet.Addr = .{ .family = inet.AF_INET, .port = l.port, .bytes = lo };
+    const ra: inet.Addr = .{ .family = inet.AF_INET, .port = try ts.localPort(c4), .bytes = lo };
+    var hint: HintCtx = .{ .req = request(la, ra), .remote = ra, .local_port = l.port };
+    try testing.expectEqual(@as(i32, 0), netlink.run(fd, &test_scratch, .single, &hint));
+    try testing.expectEqual(Candidate.top, hint.found.rank);
+    try testing.expectEqual(inet.AF_INET6, hint.found.local.family);
+    try testing.expectEqual(n4, byRemote(fd, &r4, l.port, &local, &out));
+    try testing.expectEqualSlices(u8, &addr20(.v4, lo, l.port), &local);
+    // Asked as IPv4-mapped IPv6: reported the same way.
+    const m = mapAddr(.{ .family = inet.AF_INET, .port = 0, .bytes = lo });
+    const r4m = addr20(.v6, m.bytes, try ts.localPort(c4));
+    local = [_]u8{0} ** 20;
+    try testing.expectEqual(n4, byRemote(fd, &r4m, 0, &local, &out));
+    try testing.expectEqualSlices(u8, &addr20(.v6, m.bytes, l.port), &local);
+    // A true IPv6 client.
+    const r6 = addr20(.v6, ts.v6_loopback, try ts.localPort(c6));
+    local = [_]u8{0} ** 20;
+    try testing.expect(byRemote(fd, &r6, 0, &local, &out) >= 104);
+    try testing.expectEqualSlices(u8, &addr20(.v6, ts.v6_loopback, l.port), &local);
 }

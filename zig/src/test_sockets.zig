@@ -80,6 +80,23 @@ pub fn tcpConnect(family: Family, addr: [16]u8, port: u16) Error!i32 {
     return fd;
 }
 
+/// Like `tcpConnect`, but from loopback port `from` (0: any) of the same
+/// family, with SO_REUSEADDR and SO_REUSEPORT so that several clients can
+/// share one local port towards different servers.
+pub fn tcpConnectFrom(family: Family, addr: [16]u8, port: u16, from: u16) Error!i32 {
+    const af: u32 = if (family == .v4) linux.AF.INET else linux.AF.INET6;
+    const fd: i32 = @intCast(try check(linux.socket(af, linux.SOCK.STREAM | linux.SOCK.CLOEXEC, 0)));
+    errdefer _ = linux.close(fd);
+    const one: i32 = 1;
+    _ = try check(linux.setsockopt(fd, linux.SOL.SOCKET, linux.SO.REUSEADDR, std.mem.asBytes(&one), 4));
+    _ = try check(linux.setsockopt(fd, linux.SOL.SOCKET, linux.SO.REUSEPORT, std.mem.asBytes(&one), 4));
+    const self = inetAddr(family, if (family == .v4) v4(127, 0, 0, 1) else v6_loopback, from);
+    _ = try check(linux.bind(fd, &self.sa.any, self.len));
+    const sa = inetAddr(family, addr, port);
+    _ = try check(linux.connect(fd, &sa.sa.any, sa.len));
+    return fd;
+}
+
 /// Accepts from a non-blocking listener, waiting up to about a second for a
 /// connection; error.Syscall when none arrives.
 pub fn accept(fd: i32) Error!i32 {
