@@ -44,7 +44,7 @@ export class InetDiagSocket {
   #fd: number;
   readonly #token = {};
   /** @internal Receive buffer handed to the native parser. */
-  readonly scratch = new Uint8Array(SCRATCH_BYTES);
+  readonly scratch: Uint8Array = new Uint8Array(SCRATCH_BYTES);
 
   constructor() {
     const fd = native().rd_diag_open();
