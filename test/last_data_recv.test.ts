@@ -7,6 +7,7 @@ import { SharedAggregate } from "../src/aggregate/shared_aggregate.ts";
 import { InetDiagSocket } from "../src/linux/diag_socket.ts";
 import { type ConnectionOf, LastDataRecv } from "../src/last_data_recv/last_data_recv.ts";
 import { tempShm } from "./_helpers.ts";
+import { rawGet, serveHono } from "./fixtures/hono_servers.ts";
 import { runtimeName, serve, type ServerEnv } from "./fixtures/watcher_servers.ts";
 
 const SUMMARY = ["X-Min", "X-Max", "X-Mean", "X-Std-Dev", "X-Outliers-Low", "X-Outliers-High"];
@@ -148,10 +149,22 @@ test(`a socket given in the options is used and left open by close() (${runtimeN
   assert.equal(sock.closed, false);
 });
 
+test(`by default each request's own connection is found from c.env of a real server (${runtimeName})`, async () => {
+  using ldr = new LastDataRecv();
+  const app = new Hono();
+  app.use(ldr.middleware);
+  app.get("/ok", (c) => c.text("ok"));
+  await using server = serveHono(app, "127.0.0.1");
+  for (let i = 0; i < 3; i++) assert.equal((await rawGet("127.0.0.1", server.port, "/ok")).status, 200);
+  assert.equal(ldr.missed, 0, String(ldr.lastError));
+  assert.equal(ldr.aggregate.count, 3);
+  assert.ok(ldr.aggregate.max! < 10_000, "last_data_recv of a fresh request is small");
+});
+
 test("the constructor checks its options: TypeError for wrong types, RangeError for a bad sample", () => {
   const connection = () => undefined;
-  assert.throws(() => new LastDataRecv(undefined as never), TypeError);
-  assert.throws(() => new LastDataRecv({} as never), TypeError);
+  assert.throws(() => new LastDataRecv(null as never), TypeError);
+  assert.throws(() => new LastDataRecv({ connection: "x" } as never), TypeError);
   assert.throws(() => new LastDataRecv({ connection, sample: "2" as never }), TypeError);
   assert.throws(() => new LastDataRecv({ connection, sample: 0 }), RangeError);
   assert.throws(() => new LastDataRecv({ connection, sample: 1.5 }), RangeError);

@@ -11,6 +11,7 @@ import { Aggregate } from "../aggregate/aggregate.ts";
 import type { AggregateView } from "../aggregate/view.ts";
 import { InetDiagSocket } from "../linux/diag_socket.ts";
 import { TcpInfo } from "../linux/tcp_info.ts";
+import { requestTcpInfo } from "../hono/connection.ts";
 import { aggregateHeaders } from "../watcher/headers.ts";
 
 /** The two ends of a request's TCP connection as the server sees them, each `host:port` (`[v6]:port`). */
@@ -39,8 +40,13 @@ export type ConnectionOf = (c: Context) => ConnectionAddresses | undefined;
 
 /** Options for {@link LastDataRecv}. */
 export interface LastDataRecvOptions {
-  /** How to find the request's connection (see {@link ConnectionOf}). */
-  connection: ConnectionOf;
+  /**
+   * How to find the request's connection (see {@link ConnectionOf}). By
+   * default the request's own connection as the server tells it in `c.env`
+   * (`Deno.serve(app.fetch)`, `Bun.serve({ fetch: app.fetch })`), found
+   * through sock_diag by `requestTcpInfo`.
+   */
+  connection?: ConnectionOf;
   /**
    * Where samples go: an {@link Aggregate} (the default, 32 power-of-two
    * buckets) or a `SharedAggregate` that several processes feed.
@@ -83,9 +89,8 @@ export interface LastDataRecvOptions {
  *
  * @example
  * ```ts
- * const ldr = new LastDataRecv({
- *   connection: (c) => ({ local: "127.0.0.1:8080", remote: remoteOf(c) }),
- * });
+ * const ldr = new LastDataRecv(); // each request's own connection, from c.env
+ * // or: new LastDataRecv({ connection: (c) => ({ local: "127.0.0.1:8080", remote: remoteOf(c) }) })
  * app.use(ldr.middleware);
  * app.get("/_raindrops/last_data_recv", ldr.handler);
  * // later: ldr.close();
@@ -100,7 +105,7 @@ export class LastDataRecv implements Disposable {
   readonly middleware: MiddlewareHandler;
   /** The endpoint serving the aggregate, for `app.get(path, handler)`. */
   readonly handler: Handler;
-  readonly #connection: ConnectionOf;
+  readonly #connection: ConnectionOf | undefined;
   readonly #ownSocket: boolean;
   #socket: InetDiagSocket | undefined;
   #tick = 0;
@@ -109,9 +114,11 @@ export class LastDataRecv implements Disposable {
   #closed = false;
 
   /** TypeError for wrong option types, RangeError for a `sample` that is not a positive integer. */
-  constructor(options: LastDataRecvOptions) {
+  constructor(options: LastDataRecvOptions = {}) {
     if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
-    if (typeof options.connection !== "function") throw new TypeError("options.connection must be a function");
+    if (options.connection !== undefined && typeof options.connection !== "function") {
+      throw new TypeError("options.connection must be a function");
+    }
     const sample = options.sample ?? 1;
     if (typeof sample !== "number") throw new TypeError(`sample must be a number, got ${typeof sample}`);
     if (!Number.isSafeInteger(sample) || sample < 1) {
@@ -155,13 +162,18 @@ export class LastDataRecv implements Disposable {
   #record(c: Context): void {
     if (this.#closed) return;
     try {
-      const conn = this.#connection(c);
-      if (conn === undefined) {
-        this.#missed++;
-        return;
-      }
       this.#socket ??= new InetDiagSocket();
-      const ms = TcpInfo.fromAddress(conn.local, conn.remote, this.#socket).get("last_data_recv");
+      let info: TcpInfo;
+      if (this.#connection === undefined) info = requestTcpInfo(c, this.#socket);
+      else {
+        const conn = this.#connection(c);
+        if (conn === undefined) {
+          this.#missed++;
+          return;
+        }
+        info = TcpInfo.fromAddress(conn.local, conn.remote, this.#socket);
+      }
+      const ms = info.get("last_data_recv");
       if (ms === undefined) this.#missed++;
       else this.aggregate.add(ms);
     } catch (e) {
