@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Requests/s of a hello-world Hono app bare, with the raindrops middleware,
-# and with @hono/prometheus (if installed), on Deno and on Bun, driven by
+# Requests/s of a hello-world Hono app bare, with a no-op middleware (the
+# floor of any Hono middleware: it takes Hono off its single-handler fast
+# path), with the raindrops middleware, and with @hono/prometheus (if
+# installed), on Deno and on Bun, driven by
 # wrk over loopback. Variants are interleaved for ROUNDS rounds and the
 # median of each is reported with its ratio to the bare app.
 #   bench/middleware.sh            (ROUNDS=5 SECONDS_EACH=5 CONNS=32)
@@ -14,7 +16,7 @@ PORT=${PORT:-18300}
 command -v wrk >/dev/null || { echo "wrk not found (Debian package wrk)"; exit 1; }
 pin_srv=() pin_wrk=()
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then pin_srv=(taskset -c 0) pin_wrk=(taskset -c 1); fi
-variants=(bare raindrops)
+variants=(bare noop raindrops)
 if [ -d node_modules/@hono/prometheus ]; then variants+=(prometheus); else echo "(@hono/prometheus not installed: skipped)"; fi
 stats=/dev/shm/raindrops-bench-$$
 trap 'rm -f "$stats"' EXIT

@@ -1,6 +1,8 @@
 /**
- * Hello-world Hono app for bench/middleware.sh. MODE=bare | raindrops |
- * prometheus (@hono/prometheus, when installed); PORT; prints "ready".
+ * Hello-world Hono app for bench/middleware.sh. MODE=bare | noop (one
+ * middleware that only calls next: the floor of any Hono middleware) |
+ * raindrops | prometheus (@hono/prometheus, when installed); PORT; prints
+ * "ready".
  */
 import process from "node:process";
 import { Hono } from "hono";
@@ -17,7 +19,9 @@ if (mode === "raindrops") {
   const { printMetrics, registerMetrics } = prometheus();
   app.use(registerMetrics);
   app.get("/metrics", printMetrics);
-} else if (mode !== "bare") throw new RangeError(`MODE must be bare, raindrops or prometheus, got ${mode}`);
+} else if (mode === "noop") {
+  app.use((_c, next) => next());
+} else if (mode !== "bare") throw new RangeError(`MODE must be bare, noop, raindrops or prometheus, got ${mode}`);
 app.get("/", (c) => c.text("Hello World!"));
 
 // deno-lint-ignore no-explicit-any

@@ -8,6 +8,9 @@ export NO_COLOR=1
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 passed=0 failed=0 skipped=0 status=0
+# Test files are named raindrops-test-*; note any left by an earlier, killed run.
+shared_files() { find /dev/shm /tmp -maxdepth 1 -name 'raindrops-test-*' 2>/dev/null | sort; }
+shared_files >"$out/before"
 
 # Lines of a runner's output without colour codes.
 plain() { sed -e 's/\x1b\[[0-9;]*m//g' "$1"; }
@@ -42,7 +45,7 @@ note "$bp" "$bf" "$bs"
 [ "$bp" -gt 0 ] || { echo "bun test ran no test"; failed=$((failed + 1)); status=1; }
 
 echo "== leftover shared files"
-left=$(find /dev/shm /tmp -maxdepth 1 -name 'raindrops-test-*' 2>/dev/null)
+left=$(shared_files | comm -13 "$out/before" -)
 if [ -n "$left" ]; then echo "left behind:"; echo "$left"; note 0 1; status=1; else note 1 0; fi
 
 [ "$failed" -eq 0 ] || status=1

@@ -81,10 +81,12 @@ test("a worker killed with SIGKILL while holding requests stops counting; a surv
     holds.calling(s);
     await holds.writing(s);
     assert.ok(await waitFor(async () => (await statsOf(s)).calling === 4), "calling reaches 4");
-    assert.deepEqual(await statsOf(s), { calling: 4, writing: 3, workers: 2, listeners: {}, worker: survivor.tid });
+    // A Bun survivor's env names its listener, so listener lines vary by runtime: compare the counts.
+    const counts = ({ listeners: _, ...rest }: Awaited<ReturnType<typeof statsOf>> & { listeners?: unknown }) => rest;
+    assert.deepEqual(counts(await statsOf(s)), { calling: 4, writing: 3, workers: 2, worker: survivor.tid });
     await victim.kill("SIGKILL");
     const after = await statsOf(s);
-    assert.deepEqual(after, { calling: 1, writing: 1, workers: 1, listeners: {}, worker: survivor.tid });
+    assert.deepEqual(counts(after), { calling: 1, writing: 1, workers: 1, worker: survivor.tid });
     const fresh = await startWorker(here, tmp.path, shared);
     try {
       const again = await statsOf(`http://127.0.0.1:${fresh.port}`);

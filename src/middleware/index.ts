@@ -21,8 +21,8 @@ import { WorkerStats } from "./worker_slots.ts";
  * safe (as in the gem): a worker that dies mid-request leaves them raised.
  */
 export interface CallingWritingCounters {
-  incr(member: "calling" | "writing"): unknown;
-  decr(member: "calling" | "writing"): unknown;
+  incr(member: "calling" | "writing", delta?: number): unknown;
+  decr(member: "calling" | "writing", delta?: number): unknown;
   get(member: "calling" | "writing"): number;
 }
 
@@ -66,19 +66,24 @@ export interface RaindropsMiddlewareOptions {
    */
   remoteAddress?: (c: Context) => string | undefined;
   /**
-   * How the end of a body is detected. `"auto"` (default) uses the
-   * server's completion promise when `env.completed` exists (Deno.serve and
-   * `deno serve`: resolved once the response is fully sent or the connection
-   * is gone), otherwise `"wrap"`: the body is re-streamed through a
-   * ReadableStream whose end, error and cancel each release `writing` once.
+   * How the end of a body is detected. `"auto"` (default), chosen per
+   * request by the shape of the server's `env`:
+   * - `env.completed` is a promise (Deno.serve, `deno serve`): `writing`
+   *   falls when it settles, once the response is fully sent or the
+   *   connection is gone;
+   * - `env.pendingRequests` is a number (Bun.serve's Server): the worker's
+   *   `writing` is derived from the server's own count of unfinished
+   *   requests (see {@link raindrops}), so bodies are passed through untouched;
+   * - otherwise as `"wrap"`: the body is re-streamed through a
+   *   ReadableStream whose end, error and cancel each release `writing` once.
    */
   bodyTracking?: "auto" | "wrap";
 }
 
 /** The counting operations the middleware needs. */
 interface Counters {
-  incr(which: 0 | 1): void;
-  decr(which: 0 | 1): void;
+  incr(which: 0 | 1, delta?: number): void;
+  decr(which: 0 | 1, delta?: number): void;
   totals(): { calling: number; writing: number; workers?: number };
 }
 
@@ -125,13 +130,106 @@ function countersFrom(options: RaindropsMiddlewareOptions): Counters {
   if (typeof s === "object" && s !== null && typeof s.incr === "function" && typeof s.get === "function") {
     const names = ["calling", "writing"] as const;
     return {
-      incr: (w) => void s.incr(names[w]),
-      decr: (w) => void s.decr(names[w]),
+      incr: (w, delta = 1) => {
+        if (delta === 1) s.incr(names[w]);
+        else s.incr(names[w], delta);
+      },
+      decr: (w, delta = 1) => {
+        if (delta === 1) s.decr(names[w]);
+        else s.decr(names[w], delta);
+      },
       totals: () => ({ calling: s.get("calling"), writing: s.get("writing") }),
     };
   }
   throw new TypeError("stats must be a path, a WorkerStats or an object with incr/decr/get of calling and writing");
 }
+
+/** A server that counts its unfinished requests (Bun's Server). */
+interface PendingCounter {
+  readonly pendingRequests: number;
+}
+
+/** How often a derived, nonzero `writing` is re-published while no request comes. */
+const DERIVED_REFRESH_MS = 10;
+
+/**
+ * `writing` derived from servers' counts of unfinished requests, per set of
+ * counters (several middleware instances over the same counters share it).
+ */
+class DerivedWriting {
+  /** Requests between entering a middleware over these counters and leaving the app (stats requests too). */
+  inApp = 0;
+  /** The `writing` this worker has published to the counters. */
+  published = 0;
+  #servers: PendingCounter[] = [];
+  #last: unknown;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  constructor(readonly counters: Counters) {}
+
+  /**
+   * Notes the `env` of a request entering a middleware over these counters:
+   * when it is a server that counts its unfinished requests, its count joins
+   * the sum. Called for every request; the identity check keeps it cheap.
+   */
+  see(env: unknown): void {
+    if (env === this.#last) return;
+    this.#last = env;
+    const server = env as PendingCounter;
+    if (env && typeof server.pendingRequests === "number") {
+      this.server = server;
+      if (!this.#servers.includes(server)) this.#servers.push(server);
+    } else this.server = undefined;
+  }
+
+  /** The `env` last seen, when it is a server that counts its unfinished requests. */
+  server: PendingCounter | undefined;
+
+  /** Publishes `writing` = unfinished requests of the seen servers minus those still in the app. */
+  refresh = (): void => {
+    this.#timer = undefined;
+    let pending = 0;
+    const servers = this.#servers;
+    for (let i = 0; i < servers.length; i++) pending += servers[i].pendingRequests;
+    const writing = pending > this.inApp ? pending - this.inApp : 0;
+    const delta = writing - this.published;
+    if (delta !== 0) {
+      this.published = writing;
+      if (delta > 0) this.counters.incr(WRITING, delta);
+      else this.counters.decr(WRITING, -delta);
+    }
+    if (writing > 0) this.#schedule();
+    else if (servers.length > 1) this.#forgetIdle();
+  };
+
+  #tick = (): void => {
+    try {
+      this.refresh();
+    } catch {
+      // the counters were released (the worker is shutting down): stop
+    }
+  };
+
+  /** Makes sure a refresh comes within {@link DERIVED_REFRESH_MS}. */
+  poll(): void {
+    if (this.#timer === undefined) this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#timer !== undefined) return;
+    const t = setTimeout(this.#tick, DERIVED_REFRESH_MS);
+    // deno-lint-ignore no-explicit-any
+    (t as any)?.unref?.();
+    this.#timer = t;
+  }
+
+  /** Drops servers with nothing pending (a stopped server stays at 0); the next request re-adds its own. */
+  #forgetIdle(): void {
+    this.#servers = this.#servers.filter((s) => s.pendingRequests > 0);
+    this.#last = undefined;
+  }
+}
+
+const derivedOf = new WeakMap<Counters, DerivedWriting>();
 
 /** Listen queues from the kernel, keyed as asked. */
 const kernelListenStats: ListenStatsSource = (tcp, unix) =>
@@ -172,6 +270,26 @@ function wrapBody(body: ReadableStream<Uint8Array>, release: () => void): Readab
  * once, when its body has been sent, has failed, or was abandoned by the
  * client. The counts live in a shared file with a slot per worker thread,
  * summed over live workers, so a killed worker's requests stop counting.
+ *
+ * How the end of a body is seen depends on what the server's `env` offers
+ * (`bodyTracking: "auto"`):
+ * - a completion promise (`env.completed`, Deno): `writing` falls once,
+ *   when it settles (body fully sent, failed, or the client gone);
+ * - a count of unfinished requests (`env.pendingRequests`, Bun's Server):
+ *   `writing` rises by one as each response leaves the app, and the
+ *   worker's value is then re-derived as the unfinished requests of every
+ *   such server its requests came through, minus the requests still inside
+ *   a raindrops middleware over the same counters (stats requests
+ *   included), every 10 ms while it is above 0 and whenever this worker
+ *   answers the stats path. Bodies pass through untouched, so the server
+ *   keeps its fast path for in-memory bodies. A fall (a body sent, failed
+ *   or abandoned) shows within 10 ms in other workers' reports and at once
+ *   in the answering worker's own; a request the server counts but that no
+ *   raindrops middleware saw (a route before it, or a stats response still
+ *   being written) counts as writing until the server finishes it;
+ * - neither (e.g. `app.request` in tests), or `bodyTracking: "wrap"`: the
+ *   body is re-streamed through a ReadableStream that releases `writing`
+ *   exactly once on its end, error or cancel.
  *
  * The endpoint answers in the gem's text by default, in JSON for
  * `?format=json` or `Accept: application/json`, and in Prometheus text for
@@ -215,6 +333,8 @@ export function raindrops(options: RaindropsMiddlewareOptions = {}): MiddlewareH
       const msg = `unknown format; use ?format=${FORMATS.join("|")}\n`;
       return new Response(msg, { status: 400, headers: { "content-type": CONTENT_TYPES.text } });
     }
+    if (useCompleted) local.see(c.env);
+    local.refresh(); // this worker's derived writing, exact now (this request counts as in the app)
     const totals = counters.totals();
     let addresses: readonly string[] = [];
     if (listenStats) {
@@ -239,7 +359,29 @@ export function raindrops(options: RaindropsMiddlewareOptions = {}): MiddlewareH
     });
   }
 
+  let derived = derivedOf.get(counters);
+  if (!derived) derivedOf.set(counters, derived = new DerivedWriting(counters));
+  const local = derived;
+
+  /** Raises `writing` for a response leaving the app and arranges its release. */
   function track(c: Context): void {
+    const env = c.env;
+    if (useCompleted && env) {
+      if (env !== local.server) local.see(env); // another server's request may have come in since
+      if (env === local.server) {
+        // Bun: rise now; falls come from re-deriving (see DerivedWriting).
+        counters.incr(WRITING);
+        local.published++;
+        local.poll();
+        return;
+      }
+      const completed = env.completed;
+      if (completed && typeof completed.then === "function") {
+        counters.incr(WRITING);
+        completed.then(releaseOne, releaseOne);
+        return;
+      }
+    }
     let open = true;
     const release = () => {
       if (open) {
@@ -248,11 +390,6 @@ export function raindrops(options: RaindropsMiddlewareOptions = {}): MiddlewareH
       }
     };
     counters.incr(WRITING);
-    const completed = useCompleted ? c.env?.completed : undefined;
-    if (completed && typeof completed.then === "function") {
-      completed.then(release, release);
-      return;
-    }
     const res = c.res;
     const body = res.body;
     // HEAD: Hono drops the body without reading or cancelling it.
@@ -260,27 +397,37 @@ export function raindrops(options: RaindropsMiddlewareOptions = {}): MiddlewareH
     c.res = undefined; // so Hono's setter does not copy headers onto a second Response
     c.res = new Response(wrapBody(body, release), res);
   }
+  /** Releases one `writing` (a completion promise settles exactly once). */
+  function releaseOne(): void {
+    counters.decr(WRITING);
+  }
+
+  function leave(c: Context): void {
+    counters.decr(CALLING);
+    local.inApp--;
+    track(c);
+  }
+  function fail(e: unknown): never {
+    counters.decr(CALLING);
+    local.inApp--;
+    throw e;
+  }
 
   return function raindrops(c, next) {
-    if (c.req.path === path) return statsResponse(c);
+    if (c.req.path === path) {
+      local.inApp++;
+      return statsResponse(c).finally(() => local.inApp--);
+    }
     counters.incr(CALLING);
+    local.inApp++;
+    if (useCompleted) local.see(c.env);
     let pending: Promise<void>;
     try {
       pending = next();
     } catch (e) {
-      counters.decr(CALLING);
-      throw e;
+      fail(e);
     }
-    return pending.then(
-      () => {
-        counters.decr(CALLING);
-        track(c);
-      },
-      (e) => {
-        counters.decr(CALLING);
-        throw e;
-      },
-    );
+    return pending.then(() => leave(c), fail);
   };
 }
 

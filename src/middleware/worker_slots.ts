@@ -187,14 +187,14 @@ export class WorkerStats {
     d.compareExchange(at + OWNER, mark, 0);
   }
 
-  /** Adds 1 to this worker's {@link WorkerStats.CALLING} or {@link WorkerStats.WRITING}. */
-  incr(which: 0 | 1): void {
-    this.#drops.incr(this.#own[which]);
+  /** Adds `delta` (default 1) to this worker's {@link WorkerStats.CALLING} or {@link WorkerStats.WRITING}. */
+  incr(which: 0 | 1, delta = 1): void {
+    this.#drops.incr(this.#own[which], delta);
   }
 
-  /** Subtracts 1 from this worker's {@link WorkerStats.CALLING} or {@link WorkerStats.WRITING}. */
-  decr(which: 0 | 1): void {
-    this.#drops.decr(this.#own[which]);
+  /** Subtracts `delta` (default 1) from this worker's {@link WorkerStats.CALLING} or {@link WorkerStats.WRITING}. */
+  decr(which: 0 | 1, delta = 1): void {
+    this.#drops.decr(this.#own[which], delta);
   }
 
   /** This worker's own counts. */
