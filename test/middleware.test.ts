@@ -209,6 +209,22 @@ function abortAfter(port: number, path: string, bytes: number): Promise<void> {
   });
 }
 
+test("by default a real server reports its own listener, found from the connection, with kernel figures", async () => {
+  using tmp = tempShm("mw-own");
+  const app = new Hono();
+  app.use(raindrops({ stats: tmp.path }));
+  app.get("/", (c) => c.text("hi"));
+  const server = await serve(app.fetch);
+  try {
+    const text = await (await fetch(`${server.url}/_raindrops`)).text();
+    const own = `127.0.0.1:${server.port}`;
+    assert.match(text, new RegExp(`^${own.replace(/\./g, "\\.")} active: [1-9]\\d*$`, "m"), text);
+    assert.match(text, new RegExp(`^${own.replace(/\./g, "\\.")} queued: 0$`, "m"), text);
+  } finally {
+    await server.close();
+  }
+});
+
 for (const bodyTracking of onDeno ? ["auto", "wrap"] as const : ["auto"] as const) {
   test(`a real server (${bodyTracking}): streamed bodies count as writing until sent, and client aborts release them`, async () => {
     using tmp = tempShm("mw-real");

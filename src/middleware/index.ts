@@ -10,7 +10,7 @@ import process from "node:process";
 import type { Context, MiddlewareHandler } from "hono";
 import { type AllowOption, compileAllow, remoteAddressOf } from "./access.ts";
 import { CONTENT_TYPES, chooseFormat, FORMATS, render, type StatsFormat, type StatsSnapshot } from "./format.ts";
-import { checkListeners, listenerOf, listenerSnapshots, type ListenStatsSource } from "./listeners.ts";
+import { checkListeners, listenerSnapshots, type ListenStatsSource, ownListener } from "./listeners.ts";
 import { tcpListenerStats, unixListenerStats } from "../linux/listen_stats.ts";
 import { WorkerStats } from "./worker_slots.ts";
 
@@ -339,7 +339,7 @@ export function raindrops(options: RaindropsMiddlewareOptions = {}): MiddlewareH
     let addresses: readonly string[] = [];
     if (listenStats) {
       if (listeners === "auto") {
-        const own = listenerOf(c.env);
+        const own = ownListener(c);
         addresses = own ? [own] : [];
       } else addresses = listeners;
     }
