@@ -59,6 +59,24 @@ function parseIPv6(text: string): Uint8Array | null {
   return out;
 }
 
+/**
+ * Parses a bare host: dotted IPv4, or IPv6 with or without brackets (a scope
+ * id such as `%eth0` is dropped). Null when `text` is neither.
+ *
+ * @example
+ * ```ts
+ * parseHost("::1")?.family;      // 6
+ * parseHost("10.0.0.1")?.bytes;  // Uint8Array [10, 0, 0, 1]
+ * ```
+ */
+export function parseHost(text: string): Omit<InetAddress, "port"> | null {
+  const v4 = parseIPv4(text);
+  if (v4) return { family: 4, bytes: v4 };
+  const bare = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text;
+  const v6 = parseIPv6(bare.replace(/%[^%]+$/, ""));
+  return v6 ? { family: 6, bytes: v6 } : null;
+}
+
 function parsePort(input: string, text: string): number {
   if (!/^[0-9]{1,5}$/.test(text)) throw new AddressError(input, text === "" ? "missing port" : "port is not a number");
   const port = Number(text);

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { parseHost } from "../linux/address.ts";
 
 /** The request context fields the access check uses (a Hono `Context`). */
 export interface AccessContext {
@@ -49,46 +50,11 @@ export function remoteAddressOf(c: AccessContext): string | undefined {
   return typeof host === "string" ? host : undefined;
 }
 
-/** 4 bytes, or undefined when `text` is not a dotted IPv4 address. */
-function parseIPv4(text: string): number[] | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4) return undefined;
-  const out = parts.map((p) => (/^\d{1,3}$/.test(p) ? Number(p) : 256));
-  return out.every((b) => b < 256) ? out : undefined;
-}
-
 /** 16 bytes (IPv4 as ::ffff:a.b.c.d), or undefined when `text` is not an IP address. */
 export function parseIP(text: string): number[] | undefined {
-  const v4 = parseIPv4(text);
-  if (v4) return [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...v4];
-  let s = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text;
-  const zone = s.indexOf("%");
-  if (zone >= 0) s = s.slice(0, zone);
-  if (!s.includes(":")) return undefined;
-  let tail: number[] = [];
-  const lastColon = s.lastIndexOf(":");
-  if (s.slice(lastColon + 1).includes(".")) {
-    const t = parseIPv4(s.slice(lastColon + 1));
-    if (!t) return undefined;
-    tail = t;
-    s = s.slice(0, lastColon);
-    if (s.endsWith(":")) s += ":";
-  }
-  const halves = s.split("::");
-  if (halves.length > 2) return undefined;
-  const words = (h: string) => (h === "" ? [] : h.split(":"));
-  const head = words(halves[0]), rest = halves.length === 2 ? words(halves[1]) : [];
-  const want = 8 - tail.length / 2;
-  const fill = want - head.length - rest.length;
-  if (halves.length === 1 ? fill !== 0 : fill < 1) return undefined;
-  const all = [...head, ...Array(halves.length === 2 ? fill : 0).fill("0"), ...rest];
-  const bytes: number[] = [];
-  for (const w of all) {
-    if (!/^[0-9a-f]{1,4}$/i.test(w)) return undefined;
-    const n = parseInt(w, 16);
-    bytes.push(n >> 8, n & 0xff);
-  }
-  return [...bytes, ...tail];
+  const host = parseHost(text);
+  if (!host) return undefined;
+  return host.family === 6 ? [...host.bytes] : [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...host.bytes];
 }
 
 /** A test of an address against `addr` or `addr/prefix`; throws RangeError on a malformed entry. */
@@ -96,7 +62,7 @@ function cidr(entry: string): (ip: number[]) => boolean {
   const slash = entry.indexOf("/");
   const base = parseIP(slash < 0 ? entry : entry.slice(0, slash));
   if (!base) throw new RangeError(`allow entry ${JSON.stringify(entry)} is not an IP address or CIDR block`);
-  const v4 = parseIPv4(slash < 0 ? entry : entry.slice(0, slash)) !== undefined;
+  const v4 = parseHost(slash < 0 ? entry : entry.slice(0, slash))?.family === 4;
   let bits = 128;
   if (slash >= 0) {
     const p = entry.slice(slash + 1);
