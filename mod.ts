@@ -54,3 +54,25 @@ export { type FromRemoteOptions, TCP_STATES, TcpInfo } from "./src/linux/tcp_inf
 export { connectionOf, type RequestConnection, requestLocalAddress, requestTcpInfo } from "./src/hono/connection.ts";
 export type { TcpInfoField } from "./src/linux/tcp_info_fields.ts";
 export { formatAddress, type InetAddress, parseAddress } from "./src/linux/address.ts";
+export {
+  type AllowOption,
+  type CallingWritingCounters,
+  chooseFormat,
+  DEFAULT_WORKERS,
+  defaultStatsPath,
+  isLoopback,
+  type ListenQueue,
+  type ListenStatsSource,
+  raindrops,
+  type RaindropsMiddlewareOptions,
+  remoteAddressOf,
+  renderJson,
+  renderPrometheus,
+  renderText,
+  type StatsFormat,
+  type StatsSnapshot,
+  WorkerStats,
+  type WorkerStatsOptions,
+  type WorkerTotals,
+} from "./src/middleware/index.ts";
+export { type FetchHandler, withRaindrops } from "./src/middleware/fetch.ts";

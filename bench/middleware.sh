@@ -16,7 +16,7 @@ PORT=${PORT:-18300}
 command -v wrk >/dev/null || { echo "wrk not found (Debian package wrk)"; exit 1; }
 pin_srv=() pin_wrk=()
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then pin_srv=(taskset -c 0) pin_wrk=(taskset -c 1); fi
-variants=(bare noop raindrops)
+variants=(bare noop raindrops fetch)
 if [ -d node_modules/@hono/prometheus ]; then variants+=(prometheus); else echo "(@hono/prometheus not installed: skipped)"; fi
 stats=/dev/shm/raindrops-bench-$$
 trap 'rm -f "$stats"' EXIT

@@ -1,12 +1,13 @@
 /**
  * Hello-world Hono app for bench/middleware.sh. MODE=bare | noop (one
  * middleware that only calls next: the floor of any Hono middleware) |
- * raindrops | prometheus (@hono/prometheus, when installed); PORT; prints
+ * raindrops | fetch (withRaindrops around app.fetch) | prometheus (@hono/prometheus, when installed); PORT; prints
  * "ready".
  */
 import process from "node:process";
 import { Hono } from "hono";
 import { raindrops } from "../src/middleware/index.ts";
+import { withRaindrops } from "../src/middleware/fetch.ts";
 
 const mode = process.env.MODE ?? "bare";
 const port = Number(process.env.PORT ?? 8080);
@@ -21,11 +22,15 @@ if (mode === "raindrops") {
   app.get("/metrics", printMetrics);
 } else if (mode === "noop") {
   app.use((_c, next) => next());
-} else if (mode !== "bare") throw new RangeError(`MODE must be bare, noop, raindrops or prometheus, got ${mode}`);
+} else if (!["bare", "fetch"].includes(mode)) {
+  throw new RangeError(`MODE must be bare, noop, raindrops, fetch or prometheus, got ${mode}`);
+}
 app.get("/", (c) => c.text("Hello World!"));
+const stats = process.env.RAINDROPS_STATS ?? `/dev/shm/raindrops-bench-${process.pid}`;
+const fetch = mode === "fetch" ? withRaindrops(app.fetch, { stats }) : app.fetch;
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
-if (g.Bun) g.Bun.serve({ hostname: "127.0.0.1", port, fetch: app.fetch });
-else g.Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, app.fetch);
+if (g.Bun) g.Bun.serve({ hostname: "127.0.0.1", port, fetch });
+else g.Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, fetch);
 console.log("ready");

@@ -260,53 +260,22 @@ function wrapBody(body: ReadableStream<Uint8Array>, release: () => void): Readab
   }, { highWaterMark: 0 });
 }
 
-/**
- * Hono middleware reporting, from any worker, how many requests all
- * workers are running (`calling`) and writing (`writing`), plus listen
- * queues, at `/_raindrops`.
- *
- * `calling` rises before the rest of the app runs and falls when it returns
- * or throws; `writing` rises when the response leaves the app and falls
- * once, when its body has been sent, has failed, or was abandoned by the
- * client. The counts live in a shared file with a slot per worker thread,
- * summed over live workers, so a killed worker's requests stop counting.
- *
- * How the end of a body is seen depends on what the server's `env` offers
- * (`bodyTracking: "auto"`):
- * - a completion promise (`env.completed`, Deno): `writing` falls once,
- *   when it settles (body fully sent, failed, or the client gone);
- * - a count of unfinished requests (`env.pendingRequests`, Bun's Server):
- *   `writing` rises by one as each response leaves the app, and the
- *   worker's value is then re-derived as the unfinished requests of every
- *   such server its requests came through, minus the requests still inside
- *   a raindrops middleware over the same counters (stats requests
- *   included), every 10 ms while it is above 0 and whenever this worker
- *   answers the stats path. Bodies pass through untouched, so the server
- *   keeps its fast path for in-memory bodies. A fall (a body sent, failed
- *   or abandoned) shows within 10 ms in other workers' reports and at once
- *   in the answering worker's own; a request the server counts but that no
- *   raindrops middleware saw (a route before it, or a stats response still
- *   being written) counts as writing until the server finishes it;
- * - neither (e.g. `app.request` in tests), or `bodyTracking: "wrap"`: the
- *   body is re-streamed through a ReadableStream that releases `writing`
- *   exactly once on its end, error or cancel.
- *
- * The endpoint answers in the gem's text by default, in JSON for
- * `?format=json` or `Accept: application/json`, and in Prometheus text for
- * `?format=prometheus` or a Prometheus `Accept`; only loopback clients may
- * read it unless `allow` says otherwise (others get 403).
- *
- * @example
- * ```ts
- * import { Hono } from "hono";
- * import { raindrops } from "./src/middleware/index.ts";
- * const app = new Hono();
- * app.use(raindrops());
- * app.get("/", (c) => c.text("hi"));
- * export default app; // deno serve --parallel, or Bun workers with reusePort
- * ```
- */
-export function raindrops(options: RaindropsMiddlewareOptions = {}): MiddlewareHandler {
+/** The counting and the stats endpoint, shared by the middleware and {@link withRaindrops}. */
+export interface RaindropsCore {
+  /** The stats path. */
+  readonly path: string;
+  /** Answers the stats path. */
+  stats(c: Context): Promise<Response>;
+  /** A request enters the app. */
+  enter(c: Context): void;
+  /** The app returned `c.res`: counts it as writing (may replace `c.res` to watch its body). */
+  leave(c: Context): void;
+  /** The app threw `e`: rethrows it. */
+  fail(e: unknown): never;
+}
+
+/** @internal Builds the counting core from the options (checked here). */
+export function raindropsCore(options: RaindropsMiddlewareOptions = {}): RaindropsCore {
   if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
   const path = options.path ?? "/_raindrops";
   if (typeof path !== "string") throw new TypeError(`path must be a string, got ${typeof path}`);
@@ -413,21 +382,61 @@ export function raindrops(options: RaindropsMiddlewareOptions = {}): MiddlewareH
     throw e;
   }
 
-  return function raindrops(c, next) {
-    if (c.req.path === path) {
+  return {
+    path,
+    stats(c: Context): Promise<Response> {
       local.inApp++;
       return statsResponse(c).finally(() => local.inApp--);
-    }
-    counters.incr(CALLING);
-    local.inApp++;
-    if (useCompleted) local.see(c.env);
+    },
+    enter(c: Context): void {
+      counters.incr(CALLING);
+      local.inApp++;
+      if (useCompleted) local.see(c.env);
+    },
+    leave,
+    fail,
+  };
+}
+
+/**
+ * Hono middleware reporting, from any worker, how many requests all
+ * workers are running (`calling`) and writing (`writing`), plus listen
+ * queues, at `/_raindrops`; see {@link RaindropsMiddlewareOptions}.
+ *
+ * `calling` rises before the rest of the app runs and falls when it returns
+ * or throws; `writing` rises when the response leaves the app and falls
+ * once, when its body has been sent, has failed, or was abandoned by the
+ * client (how that is seen per server: `bodyTracking`). The counts live in
+ * a shared file with a slot per worker thread, summed over live workers, so
+ * a killed worker's requests stop counting.
+ *
+ * The endpoint answers in the gem's text by default, in JSON for
+ * `?format=json` or `Accept: application/json`, and in Prometheus text for
+ * `?format=prometheus` or a Prometheus `Accept`; only loopback clients may
+ * read it unless `allow` says otherwise (others get 403).
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import { raindrops } from "./src/middleware/index.ts";
+ * const app = new Hono();
+ * app.use(raindrops());
+ * app.get("/", (c) => c.text("hi"));
+ * export default app; // deno serve --parallel, or Bun workers with reusePort
+ * ```
+ */
+export function raindrops(options: RaindropsMiddlewareOptions = {}): MiddlewareHandler {
+  const core: RaindropsCore = raindropsCore(options);
+  return function raindrops(c, next) {
+    if (c.req.path === core.path) return core.stats(c);
+    core.enter(c);
     let pending: Promise<void>;
     try {
       pending = next();
     } catch (e) {
-      fail(e);
+      core.fail(e);
     }
-    return pending.then(() => leave(c), fail);
+    return pending.then(() => core.leave(c), core.fail);
   };
 }
 

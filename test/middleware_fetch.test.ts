@@ -1,0 +1,86 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Hono } from "hono";
+import { withRaindrops } from "../src/middleware/fetch.ts";
+import { WorkerStats } from "../src/middleware/index.ts";
+import { tempShm } from "./_helpers.ts";
+import { serve, waitFor } from "./fixtures/middleware_serve.ts";
+
+/** A plain Hono app (no middleware): quick, held, throwing and streamed routes. */
+function plainApp(): Hono {
+  const app = new Hono();
+  app.onError((_e, c) => c.text("failed", 500));
+  app.get("/", (c) => c.text("hello"));
+  app.get("/throw", () => {
+    throw new Error("boom");
+  });
+  app.get("/hold", async (c) => {
+    await new Promise((r) => setTimeout(r, 300));
+    return c.text("held");
+  });
+  app.get("/stream", (c) => {
+    let i = 0;
+    return c.body(new ReadableStream({
+      async pull(ctl) {
+        await new Promise((r) => setTimeout(r, 20));
+        if (i++ < 5) ctl.enqueue(new Uint8Array(512).fill(97));
+        else ctl.close();
+      },
+    }));
+  });
+  return app;
+}
+
+test("withRaindrops counts calling and writing around app.fetch on a real server and serves the stats path", async () => {
+  using tmp = tempShm("mw-fetch");
+  const stats = WorkerStats.open(tmp.path);
+  const server = await serve(withRaindrops(plainApp().fetch, { stats }));
+  try {
+    const held = fetch(`${server.url}/hold`).then((r) => r.text());
+    assert.ok(await waitFor(() => stats.totals().calling === 1), "a held request counts as calling");
+    assert.equal(await held, "held");
+    const streamed = await fetch(`${server.url}/stream`);
+    assert.ok(await waitFor(() => stats.totals().writing === 1), "an unread streamed body counts as writing");
+    assert.equal((await streamed.text()).length, 5 * 512);
+    assert.ok(await waitFor(() => stats.totals().writing === 0 && stats.totals().calling === 0));
+    assert.equal((await fetch(`${server.url}/throw`)).status, 500);
+    assert.equal(await (await fetch(`${server.url}/`)).text(), "hello");
+    const text = await (await fetch(`${server.url}/_raindrops`)).text();
+    assert.match(text, /^calling: 0\nwriting: 0\n/);
+    assert.match(text, new RegExp(`^127\\.0\\.0\\.1:${server.port} active: \\d+$`, "m"), "its own listener");
+    const json = await (await fetch(`${server.url}/_raindrops?format=json`)).json();
+    assert.equal(json.calling, 0);
+  } finally {
+    await server.close();
+    stats.release();
+  }
+});
+
+test("withRaindrops: 2,000 mixed requests, some aborted mid-body, leave calling and writing at 0", { timeout: 60_000 }, async () => {
+  using tmp = tempShm("mw-fetch-mixed");
+  const stats = WorkerStats.open(tmp.path);
+  const server = await serve(withRaindrops(plainApp().fetch, { stats }));
+  try {
+    const paths = ["/", "/throw", "/stream", "/"];
+    for (let round = 0; round < 100; round++) {
+      await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+        const ac = new AbortController();
+        const res = await fetch(`${server.url}${paths[(round + i) % 4]}`, { signal: ac.signal });
+        if (i % 7 === 0) ac.abort(); // a client leaving mid-body
+        else await res.arrayBuffer();
+      }).map((p) => p.catch(() => {})));
+    }
+    assert.ok(
+      await waitFor(() => stats.totals().calling === 0 && stats.totals().writing === 0, 5000),
+      JSON.stringify(stats.totals()),
+    );
+  } finally {
+    await server.close();
+    stats.release();
+  }
+});
+
+test("withRaindrops rejects a fetch that is not a function, and bad options", () => {
+  assert.throws(() => withRaindrops("x" as never), TypeError);
+  assert.throws(() => withRaindrops(() => new Response(), { path: "nope" }), RangeError);
+});
