@@ -5,7 +5,7 @@
 # installed), on Deno and on Bun, driven by
 # wrk over loopback. Variants are interleaved for ROUNDS rounds and the
 # median of each is reported with its ratio to the bare app.
-#   bench/middleware.sh            (ROUNDS=5 SECONDS_EACH=5 CONNS=32)
+#   bench/middleware.sh            (ROUNDS=5 SECONDS_EACH=5 CONNS=32 RUNTIMES="bun deno")
 # With 2+ CPUs the server is pinned to CPU 0 and wrk to CPU 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +36,7 @@ run_one() { # runtime variant -> prints req/s
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-for rt in bun deno; do
+for rt in ${RUNTIMES:-bun deno}; do
   declare -A results=()
   for r in $(seq "$ROUNDS"); do
     for v in "${variants[@]}"; do results[$v]+="$(run_one "$rt" "$v") "; done

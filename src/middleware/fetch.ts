@@ -22,24 +22,22 @@ function pathOf(url: string): string {
   return query < 0 ? url.slice(start) : url.slice(start, query);
 }
 
-/** The parts of a Hono `Context` the core reads, for a request outside Hono's router. */
+/**
+ * The parts of a Hono `Context` the core reads, for a request outside
+ * Hono's router; one object per request (`c.req` is the object itself).
+ */
 class RequestContext {
   res: Response | undefined = undefined;
-  readonly req: {
-    raw: Request;
-    path: string;
-    query(name: string): string | undefined;
-    header(name: string): string | undefined;
-  };
-
   // deno-lint-ignore no-explicit-any
-  constructor(raw: Request, readonly env: any, path: string) {
-    this.req = {
-      raw,
-      path,
-      query: (name) => new URL(raw.url).searchParams.get(name) ?? undefined,
-      header: (name) => raw.headers.get(name) ?? undefined,
-    };
+  constructor(readonly raw: Request, readonly env: any, readonly path: string) {}
+  get req(): this {
+    return this;
+  }
+  query(name: string): string | undefined {
+    return new URL(this.raw.url).searchParams.get(name) ?? undefined;
+  }
+  header(name: string): string | undefined {
+    return this.raw.headers.get(name) ?? undefined;
   }
 }
 
@@ -70,11 +68,15 @@ export function withRaindrops(fetch: FetchHandler, options: RaindropsMiddlewareO
     } catch (e) {
       core.fail(e);
     }
-    const leave = (r: Response) => {
-      c.res = r;
-      core.leave(c);
-      return c.res;
-    };
-    return res instanceof Promise ? res.then(leave, core.fail) : leave(res);
+    if (res instanceof Promise) {
+      return res.then((r) => {
+        c.res = r;
+        core.leave(c);
+        return c.res;
+      }, core.fail);
+    }
+    c.res = res;
+    core.leave(c);
+    return c.res;
   };
 }
