@@ -365,13 +365,11 @@ fn expectSameInfo(a: []const u8, b: []const u8) !void {
 
 test "TCP_INFO by descriptor equals TCP_INFO by address pair" {
     const lo = ts.v4(127, 0, 0, 1);
-    const l = try ts.tcpListen(.v4, lo, 0, 4, false);
-    defer ts.close(l.fd);
-    const c = try ts.tcpConnect(.v4, lo, l.port);
-    defer ts.close(c);
-    const acc = try ts.accept(l.fd);
-    defer ts.close(acc);
-    const cport = try ts.localPort(c);
+    const conn = try ts.connection(.v4, lo, .v4, lo);
+    defer conn.deinit();
+    const l = conn.listener;
+    const acc = conn.server;
+    const cport = conn.client_port;
 
     var by_fd: [512]u8 = undefined;
     const n_fd = rd_tcp_info_fd(acc, &by_fd, by_fd.len);
@@ -405,14 +403,12 @@ test "TCP_INFO by descriptor equals TCP_INFO by address pair" {
 
 test "TCP_INFO of an IPv4 client on a dual-stack IPv6 listener" {
     const any6 = [_]u8{0} ** 16;
-    const l = try ts.tcpListen(.v6, any6, 0, 4, false);
-    defer ts.close(l.fd);
     const lo = ts.v4(127, 0, 0, 1);
-    const c = try ts.tcpConnect(.v4, lo, l.port);
-    defer ts.close(c);
-    const acc = try ts.accept(l.fd);
-    defer ts.close(acc);
-    const cport = try ts.localPort(c);
+    const conn = try ts.connection(.v6, any6, .v4, lo);
+    defer conn.deinit();
+    const l = conn.listener;
+    const acc = conn.server;
+    const cport = conn.client_port;
     var by_fd: [512]u8 = undefined;
     const n_fd = rd_tcp_info_fd(acc, &by_fd, by_fd.len);
 
@@ -598,13 +594,11 @@ fn byRemote(fd: i32, remote: *const [20]u8, local_port: u32, local: *[20]u8, out
 
 test "TCP_INFO by remote end equals TCP_INFO by descriptor, local end reported" {
     const lo = ts.v4(127, 0, 0, 1);
-    const l = try ts.tcpListen(.v4, lo, 0, 4, false);
-    defer ts.close(l.fd);
-    const c = try ts.tcpConnect(.v4, lo, l.port);
-    defer ts.close(c);
-    const acc = try ts.accept(l.fd);
-    defer ts.close(acc);
-    const cport = try ts.localPort(c);
+    const conn = try ts.connection(.v4, lo, .v4, lo);
+    defer conn.deinit();
+    const l = conn.listener;
+    const acc = conn.server;
+    const cport = conn.client_port;
     var by_fd: [512]u8 = undefined;
     const n_fd = rd_tcp_info_fd(acc, &by_fd, by_fd.len);
 

@@ -124,6 +124,33 @@ pub fn close(fd: i32) void {
     _ = linux.close(fd);
 }
 
+/// A loopback TCP connection with both ends: the listener, the client and
+/// the accepted server end.
+pub const Connection = struct {
+    listener: Listener,
+    client: i32,
+    server: i32,
+    client_port: u16,
+
+    pub fn deinit(self: Connection) void {
+        close(self.server);
+        close(self.client);
+        close(self.listener.fd);
+    }
+};
+
+/// Listens on `listen_addr` (any port), connects a `client_family` client
+/// to `connect_addr` on that port and accepts it.
+pub fn connection(listen_family: Family, listen_addr: [16]u8, client_family: Family, connect_addr: [16]u8) Error!Connection {
+    const l = try tcpListen(listen_family, listen_addr, 0, 4, false);
+    errdefer close(l.fd);
+    const c = try tcpConnect(client_family, connect_addr, l.port);
+    errdefer close(c);
+    const server = try accept(l.fd);
+    errdefer close(server);
+    return .{ .listener = l, .client = c, .server = server, .client_port = try localPort(c) };
+}
+
 fn unixAddr(name: []const u8) struct { sa: SockAddr, len: u32 } {
     var sa: SockAddr = .{ .un = .{ .path = [_]u8{0} ** 108 } };
     @memcpy(sa.un.path[0..name.len], name);
