@@ -7,6 +7,5 @@ for bench in bench/*.bench.ts; do
   $DENO run -A "$bench"
   $BUN "$bench"
 done
-for script in bench/*.bench.sh; do
-  [ -e "$script" ] && DENO=$DENO BUN=$BUN bash "$script"
-done
+# Throughput of a Hono app with and without the middleware (needs wrk).
+DENO=$DENO BUN=$BUN bash bench/middleware.sh
