@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, statSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { EvaporatedError, NativeError, Raindrops } from "../mod.ts";
 import { tempShm } from "./_helpers.ts";
 
@@ -17,6 +18,13 @@ function Deno_or_sysfs_line_size(): string {
   const fs = (globalThis as any).process.getBuiltinModule("node:fs");
   return fs.readFileSync("/sys/devices/system/cpu/cpu0/cache/index0/coherency_line_size", "utf8").trim();
 }
+
+test("a process pinned to one CPU agrees on the slot size, so shared files keep one layout", () => {
+  const deno = new URL("../node_modules/.bin/deno", import.meta.url).pathname;
+  const script = `import { Raindrops } from "${new URL("../mod.ts", import.meta.url).href}"; console.log(Raindrops.SIZE);`;
+  const pinned = execFileSync("taskset", ["-c", "0", deno, "eval", script], { encoding: "utf8" }).trim();
+  assert.equal(Number(pinned), Raindrops.SIZE);
+});
 
 test("new Raindrops(4) rounds capacity up to a whole page of slots", () => {
   using r = new Raindrops(4);

@@ -15,23 +15,35 @@ export fn rd_page_size() u32 {
 
 /// Bytes per counter slot: the L1 data cache line so that counters updated
 /// by different CPUs never share a line; 128 when the line size is unknown;
-/// one word on a single-CPU machine, where false sharing cannot happen.
+/// one word on a machine with a single CPU online, where false sharing
+/// cannot happen. Machine-wide facts only (never this process's CPU
+/// affinity), so every process sharing a file agrees on the layout.
 export fn rd_slot_size() u32 {
-    const cpus = std.Thread.getCpuCount() catch 2;
-    if (cpus == 1) return @sizeOf(u64);
-    return cacheLineFromSysfs() orelse 128;
+    var buf: [64]u8 = undefined;
+    if (readSmallFile("/sys/devices/system/cpu/online", &buf)) |online| {
+        if (singleCpu(online)) return @sizeOf(u64);
+    }
+    const line = readSmallFile("/sys/devices/system/cpu/cpu0/cache/index0/coherency_line_size", &buf) orelse return 128;
+    return parseLineSize(line) orelse 128;
 }
 
-fn cacheLineFromSysfs() ?u32 {
-    const path = "/sys/devices/system/cpu/cpu0/cache/index0/coherency_line_size";
+/// The contents of a small sysfs file, or null.
+fn readSmallFile(path: [*:0]const u8, buf: []u8) ?[]const u8 {
     const rc = linux.open(path, .{ .ACCMODE = .RDONLY, .CLOEXEC = true }, 0);
     if (sys.failure(rc) != null) return null;
     const fd: i32 = @intCast(rc);
     defer _ = linux.close(fd);
-    var buf: [16]u8 = undefined;
-    const n = linux.read(fd, &buf, buf.len);
+    const n = linux.read(fd, buf.ptr, buf.len);
     if (sys.failure(n) != null) return null;
-    return parseLineSize(buf[0..n]);
+    return buf[0..n];
+}
+
+/// True when a sysfs CPU list (`0`, `0-3`, `0,2-5`) names exactly one CPU.
+fn singleCpu(list: []const u8) bool {
+    const text = std.mem.trim(u8, list, " \n");
+    if (text.len == 0) return false;
+    for (text) |ch| if (!std.ascii.isDigit(ch)) return false;
+    return true;
 }
 
 fn parseLineSize(text: []const u8) ?u32 {
@@ -142,6 +154,14 @@ const testing = std.testing;
 test "slot size is a power of two no smaller than a word" {
     const s = rd_slot_size();
     try testing.expect(std.math.isPowerOfTwo(s) and s >= 8);
+}
+
+test singleCpu {
+    try testing.expect(singleCpu("0\n"));
+    try testing.expect(singleCpu("3"));
+    try testing.expect(!singleCpu("0-1\n"));
+    try testing.expect(!singleCpu("0,2"));
+    try testing.expect(!singleCpu(""));
 }
 
 test parseLineSize {
