@@ -353,6 +353,9 @@ test("the constructor checks its options: TypeError for wrong types, RangeError 
   assert.throws(() => new Watcher({ delay: "1" as never, stats: noStats }), TypeError);
   assert.throws(() => new Watcher({ delay: 0, stats: noStats }), RangeError);
   assert.throws(() => new Watcher({ delay: Infinity, stats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ delay: 1e7, stats: noStats }), RangeError, "beyond what a timer honours");
+  assert.throws(() => new Watcher({ delay: 1e-6, stats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ tailMaxSeconds: 1e7, stats: noStats }), RangeError);
   assert.throws(() => new Watcher({ history: 1.5, stats: noStats }), RangeError);
   assert.throws(() => new Watcher({ buckets: 0, stats: noStats }), RangeError);
   assert.throws(() => new Watcher({ stats: "kernel" as never }), TypeError);
@@ -374,4 +377,16 @@ test("a failing stats source is reported on the index, not thrown, and the next 
   fail = false;
   assert.equal(watcher.poll(), true);
   assert.equal(watcher.lastError, undefined);
+});
+
+test("a stats source giving non-count figures or no Map is an error of the poll, never a thrown timer", () => {
+  let answer: unknown = new Map([["127.0.0.1:1", { active: NaN, queued: 0 }]]);
+  using watcher = new Watcher({ listeners: ["127.0.0.1:1"], delay: 60, stats: () => answer as never });
+  assert.equal(watcher.poll(), false);
+  assert.match(watcher.lastError!.message, /non-count figures/);
+  answer = [["127.0.0.1:1", { active: 1, queued: 0 }]];
+  assert.equal(watcher.poll(), false);
+  assert.ok(watcher.lastError instanceof TypeError);
+  answer = new Map([["127.0.0.1:1", { active: 2, queued: 1 }]]);
+  assert.equal(watcher.poll(), true);
 });

@@ -60,6 +60,8 @@ const KINDS: readonly Kind[] = ["active", "queued"];
 const DEFAULT_HISTORY = 600;
 const INDEX_POINTS = 120;
 const MAX_HISTORY = 1_000_000;
+/** The longest delay a JS timer honours, in seconds. */
+const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
 function isUnixName(name: string): boolean {
   return name.startsWith("/") || name.startsWith("@");
@@ -196,12 +198,20 @@ export class Watcher implements Disposable {
     if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
     this.#listeners = checkListeners(options.listeners);
     this.delay = positive(options.delay, "delay", 1);
+    // Timers take 1 ms to 2^31-1 ms; outside that they fire every 1 ms.
+    if (this.delay < 0.001 || this.delay > MAX_TIMER_SECONDS) {
+      throw new RangeError(`delay must be from 0.001 to ${MAX_TIMER_SECONDS} seconds, got ${this.delay}`);
+    }
     const history = positive(options.history, "history", DEFAULT_HISTORY);
     if (!Number.isInteger(history) || history > MAX_HISTORY) {
       throw new RangeError(`history must be an integer from 1 to ${MAX_HISTORY}, got ${history}`);
     }
     this.#history = history;
-    this.#tailMs = positive(options.tailMaxSeconds, "tailMaxSeconds", 3600) * 1000;
+    const tailSeconds = positive(options.tailMaxSeconds, "tailMaxSeconds", 3600);
+    if (tailSeconds > MAX_TIMER_SECONDS) {
+      throw new RangeError(`tailMaxSeconds must be at most ${MAX_TIMER_SECONDS}, got ${tailSeconds}`);
+    }
+    this.#tailMs = tailSeconds * 1000;
     if (options.stats !== undefined && typeof options.stats !== "function") {
       throw new TypeError("stats must be a function");
     }
@@ -225,26 +235,32 @@ export class Watcher implements Disposable {
    */
   poll(): boolean {
     if (this.#closed) return false;
-    let figures: Map<string, ListenerFigures>;
+    const now = Date.now();
     try {
-      figures = this.#source(this.#listeners);
+      const figures = this.#source(this.#listeners);
+      if (!(figures instanceof Map)) throw new TypeError("the stats source must return a Map");
+      for (const [name, f] of figures) {
+        if (!Number.isSafeInteger(f?.active) || !Number.isSafeInteger(f?.queued) || f.active < 0 || f.queued < 0) {
+          throw new RangeError(`the stats source gave ${name} non-count figures: ${JSON.stringify(f)}`);
+        }
+      }
+      if (this.#listeners === undefined) {
+        for (const name of this.#states.keys()) if (!figures.has(name)) this.#states.delete(name);
+      }
+      for (const [name, f] of figures) {
+        let st = this.#states.get(name);
+        if (st === undefined) {
+          if (this.#listeners !== undefined) continue; // only what was asked for
+          st = new ListenerState(this.#buckets, this.#history, now);
+          this.#states.set(name, st);
+        }
+        st.record(f.active, f.queued, now);
+      }
       this.#lastError = undefined;
     } catch (e) {
+      // Runs from a timer: a bad source must never take the process down.
       this.#lastError = e instanceof Error ? e : new Error(String(e));
       return false;
-    }
-    const now = Date.now();
-    if (this.#listeners === undefined) {
-      for (const name of this.#states.keys()) if (!figures.has(name)) this.#states.delete(name);
-    }
-    for (const [name, f] of figures) {
-      let st = this.#states.get(name);
-      if (st === undefined) {
-        if (this.#listeners !== undefined) continue; // only what was asked for
-        st = new ListenerState(this.#buckets, this.#history, now);
-        this.#states.set(name, st);
-      }
-      st.record(f.active, f.queued, now);
     }
     this.#lastPoll = now;
     this.#wake(now);
