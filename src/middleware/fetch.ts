@@ -68,14 +68,14 @@ export function withRaindrops(fetch: FetchHandler, options: RaindropsMiddlewareO
     } catch (e) {
       core.fail(e);
     }
-    if (res instanceof Promise) {
-      return res.then((r) => {
+    if (typeof (res as PromiseLike<Response>)?.then === "function") {
+      return Promise.resolve(res).then((r) => {
         c.res = r;
         core.leave(c);
         return c.res;
       }, core.fail);
     }
-    c.res = res;
+    c.res = res as Response;
     core.leave(c);
     return c.res;
   };

@@ -334,6 +334,8 @@ export function raindropsCore(options: RaindropsMiddlewareOptions = {}): Raindro
 
   /** Raises `writing` for a response leaving the app and arranges its release. */
   function track(c: Context): void {
+    // Checked before counting, so a bad handler result never leaves `writing` raised.
+    if (!(c.res instanceof Response)) throw new TypeError(`the handler returned ${typeof c.res}, not a Response`);
     const env = c.env;
     if (useCompleted && env) {
       if (env !== local.server) local.see(env); // another server's request may have come in since
