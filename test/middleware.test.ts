@@ -272,13 +272,29 @@ for (const bodyTracking of onDeno ? ["auto", "wrap"] as const : ["auto"] as cons
       }
       const res = await fetch(server.url + kind);
       await res.arrayBuffer();
+      assert.equal(res.status, kind === "/throw" ? 500 : 200, kind);
     };
+    const done: Record<string, number> = {};
+    const failures: string[] = [];
     const lane = async () => {
-      while (next < 10_000) await one(next++).catch(() => {});
+      while (next < 10_000) {
+        const i = next++;
+        const kind = kinds[i % kinds.length];
+        try {
+          await one(i);
+          done[kind] = (done[kind] ?? 0) + 1;
+        } catch (e) {
+          // Only the aborting kinds may end in an abort error on the client side.
+          if (kind === "abort" && (e as Error).name === "AbortError") done[kind] = (done[kind] ?? 0) + 1;
+          else failures.push(`${kind}: ${(e as Error).message}`);
+        }
+      }
     };
     const started = Date.now();
     try {
       await Promise.all(Array.from({ length: 32 }, lane));
+      assert.deepEqual(failures.slice(0, 5), [], `${failures.length} requests failed`);
+      for (const kind of kinds) assert.equal(done[kind], 2000, `${kind} completed`);
       assert.ok(await waitFor(() => stats.own().calling === 0 && stats.own().writing === 0, 10_000), JSON.stringify(stats.own()));
       assert.deepEqual(stats.totals(), { calling: 0, writing: 0, workers: 1 });
       assert.ok(Date.now() - started < 60_000);
