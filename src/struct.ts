@@ -75,7 +75,12 @@ export function Struct<const K extends string>(members: readonly K[]): StructCla
         throw new RangeError(`${initial.length} initial values for ${members.length} members`);
       }
       this.raindrops = new Raindrops(members.length, options);
-      initial.forEach((v, i) => this.raindrops.set(i, v));
+      try {
+        initial.forEach((v, i) => this.raindrops.set(i, v));
+      } catch (e) {
+        this.raindrops.evaporate(); // a bad initial value must not leave the mapping behind
+        throw e;
+      }
     }
     incr(member: K, delta: number | bigint = 1): number {
       return this.raindrops.incr(slot(member), delta);

@@ -198,6 +198,14 @@ test("malformed addresses are RangeErrors (AddressError) naming the address", ()
   assert.throws(() => tcpListenerStats("1.2.3.4"), /missing port/);
 });
 
+test("a list longer than the kernel filter allows is a RangeError; 1,000 addresses are answered", () => {
+  const many = Array.from({ length: 1001 }, (_, i) => `[2001:db8::${(i + 1).toString(16)}]:${1 + (i % 60000)}`);
+  assert.throws(() => tcpListenerStats(many), (e: Error) => e instanceof RangeError && /at most 1000/.test(e.message));
+  const answer = tcpListenerStats(many.slice(0, 1000));
+  assert.equal(answer.size, 1000);
+  assert.ok([...answer.values()].every((s) => s.active === 0 && s.queued === 0));
+});
+
 test("wrong argument types are TypeErrors", () => {
   // deno-lint-ignore no-explicit-any
   const any = tcpListenerStats as any;

@@ -33,6 +33,14 @@ test("initial values fill members in order; too many is a RangeError", () => {
   assert.throws(() => new Stats([-1]), RangeError);
 });
 
+test("a bad initial value throws and leaves no mapping of the file behind", () => {
+  using tmp = tempShm("struct-bad");
+  assert.throws(() => new Stats([1, -1], { path: tmp.path }), RangeError);
+  // deno-lint-ignore no-explicit-any
+  const fs = (globalThis as any).process.getBuiltinModule("node:fs");
+  assert.equal(fs.readFileSync("/proc/self/maps", "utf8").includes(tmp.path), false);
+});
+
 test("a Struct opened by path is shared with another opener", () => {
   using tmp = tempShm("struct");
   using a = new Stats([], { path: tmp.path, zero: true });

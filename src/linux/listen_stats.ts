@@ -38,6 +38,8 @@ const ANSWER_RECORD = 16;
 /** Bytes per record of an "all listeners" TCP answer. */
 const ALL_TCP_RECORD = ADDR_RECORD + 12;
 const ENOSPC = -28;
+/** Addresses one query may name: the in-kernel filter must fit a 64 KiB attribute. */
+const MAX_QUERY = 1000;
 
 function asList(input: unknown, what: string): string[] | undefined {
   if (input === undefined || input === null) return undefined;
@@ -116,6 +118,9 @@ export function tcpListenerStats(addresses?: string | readonly string[], sock?: 
       }
       return stats;
     });
+  }
+  if (list.length > MAX_QUERY) {
+    throw new RangeError(`at most ${MAX_QUERY} addresses per query (the kernel filter's size limit); got ${list.length}: ask for every listener instead`);
   }
   const keys = list.map((a) => a.replace(/%[^\]]*\]/, "]"));
   const query = new Uint8Array(list.length * ADDR_RECORD);
