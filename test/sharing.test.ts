@@ -17,6 +17,20 @@ test("2 Deno and 2 Bun processes incrementing one counter at once give an exact 
   assert.equal(counters.get(1), 4, "all four passed the start barrier");
 });
 
+test("large deltas that carry past 2^32 in two processes mix exactly with small ones in two others", async () => {
+  using tmp = tempShm("procs-carry");
+  using counters = new Raindrops(2, { path: tmp.path, zero: true });
+  const big = 2 ** 31 + 7, bigCount = 200_000, smallCount = 1_000_000;
+  const runs = [
+    runFixture("deno", "incr_worker.ts", [tmp.path, String(bigCount), "4", String(big)]),
+    runFixture("bun", "incr_worker.ts", [tmp.path, String(bigCount), "4", String(big)]),
+    runFixture("deno", "incr_worker.ts", [tmp.path, String(smallCount), "4", "1"]),
+    runFixture("bun", "incr_worker.ts", [tmp.path, String(smallCount), "4", "1"]),
+  ];
+  for (const r of await Promise.all(runs)) assert.equal(r.code, 0, r.stderr);
+  assert.equal(counters.getBigInt(0), 2n * BigInt(bigCount) * BigInt(big) + 2n * BigInt(smallCount));
+});
+
 test("4 Worker threads incrementing one counter at once give an exact total", async () => {
   using tmp = tempShm("threads");
   using counters = new Raindrops(2, { path: tmp.path, zero: true });
@@ -46,7 +60,10 @@ for (const runtime of ["deno", "bun"] as const) {
     });
     let lastCommitted = 0, buffered = "";
     const exited = new Promise<string | null>((resolve) => child.on("close", (_c, sig) => resolve(sig)));
-    await new Promise<void>((resolve) => {
+    await new Promise<void>((resolve, reject) => {
+      child.on("close", () => reject(new Error(`writer exited before reporting 200,000 increments`)));
+      const timer = setTimeout(() => reject(new Error("writer too slow")), 30_000);
+      child.on("close", () => clearTimeout(timer));
       child.stdout!.on("data", (d) => {
         buffered += d;
         const lines = buffered.split("\n");
