@@ -111,6 +111,10 @@ test("a file that is not a worker stats file is refused with RangeError; bad wor
   using raw = new Raindrops(2, { path: tmp.path });
   raw.set(0, 12345);
   assert.throws(() => WorkerStats.open(tmp.path), RangeError);
+  raw.set(0, 0);
+  raw.set(1, 99); // data without the mark: some other file
+  assert.throws(() => WorkerStats.open(tmp.path), /not a raindrops worker stats file/);
+  assert.deepEqual(raw.toArray(), [0, 99], "the foreign file is left intact");
   assert.throws(() => WorkerStats.open(`${tmp.path}-x`, { workers: 0 }), RangeError);
   assert.throws(() => WorkerStats.open(`${tmp.path}-x`, { workers: "2" as unknown as number }), TypeError);
 });

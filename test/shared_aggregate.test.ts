@@ -221,6 +221,20 @@ test("a file that is not an aggregate is refused", () => {
   );
 });
 
+test("a counter file with data but a zero first counter is refused and left intact", () => {
+  using tmp = tempShm("agg-foreign-data");
+  {
+    using raw = new Raindrops(8, { path: tmp.path });
+    raw.set(5, 777);
+  }
+  assert.throws(
+    () => new SharedAggregate({ path: tmp.path }),
+    (e) => e instanceof AggregateMismatchError && /holds other data/.test(e.message),
+  );
+  using raw = new Raindrops(8, { path: tmp.path });
+  assert.deepEqual(raw.toArray(), [0, 0, 0, 0, 0, 777, 0, 0]);
+});
+
 test("evaporate(): every later use throws EvaporatedError, a second evaporate too; the file stays", () => {
   using tmp = tempShm("agg-evaporate");
   const agg = new SharedAggregate({ path: tmp.path });

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { claimHeader } from "../file_header.ts";
 import { EvaporatedError, RaindropsError } from "../errors.ts";
 import { Raindrops } from "../raindrops.ts";
 import { BucketLayout, type BucketOptions } from "./histogram.ts";
@@ -140,7 +141,8 @@ export class SharedAggregate extends AggregateView {
   /** Writes our layout into a fresh file, or checks the one already there. */
   #claim(rd: Raindrops): void {
     const header = headerOf(this.layout);
-    const found = rd.compareExchange(HEADER, 0, header);
+    const found = claimHeader(rd, header);
+    if (found === null) throw new AggregateMismatchError(`${rd.path} holds other data: not a SharedAggregate file`);
     if (found === header) return;
     if (found === 0n) {
       const l = this.layout;

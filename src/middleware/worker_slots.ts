@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { claimHeader } from "../file_header.ts";
 import { readFileSync, readlinkSync } from "node:fs";
 import { Raindrops } from "../raindrops.ts";
 import { RaindropsError } from "../errors.ts";
@@ -137,8 +138,8 @@ export class WorkerStats {
       throw new RangeError(`workers must be an integer from 1 to 65536, got ${workers}`);
     }
     this.#drops = new Raindrops(HEADER, { path });
-    const magic = this.#drops.compareExchange(0, 0, MAGIC);
-    if (magic !== 0n && magic !== MAGIC) {
+    const magic = claimHeader(this.#drops, MAGIC);
+    if (magic === null || (magic !== 0n && magic !== MAGIC)) {
       this.#drops.evaporate();
       throw new RangeError(`${path} is not a raindrops worker stats file (or has another layout version)`);
     }
