@@ -50,6 +50,8 @@ test("withRaindrops counts calling and writing around app.fetch on a real server
     assert.match(text, new RegExp(`^127\\.0\\.0\\.1:${server.port} active: \\d+$`, "m"), "its own listener");
     const json = await (await fetch(`${server.url}/_raindrops?format=json`)).json();
     assert.equal(json.calling, 0);
+    const encoded = await (await fetch(`${server.url}/%5Fraindrops`)).text();
+    assert.match(encoded, /^calling: 0\n/, "a percent-encoded stats path is the stats path, as with app.use");
   } finally {
     await server.close();
     stats.release();

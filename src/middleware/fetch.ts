@@ -14,12 +14,21 @@ import { type RaindropsCore, raindropsCore, type RaindropsMiddlewareOptions } fr
 // deno-lint-ignore no-explicit-any
 export type FetchHandler = (request: Request, env?: any) => Response | Promise<Response>;
 
-/** The path of a request URL without parsing the whole URL. */
+/**
+ * The path of a request URL without parsing the whole URL, percent-decoded
+ * as Hono decodes `c.req.path` (so both entry points see the same path).
+ */
 function pathOf(url: string): string {
   const start = url.indexOf("/", url.indexOf("//") + 2);
   if (start < 0) return "/";
   const query = url.indexOf("?", start);
-  return query < 0 ? url.slice(start) : url.slice(start, query);
+  const path = query < 0 ? url.slice(start) : url.slice(start, query);
+  if (!path.includes("%")) return path;
+  try {
+    return decodeURI(path);
+  } catch {
+    return path; // malformed escapes: as Hono, keep the raw path
+  }
 }
 
 /**
