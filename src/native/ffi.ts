@@ -98,7 +98,13 @@ function denoRuntime(): Runtime {
     },
     arrayBufferAt: (address, bytes) =>
       Deno.UnsafePointerView.getArrayBuffer(Deno.UnsafePointer.create(BigInt(address)), bytes),
-    env: (name) => Deno.env.get(name),
+    env: (name) => {
+      try {
+        return Deno.env.get(name);
+      } catch {
+        return undefined; // no --allow-env: behave as if unset
+      }
+    },
   };
 }
 
