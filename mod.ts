@@ -35,12 +35,7 @@ export {
 } from "./src/aggregate/shared_aggregate.ts";
 export { type AggregateSummary, AggregateView } from "./src/aggregate/view.ts";
 export { type Bucket, BucketLayout, type BucketOptions, type LinearBuckets } from "./src/aggregate/histogram.ts";
-export {
-  type ListenerFigures,
-  type ListenerStatsSource,
-  Watcher,
-  type WatcherOptions,
-} from "./src/watcher/watcher.ts";
+export { type ListenerFigures, type ListenerStatsSource, Watcher, type WatcherOptions } from "./src/watcher/watcher.ts";
 export { aggregateHeaders, type AggregateHeadersOptions, httpDate } from "./src/watcher/headers.ts";
 export {
   type ConnectionAddresses,

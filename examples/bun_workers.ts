@@ -19,12 +19,17 @@ const stats = process.env.RAINDROPS_STATS ?? `/dev/shm/raindrops-example-${port}
 if (process.env.RAINDROPS_EXAMPLE_WORKER) {
   Bun.serve({ hostname: "127.0.0.1", port, reusePort: true, fetch: exampleApp(stats).fetch });
 } else {
-  const children = Array.from({ length: workers }, () =>
-    Bun.spawn([process.execPath, new URL(import.meta.url).pathname, String(workers), String(port)], {
-      env: { ...process.env, RAINDROPS_EXAMPLE_WORKER: "1", RAINDROPS_STATS: stats },
-      stdio: ["ignore", "inherit", "inherit"],
-    }));
-  console.log(`${workers} workers on http://127.0.0.1:${port}/  stats: http://127.0.0.1:${port}/_raindrops (file ${stats})`);
+  const children = Array.from(
+    { length: workers },
+    () =>
+      Bun.spawn([process.execPath, new URL(import.meta.url).pathname, String(workers), String(port)], {
+        env: { ...process.env, RAINDROPS_EXAMPLE_WORKER: "1", RAINDROPS_STATS: stats },
+        stdio: ["ignore", "inherit", "inherit"],
+      }),
+  );
+  console.log(
+    `${workers} workers on http://127.0.0.1:${port}/  stats: http://127.0.0.1:${port}/_raindrops (file ${stats})`,
+  );
   const stop = () => {
     for (const c of children) c.kill();
     process.exit(0);

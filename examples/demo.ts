@@ -33,7 +33,17 @@ const env = { ...Deno.env.toObject(), RAINDROPS_STATS: stats };
 
 const children = [
   spawn(bin("bun"), [example("bun_workers.ts"), "2", String(bunPort)], { env, stdio: "inherit" }),
-  spawn(bin("deno"), ["serve", "-A", "--quiet", "--parallel", "--host", "127.0.0.1", "--port", String(denoPort), example("deno_parallel.ts")], { env, stdio: ["ignore", "ignore", "inherit"] }),
+  spawn(bin("deno"), [
+    "serve",
+    "-A",
+    "--quiet",
+    "--parallel",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(denoPort),
+    example("deno_parallel.ts"),
+  ], { env, stdio: ["ignore", "ignore", "inherit"] }),
 ];
 const listeners = [`127.0.0.1:${bunPort}`, `127.0.0.1:${denoPort}`];
 const watcher = new Watcher({ listeners, delay: 1 });
@@ -80,12 +90,16 @@ const clients = load ? Array.from({ length: 24 }, (_, i) => client(i)) : [];
 const ticker = setInterval(async () => {
   try {
     // Any worker reports calling/writing of all; each reports its own listener.
-    const [s, d] = await Promise.all([bunPort, denoPort].map(async (p) =>
-      (await fetch(`http://127.0.0.1:${p}/_raindrops?format=json`)).json()
-    ));
+    const [s, d] = await Promise.all(
+      [bunPort, denoPort].map(async (p) => (await fetch(`http://127.0.0.1:${p}/_raindrops?format=json`)).json()),
+    );
     const all = { ...s.listeners, ...d.listeners };
     const queues = Object.entries(all).map(([a, l]: [string, any]) => `${a} active ${l.active} queued ${l.queued}`);
-    console.log(`${new Date().toISOString().slice(11, 19)}  calling ${s.calling}  writing ${s.writing}  workers ${s.workers}  ${queues.join("  ")}`);
+    console.log(
+      `${new Date().toISOString().slice(11, 19)}  calling ${s.calling}  writing ${s.writing}  workers ${s.workers}  ${
+        queues.join("  ")
+      }`,
+    );
   } catch (e) {
     console.log(`stats unavailable: ${(e as Error).message}`);
   }

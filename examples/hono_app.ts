@@ -21,13 +21,15 @@ export function exampleApp(stats?: string): Hono {
   // Written for 2 s: counted in `writing`.
   app.get("/slow", (c) => {
     let n = 0;
-    return c.body(new ReadableStream({
-      async pull(ctl) {
-        await new Promise((r) => setTimeout(r, 100));
-        if (n++ < 20) ctl.enqueue(new TextEncoder().encode(`tick ${n}\n`));
-        else ctl.close();
-      },
-    }));
+    return c.body(
+      new ReadableStream({
+        async pull(ctl) {
+          await new Promise((r) => setTimeout(r, 100));
+          if (n++ < 20) ctl.enqueue(new TextEncoder().encode(`tick ${n}\n`));
+          else ctl.close();
+        },
+      }),
+    );
   });
   return app;
 }

@@ -1,3 +1,4 @@
+// deno-fmt-ignore-file: tables kept compact on purpose
 /**
  * Errors raised by raindrops. Bad arguments throw the built-in `TypeError`
  * (wrong type) or `RangeError` (wrong value); everything else is a

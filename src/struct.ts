@@ -52,10 +52,14 @@ export interface StructClass<K extends string> {
  * ```
  */
 export function Struct<const K extends string>(members: readonly K[]): StructClass<K> {
-  if (!Array.isArray(members) || members.length === 0) throw new TypeError("Struct needs a non-empty array of member names");
+  if (!Array.isArray(members) || members.length === 0) {
+    throw new TypeError("Struct needs a non-empty array of member names");
+  }
   const index = new Map<string, number>();
   for (const m of members) {
-    if (typeof m !== "string" || m === "") throw new TypeError(`member names must be non-empty strings, got ${String(m)}`);
+    if (typeof m !== "string" || m === "") {
+      throw new TypeError(`member names must be non-empty strings, got ${String(m)}`);
+    }
     if (index.has(m)) throw new RangeError(`duplicate member name: ${m}`);
     index.set(m, index.size);
   }

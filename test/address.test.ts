@@ -48,7 +48,11 @@ test("malformed addresses are AddressErrors (a RangeError) that say why", () => 
     ["", /missing port/],
   ];
   for (const [input, why] of bad) {
-    assert.throws(() => parseAddress(input), (e) => e instanceof AddressError && e instanceof RangeError && why.test(e.message), input);
+    assert.throws(
+      () => parseAddress(input),
+      (e) => e instanceof AddressError && e instanceof RangeError && why.test(e.message),
+      input,
+    );
   }
   assert.throws(() => parseAddress(80 as unknown as string), TypeError);
 });

@@ -65,11 +65,13 @@ test("writing is released once when the reader cancels, and a body error release
   const app = new Hono();
   app.use(raindrops({ stats, bodyTracking: "wrap" }));
   app.get("/fail", (c) =>
-    c.body(new ReadableStream({
-      pull(ctl) {
-        ctl.error(new Error("disk gone"));
-      },
-    })));
+    c.body(
+      new ReadableStream({
+        pull(ctl) {
+          ctl.error(new Error("disk gone"));
+        },
+      }),
+    ));
   app.get("/s", (c) => c.body(new ReadableStream({ pull: (ctl) => ctl.enqueue(new Uint8Array(10)) })));
   const res = await app.request("/s");
   const reader = res.body!.getReader();
@@ -253,54 +255,61 @@ for (const bodyTracking of onDeno ? ["auto", "wrap"] as const : ["auto"] as cons
     }
   });
 
-  test(`a real server (${bodyTracking}): 10,000 mixed requests leave calling and writing at 0`, { timeout: 60_000 }, async () => {
-    using tmp = tempShm("mw-mixed");
-    const app = testApp({ stats: tmp.path, bodyTracking });
-    const server = await serve(app.fetch);
-    const stats = WorkerStats.open(tmp.path);
-    const kinds = ["/", "/stream?chunks=4", "/throw", "abort", "raw-abort"];
-    let next = 0;
-    const one = async (i: number) => {
-      const kind = kinds[i % kinds.length];
-      if (kind === "raw-abort") return abortAfter(server.port, "/stream?chunks=20&delay=1", 200);
-      if (kind === "abort") {
-        const ac = new AbortController();
-        const res = await fetch(`${server.url}/stream?chunks=20&delay=1`, { signal: ac.signal });
-        await res.body!.getReader().read();
-        ac.abort();
-        return;
-      }
-      const res = await fetch(server.url + kind);
-      await res.arrayBuffer();
-      assert.equal(res.status, kind === "/throw" ? 500 : 200, kind);
-    };
-    const done: Record<string, number> = {};
-    const failures: string[] = [];
-    const lane = async () => {
-      while (next < 10_000) {
-        const i = next++;
+  test(
+    `a real server (${bodyTracking}): 10,000 mixed requests leave calling and writing at 0`,
+    { timeout: 60_000 },
+    async () => {
+      using tmp = tempShm("mw-mixed");
+      const app = testApp({ stats: tmp.path, bodyTracking });
+      const server = await serve(app.fetch);
+      const stats = WorkerStats.open(tmp.path);
+      const kinds = ["/", "/stream?chunks=4", "/throw", "abort", "raw-abort"];
+      let next = 0;
+      const one = async (i: number) => {
         const kind = kinds[i % kinds.length];
-        try {
-          await one(i);
-          done[kind] = (done[kind] ?? 0) + 1;
-        } catch (e) {
-          // Only the aborting kinds may end in an abort error on the client side.
-          if (kind === "abort" && (e as Error).name === "AbortError") done[kind] = (done[kind] ?? 0) + 1;
-          else failures.push(`${kind}: ${(e as Error).message}`);
+        if (kind === "raw-abort") return abortAfter(server.port, "/stream?chunks=20&delay=1", 200);
+        if (kind === "abort") {
+          const ac = new AbortController();
+          const res = await fetch(`${server.url}/stream?chunks=20&delay=1`, { signal: ac.signal });
+          await res.body!.getReader().read();
+          ac.abort();
+          return;
         }
+        const res = await fetch(server.url + kind);
+        await res.arrayBuffer();
+        assert.equal(res.status, kind === "/throw" ? 500 : 200, kind);
+      };
+      const done: Record<string, number> = {};
+      const failures: string[] = [];
+      const lane = async () => {
+        while (next < 10_000) {
+          const i = next++;
+          const kind = kinds[i % kinds.length];
+          try {
+            await one(i);
+            done[kind] = (done[kind] ?? 0) + 1;
+          } catch (e) {
+            // Only the aborting kinds may end in an abort error on the client side.
+            if (kind === "abort" && (e as Error).name === "AbortError") done[kind] = (done[kind] ?? 0) + 1;
+            else failures.push(`${kind}: ${(e as Error).message}`);
+          }
+        }
+      };
+      const started = Date.now();
+      try {
+        await Promise.all(Array.from({ length: 32 }, lane));
+        assert.deepEqual(failures.slice(0, 5), [], `${failures.length} requests failed`);
+        for (const kind of kinds) assert.equal(done[kind], 2000, `${kind} completed`);
+        assert.ok(
+          await waitFor(() => stats.own().calling === 0 && stats.own().writing === 0, 10_000),
+          JSON.stringify(stats.own()),
+        );
+        assert.deepEqual(stats.totals(), { calling: 0, writing: 0, workers: 1 });
+        assert.ok(Date.now() - started < 60_000);
+      } finally {
+        await server.close();
+        stats.release();
       }
-    };
-    const started = Date.now();
-    try {
-      await Promise.all(Array.from({ length: 32 }, lane));
-      assert.deepEqual(failures.slice(0, 5), [], `${failures.length} requests failed`);
-      for (const kind of kinds) assert.equal(done[kind], 2000, `${kind} completed`);
-      assert.ok(await waitFor(() => stats.own().calling === 0 && stats.own().writing === 0, 10_000), JSON.stringify(stats.own()));
-      assert.deepEqual(stats.totals(), { calling: 0, writing: 0, workers: 1 });
-      assert.ok(Date.now() - started < 60_000);
-    } finally {
-      await server.close();
-      stats.release();
-    }
-  });
+    },
+  );
 }

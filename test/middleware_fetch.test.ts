@@ -20,13 +20,15 @@ function plainApp(): Hono {
   });
   app.get("/stream", (c) => {
     let i = 0;
-    return c.body(new ReadableStream({
-      async pull(ctl) {
-        await new Promise((r) => setTimeout(r, 20));
-        if (i++ < 5) ctl.enqueue(new Uint8Array(512).fill(97));
-        else ctl.close();
-      },
-    }));
+    return c.body(
+      new ReadableStream({
+        async pull(ctl) {
+          await new Promise((r) => setTimeout(r, 20));
+          if (i++ < 5) ctl.enqueue(new Uint8Array(512).fill(97));
+          else ctl.close();
+        },
+      }),
+    );
   });
   return app;
 }
@@ -58,48 +60,52 @@ test("withRaindrops counts calling and writing around app.fetch on a real server
   }
 });
 
-test("withRaindrops: 2,000 mixed requests, some aborted mid-body, leave calling and writing at 0", { timeout: 60_000 }, async () => {
-  using tmp = tempShm("mw-fetch-mixed");
-  const stats = WorkerStats.open(tmp.path);
-  const server = await serve(withRaindrops(plainApp().fetch, { stats }));
-  try {
-    const expected: Record<string, [number, number]> = { "/": [200, 5], "/throw": [500, 6], "/stream": [200, 2560] };
-    const paths = ["/", "/throw", "/stream", "/"];
-    let completed = 0, aborted = 0;
-    const failures: unknown[] = [];
-    for (let round = 0; round < 100; round++) {
-      await Promise.all(Array.from({ length: 20 }, async (_, i) => {
-        const path = paths[(round + i) % 4];
-        const leave = i % 7 === 0; // a client leaving mid-body
-        const ac = new AbortController();
-        try {
-          const res = await fetch(`${server.url}${path}`, { signal: ac.signal });
-          if (leave) {
-            ac.abort();
-            aborted++;
-            return;
+test(
+  "withRaindrops: 2,000 mixed requests, some aborted mid-body, leave calling and writing at 0",
+  { timeout: 60_000 },
+  async () => {
+    using tmp = tempShm("mw-fetch-mixed");
+    const stats = WorkerStats.open(tmp.path);
+    const server = await serve(withRaindrops(plainApp().fetch, { stats }));
+    try {
+      const expected: Record<string, [number, number]> = { "/": [200, 5], "/throw": [500, 6], "/stream": [200, 2560] };
+      const paths = ["/", "/throw", "/stream", "/"];
+      let completed = 0, aborted = 0;
+      const failures: unknown[] = [];
+      for (let round = 0; round < 100; round++) {
+        await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+          const path = paths[(round + i) % 4];
+          const leave = i % 7 === 0; // a client leaving mid-body
+          const ac = new AbortController();
+          try {
+            const res = await fetch(`${server.url}${path}`, { signal: ac.signal });
+            if (leave) {
+              ac.abort();
+              aborted++;
+              return;
+            }
+            const body = await res.text();
+            assert.deepEqual([res.status, body.length], expected[path], path);
+            completed++;
+          } catch (e) {
+            if (leave && (e as Error).name === "AbortError") aborted++;
+            else failures.push(e);
           }
-          const body = await res.text();
-          assert.deepEqual([res.status, body.length], expected[path], path);
-          completed++;
-        } catch (e) {
-          if (leave && (e as Error).name === "AbortError") aborted++;
-          else failures.push(e);
-        }
-      }));
+        }));
+      }
+      assert.deepEqual(failures, []);
+      assert.equal(completed + aborted, 2000);
+      assert.ok(aborted >= 250 && completed >= 1700, `${completed} completed, ${aborted} aborted`);
+      assert.ok(
+        await waitFor(() => stats.totals().calling === 0 && stats.totals().writing === 0, 5000),
+        JSON.stringify(stats.totals()),
+      );
+    } finally {
+      await server.close();
+      stats.release();
     }
-    assert.deepEqual(failures, []);
-    assert.equal(completed + aborted, 2000);
-    assert.ok(aborted >= 250 && completed >= 1700, `${completed} completed, ${aborted} aborted`);
-    assert.ok(
-      await waitFor(() => stats.totals().calling === 0 && stats.totals().writing === 0, 5000),
-      JSON.stringify(stats.totals()),
-    );
-  } finally {
-    await server.close();
-    stats.release();
-  }
-});
+  },
+);
 
 test("a handler returning something other than a Response is a TypeError and leaves no count raised", async () => {
   using tmp = tempShm("mw-fetch-bad");

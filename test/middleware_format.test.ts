@@ -3,7 +3,14 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { Raindrops } from "../mod.ts";
-import { chooseFormat, isLoopback, renderJson, renderPrometheus, renderText, WorkerStats } from "../src/middleware/index.ts";
+import {
+  chooseFormat,
+  isLoopback,
+  renderJson,
+  renderPrometheus,
+  renderText,
+  WorkerStats,
+} from "../src/middleware/index.ts";
 import { tempShm } from "./_helpers.ts";
 import { TID } from "./fixtures/middleware_serve.ts";
 
@@ -11,7 +18,11 @@ const snapshot = {
   calling: 2,
   writing: 1,
   workers: 3,
-  listeners: [{ address: "0.0.0.0:8080", active: 4, queued: 1 }, { address: '/tmp/odd"\\name.sock', active: 0, queued: 2 }],
+  listeners: [{ address: "0.0.0.0:8080", active: 4, queued: 1 }, {
+    address: '/tmp/odd"\\name.sock',
+    active: 0,
+    queued: 2,
+  }],
 };
 
 test("renderText prints the gem's lines in order", () => {
@@ -24,7 +35,9 @@ test("renderText prints the gem's lines in order", () => {
 
 test("renderJson keys listeners by address", () => {
   assert.deepEqual(JSON.parse(renderJson(snapshot)), {
-    calling: 2, writing: 1, workers: 3,
+    calling: 2,
+    writing: 1,
+    workers: 3,
     listeners: { "0.0.0.0:8080": { active: 4, queued: 1 }, '/tmp/odd"\\name.sock': { active: 0, queued: 2 } },
   });
 });
@@ -61,8 +74,12 @@ test("chooseFormat: ?format= first, then Accept, then the fallback", () => {
 });
 
 test("isLoopback knows 127/8, ::1 and IPv4-mapped loopback, and nothing else", () => {
-  for (const a of ["127.0.0.1", "127.255.0.9", "::1", "[::1]", "::ffff:127.0.0.1", "0:0:0:0:0:0:0:1"]) assert.ok(isLoopback(a), a);
-  for (const a of ["10.0.0.1", "::", "::2", "128.0.0.1", "::ffff:10.0.0.1", "localhost", ""]) assert.ok(!isLoopback(a), a);
+  for (const a of ["127.0.0.1", "127.255.0.9", "::1", "[::1]", "::ffff:127.0.0.1", "0:0:0:0:0:0:0:1"]) {
+    assert.ok(isLoopback(a), a);
+  }
+  for (const a of ["10.0.0.1", "::", "::2", "128.0.0.1", "::ffff:10.0.0.1", "localhost", ""]) {
+    assert.ok(!isLoopback(a), a);
+  }
 });
 
 /** Counter indices of slot group `g` in a worker stats file: owner, calling, writing. */

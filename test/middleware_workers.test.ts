@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { fixture, RUNTIMES, type RuntimeName, tempShm } from "./_helpers.ts";
+import { fixture, type RuntimeName, RUNTIMES, tempShm } from "./_helpers.ts";
 import { freePort, rawGet, spawnWorker, statsOf, waitFor, type WorkerChild } from "./fixtures/middleware_serve.ts";
 
 const here: RuntimeName = typeof (globalThis as any).Bun !== "undefined" ? "bun" : "deno";
@@ -34,40 +34,49 @@ class Holds {
   }
 }
 
-test(`two ${here} workers on one reusePort port report the sum of their open requests from either`, { timeout: 60_000 }, async () => {
-  using tmp = tempShm("mw-workers");
-  const shared = await freePort();
-  const workers = [await startWorker(here, tmp.path, shared), await startWorker(here, tmp.path, shared)];
-  const holds = new Holds();
-  try {
-    const seen = new Set<number>();
-    let writing = 0;
-    for (let i = 0; i < 40 && (seen.size < 2 || writing < 6); i++, writing++) {
-      seen.add(await holds.writing(`http://127.0.0.1:${shared}`));
+test(
+  `two ${here} workers on one reusePort port report the sum of their open requests from either`,
+  { timeout: 60_000 },
+  async () => {
+    using tmp = tempShm("mw-workers");
+    const shared = await freePort();
+    const workers = [await startWorker(here, tmp.path, shared), await startWorker(here, tmp.path, shared)];
+    const holds = new Holds();
+    try {
+      const seen = new Set<number>();
+      let writing = 0;
+      for (let i = 0; i < 40 && (seen.size < 2 || writing < 6); i++, writing++) {
+        seen.add(await holds.writing(`http://127.0.0.1:${shared}`));
+      }
+      assert.equal(seen.size, 2, "the kernel spread held responses over both workers");
+      for (let i = 0; i < 3; i++) holds.calling(`http://127.0.0.1:${workers[0].port}`);
+      holds.calling(`http://127.0.0.1:${workers[1].port}`);
+      const expected = { calling: 4, writing, workers: 2 };
+      for (const w of workers) {
+        const url = `http://127.0.0.1:${w.port}`;
+        assert.ok(await waitFor(async () => (await statsOf(url)).calling === 4), "calling reaches 4");
+        const s = await statsOf(url);
+        assert.deepEqual({ calling: s.calling, writing: s.writing, workers: s.workers }, expected);
+        assert.equal(s.worker, w.tid, "answered by that worker");
+      }
+      holds.release();
+      assert.ok(
+        await waitFor(async () => {
+          const s = await statsOf(`http://127.0.0.1:${shared}`);
+          return s.calling === 0 && s.writing === 0;
+        }),
+        "all released",
+      );
+    } finally {
+      holds.release();
+      await Promise.all(workers.map((w) => w.kill()));
     }
-    assert.equal(seen.size, 2, "the kernel spread held responses over both workers");
-    for (let i = 0; i < 3; i++) holds.calling(`http://127.0.0.1:${workers[0].port}`);
-    holds.calling(`http://127.0.0.1:${workers[1].port}`);
-    const expected = { calling: 4, writing, workers: 2 };
-    for (const w of workers) {
-      const url = `http://127.0.0.1:${w.port}`;
-      assert.ok(await waitFor(async () => (await statsOf(url)).calling === 4), "calling reaches 4");
-      const s = await statsOf(url);
-      assert.deepEqual({ calling: s.calling, writing: s.writing, workers: s.workers }, expected);
-      assert.equal(s.worker, w.tid, "answered by that worker");
-    }
-    holds.release();
-    assert.ok(await waitFor(async () => {
-      const s = await statsOf(`http://127.0.0.1:${shared}`);
-      return s.calling === 0 && s.writing === 0;
-    }), "all released");
-  } finally {
-    holds.release();
-    await Promise.all(workers.map((w) => w.kill()));
-  }
-});
+  },
+);
 
-test("a worker killed with SIGKILL while holding requests stops counting; a survivor reports the rest", { timeout: 60_000 }, async () => {
+test("a worker killed with SIGKILL while holding requests stops counting; a survivor reports the rest", {
+  timeout: 60_000,
+}, async () => {
   using tmp = tempShm("mw-kill");
   const shared = await freePort();
   // One worker of each runtime, to show that Deno and Bun share one stats file.
@@ -100,30 +109,42 @@ test("a worker killed with SIGKILL while holding requests stops counting; a surv
   }
 });
 
-test("deno serve --parallel: each thread claims its own slot and any thread reports the sum", { timeout: 60_000 }, async () => {
-  using tmp = tempShm("mw-parallel");
-  const port = await freePort();
-  const server = await spawnWorker(RUNTIMES.deno, ["serve", "-A", "--parallel", "--port", String(port), "--host",
-    "127.0.0.1", fixture("middleware_app.ts")], { RAINDROPS_STATS: tmp.path, DENO_JOBS: "2", APP_PORT: String(port) });
-  const url = `http://127.0.0.1:${port}`;
-  const holds = new Holds();
-  try {
-    // Every thread listens once deno serve says so.
-    assert.ok(await waitFor(() => server.output().includes("Listening on"), 20_000), "deno serve started");
-    const seen = new Set<number>();
-    let writing = 0;
-    for (let i = 0; i < 40 && (seen.size < 2 || writing < 4); i++, writing++) seen.add(await holds.writing(url));
-    assert.equal(seen.size, 2, "both threads hold responses");
-    const answered = new Set<number>();
-    for (let i = 0; i < 40 && answered.size < 2; i++) {
-      const res = await rawGet(port, "/_raindrops?format=json");
-      const s = JSON.parse(res.body);
-      assert.deepEqual([s.calling, s.writing, s.workers], [0, writing, 2]);
-      answered.add(Number(res.headers.get("x-worker")));
+test(
+  "deno serve --parallel: each thread claims its own slot and any thread reports the sum",
+  { timeout: 60_000 },
+  async () => {
+    using tmp = tempShm("mw-parallel");
+    const port = await freePort();
+    const server = await spawnWorker(RUNTIMES.deno, [
+      "serve",
+      "-A",
+      "--parallel",
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      fixture("middleware_app.ts"),
+    ], { RAINDROPS_STATS: tmp.path, DENO_JOBS: "2", APP_PORT: String(port) });
+    const url = `http://127.0.0.1:${port}`;
+    const holds = new Holds();
+    try {
+      // Every thread listens once deno serve says so.
+      assert.ok(await waitFor(() => server.output().includes("Listening on"), 20_000), "deno serve started");
+      const seen = new Set<number>();
+      let writing = 0;
+      for (let i = 0; i < 40 && (seen.size < 2 || writing < 4); i++, writing++) seen.add(await holds.writing(url));
+      assert.equal(seen.size, 2, "both threads hold responses");
+      const answered = new Set<number>();
+      for (let i = 0; i < 40 && answered.size < 2; i++) {
+        const res = await rawGet(port, "/_raindrops?format=json");
+        const s = JSON.parse(res.body);
+        assert.deepEqual([s.calling, s.writing, s.workers], [0, writing, 2]);
+        answered.add(Number(res.headers.get("x-worker")));
+      }
+      assert.equal(answered.size, 2, "both threads answered the stats");
+    } finally {
+      holds.release();
+      await server.kill();
     }
-    assert.equal(answered.size, 2, "both threads answered the stats");
-  } finally {
-    holds.release();
-    await server.kill();
-  }
-});
+  },
+);

@@ -21,7 +21,9 @@ function Deno_or_sysfs_line_size(): string {
 
 test("a process pinned to one CPU agrees on the slot size, so shared files keep one layout", () => {
   const deno = new URL("../node_modules/.bin/deno", import.meta.url).pathname;
-  const script = `import { Raindrops } from "${new URL("../mod.ts", import.meta.url).href}"; console.log(Raindrops.SIZE);`;
+  const script = `import { Raindrops } from "${
+    new URL("../mod.ts", import.meta.url).href
+  }"; console.log(Raindrops.SIZE);`;
   const pinned = execFileSync("taskset", ["-c", "0", deno, "eval", script], { encoding: "utf8" }).trim();
   assert.equal(Number(pinned), Raindrops.SIZE);
 });
@@ -128,10 +130,23 @@ test("evaporate unmaps: every later use throws EvaporatedError, a second evapora
   const r = new Raindrops(2);
   r.evaporate();
   assert.equal(r.evaporated, true);
-  for (const use of [
-    () => r.incr(0), () => r.decr(0), () => r.get(0), () => r.getBigInt(0), () => r.set(0, 1),
-    () => r.toArray(), () => r.size, () => { r.size = 3; }, () => r.capa, () => r.dup(), () => r.evaporate(),
-  ]) assert.throws(use, EvaporatedError);
+  for (
+    const use of [
+      () => r.incr(0),
+      () => r.decr(0),
+      () => r.get(0),
+      () => r.getBigInt(0),
+      () => r.set(0, 1),
+      () => r.toArray(),
+      () => r.size,
+      () => {
+        r.size = 3;
+      },
+      () => r.capa,
+      () => r.dup(),
+      () => r.evaporate(),
+    ]
+  ) assert.throws(use, EvaporatedError);
   r[Symbol.dispose](); // disposing an evaporated set is a no-op
 });
 
@@ -197,13 +212,21 @@ test("bad size: below 1, fractional, NaN, huge or wrong type", () => {
   for (const s of [0, -1, 1.5, NaN, 2 ** 40]) assert.throws(() => new Raindrops(s), RangeError);
   for (const s of ["4", undefined, null, 4n]) assert.throws(() => new Raindrops(s as unknown as number), TypeError);
   using r = new Raindrops(1);
-  assert.throws(() => { r.size = 0; }, RangeError);
+  assert.throws(() => {
+    r.size = 0;
+  }, RangeError);
   assert.equal(r.size, 1);
 });
 
 test("bad path: unwritable, missing folder, a directory, NUL byte or wrong type", () => {
-  assert.throws(() => new Raindrops(1, { path: "/proc/raindrops-test-nope" }), (e) => e instanceof NativeError && e.code === "ENOENT");
-  assert.throws(() => new Raindrops(1, { path: "/no/such/dir/raindrops-test" }), (e) => e instanceof NativeError && e.code === "ENOENT");
+  assert.throws(
+    () => new Raindrops(1, { path: "/proc/raindrops-test-nope" }),
+    (e) => e instanceof NativeError && e.code === "ENOENT",
+  );
+  assert.throws(
+    () => new Raindrops(1, { path: "/no/such/dir/raindrops-test" }),
+    (e) => e instanceof NativeError && e.code === "ENOENT",
+  );
   assert.throws(() => new Raindrops(1, { path: "/dev/shm" }), (e) => e instanceof NativeError && e.code === "EISDIR");
   assert.throws(() => new Raindrops(1, { path: "/sys/kernel/raindrops-test" }), NativeError);
   assert.throws(() => new Raindrops(1, { path: "a\0b" }), RangeError);

@@ -112,7 +112,8 @@ test("fromRemote exposes local and remote, and refresh() re-reads by the address
 test("fromRemote: no connection is a NativeError ENOENT, also on the wrong local port", async () => {
   assert.throws(
     () => TcpInfo.fromRemote("127.0.0.1:1"),
-    (e: Error) => e instanceof NativeError && e.code === "ENOENT" && /no connection from 127\.0\.0\.1:1/.test(e.message),
+    (e: Error) =>
+      e instanceof NativeError && e.code === "ENOENT" && /no connection from 127\.0\.0\.1:1/.test(e.message),
   );
   assert.throws(() => TcpInfo.fromRemote("[::1]:1"), (e: Error) => e instanceof NativeError && e.code === "ENOENT");
   await using srv = await acceptingServer("127.0.0.1");

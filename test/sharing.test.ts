@@ -34,8 +34,9 @@ test("large deltas that carry past 2^32 in two processes mix exactly with small 
 test("4 Worker threads incrementing one counter at once give an exact total", async () => {
   using tmp = tempShm("threads");
   using counters = new Raindrops(2, { path: tmp.path, zero: true });
-  const workers = Array.from({ length: 4 }, () =>
-    new Worker(new URL("./fixtures/incr_thread.ts", import.meta.url).href, { type: "module" })
+  const workers = Array.from(
+    { length: 4 },
+    () => new Worker(new URL("./fixtures/incr_thread.ts", import.meta.url).href, { type: "module" }),
   );
   try {
     await Promise.all(workers.map((w) =>

@@ -42,7 +42,7 @@ export class AggregateMismatchError extends RaindropsError {
 }
 
 // Slot layout of the file. Slots 0-5 describe the layout; the rest is data.
-const HEADER = 0; // MAGIC << 48 | 48-bit fingerprint of the layout key
+// Counter 0 is the file's mark (claimHeader): MAGIC << 48 | 48-bit fingerprint of the layout key.
 const KIND = 1; // 0 power-of-two, 1 linear
 const SIZE = 2; // bucket count
 const LOW_EDGE = 3; // float64 bits of the linear min

@@ -48,7 +48,7 @@ function parseIPv6(text: string): Uint8Array | null {
   const total = head.length + tail.length + (v4 ? 2 : 0);
   if (halves.length === 1 ? total !== 8 : total > 7) return null;
   words.push(...head.map((g) => parseInt(g, 16)));
-  if (halves.length === 2) for (let i = total; i < 8; i++) words.push(0);
+  if (halves.length === 2) { for (let i = total; i < 8; i++) words.push(0); }
   words.push(...tail.map((g) => parseInt(g, 16)));
   const out = new Uint8Array(16);
   words.forEach((w, i) => {

@@ -26,7 +26,9 @@ export function diagError(what: string, rc: number): NativeError {
   return new NativeError(
     what,
     errno,
-    missing ? `the kernel lacks sock_diag support for this family: load inet_diag and tcp_diag (TCP) or unix_diag (unix sockets)` : "",
+    missing
+      ? `the kernel lacks sock_diag support for this family: load inet_diag and tcp_diag (TCP) or unix_diag (unix sockets)`
+      : "",
   );
 }
 

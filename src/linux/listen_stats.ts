@@ -55,7 +55,7 @@ type Query = (fd: number, query: Uint8Array, out: Uint8Array, scratch: Uint8Arra
  * to say; returns the buffer and the number of records written.
  */
 function askRecords(sock: InetDiagSocket, what: string, call: Query, query: Uint8Array, minBytes: number) {
-  for (let size = Math.max(minBytes, 4096); ; size *= 4) {
+  for (let size = Math.max(minBytes, 4096);; size *= 4) {
     const out = new Uint8Array(size);
     const records = call(sock.fd, query, out, sock.scratch);
     if (records === ENOSPC && size < 1 << 28) continue;
@@ -104,7 +104,10 @@ const unixQuery: Query = (fd, q, out, s) =>
  * stats.get("0.0.0.0:8080")?.queued;
  * ```
  */
-export function tcpListenerStats(addresses?: string | readonly string[], sock?: InetDiagSocket): Map<string, ListenStats> {
+export function tcpListenerStats(
+  addresses?: string | readonly string[],
+  sock?: InetDiagSocket,
+): Map<string, ListenStats> {
   const list = asList(addresses, "addresses");
   if (list === undefined) {
     return withSocket(sock, (s) => {
@@ -120,7 +123,9 @@ export function tcpListenerStats(addresses?: string | readonly string[], sock?: 
     });
   }
   if (list.length > MAX_QUERY) {
-    throw new RangeError(`at most ${MAX_QUERY} addresses per query (the kernel filter's size limit); got ${list.length}: ask for every listener instead`);
+    throw new RangeError(
+      `at most ${MAX_QUERY} addresses per query (the kernel filter's size limit); got ${list.length}: ask for every listener instead`,
+    );
   }
   const keys = list.map((a) => a.replace(/%[^\]]*\]/, "]"));
   const query = new Uint8Array(list.length * ADDR_RECORD);
@@ -167,7 +172,9 @@ export function unixListenerStats(paths?: string | readonly string[], sock?: Ine
       return stats;
     });
   }
-  for (const p of list) if (p === "" || p.includes("\0")) throw new RangeError(`bad unix socket path ${JSON.stringify(p)}`);
+  for (const p of list) {
+    if (p === "" || p.includes("\0")) throw new RangeError(`bad unix socket path ${JSON.stringify(p)}`);
+  }
   if (list.length === 0) return new Map();
   const query = encoder.encode(list.map(kernelName).join("\0"));
   return withSocket(sock, (s) => perQuery(ask(s, "sock_diag unix listeners", unixQuery, query, list.length), list));

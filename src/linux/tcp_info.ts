@@ -73,7 +73,9 @@ export class TcpInfo {
   /** Reads TCP_INFO of an open TCP socket descriptor. */
   static fromFd(fd: number): TcpInfo {
     if (typeof fd !== "number") throw new TypeError(`fd must be a number, got ${typeof fd}`);
-    if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw new RangeError(`fd must be a non-negative integer, got ${fd}`);
+    if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
+      throw new RangeError(`fd must be a non-negative integer, got ${fd}`);
+    }
     return new TcpInfo({ fd });
   }
 
@@ -140,7 +142,10 @@ export class TcpInfo {
       n = native().rd_tcp_info_fd(src.fd, out, out.length);
       if (n < 0) throw new NativeError("getsockopt(TCP_INFO)", -n);
     } else {
-      n = withSocket(src.sock, (s) => (src.local ? this.#byPair(s, src.local, src.remote, out) : this.#byRemote(s, src, out)));
+      n = withSocket(
+        src.sock,
+        (s) => (src.local ? this.#byPair(s, src.local, src.remote, out) : this.#byRemote(s, src, out)),
+      );
     }
     this.#raw = out.slice(0, Math.min(n, out.length));
     return this;
@@ -154,8 +159,19 @@ export class TcpInfo {
     const key = `${src.remote.family}/${src.localPort ?? 0}`;
     const hint = localHints.get(key);
     if (hint) found.set(hint);
-    const rc = native().rd_tcp_info_by_remote(s.fd, rec.subarray(0, ADDR_RECORD), src.localPort ?? 0, found, out, out.length, s.scratch, s.scratch.length);
-    const what = `no connection from ${formatAddress(src.remote)}${src.localPort ? ` on local port ${src.localPort}` : ""}`;
+    const rc = native().rd_tcp_info_by_remote(
+      s.fd,
+      rec.subarray(0, ADDR_RECORD),
+      src.localPort ?? 0,
+      found,
+      out,
+      out.length,
+      s.scratch,
+      s.scratch.length,
+    );
+    const what = `no connection from ${formatAddress(src.remote)}${
+      src.localPort ? ` on local port ${src.localPort}` : ""
+    }`;
     if (rc < 0) throw lookupError(rc, what);
     if (localHints.size >= MAX_HINTS && !localHints.has(key)) localHints.clear();
     localHints.set(key, found.slice());
@@ -168,7 +184,15 @@ export class TcpInfo {
     const tryPair = (l: InetAddress, r: InetAddress) => {
       encodeAddress(l, pair, 0);
       encodeAddress(r, pair, ADDR_RECORD);
-      return native().rd_tcp_info_by_addr(s.fd, pair.subarray(0, ADDR_RECORD), pair.subarray(ADDR_RECORD), out, out.length, s.scratch, s.scratch.length);
+      return native().rd_tcp_info_by_addr(
+        s.fd,
+        pair.subarray(0, ADDR_RECORD),
+        pair.subarray(ADDR_RECORD),
+        out,
+        out.length,
+        s.scratch,
+        s.scratch.length,
+      );
     };
     let rc = tryPair(local, remote);
     if (rc === -2 && local.family === 4) rc = tryPair(mapped(local), mapped(remote));

@@ -1,3 +1,4 @@
+// deno-fmt-ignore-file: tables kept compact on purpose
 /**
  * The layout of the kernel's `struct tcp_info` (linux/tcp.h): each field's
  * byte offset and width, in kernel order. The kernel may return fewer bytes

@@ -125,6 +125,8 @@ export function compileAllow<C extends AccessContext>(
       return ip !== undefined && tests.some((t) => t(ip));
     };
   }
-  if (typeof allow === "string") throw new RangeError(`allow must be "loopback", "any", a list or a function, got "${allow}"`);
+  if (typeof allow === "string") {
+    throw new RangeError(`allow must be "loopback", "any", a list or a function, got "${allow}"`);
+  }
   throw new TypeError(`allow must be "loopback", "any", an array of addresses or a function, got ${typeof allow}`);
 }

@@ -102,7 +102,9 @@ export function renderPrometheus(s: StatsSnapshot): string {
     ]),
   ];
   if (s.workers !== undefined) {
-    parts.push(gauge("raindrops_workers", "Live workers sharing the stats file.", [`raindrops_workers ${s.workers}\n`]));
+    parts.push(
+      gauge("raindrops_workers", "Live workers sharing the stats file.", [`raindrops_workers ${s.workers}\n`]),
+    );
   }
   if (s.listeners.length > 0) {
     const l = s.listeners.map((x) => `{listener="${label(x.address)}"}`);

@@ -9,7 +9,7 @@
 import process from "node:process";
 import type { Context, MiddlewareHandler } from "hono";
 import { type AllowOption, compileAllow, remoteAddressOf } from "./access.ts";
-import { CONTENT_TYPES, chooseFormat, FORMATS, render, type StatsFormat, type StatsSnapshot } from "./format.ts";
+import { chooseFormat, CONTENT_TYPES, FORMATS, render, type StatsFormat, type StatsSnapshot } from "./format.ts";
 import { checkListeners, listenerSnapshots, type ListenStatsSource, ownListener } from "./listeners.ts";
 import { tcpListenerStats, unixListenerStats } from "../linux/listen_stats.ts";
 import { WorkerStats } from "./worker_slots.ts";
@@ -284,7 +284,9 @@ export function raindropsCore(options: RaindropsMiddlewareOptions = {}): Raindro
   if (!FORMATS.includes(defaultFormat)) throw new RangeError(`format must be one of ${FORMATS.join(", ")}`);
   const listeners = checkListeners(options.listeners);
   const listenStats = options.listenStats === undefined ? kernelListenStats : options.listenStats;
-  if (listenStats !== false && typeof listenStats !== "function") throw new TypeError("listenStats must be a function or false");
+  if (listenStats !== false && typeof listenStats !== "function") {
+    throw new TypeError("listenStats must be a function or false");
+  }
   const remoteAddress = options.remoteAddress ?? remoteAddressOf;
   if (typeof remoteAddress !== "function") throw new TypeError("remoteAddress must be a function");
   const tracking = options.bodyTracking ?? "auto";
@@ -443,6 +445,13 @@ export function raindrops(options: RaindropsMiddlewareOptions = {}): MiddlewareH
 }
 
 export { type AllowOption, isLoopback, remoteAddressOf } from "./access.ts";
-export { chooseFormat, renderJson, renderPrometheus, renderText, type StatsFormat, type StatsSnapshot } from "./format.ts";
+export {
+  chooseFormat,
+  renderJson,
+  renderPrometheus,
+  renderText,
+  type StatsFormat,
+  type StatsSnapshot,
+} from "./format.ts";
 export { type ListenQueue, type ListenStatsSource } from "./listeners.ts";
 export { DEFAULT_WORKERS, WorkerStats, type WorkerStatsOptions, type WorkerTotals } from "./worker_slots.ts";

@@ -100,7 +100,9 @@ export function checkListeners(listeners: unknown): readonly string[] | "auto" {
   for (const l of listeners) {
     if (typeof l !== "string") throw new TypeError(`listeners must be strings, got ${typeof l}`);
     if (!l.startsWith("/") && !/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(l)) {
-      throw new RangeError(`listener ${JSON.stringify(l)} is neither host:port ([addr]:port for IPv6) nor an absolute path`);
+      throw new RangeError(
+        `listener ${JSON.stringify(l)} is neither host:port ([addr]:port for IPv6) nor an absolute path`,
+      );
     }
   }
   return Object.freeze([...listeners]);

@@ -11,7 +11,9 @@ import { native } from "./library.ts";
 /** A NUL-terminated copy of a string for a `const char *` argument. */
 export function cString(text: string, what = "path"): Uint8Array {
   if (typeof text !== "string") throw new TypeError(`${what} must be a string, got ${typeof text}`);
-  if (text.length === 0 || text.includes("\0")) throw new RangeError(`${what} must be non-empty and contain no NUL byte`);
+  if (text.length === 0 || text.includes("\0")) {
+    throw new RangeError(`${what} must be non-empty and contain no NUL byte`);
+  }
   const bytes = new TextEncoder().encode(text);
   const out = new Uint8Array(bytes.length + 1);
   out.set(bytes);

@@ -1,3 +1,4 @@
+// deno-fmt-ignore-file: one line per native function, each argument annotated
 /**
  * The one description of libraindrops' C ABI, shared by both runtimes
  * (translated in ffi.ts). Each entry mirrors an `export fn` in zig/src;
