@@ -8,7 +8,7 @@ DENO := node_modules/.bin/deno
 BUN  := node_modules/.bin/bun
 LIB  := zig/zig-out/lib/libraindrops.so
 
-.PHONY: all tools build test demo bench listener-stats clean
+.PHONY: all tools build test demo bench check listener-stats clean
 
 all: build
 
@@ -41,6 +41,12 @@ demo: build
 ## bench: every benchmark, each printing its baseline beside it.
 bench: build
 	DENO=$(DENO) BUN=$(BUN) scripts/bench-all.sh
+
+## check: formatting, lint and type checks of every TypeScript file.
+check: tools
+	$(DENO) fmt --check src/ mod.ts test/ bench/ examples/
+	$(DENO) lint
+	$(DENO) check mod.ts src/ examples/ bench/*.ts test/
 
 ## listener-stats: the CLI, e.g. make listener-stats ARGS="-d 1 0.0.0.0:8080"
 listener-stats: build
