@@ -109,7 +109,12 @@ function fnv1a(text: string): string {
  * ```
  */
 export function defaultStatsPath(name?: string): string {
-  const fromEnv = process.env.RAINDROPS_STATS;
+  let fromEnv: string | undefined;
+  try {
+    fromEnv = process.env.RAINDROPS_STATS;
+  } catch {
+    fromEnv = undefined; // Deno without --allow-env: as if unset
+  }
   if (fromEnv) return fromEnv;
   if (name !== undefined) {
     if (typeof name !== "string") throw new TypeError(`name must be a string, got ${typeof name}`);
