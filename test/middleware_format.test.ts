@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { execFileSync } from "node:child_process";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -134,6 +135,17 @@ test("a file that is not a worker stats file is refused with RangeError; bad wor
   assert.deepEqual(raw.toArray(), [0, 99], "the foreign file is left intact");
   assert.throws(() => WorkerStats.open(`${tmp.path}-x`, { workers: 0 }), RangeError);
   assert.throws(() => WorkerStats.open(`${tmp.path}-x`, { workers: "2" as unknown as number }), TypeError);
+});
+
+test("worker stats work under Deno with only --allow-ffi, --allow-read and --allow-write", () => {
+  using tmp = tempShm("slots-perms");
+  const deno = new URL("../node_modules/.bin/deno", import.meta.url).pathname;
+  const script = new URL("./fixtures/middleware_permissions.ts", import.meta.url).pathname;
+  const out = execFileSync(deno, ["run", "--allow-ffi", "--allow-read", "--allow-write", script, tmp.path], {
+    encoding: "utf8",
+    cwd: new URL("..", import.meta.url).pathname,
+  });
+  assert.deepEqual(JSON.parse(out), { calling: 1, writing: 0, workers: 1 });
 });
 
 test("when every group is held by a live worker, opening throws RangeError", () => {

@@ -21,9 +21,9 @@
  * @module
  */
 import { claimHeader } from "../file_header.ts";
-import { readFileSync, readlinkSync } from "node:fs";
+import { native } from "../native/library.ts";
 import { Raindrops } from "../raindrops.ts";
-import { RaindropsError } from "../errors.ts";
+import { NativeError, RaindropsError } from "../errors.ts";
 
 /** "RDMW" and layout version 1. */
 const MAGIC = 0x5244_4d57_0001n;
@@ -57,27 +57,22 @@ export interface WorkerTotals {
   workers: number;
 }
 
-/** `tid` and start time of a thread, or undefined once it is gone. */
+/**
+ * Start time of thread `tid`, or undefined once it is gone. Read by the
+ * native side: Deno grants reading /proc/<pid> paths only with -A.
+ */
 function threadStart(tid: number): bigint | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${tid}/task/${tid}/stat`, "latin1");
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === "ENOENT" || code === "ESRCH") return undefined;
-    throw e;
-  }
-  // Field 22 (starttime); the command name (field 2) may hold spaces, so
-  // count from the closing parenthesis.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return BigInt(fields[19]) & START_MASK;
+  const start = native().rd_thread_start(tid);
+  if (start === -2 /* ENOENT */ || start === -3 /* ESRCH */) return undefined;
+  if (start < 0) throw new NativeError("reading a thread's start time", -start);
+  return BigInt(start) & START_MASK;
 }
 
 /** The owner word of the calling OS thread. */
 function currentIdentity(): bigint {
-  const tid = Number(readlinkSync("/proc/thread-self").split("/")[2]);
+  const tid = native().rd_thread_id();
   const start = threadStart(tid);
-  if (start === undefined) throw new RaindropsError("cannot read /proc/thread-self/stat", "ENOENT", 2);
+  if (start === undefined) throw new RaindropsError(`cannot read /proc/${tid}/task/${tid}/stat`, "ENOENT", 2);
   return (BigInt(tid) << START_BITS) | start;
 }
 

@@ -24,6 +24,10 @@ export const symbols = {
   rd_load: { args: ["usize", "u32", "u32"], returns: "u64" },
   rd_store: { args: ["usize", "u32", "u32", "u64" /* value */], returns: "void" },
 
+  // zig/src/thread.zig
+  rd_thread_id: { args: [], returns: "i32" /* gettid() */ },
+  rd_thread_start: { args: ["i32" /* tid */], returns: "f64" /* clock ticks since boot, or -errno */ },
+
   // zig/src/netlink.zig, tcp_listeners.zig, unix_diag.zig, tcp_info.zig: sock_diag.
   // Addresses are 20-byte records (src/linux/address.ts); `scratch` is the
   // caller's receive buffer (>= 32 KiB). Results: counts, or -errno.
