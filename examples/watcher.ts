@@ -15,6 +15,7 @@
 import { Hono } from "hono";
 import { LastDataRecv } from "../src/last_data_recv/last_data_recv.ts";
 import { Watcher } from "../src/watcher/watcher.ts";
+import { joinHostPort as hostPort } from "../src/linux/address.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
@@ -29,7 +30,6 @@ type Fetch = (req: Request, env: Env) => Response | Promise<Response>;
 
 /** Serves `fetch` on 127.0.0.1 (port 0 = any), telling it the client's address. */
 function serve(port: number, fetch: Fetch): { port: number; stop(): Promise<void> } {
-  const hostPort = (h: string, p: number) => (h.includes(":") ? `[${h}]:${p}` : `${h}:${p}`);
   if (g.Bun) {
     const s = g.Bun.serve({
       hostname: "127.0.0.1",

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { decodeAddress, encodeAddress, formatAddress, parseAddress } from "../src/linux/address.ts";
+import { decodeAddress, encodeAddress, formatAddress, joinHostPort, parseAddress } from "../src/linux/address.ts";
 import { AddressError } from "../src/errors.ts";
 
 test("IPv4 and IPv6 addresses parse and print canonically", () => {
@@ -25,6 +25,13 @@ test("addresses round-trip through the 20-byte native record", () => {
   assert.deepEqual([...buf.subarray(0, 8)], [4, 0, 513 & 0xff, 513 >> 8, 10, 0, 0, 7]);
   assert.equal(formatAddress(decodeAddress(buf, 0)), "10.0.0.7:513");
   assert.equal(formatAddress(decodeAddress(buf, 20)), "[2001:db8::5]:65535");
+});
+
+test("joinHostPort brackets IPv6 hosts once and leaves IPv4 hosts alone", () => {
+  assert.equal(joinHostPort("127.0.0.1", 80), "127.0.0.1:80");
+  assert.equal(joinHostPort("::1", 8080), "[::1]:8080");
+  assert.equal(joinHostPort("::ffff:127.0.0.1", 1), "[::ffff:127.0.0.1]:1");
+  assert.equal(joinHostPort("[::1]", 2), "[::1]:2");
 });
 
 test("malformed addresses are AddressErrors (a RangeError) that say why", () => {

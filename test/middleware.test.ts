@@ -191,7 +191,11 @@ test("listener lines come from listenStats for the given listeners, in the gem's
   assert.match(prom, /^raindrops_listener_active\{listener="0\.0\.0\.0:8080"\} 3$/m);
   assert.match(prom, /^raindrops_listener_queued\{listener="\/tmp\/app\.sock"\} 0$/m);
   const auto = testApp({ stats: tmp.path, listenStats });
-  const bunLike = { hostname: "127.0.0.1", port: 8080, requestIP: () => ({ address: "127.0.0.1" }) };
+  const bunLike = {
+    hostname: "127.0.0.1",
+    port: 8080,
+    requestIP: () => ({ address: "127.0.0.1", family: "IPv4", port: 40000 }),
+  };
   assert.match(await (await auto.request("/_raindrops", {}, bunLike)).text(), /^127\.0\.0\.1:8080 active: 0$/m);
   WorkerStats.open(tmp.path).release();
 });

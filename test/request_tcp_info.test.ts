@@ -4,6 +4,7 @@ import { Hono } from "hono";
 import { AddressError, NativeError, NoConnectionError, RaindropsError } from "../src/errors.ts";
 import { connectionOf, requestLocalAddress, requestTcpInfo } from "../src/hono/connection.ts";
 import { InetDiagSocket } from "../src/linux/diag_socket.ts";
+import { joinHostPort as hostPort } from "../src/linux/address.ts";
 import { TcpInfo } from "../src/linux/tcp_info.ts";
 import { acceptingServer, closeAll, connect, ipv6Loopback, waitFor } from "./fixtures/linux_sockets.ts";
 import { rawGet, serveHono } from "./fixtures/hono_servers.ts";
@@ -26,10 +27,6 @@ function tcpApp(sock?: InetDiagSocket): Hono {
     }));
   app.onError((e, c) => c.text(`${e.name}: ${e.message}`, 500));
   return app;
-}
-
-function hostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** Serves tcpApp on `host`, GETs /tcp from `client` and checks what the route saw. */
@@ -151,13 +148,23 @@ test("connectionOf reads Bun's Server, Deno's ServeHandlerInfo and info.remoteAd
       return { address: "::ffff:127.0.0.1", family: "IPv6", port: 5000 };
     },
   };
-  assert.deepEqual(await ask(bunLike), { remote: "[::ffff:127.0.0.1]:5000", localPort: 8080 });
+  assert.deepEqual(await ask(bunLike), {
+    host: "::ffff:127.0.0.1",
+    remote: "[::ffff:127.0.0.1]:5000",
+    localPort: 8080,
+  });
   assert.ok(asked instanceof Request, "requestIP gets the raw Request");
-  assert.deepEqual(await ask({ ...bunLike, port: undefined }), { remote: "[::ffff:127.0.0.1]:5000" });
+  assert.deepEqual(await ask({ ...bunLike, port: undefined }), {
+    host: "::ffff:127.0.0.1",
+    remote: "[::ffff:127.0.0.1]:5000",
+  });
   assert.equal(await ask({ requestIP: () => null, port: 8080 }), null); // a unix socket
   const denoLike = { remoteAddr: { transport: "tcp", hostname: "10.0.0.2", port: 5001 } };
-  assert.deepEqual(await ask(denoLike), { remote: "10.0.0.2:5001" });
-  assert.deepEqual(await ask({ info: { remoteAddr: { hostname: "::1", port: 5002 } } }), { remote: "[::1]:5002" });
+  assert.deepEqual(await ask(denoLike), { host: "10.0.0.2", remote: "10.0.0.2:5001" });
+  assert.deepEqual(await ask({ info: { remoteAddr: { hostname: "::1", port: 5002 } } }), {
+    host: "::1",
+    remote: "[::1]:5002",
+  });
   for (const env of [undefined, {}, { remoteAddr: { transport: "unix", path: "/tmp/s" } }, { info: {} }, "x"]) {
     assert.equal(await ask(env), null, JSON.stringify(env));
   }

@@ -7,13 +7,21 @@
  *
  * @module
  */
-import type { Context } from "hono";
 import { NoConnectionError } from "../errors.ts";
+import { joinHostPort } from "../linux/address.ts";
 import type { InetDiagSocket } from "../linux/diag_socket.ts";
 import { TcpInfo } from "../linux/tcp_info.ts";
 
+/** The parts of a Hono `Context` read here: what the server passed as `env`, and the request. */
+export interface RequestLike {
+  readonly env: unknown;
+  readonly req: { readonly raw: Request };
+}
+
 /** What a server tells about a request's connection. */
 export interface RequestConnection {
+  /** The client's address alone, e.g. `127.0.0.1` or `::1`. */
+  host: string;
   /** The client's end, `host:port` (`[v6]:port`). */
   remote: string;
   /** The server's port, when the server tells it (Bun does, Deno does not). */
@@ -23,14 +31,10 @@ export interface RequestConnection {
 // deno-lint-ignore no-explicit-any
 type Any = any;
 
-function hostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 /** `{hostname, port}` of a TCP peer (Deno's `Deno.NetAddr`); undefined for a unix socket or anything else. */
 function fromNetAddr(addr: Any): RequestConnection | undefined {
   if (typeof addr?.hostname !== "string" || typeof addr.port !== "number") return undefined;
-  return { remote: hostPort(addr.hostname, addr.port) };
+  return { host: addr.hostname, remote: joinHostPort(addr.hostname, addr.port) };
 }
 
 /**
@@ -51,7 +55,7 @@ function fromNetAddr(addr: Any): RequestConnection | undefined {
  * Deno.serve(app.fetch); // "127.0.0.1:50312"
  * ```
  */
-export function connectionOf(c: Context): RequestConnection | undefined {
+export function connectionOf(c: RequestLike): RequestConnection | undefined {
   const env: Any = c.env;
   if (env === null || typeof env !== "object") return undefined;
   if (typeof env.requestIP === "function") {
@@ -59,7 +63,7 @@ export function connectionOf(c: Context): RequestConnection | undefined {
     if (typeof ip?.address !== "string" || typeof ip.port !== "number") return undefined;
     const port = env.port;
     const localPort = Number.isInteger(port) && port > 0 && port <= 65535 ? port : undefined;
-    return { remote: hostPort(ip.address, ip.port), ...(localPort ? { localPort } : {}) };
+    return { host: ip.address, remote: joinHostPort(ip.address, ip.port), ...(localPort ? { localPort } : {}) };
   }
   return fromNetAddr(env.remoteAddr) ?? fromNetAddr(env.info?.remoteAddr);
 }
@@ -76,7 +80,7 @@ export function connectionOf(c: Context): RequestConnection | undefined {
  * Bun.serve({ fetch: app.fetch });
  * ```
  */
-export function requestTcpInfo(c: Context, sock?: InetDiagSocket): TcpInfo {
+export function requestTcpInfo(c: RequestLike, sock?: InetDiagSocket): TcpInfo {
   const conn = connectionOf(c);
   if (!conn) {
     throw new NoConnectionError(
@@ -97,6 +101,6 @@ export function requestTcpInfo(c: Context, sock?: InetDiagSocket): TcpInfo {
  * app.get("/where", (c) => c.text(requestLocalAddress(c))); // "127.0.0.1:8080"
  * ```
  */
-export function requestLocalAddress(c: Context, sock?: InetDiagSocket): string {
+export function requestLocalAddress(c: RequestLike, sock?: InetDiagSocket): string {
   return requestTcpInfo(c, sock).local!;
 }

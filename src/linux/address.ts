@@ -131,6 +131,19 @@ function formatIPv6(b: Uint8Array): string {
   return `${hex.slice(0, best).join(":")}::${hex.slice(best + bestLen).join(":")}`;
 }
 
+/**
+ * `host:port`, bracketing an IPv6 host: the form every API here takes.
+ *
+ * @example
+ * ```ts
+ * joinHostPort("::1", 80);       // "[::1]:80"
+ * joinHostPort("127.0.0.1", 80); // "127.0.0.1:80"
+ * ```
+ */
+export function joinHostPort(host: string, port: number): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 /** The canonical text of an address: `127.0.0.1:80`, `[::1]:80`. */
 export function formatAddress(a: InetAddress): string {
   if (a.family === 4) return `${a.bytes[0]}.${a.bytes[1]}.${a.bytes[2]}.${a.bytes[3]}:${a.port}`;

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { connectionOf } from "../hono/connection.ts";
 import { parseHost } from "../linux/address.ts";
 
 /** The request context fields the access check uses (a Hono `Context`). */
@@ -27,11 +28,9 @@ export type AllowOption<C extends AccessContext = AccessContext> =
   | ((address: string | undefined, c: C) => boolean | Promise<boolean>);
 
 /**
- * The client's IP address from the second argument the server gave
- * `fetch`, without asking which runtime this is: an object with
- * `requestIP(request)` (Bun's Server) or with `remoteAddr.hostname`
- * (Deno's ServeHandlerInfo, also under `deno serve`). Undefined otherwise,
- * e.g. for `app.request()` in tests or a server that passes no `env`.
+ * The client's IP address, read from what the server gave `fetch` by its
+ * shape (see `connectionOf`: Bun's Server, Deno's ServeHandlerInfo).
+ * Undefined otherwise, e.g. for `app.request()` in tests.
  *
  * @example
  * ```ts
@@ -40,14 +39,7 @@ export type AllowOption<C extends AccessContext = AccessContext> =
  * ```
  */
 export function remoteAddressOf(c: AccessContext): string | undefined {
-  const env = c.env;
-  if (env === null || typeof env !== "object") return undefined;
-  if (typeof env.requestIP === "function") {
-    const info = env.requestIP(c.req.raw);
-    return typeof info?.address === "string" ? info.address : undefined;
-  }
-  const host = env.remoteAddr?.hostname;
-  return typeof host === "string" ? host : undefined;
+  return connectionOf(c)?.host;
 }
 
 /** 16 bytes (IPv4 as ::ffff:a.b.c.d), or undefined when `text` is not an IP address. */

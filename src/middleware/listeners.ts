@@ -6,7 +6,7 @@
  */
 import type { Context } from "hono";
 import { requestLocalAddress } from "../hono/connection.ts";
-import { parseAddress } from "../linux/address.ts";
+import { joinHostPort, parseAddress } from "../linux/address.ts";
 import { tcpListenerStats } from "../linux/listen_stats.ts";
 import type { ListenerSnapshot } from "./format.ts";
 
@@ -32,11 +32,6 @@ export type ListenStatsSource = (
 // deno-lint-ignore no-explicit-any
 type Env = any;
 
-/** Brackets an IPv6 host for `host:port`. */
-function hostPort(host: string, port: number): string {
-  return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 /**
  * The listen address of the server that handled a request, when the
  * server's `env` tells it by shape (an object with `hostname` and a numeric
@@ -52,7 +47,7 @@ function hostPort(host: string, port: number): string {
 export function listenerOf(env: Env): string | undefined {
   if (env === null || typeof env !== "object") return undefined;
   const { hostname, port } = env;
-  if (typeof hostname === "string" && typeof port === "number" && port > 0) return hostPort(hostname, port);
+  if (typeof hostname === "string" && typeof port === "number" && port > 0) return joinHostPort(hostname, port);
   return undefined;
 }
 
