@@ -9,9 +9,19 @@ import { NativeError } from "../errors.ts";
 import { native } from "../native/library.ts";
 import { ADDR_RECORD, decodeAddress, encodeAddress, formatAddress, type InetAddress, parseAddress } from "./address.ts";
 import { diagError, type InetDiagSocket, withSocket } from "./diag_socket.ts";
-import { fieldEnd, readField, TCP_INFO_FIELDS, TCP_STATES, type TcpInfoField } from "./tcp_info_fields.ts";
+import {
+  fieldEnd,
+  type FieldSpec,
+  readField,
+  TCP_INFO_FIELDS,
+  TCP_STATES,
+  type TcpInfoField,
+} from "./tcp_info_fields.ts";
 
 export { TCP_STATES };
+
+/** Field specs by name: `get()` runs once per request in LastDataRecv. */
+const FIELD_BY_NAME: ReadonlyMap<string, FieldSpec> = new Map(TCP_INFO_FIELDS.map((f) => [f[0], f]));
 
 /** Room for the largest tcp_info a kernel returns today, with margin. */
 const MAX_TCP_INFO = 512;
@@ -207,7 +217,7 @@ export class TcpInfo {
 
   /** One field, or undefined when the kernel's struct is too short to hold it. */
   get(field: TcpInfoField): number | undefined {
-    const spec = TCP_INFO_FIELDS.find((f) => f[0] === field);
+    const spec = FIELD_BY_NAME.get(field);
     if (!spec) throw new RangeError(`unknown tcp_info field ${String(field)}`);
     if (fieldEnd(spec) > this.#raw.length) return undefined;
     return readField(new DataView(this.#raw.buffer), spec);
