@@ -29,13 +29,10 @@ export fn rd_slot_size() u32 {
 
 /// The contents of a small sysfs file, or null.
 fn readSmallFile(path: [*:0]const u8, buf: []u8) ?[]const u8 {
-    const rc = linux.open(path, .{ .ACCMODE = .RDONLY, .CLOEXEC = true }, 0);
-    if (sys.failure(rc) != null) return null;
-    const fd: i32 = @intCast(rc);
-    defer _ = linux.close(fd);
-    const n = linux.read(fd, buf.ptr, buf.len);
-    if (sys.failure(n) != null) return null;
-    return buf[0..n];
+    return switch (sys.readSmallFile(path, buf)) {
+        .bytes => |b| b,
+        .errno => null,
+    };
 }
 
 /// True when a sysfs CPU list (`0`, `0-3`, `0,2-5`) names exactly one CPU.

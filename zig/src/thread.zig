@@ -30,14 +30,12 @@ export fn rd_thread_start(tid: i32) f64 {
     if (tid <= 0) return @floatFromInt(sys.neg(.INVAL));
     var path_buf: [64]u8 = undefined;
     const path = std.fmt.bufPrintZ(&path_buf, "/proc/{d}/task/{d}/stat", .{ tid, tid }) catch unreachable;
-    const rc = linux.open(path, .{ .ACCMODE = .RDONLY, .CLOEXEC = true }, 0);
-    if (sys.failure(rc)) |e| return @floatFromInt(e);
-    const fd: i32 = @intCast(rc);
-    defer _ = linux.close(fd);
     var buf: [1024]u8 = undefined;
-    const n = linux.read(fd, &buf, buf.len);
-    if (sys.failure(n)) |e| return @floatFromInt(e);
-    const start = parseStartTime(buf[0..n]) orelse return @floatFromInt(sys.neg(.PROTO));
+    const stat = switch (sys.readSmallFile(path, &buf)) {
+        .bytes => |b| b,
+        .errno => |e| return @floatFromInt(e),
+    };
+    const start = parseStartTime(stat) orelse return @floatFromInt(sys.neg(.PROTO));
     return @floatFromInt(start);
 }
 
