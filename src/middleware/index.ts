@@ -13,6 +13,7 @@ import { chooseFormat, CONTENT_TYPES, FORMATS, render, type StatsFormat, type St
 import { checkListeners, listenerSnapshots, type ListenStatsSource, ownListener } from "./listeners.ts";
 import { tcpListenerStats, unixListenerStats } from "../linux/listen_stats.ts";
 import { WorkerStats } from "./worker_slots.ts";
+import { privateDir } from "../private_dir.ts";
 
 /**
  * Counters the middleware can use instead of a stats file: anything with
@@ -32,8 +33,8 @@ export interface RaindropsMiddlewareOptions {
    * Where the counts live: a path of a shared stats file, an open
    * {@link WorkerStats}, or plain {@link CallingWritingCounters}. Default:
    * the file named by {@link defaultStatsPath} (env `RAINDROPS_STATS`, else
-   * `/dev/shm/raindrops-<name>`), so workers started separately from the same
-   * script share it.
+   * `/dev/shm/raindrops-<uid>/<name>`), so workers started separately from
+   * the same script share it.
    */
   stats?: string | WorkerStats | CallingWritingCounters;
   /** The `<name>` of the default stats path (see {@link defaultStatsPath}). */
@@ -98,14 +99,15 @@ function fnv1a(text: string): string {
 
 /**
  * The stats file used when `stats` is not given: `$RAINDROPS_STATS` if set;
- * else `/dev/shm/raindrops-<name>` with `name` from the option, defaulting
- * to `<uid>-<script>-<hash>` of the main script (`process.argv[1]`), so every
- * worker started from the same script by the same user shares one file.
+ * else `<name>` in this user's private directory (see {@link privateDir}),
+ * with `name` from the option, defaulting to `<script>-<hash>` of the main
+ * script (`process.argv[1]`), so every worker started from the same script
+ * by the same user shares one file and no other user can plant it.
  *
  * @example
  * ```ts
- * defaultStatsPath("shop"); // "/dev/shm/raindrops-shop" (unless RAINDROPS_STATS is set)
- * defaultStatsPath();       // e.g. "/dev/shm/raindrops-1000-server-3f2a9c01"
+ * defaultStatsPath("shop"); // "/dev/shm/raindrops-1000/shop" (unless RAINDROPS_STATS is set)
+ * defaultStatsPath();       // e.g. "/dev/shm/raindrops-1000/server-3f2a9c01"
  * ```
  */
 export function defaultStatsPath(name?: string): string {
@@ -119,11 +121,11 @@ export function defaultStatsPath(name?: string): string {
   if (name !== undefined) {
     if (typeof name !== "string") throw new TypeError(`name must be a string, got ${typeof name}`);
     if (!/^[\w.-]{1,200}$/.test(name)) throw new RangeError(`name must be 1 to 200 of [A-Za-z0-9_.-], got "${name}"`);
-    return `/dev/shm/raindrops-${name}`;
+    return `${privateDir()}/${name}`;
   }
   const script = process.argv[1] ?? "main";
   const base = script.split("/").pop()!.replace(/\.[^.]*$/, "").replace(/[^\w.-]/g, "_").slice(0, 60) || "main";
-  return `/dev/shm/raindrops-${process.getuid?.() ?? 0}-${base}-${fnv1a(script)}`;
+  return `${privateDir()}/${base}-${fnv1a(script)}`;
 }
 
 function countersFrom(options: RaindropsMiddlewareOptions): Counters {

@@ -23,7 +23,7 @@
 import { claimHeader } from "../file_header.ts";
 import { native } from "../native/library.ts";
 import { Raindrops } from "../raindrops.ts";
-import { NativeError, RaindropsError } from "../errors.ts";
+import { ForeignFileError, NativeError, RaindropsError } from "../errors.ts";
 
 /** "RDMW" and layout version 1. */
 const MAGIC = 0x5244_4d57_0001n;
@@ -133,10 +133,14 @@ export class WorkerStats {
       throw new RangeError(`workers must be an integer from 1 to 65536, got ${workers}`);
     }
     this.#drops = new Raindrops(HEADER, { path });
-    const magic = claimHeader(this.#drops, MAGIC);
-    if (magic === null || (magic !== 0n && magic !== MAGIC)) {
+    try {
+      const magic = claimHeader(this.#drops, MAGIC);
+      if (magic !== 0n && magic !== MAGIC) {
+        throw new ForeignFileError(path, "is not a worker stats file of this version");
+      }
+    } catch (e) {
       this.#drops.evaporate();
-      throw new RangeError(`${path} is not a raindrops worker stats file (or has another layout version)`);
+      throw e;
     }
     // The first opener decides the number of groups; a racing opener may
     // see 0 for an instant, so it proposes the same value with compareExchange.
