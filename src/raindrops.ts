@@ -15,6 +15,10 @@ export interface RaindropsOptions {
    * this user that no one else may write, not reached through a symlink
    * (else `ForeignFileError`). Without a path the memory is ordinary
    * garbage-collected memory, private to this thread.
+   *
+   * Never truncate or shrink a file while any process has it open: the
+   * kernel kills every process that then touches a counter past the new
+   * end (SIGBUS). Reset counters with `zero: true` or `set()` instead.
    */
   path?: string;
   /** Clear the counters of an existing file; by default its values are kept. */
