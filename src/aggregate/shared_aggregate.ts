@@ -7,8 +7,10 @@
  */
 import { claimHeader } from "../file_header.ts";
 import { EvaporatedError, RaindropsError } from "../errors.ts";
-import { Raindrops } from "../raindrops.ts";
+import { counterWords, Raindrops } from "../raindrops.ts";
 import { BucketLayout, type BucketOptions } from "./histogram.ts";
+import { maxHigh, maxKey, minHigh, minKey, sampleOfMaxKey, sampleOfMinKey } from "./extreme_keys.ts";
+import { exactMean, exactVariance } from "./moments.ts";
 import { AggregateView } from "./view.ts";
 
 /** Options for {@link SharedAggregate}. */
@@ -49,20 +51,22 @@ const LOW_EDGE = 3; // float64 bits of the linear min
 const HIGH_EDGE = 4; // float64 bits of the linear max
 const WIDTH = 5; // float64 bits of the linear width
 const SUM = 6;
-const SQ_LO = 7; // sum of squares = SQ_LO + SQ_MID * 2^26 + SQ_HI * 2^64 (mod 2^128)
+const SQ_LO = 7; // sum of squares = SQ_LO + SQ_MID * 2^32 + SQ_HI * 2^64 (mod 2^128)
 const SQ_MID = 8;
 const SQ_HI = 9;
-const MIN = 10; // smallest sample + 1; 0 = none yet
-const MAX = 11; // largest sample + 1; 0 = none yet
+const MIN = 10; // key of the smallest sample (see extreme_keys.ts); 0 = none yet
+const MAX = 11; // key of the largest sample; 0 = none yet
 const LOW = 12; // low outliers; the count is LOW + HIGH + every bucket, so add() keeps no separate one
 const HIGH = 13; // high outliers
 const BUCKETS = 14; // first bucket
 const FIRST_DATA = SUM;
 
-const MAGIC = 0xa661n;
+const MAGIC = 0xa662n;
+/** The mark of files whose MIN and MAX held the sample + 1 and SQ_MID counted 2^26. */
+const OLD_MAGIC = 0xa661n;
 const MASK48 = (1n << 48n) - 1n;
 const MAX64 = (1n << 64n) - 1n;
-const TWO_26 = 67108864;
+const TWO_32 = 4294967296;
 
 const f64 = new Float64Array(1);
 const u64 = new BigUint64Array(f64.buffer);
@@ -114,6 +118,10 @@ export class SharedAggregate extends AggregateView {
   /** The bucket layout. */
   readonly layout: BucketLayout;
   #rd: Raindrops | null;
+  /** The file as 32-bit words, to read the high words of MIN and MAX without a BigInt. */
+  #words: Int32Array;
+  #minHighWord: number;
+  #maxHighWord: number;
   readonly #size: number;
 
   /**
@@ -136,6 +144,10 @@ export class SharedAggregate extends AggregateView {
       throw e;
     }
     this.#rd = rd;
+    const { words, stride } = counterWords(rd);
+    this.#words = words;
+    this.#minHighWord = MIN * stride + 1;
+    this.#maxHighWord = MAX * stride + 1;
   }
 
   /** Writes our layout into a fresh file, or checks the one already there. */
@@ -156,6 +168,9 @@ export class SharedAggregate extends AggregateView {
       return;
     }
     const where = rd.path;
+    if (found >> 48n === OLD_MAGIC) {
+      throw new AggregateMismatchError(`${where} holds an aggregate of an older format: open it with zero: true`);
+    }
     if (found >> 48n !== MAGIC) throw new AggregateMismatchError(`${where} is not a SharedAggregate file`);
     const size = rd.get(SIZE);
     let theirs = "another bucket layout";
@@ -192,44 +207,37 @@ export class SharedAggregate extends AggregateView {
     if (sample !== 0) rd.incr(SUM, sample);
     const sq = sample * sample;
     if (sq <= Number.MAX_SAFE_INTEGER) {
-      // Split so both parts usually take the counters' 32-bit fast path; a
-      // new value below the part added means the counter wrapped past 2^64.
-      const mid = Math.floor(sq / TWO_26);
-      const lo = sq - mid * TWO_26;
+      // 32-bit parts take the counters' path without a BigInt; a new value
+      // below the part added means the counter wrapped past 2^64.
+      const lo = sq % TWO_32;
+      const mid = (sq - lo) / TWO_32;
       if (lo !== 0 && rd.incr(SQ_LO, lo) < lo) rd.incr(SQ_HI, 1);
-      if (mid !== 0 && rd.incr(SQ_MID, mid) < mid) rd.incr(SQ_HI, TWO_26);
+      if (mid !== 0 && rd.incr(SQ_MID, mid) < mid) rd.incr(SQ_HI, TWO_32);
     } else {
       this.#addBigSquare(rd, BigInt(sample) * BigInt(sample));
     }
-    const stored = sample + 1; // MIN and MAX hold value + 1 so that 0 means "none"
-    const min = rd.get(MIN);
-    if (min === 0 || stored < min) this.#lowerMin(rd, BigInt(stored));
-    if (stored > rd.get(MAX)) this.#raiseMax(rd, BigInt(stored));
+    // A high word read alone is one the key really held, and keys only grow:
+    // when it is greater than the sample's, the sample changes nothing.
+    const high = maxHigh(sample);
+    if (!(this.#words[this.#maxHighWord] > high)) this.#raise(rd, MAX, maxKey(sample));
+    if (!(this.#words[this.#minHighWord] > minHigh(high))) this.#raise(rd, MIN, minKey(sample));
   }
 
   /** The sum-of-squares update for samples whose square exceeds 2^53. */
   #addBigSquare(rd: Raindrops, sq: bigint): void {
-    const low64 = sq & MAX64;
-    const lo = Number(low64 & BigInt(TWO_26 - 1));
-    const mid = Number(low64 >> 26n);
-    if (lo !== 0 && rd.incr(SQ_LO, lo) < lo) rd.incr(SQ_HI, 1);
-    if (mid !== 0 && rd.incr(SQ_MID, mid) < mid) rd.incr(SQ_HI, TWO_26);
+    const lo = sq & 0xffffffffn;
+    const mid = (sq >> 32n) & 0xffffffffn;
+    if (lo !== 0n && rd.incr(SQ_LO, lo) < lo) rd.incr(SQ_HI, 1);
+    if (mid !== 0n && rd.incr(SQ_MID, mid) < mid) rd.incr(SQ_HI, TWO_32);
     rd.incr(SQ_HI, sq >> 64n);
   }
 
-  #lowerMin(rd: Raindrops, stored: bigint): void {
+  /** Raises the key in `slot` (MIN or MAX) to `key` unless it is already as high. */
+  #raise(rd: Raindrops, slot: number, key: bigint): void {
     for (;;) {
-      const cur = rd.getBigInt(MIN);
-      if (cur !== 0n && cur <= stored) return;
-      if (rd.compareExchange(MIN, cur, stored) === cur) return;
-    }
-  }
-
-  #raiseMax(rd: Raindrops, stored: bigint): void {
-    for (;;) {
-      const cur = rd.getBigInt(MAX);
-      if (cur >= stored) return;
-      if (rd.compareExchange(MAX, cur, stored) === cur) return;
+      const cur = rd.getBigInt(slot);
+      if (cur >= key) return;
+      if (rd.compareExchange(slot, cur, key) === cur) return;
     }
   }
 
@@ -260,28 +268,22 @@ export class SharedAggregate extends AggregateView {
   /** The exact sum of the squares of every sample (modulo 2^128). */
   get sumOfSquares(): bigint {
     const rd = this.#live();
-    const total = rd.getBigInt(SQ_LO) + (rd.getBigInt(SQ_MID) << 26n) + (rd.getBigInt(SQ_HI) << 64n);
+    const total = rd.getBigInt(SQ_LO) + (rd.getBigInt(SQ_MID) << 32n) + (rd.getBigInt(SQ_HI) << 64n);
     return total & ((1n << 128n) - 1n);
   }
   get min(): number | undefined {
-    const m = this.#live().get(MIN);
-    return m === 0 ? undefined : m - 1;
+    return sampleOfMinKey(this.#live().getBigInt(MIN));
   }
   get max(): number | undefined {
-    const m = this.#live().get(MAX);
-    return m === 0 ? undefined : m - 1;
+    return sampleOfMaxKey(this.#live().getBigInt(MAX));
   }
   get mean(): number | undefined {
     const n = this.count;
-    return n === 0 ? undefined : Number(this.sumBigInt) / n;
+    return n === 0 ? undefined : exactMean(n, this.sumBigInt);
   }
   get variance(): number | undefined {
-    const n = this.#countBigInt();
-    if (n < 2n) return undefined;
-    const s = this.sumBigInt;
-    // n * Σx² - (Σx)² is exact; it can dip below 0 only in a read racing with add().
-    const scaled = n * this.sumOfSquares - s * s;
-    return scaled <= 0n ? 0 : Number(scaled) / (Number(n) * Number(n - 1n));
+    const n = this.count;
+    return n < 2 ? undefined : exactVariance(n, this.sumBigInt, this.sumOfSquares);
   }
   get outliersLow(): number {
     return this.#live().get(LOW);
@@ -313,6 +315,7 @@ export class SharedAggregate extends AggregateView {
   evaporate(): void {
     this.#live().evaporate();
     this.#rd = null;
+    this.#words = new Int32Array(0);
   }
 
   /** Evaporates unless already evaporated, for `using`. */
