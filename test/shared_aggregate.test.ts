@@ -94,16 +94,33 @@ test("large samples keep sum and sum of squares exact, up to 2^53-1", () => {
 test("the sum of squares carries into its high word when its 64-bit parts wrap", () => {
   using tmp = tempShm("agg-carry");
   using agg = new SharedAggregate({ path: tmp.path, buckets: 16 });
-  // White box: slots 7, 8 and 9 hold the sum of squares as LO + MID * 2^26 + HI * 2^64.
+  // White box: slots 7, 8 and 9 hold the sum of squares as LO + MID * 2^32 + HI * 2^64.
   using raw = new Raindrops(10, { path: tmp.path });
   raw.set(7, 2n ** 64n - 10n);
   raw.set(8, 2n ** 64n - 1n);
   const before = agg.sumOfSquares;
   agg.add(5); // 25 goes to LO, which wraps
-  agg.add(2 ** 14); // 2^28 = 4 * 2^26 goes to MID, which wraps
+  agg.add(2 ** 16); // 2^32 = 1 * 2^32 goes to MID, which wraps
   agg.add(3 * 2 ** 40); // a square beyond 2^53 takes the bigint path
-  const want = (before + 25n + 2n ** 28n + 9n * 2n ** 80n) % 2n ** 128n;
+  const want = (before + 25n + 2n ** 32n + 9n * 2n ** 80n) % 2n ** 128n;
   assert.equal(agg.sumOfSquares, want);
+});
+
+test("count, sum and squares carry from a counter's low 32-bit word into its high word", () => {
+  using tmp = tempShm("agg-low-carry");
+  using agg = new SharedAggregate({ path: tmp.path, buckets: 4 });
+  // White box: slot 6 is the sum, 7 the low part of the squares, 14 the first bucket.
+  using raw = new Raindrops(18, { path: tmp.path });
+  raw.set(6, 2 ** 32 - 3);
+  raw.set(7, 2 ** 32 - 2);
+  raw.set(14, 2 ** 32 - 1);
+  agg.add(1);
+  agg.add(1);
+  agg.add(1);
+  assert.equal(raw.get(6), 2 ** 32);
+  assert.equal(raw.get(7), 2 ** 32 + 1);
+  assert.equal(raw.get(14), 2 ** 32 + 2);
+  assert.equal(agg.count, 2 ** 32 + 2);
 });
 
 test("four processes (2 Deno, 2 Bun) adding 50,000 samples each at once give exact totals", async () => {

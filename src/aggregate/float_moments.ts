@@ -5,11 +5,34 @@
  * @module
  */
 
+/** A sum with Neumaier's compensation: the rounding error of every addition is kept aside. */
+class CompensatedSum {
+  #sum: number;
+  #compensation: number;
+
+  constructor(exact: bigint) {
+    this.#sum = Number(exact);
+    this.#compensation = Number(exact - BigInt(this.#sum));
+  }
+
+  add(x: number): void {
+    const s = this.#sum;
+    const t = s + x;
+    this.#compensation += Math.abs(s) >= Math.abs(x) ? (s - t) + x : (x - t) + s;
+    this.#sum = t;
+  }
+
+  get value(): number {
+    return this.#sum + this.#compensation;
+  }
+}
+
 /**
- * Count, sum and variance of floating-point samples: the sum is
- * compensated (Neumaier), so the mean is the compensated sum over the
- * count, and the variance follows Welford's method, which stays accurate
- * for large samples close together.
+ * Count, sum, mean and variance of floating-point samples from compensated
+ * sums of the samples' offsets `y = x - shift` and of `y²`, where the shift
+ * is near the samples (their integer mean so far, or the first sample):
+ * the offsets are small, so `Σy² - (Σy)²/n` cancels little even for large
+ * samples close together.
  *
  * @example
  * ```ts
@@ -21,53 +44,48 @@
  */
 export class FloatMoments {
   #count: number;
-  #sum: number;
-  #compensation: number;
-  #mean: number;
-  #m2: number;
+  #shift: number;
+  #offsets: CompensatedSum;
+  #squares: CompensatedSum;
 
-  private constructor(count: number, sum: number, compensation: number, mean: number, m2: number) {
+  private constructor(count: number, shift: number, offsets: bigint, squares: bigint) {
     this.#count = count;
-    this.#sum = sum;
-    this.#compensation = compensation;
-    this.#mean = mean;
-    this.#m2 = m2;
+    this.#shift = shift;
+    this.#offsets = new CompensatedSum(offsets);
+    this.#squares = new CompensatedSum(squares);
   }
 
   /** Continues from `count` integer samples with exact `sum` and sum of `squares`. */
   static fromExact(count: number, sum: bigint, squares: bigint): FloatMoments {
-    if (count === 0) return new FloatMoments(0, 0, 0, 0, 0);
-    const rounded = Number(sum);
+    if (count === 0) return new FloatMoments(0, NaN, 0n, 0n);
     const n = BigInt(count);
-    // Σ(x - mean)² = (n·Σx² - (Σx)²) / n, exact before the last two roundings.
-    const m2 = Number(n * squares - sum * sum) / count;
-    return new FloatMoments(count, rounded, Number(sum - BigInt(rounded)), rounded / count, m2);
+    const shift = sum / n;
+    // Σ(x - k) = Σx - nk and Σ(x - k)² = Σx² - 2kΣx + nk², exactly.
+    return new FloatMoments(count, Number(shift), sum - n * shift, squares - 2n * shift * sum + n * shift * shift);
   }
 
   /** Adds a finite sample. */
   add(x: number): void {
-    const n = ++this.#count;
-    const s = this.#sum;
-    const t = s + x;
-    this.#compensation += Math.abs(s) >= Math.abs(x) ? (s - t) + x : (x - t) + s;
-    this.#sum = t;
-    const delta = x - this.#mean;
-    this.#mean += delta / n;
-    this.#m2 += delta * (x - this.#mean);
+    if (this.#count++ === 0) this.#shift = x;
+    const y = x - this.#shift;
+    this.#offsets.add(y);
+    this.#squares.add(y * y);
   }
 
-  /** The compensated sum. */
+  /** The sum of the samples. */
   get sum(): number {
-    return this.#sum + this.#compensation;
+    return this.#shift * this.#count + this.#offsets.value;
   }
 
-  /** The compensated sum over the count; NaN without samples. */
+  /** The mean; NaN without samples. */
   get mean(): number {
-    return this.sum / this.#count;
+    return this.#shift + this.#offsets.value / this.#count;
   }
 
   /** The sample variance (n-1); NaN for fewer than 2 samples. */
   get variance(): number {
-    return this.#count < 2 ? NaN : Math.max(0, this.#m2) / (this.#count - 1);
+    if (this.#count < 2) return NaN;
+    const s = this.#offsets.value;
+    return Math.max(0, this.#squares.value - (s * s) / this.#count) / (this.#count - 1);
   }
 }

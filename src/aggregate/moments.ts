@@ -6,9 +6,11 @@
  * @module
  */
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 /**
- * The mean of `count` samples whose exact sum is `sum`: one rounding when
- * the sum is below 2^53, as `sum.to_f / count` in Ruby.
+ * The mean of `count` samples whose exact sum is `sum`: the sum divided in
+ * integers first, so a sum beyond 2^53 is not rounded before the division.
  *
  * @example
  * ```ts
@@ -16,7 +18,10 @@
  * ```
  */
 export function exactMean(count: number, sum: bigint): number {
-  return Number(sum) / count;
+  if (sum <= MAX_SAFE && sum >= -MAX_SAFE) return Number(sum) / count;
+  const n = BigInt(count);
+  const whole = sum / n;
+  return Number(whole) + Number(sum - whole * n) / count;
 }
 
 /**

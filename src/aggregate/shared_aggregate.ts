@@ -79,6 +79,20 @@ function numberOf(bits: bigint): number {
   return f64[0];
 }
 
+/**
+ * Adds `delta` (0 to 2^32-1) to the counter whose low word is `words[w]`
+ * when the low word does not carry; returns false, having added nothing,
+ * when it would (the caller then takes the counter's 64-bit path).
+ */
+function addWithoutCarry(words: Int32Array, w: number, delta: number): boolean {
+  for (;;) {
+    const low = words[w];
+    const sum = (low >>> 0) + delta;
+    if (sum > 0xffffffff) return false;
+    if (Atomics.compareExchange(words, w, low, sum | 0) === low) return true;
+  }
+}
+
 /** MAGIC in the top 16 bits, a 64-bit FNV-1a hash of the layout key folded to 48 bits below. */
 function headerOf(layout: BucketLayout): bigint {
   let h = 0xcbf29ce484222325n;
@@ -120,6 +134,7 @@ export class SharedAggregate extends AggregateView {
   #rd: Raindrops | null;
   /** The file as 32-bit words, to read the high words of MIN and MAX without a BigInt. */
   #words: Int32Array;
+  #stride: number;
   #minHighWord: number;
   #maxHighWord: number;
   readonly #size: number;
@@ -146,6 +161,7 @@ export class SharedAggregate extends AggregateView {
     this.#rd = rd;
     const { words, stride } = counterWords(rd);
     this.#words = words;
+    this.#stride = stride;
     this.#minHighWord = MIN * stride + 1;
     this.#maxHighWord = MAX * stride + 1;
   }
@@ -202,17 +218,22 @@ export class SharedAggregate extends AggregateView {
     const rd = this.#rd;
     if (rd === null) throw new EvaporatedError("SharedAggregate");
     if (!Number.isSafeInteger(sample) || sample < 0) this.#badSample(sample);
+    const words = this.#words, stride = this.#stride;
     const i = this.layout.index(sample);
-    rd.incr(i < 0 ? LOW : i >= this.#size ? HIGH : BUCKETS + i);
-    if (sample !== 0) rd.incr(SUM, sample);
+    const bucket = i < 0 ? LOW : i >= this.#size ? HIGH : BUCKETS + i;
+    if (!addWithoutCarry(words, bucket * stride, 1)) rd.incr(bucket);
+    if (sample !== 0 && (sample > 0xffffffff || !addWithoutCarry(words, SUM * stride, sample))) rd.incr(SUM, sample);
     const sq = sample * sample;
     if (sq <= Number.MAX_SAFE_INTEGER) {
-      // 32-bit parts take the counters' path without a BigInt; a new value
-      // below the part added means the counter wrapped past 2^64.
+      // 32-bit parts mostly go in without a carry; a carry takes the
+      // counters' 64-bit path, where a new value below the part added means
+      // the counter wrapped past 2^64.
       const lo = sq % TWO_32;
       const mid = (sq - lo) / TWO_32;
-      if (lo !== 0 && rd.incr(SQ_LO, lo) < lo) rd.incr(SQ_HI, 1);
-      if (mid !== 0 && rd.incr(SQ_MID, mid) < mid) rd.incr(SQ_HI, TWO_32);
+      if (lo !== 0 && !addWithoutCarry(words, SQ_LO * stride, lo) && rd.incr(SQ_LO, lo) < lo) rd.incr(SQ_HI, 1);
+      if (mid !== 0 && !addWithoutCarry(words, SQ_MID * stride, mid) && rd.incr(SQ_MID, mid) < mid) {
+        rd.incr(SQ_HI, TWO_32);
+      }
     } else {
       this.#addBigSquare(rd, BigInt(sample) * BigInt(sample));
     }
