@@ -41,7 +41,7 @@ svg .line { fill: none; stroke-width: 1.5; stroke-linejoin: round; }
 svg .line.active { stroke: var(--active); }
 svg .line.queued { stroke: var(--queued); }
 svg .line.calling { stroke: var(--calling); }
-svg .line.writing { stroke: var(--writing); }
+svg .line.writing { stroke: var(--writing); stroke-dasharray: 5 3; }
 svg .bar.active { fill: var(--active); }
 svg .bar.queued { fill: var(--queued); }
 .legend span { margin-right: 1rem; font-size: .85rem; }
@@ -49,7 +49,7 @@ svg .bar.queued { fill: var(--queued); }
 .legend .active::before { background: var(--active); }
 .legend .queued::before { background: var(--queued); }
 .legend .calling::before { background: var(--calling); }
-.legend .writing::before { background: var(--writing); }
+.legend .writing::before { background: repeating-linear-gradient(90deg, var(--writing) 0 5px, transparent 5px 8px); }
 .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(9rem, 1fr)); gap: .5rem; margin: .5rem 0 1rem; }
 .card { border: 1px solid var(--line); border-radius: 6px; padding: .4rem .6rem; }
 .card .k { color: var(--muted); font-size: .75rem; }
@@ -206,7 +206,7 @@ export const SCRIPT = `
         ["calling", "writing"]); },
       ["calling", "writing"]);
     var st = document.getElementById("workers-status");
-    st.textContent = w.workers + " workers in " + w.path + (w.error ? ": " + w.error : "");
+    st.textContent = w.workers + (w.workers === 1 ? " worker in " : " workers in ") + w.path + (w.error ? ": " + w.error : "");
     st.className = w.error ? "status stale" : "status";
     var more = document.getElementById("workers-omitted");
     more.hidden = !w.omitted;

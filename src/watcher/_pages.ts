@@ -80,7 +80,7 @@ function workersSection(w: WorkersState): string {
   const rows = [workerRow("all", w.calling, w.writing)];
   for (const each of w.toJSON(0).perWorker) rows.push(workerRow(String(each.tid), each.calling, each.writing));
   return `<h2>Workers</h2>
-<p class="status" id="workers-status">${w.workers} workers in <span class="addr">${escapeHtml(w.path)}</span>${
+<p class="status" id="workers-status">${w.workers} ${w.workers === 1 ? "worker" : "workers"} in <span class="addr">${escapeHtml(w.path)}</span>${
     w.error === undefined ? "" : `: <span class="stale">${escapeHtml(w.error)}</span>`
   }</p>
 <p class="legend"><span class="calling">calling</span><span class="writing">writing</span></p>
