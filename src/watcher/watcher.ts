@@ -190,31 +190,40 @@ function baseOf(c: Context, marker: string): string {
 /**
  * A stand-alone Hono app watching listen queues, after the gem's
  * `Raindrops::Watcher`. It polls every `delay` seconds (default 1) the
- * given listeners (default every TCP listener) and keeps per listener an
- * aggregate of active and of queued connections, when each peak was
- * first and last reached, and the time of the last reset. A timer drives
- * the polls: `close()` (or `using`) stops it and ends every tail.
+ * given listeners (default every TCP and unix listener, at most
+ * `maxListeners`) and keeps per listener an aggregate of active and of
+ * queued connections, when each peak (a value above 0 reaching the
+ * maximum) was first and last seen, and the time of the last reset. With
+ * `workerStats` it also follows the workers of a middleware stats file. A
+ * timer drives the polls: `close()` (or `using`) stops it and ends every
+ * tail.
  *
  * Endpoints (ADDR URL-escaped, e.g. `127.0.0.1%3A8080`):
  * - `GET /`: HTML table of every listener (active, queued, a live chart,
- *   links, a reset button); Last-Modified and Expires headers.
+ *   links, a reset button), how many listeners are left out, and the
+ *   workers' calling and writing (total and per worker, live charts) when
+ *   a stats file is read; Last-Modified and Expires headers.
  * - `GET /active/ADDR.txt|.html`, `GET /queued/ADDR.txt|.html`: summary and
- *   histogram with X-Count, X-Min, X-Max, X-Mean, X-Std-Dev,
- *   X-Outliers-Low, X-Outliers-High (each once defined: X-Std-Dev needs
- *   two polls), X-Current, X-Last-Reset, X-First-Peak-At, X-Last-Peak-At
- *   (HTTP dates); the HTML page draws live charts over time and of the
- *   histogram.
+ *   histogram with every one of X-Count, X-Min, X-Max, X-Mean, X-Std-Dev,
+ *   X-Outliers-Low, X-Outliers-High (`NaN` where undefined: X-Std-Dev
+ *   below two polls, the others without any), X-Current, X-Last-Reset,
+ *   X-First-Peak-At, X-Last-Peak-At (HTTP dates; both peak times are the
+ *   last reset until a peak); the HTML page draws live charts over time
+ *   and of the histogram.
  * - `GET /tail/ADDR.txt?active_min=N&queued_min=N[&limit=N]`: streamed,
  *   one line per poll `TIMESTAMP ADDR ACTIVE QUEUED` when
  *   `active >= active_min` and `queued >= queued_min`; it ends when the
  *   client leaves, after `limit` lines, after `tailMaxSeconds`, or on
- *   `close()`. (Bun 1.4 holds back a streamed response's head until its
- *   first chunk, so there a tail's headers arrive with its first line.)
+ *   `close()`. Beyond `maxTails` tails at once, 503 with Retry-After.
+ *   (Bun 1.4 holds back a streamed response's head until its first chunk,
+ *   so there a tail's headers arrive with its first line.)
  * - `POST /reset/ADDR`: clears that listener's statistics and answers 303
- *   to the Referer (same origin) or the index. A request whose Origin
- *   header names another host gets 403.
+ *   to the Referer's path (same host, one leading slash) or the index.
+ *   403 for an Origin other than the Host (`Origin: null` included) and
+ *   for a Host that is not an IP address, `localhost` or in `hosts`.
  * - `GET /series.json?points=N`, `GET /series/ADDR.json?points=N`: the
- *   JSON the pages' charts are drawn from.
+ *   JSON the pages' charts are drawn from (the index's also carries
+ *   `omitted`, `maxListeners` and `workers`).
  *
  * An address that is not watched answers 404 and creates no state. Every
  * name shown in HTML is escaped; pages carry their CSS, script and SVG
