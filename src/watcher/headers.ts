@@ -10,36 +10,42 @@ import type { AggregateView } from "../aggregate/view.ts";
 /** Options for {@link aggregateHeaders}. */
 export interface AggregateHeadersOptions {
   /**
-   * Give each figure as soon as it is defined (min, max, mean and the
-   * outliers from the first sample, the standard deviation from the second)
-   * instead of all of them only from the second sample on. Default false.
+   * Send every header whatever the count, `NaN` where a figure is not
+   * defined (min, max and mean without samples, the standard deviation
+   * below two), as the gem's Watcher does. Default false: the figures only
+   * from the second sample on, as the gem's LastDataRecv does.
    */
-  eager?: boolean;
+  always?: boolean;
+}
+
+/** A figure as a header value: JavaScript's own printing, `NaN` when undefined. */
+function figure(x: number | undefined): string {
+  return x === undefined ? "NaN" : String(x);
 }
 
 /**
  * Summary headers of an aggregate. X-Count is always there; the others
- * only when `count > 1` (as the gem's LastDataRecv does: the standard
- * deviation needs two samples), or with `eager` as soon as each is
- * defined. Numbers print as JavaScript prints them (`String(x)`).
+ * only when `count > 1` (the standard deviation needs two samples), or
+ * with `always` every time, `NaN` where a figure is undefined. Numbers
+ * print as JavaScript prints them (`String(x)`).
  *
  * @example
  * ```ts
  * const agg = new Aggregate();
- * agg.add(3); agg.add(5);
- * aggregateHeaders(agg);
- * // { "X-Count": "2", "X-Min": "3", "X-Max": "5", "X-Mean": "4", "X-Std-Dev": "1.414...",
+ * agg.add(3);
+ * aggregateHeaders(agg, { always: true });
+ * // { "X-Count": "1", "X-Min": "3", "X-Max": "3", "X-Mean": "3", "X-Std-Dev": "NaN",
  * //   "X-Outliers-Low": "0", "X-Outliers-High": "0" }
  * ```
  */
 export function aggregateHeaders(agg: AggregateView, options: AggregateHeadersOptions = {}): Record<string, string> {
   const count = agg.count;
   const headers: Record<string, string> = { "X-Count": String(count) };
-  if (count > 1 || (options.eager === true && count > 0)) {
-    headers["X-Min"] = String(agg.min);
-    headers["X-Max"] = String(agg.max);
-    headers["X-Mean"] = String(agg.mean);
-    if (count > 1) headers["X-Std-Dev"] = String(agg.stddev);
+  if (count > 1 || options.always === true) {
+    headers["X-Min"] = figure(agg.min);
+    headers["X-Max"] = figure(agg.max);
+    headers["X-Mean"] = figure(agg.mean);
+    headers["X-Std-Dev"] = figure(agg.stddev);
     headers["X-Outliers-Low"] = String(agg.outliersLow);
     headers["X-Outliers-High"] = String(agg.outliersHigh);
   }
