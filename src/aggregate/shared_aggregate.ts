@@ -12,6 +12,7 @@ import { BucketLayout, type BucketOptions } from "./histogram.ts";
 import { maxHigh, maxKey, minHigh, minKey, sampleOfMaxKey, sampleOfMinKey } from "./extreme_keys.ts";
 import { exactMean, exactVariance } from "./moments.ts";
 import { AggregateView } from "./view.ts";
+import { type Carry, type RegionTotals, WriterRegion, WriterRegions } from "./writer_regions.ts";
 
 /** Options for {@link SharedAggregate}. */
 export interface SharedAggregateOptions {
@@ -59,6 +60,9 @@ const MAX = 11; // key of the largest sample; 0 = none yet
 const LOW = 12; // low outliers; the count is LOW + HIGH + every bucket, so add() keeps no separate one
 const HIGH = 13; // high outliers
 const BUCKETS = 14; // first bucket
+// Then, after the buckets: the reset epoch (a counter), and from the next
+// slot on the writer regions (writer_regions.ts), which hold most samples;
+// the counters above take those of writers that found no free region.
 const FIRST_DATA = SUM;
 
 const MAGIC = 0xa662n;
@@ -137,7 +141,12 @@ export class SharedAggregate extends AggregateView {
   #stride: number;
   #minHighWord: number;
   #maxHighWord: number;
+  #epochWord: number;
   readonly #size: number;
+  readonly #regions: WriterRegions;
+  /** This writer's region, claimed at the first add(); null without one. */
+  #region: WriterRegion | null = null;
+  #claimed = false;
 
   /**
    * Opens (creating when missing) the aggregate file at `options.path`.
@@ -151,7 +160,9 @@ export class SharedAggregate extends AggregateView {
     if (options.path === undefined) throw new TypeError("options.path is required");
     this.layout = BucketLayout.from(options.buckets);
     this.#size = this.layout.size;
-    const rd = new Raindrops(BUCKETS + this.#size, { path: options.path, zero: options.zero === true });
+    const areaSlot = BUCKETS + this.#size + 1;
+    const counters = areaSlot + Math.ceil(WriterRegions.bytes(this.#size) / Raindrops.SIZE);
+    const rd = new Raindrops(counters, { path: options.path, zero: options.zero === true });
     try {
       this.#claim(rd);
     } catch (e) {
@@ -164,6 +175,8 @@ export class SharedAggregate extends AggregateView {
     this.#stride = stride;
     this.#minHighWord = MIN * stride + 1;
     this.#maxHighWord = MAX * stride + 1;
+    this.#epochWord = (BUCKETS + this.#size) * stride;
+    this.#regions = new WriterRegions(words.buffer, words.byteOffset + areaSlot * stride * 4, this.#size);
   }
 
   /** Writes our layout into a fresh file, or checks the one already there. */
@@ -218,30 +231,53 @@ export class SharedAggregate extends AggregateView {
     const rd = this.#rd;
     if (rd === null) throw new EvaporatedError("SharedAggregate");
     if (!Number.isSafeInteger(sample) || sample < 0) this.#badSample(sample);
+    const bucket = this.layout.index(sample);
+    const region = this.#region;
+    if (region !== null && region.add(sample, bucket, this.#words[this.#epochWord])) return;
+    if (!this.#claimed) {
+      this.#claimed = true;
+      this.#region = this.#regions.claim(this.#carry(rd));
+      if (this.#region?.add(sample, bucket, this.#words[this.#epochWord])) return;
+    }
+    this.#addAtomically(rd, sample, bucket);
+  }
+
+  /** Where this writer's region moves what it can no longer hold exactly. */
+  #carry(rd: Raindrops): Carry {
+    return {
+      sum: (sum) => void rd.incr(SUM, sum),
+      squares: (squares) => typeof squares === "bigint" ? this.#addBigSquare(rd, squares) : this.#addSquare(rd, squares),
+    };
+  }
+
+  /** Adds a sample to the atomic counters, for writers without a region. */
+  #addAtomically(rd: Raindrops, sample: number, bucket: number): void {
     const words = this.#words, stride = this.#stride;
-    const i = this.layout.index(sample);
-    const bucket = i < 0 ? LOW : i >= this.#size ? HIGH : BUCKETS + i;
-    if (!addWithoutCarry(words, bucket * stride, 1)) rd.incr(bucket);
+    const slot = bucket < 0 ? LOW : bucket >= this.#size ? HIGH : BUCKETS + bucket;
+    if (!addWithoutCarry(words, slot * stride, 1)) rd.incr(slot);
     if (sample !== 0 && (sample > 0xffffffff || !addWithoutCarry(words, SUM * stride, sample))) rd.incr(SUM, sample);
     const sq = sample * sample;
-    if (sq <= Number.MAX_SAFE_INTEGER) {
-      // 32-bit parts mostly go in without a carry; a carry takes the
-      // counters' 64-bit path, where a new value below the part added means
-      // the counter wrapped past 2^64.
-      const lo = sq % TWO_32;
-      const mid = (sq - lo) / TWO_32;
-      if (lo !== 0 && !addWithoutCarry(words, SQ_LO * stride, lo) && rd.incr(SQ_LO, lo) < lo) rd.incr(SQ_HI, 1);
-      if (mid !== 0 && !addWithoutCarry(words, SQ_MID * stride, mid) && rd.incr(SQ_MID, mid) < mid) {
-        rd.incr(SQ_HI, TWO_32);
-      }
-    } else {
-      this.#addBigSquare(rd, BigInt(sample) * BigInt(sample));
-    }
+    if (sq <= Number.MAX_SAFE_INTEGER) this.#addSquare(rd, sq);
+    else this.#addBigSquare(rd, BigInt(sample) * BigInt(sample));
     // A high word read alone is one the key really held, and keys only grow:
     // when it is greater than the sample's, the sample changes nothing.
     const high = maxHigh(sample);
     if (!(this.#words[this.#maxHighWord] > high)) this.#raise(rd, MAX, maxKey(sample));
     if (!(this.#words[this.#minHighWord] > minHigh(high))) this.#raise(rd, MIN, minKey(sample));
+  }
+
+  /** Adds a square up to 2^53 to the atomic sum of squares. */
+  #addSquare(rd: Raindrops, sq: number): void {
+    // 32-bit parts mostly go in without a carry; a carry takes the
+    // counters' 64-bit path, where a new value below the part added means
+    // the counter wrapped past 2^64.
+    const words = this.#words, stride = this.#stride;
+    const lo = sq % TWO_32;
+    const mid = (sq - lo) / TWO_32;
+    if (lo !== 0 && !addWithoutCarry(words, SQ_LO * stride, lo) && rd.incr(SQ_LO, lo) < lo) rd.incr(SQ_HI, 1);
+    if (mid !== 0 && !addWithoutCarry(words, SQ_MID * stride, mid) && rd.incr(SQ_MID, mid) < mid) {
+      rd.incr(SQ_HI, TWO_32);
+    }
   }
 
   /** The sum-of-squares update for samples whose square exceeds 2^53. */
@@ -262,41 +298,53 @@ export class SharedAggregate extends AggregateView {
     }
   }
 
-  /** Clears every sample for every process; the stored layout stays. */
+  /**
+   * Clears every sample for every process; the stored layout stays. The
+   * writer regions of the previous epoch stop counting at once, and each
+   * writer clears its own at its next add().
+   */
   reset(): void {
     const rd = this.#live();
+    rd.incr(BUCKETS + this.#size);
     for (let slot = FIRST_DATA; slot < BUCKETS + this.#size; slot++) rd.set(slot, 0);
   }
 
-  /** Samples added by every process: the outliers plus every bucket (one read per bucket). */
-  get count(): number {
-    return Number(this.#countBigInt());
+  /** The writer regions' totals of the current epoch. */
+  #regionTotals(): RegionTotals {
+    this.#live();
+    return this.#regions.totals(this.#words[this.#epochWord]);
   }
-  #countBigInt(): bigint {
+
+  /** Samples added by every process: the outliers plus every bucket. */
+  get count(): number {
     const rd = this.#live();
-    let n = rd.getBigInt(LOW) + rd.getBigInt(HIGH);
-    for (let slot = BUCKETS; slot < BUCKETS + this.#size; slot++) n += rd.getBigInt(slot);
+    let n = rd.get(LOW) + rd.get(HIGH) + this.#regionTotals().count;
+    for (let slot = BUCKETS; slot < BUCKETS + this.#size; slot++) n += rd.get(slot);
     return n;
   }
   /** Sum of every sample, exact below 2^53 (see {@link sumBigInt}). */
   get sum(): number {
-    return this.#live().get(SUM);
+    return Number(this.sumBigInt);
   }
-  /** The exact sum of every sample (modulo 2^64). */
+  /** The exact sum of every sample. */
   get sumBigInt(): bigint {
-    return this.#live().getBigInt(SUM);
+    return this.#live().getBigInt(SUM) + this.#regionTotals().sum;
   }
-  /** The exact sum of the squares of every sample (modulo 2^128). */
+  /** The exact sum of the squares of every sample (the part kept in 128-bit counters modulo 2^128). */
   get sumOfSquares(): bigint {
     const rd = this.#live();
-    const total = rd.getBigInt(SQ_LO) + (rd.getBigInt(SQ_MID) << 32n) + (rd.getBigInt(SQ_HI) << 64n);
-    return total & ((1n << 128n) - 1n);
+    const atomic = rd.getBigInt(SQ_LO) + (rd.getBigInt(SQ_MID) << 32n) + (rd.getBigInt(SQ_HI) << 64n);
+    return (atomic & ((1n << 128n) - 1n)) + this.#regionTotals().squares;
   }
   get min(): number | undefined {
-    return sampleOfMinKey(this.#live().getBigInt(MIN));
+    const atomic = sampleOfMinKey(this.#live().getBigInt(MIN)) ?? Infinity;
+    const min = Math.min(atomic, this.#regionTotals().min);
+    return min === Infinity ? undefined : min;
   }
   get max(): number | undefined {
-    return sampleOfMaxKey(this.#live().getBigInt(MAX));
+    const atomic = sampleOfMaxKey(this.#live().getBigInt(MAX)) ?? -Infinity;
+    const max = Math.max(atomic, this.#regionTotals().max);
+    return max === -Infinity ? undefined : max;
   }
   get mean(): number | undefined {
     const n = this.count;
@@ -307,15 +355,16 @@ export class SharedAggregate extends AggregateView {
     return n < 2 ? undefined : exactVariance(n, this.sumBigInt, this.sumOfSquares);
   }
   get outliersLow(): number {
-    return this.#live().get(LOW);
+    return this.#live().get(LOW) + this.#regionTotals().low;
   }
   get outliersHigh(): number {
-    return this.#live().get(HIGH);
+    return this.#live().get(HIGH) + this.#regionTotals().high;
   }
   protected bucketCounts(): ArrayLike<number> {
     const rd = this.#live();
     const counts = new Float64Array(this.#size);
     for (let i = 0; i < counts.length; i++) counts[i] = rd.get(BUCKETS + i);
+    this.#regions.addBuckets(counts, this.#words[this.#epochWord]);
     return counts;
   }
 
@@ -334,7 +383,10 @@ export class SharedAggregate extends AggregateView {
    * Any later use, a second evaporate() included, throws EvaporatedError.
    */
   evaporate(): void {
-    this.#live().evaporate();
+    const rd = this.#live();
+    this.#region?.release(); // its figures stay and keep counting
+    this.#region = null;
+    rd.evaporate();
     this.#rd = null;
     this.#words = new Int32Array(0);
   }
