@@ -1,9 +1,11 @@
 /**
- * CPU time per sample of SharedAggregate.add (atomic counters in a /dev/shm
- * file) beside the in-process Aggregate.add, interleaved in the same run:
- * each round times one pass of each in turn (the order alternates), and
- * the table shows medians, the spread (lowest-highest) and the median of
- * the per-round ratios.
+ * CPU time per sample of SharedAggregate.add (a /dev/shm file) beside the
+ * in-process Aggregate.add, interleaved in the same run: each round times
+ * one pass of each in turn (the order rotates), and the table shows
+ * medians, the spread (lowest-highest) and the median of the per-round
+ * ratios to Aggregate.add. "SharedAggregate.add" writes its own region of
+ * the file; "no region free" is a writer that found every region taken and
+ * uses the file's atomic counters.
  *
  *   node_modules/.bin/deno run -A bench/aggregate.bench.ts
  *   node_modules/.bin/bun bench/aggregate.bench.ts
@@ -14,6 +16,7 @@ import { rmSync } from "node:fs";
 import process from "node:process";
 import { Aggregate } from "../src/aggregate/aggregate.ts";
 import { SharedAggregate } from "../src/aggregate/shared_aggregate.ts";
+import { REGIONS } from "../src/aggregate/writer_regions.ts";
 import { runtimeLabel } from "./_bench.ts";
 
 const SAMPLES = 1 << 16;
@@ -55,28 +58,31 @@ const path = `/dev/shm/raindrops-bench-aggregate-${process.pid}`;
 try {
   const local = new Aggregate({ buckets: 32 });
   using shared = new SharedAggregate({ path, zero: true, buckets: 32 });
-  for (const agg of [local, shared]) for (const set of [small, wide]) cpuNsPerAdd(agg, set); // warm up
+  const holders = Array.from({ length: REGIONS - 1 }, () => new SharedAggregate({ path, buckets: 32 }));
+  for (const h of [shared, ...holders]) h.add(1); // every region taken
+  using atomic = new SharedAggregate({ path, buckets: 32 });
+  const variants = [local, shared, atomic];
+  for (const agg of variants) for (const set of [small, wide]) cpuNsPerAdd(agg, set); // warm up
   console.log(
     `aggregate add, ${runtimeLabel()}: CPU ns per sample, median (lowest-highest) of ${ROUNDS} interleaved rounds of ${
       PASSES * SAMPLES
-    } adds`,
+    } adds; ratio to Aggregate.add`,
   );
-  console.log(`  ${"samples".padEnd(20)} ${"Aggregate.add".padEnd(20)} ${"SharedAggregate.add".padEnd(22)} ratio`);
+  const columns = ["Aggregate.add", "SharedAggregate.add", "ratio", "no region free", "ratio"];
+  console.log(`  ${"samples".padEnd(20)} ${columns.map((c) => c.padEnd(20)).join(" ")}`);
   for (const [name, samples] of [["ms, 0..1999", small], ["1 in 16 up to 10^8", wide]] as const) {
-    const a: number[] = [], s: number[] = [], ratio: number[] = [];
+    const ns: number[][] = variants.map(() => []);
     for (let r = 0; r < ROUNDS; r++) {
-      let x: number, y: number;
-      if (r % 2 === 0) {
-        x = cpuNsPerAdd(local, samples);
-        y = cpuNsPerAdd(shared, samples);
-      } else {
-        y = cpuNsPerAdd(shared, samples);
-        x = cpuNsPerAdd(local, samples);
+      for (let k = 0; k < variants.length; k++) {
+        const v = (r + k) % variants.length;
+        ns[v].push(cpuNsPerAdd(variants[v], samples));
       }
-      a.push(x), s.push(y), ratio.push(y / x);
     }
-    console.log(`  ${name.padEnd(20)} ${figure(a).padEnd(20)} ${figure(s).padEnd(22)} ${figure(ratio, 2)}x`);
+    const ratios = (v: number) => ns[v].map((x, r) => x / ns[0][r]);
+    const cells = [figure(ns[0]), figure(ns[1]), `${figure(ratios(1), 2)}x`, figure(ns[2]), `${figure(ratios(2), 2)}x`];
+    console.log(`  ${name.padEnd(20)} ${cells.map((c) => c.padEnd(20)).join(" ")}`);
   }
+  holders.forEach((h) => h.evaporate());
 } finally {
   rmSync(path, { force: true });
 }

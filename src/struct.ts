@@ -27,10 +27,9 @@ export type StructInstance<K extends string> = {
   /** Unmaps the counters; later use throws EvaporatedError. */
   evaporate(): void;
   [Symbol.dispose](): void;
-} & { [P in K]: number } & {
   /** The member at this position, in the order the members were given. */
   [position: number]: number;
-};
+} & { [P in K]: number };
 
 /** The class returned by {@link Struct}. */
 export interface StructClass<K extends string> {

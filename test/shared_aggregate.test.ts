@@ -156,8 +156,11 @@ test(`writers beyond the ${REGIONS} regions add through atomic counters; a relea
   add(next, 11);
   assert.equal(raw.get(6), 7 + 300 + 2 ** 40 + 5, "the newcomer took the released region");
   assert.deepEqual(reader.toJSON(), local.toJSON());
-  assert.equal(reader.sumOfSquares, [...holders.keys()].reduce((a, i) => a + BigInt(i * 3) ** 2n, 0n) +
-    49n + 90000n + 2n ** 80n + 25n + 121n);
+  assert.equal(
+    reader.sumOfSquares,
+    [...holders.keys()].reduce((a, i) => a + BigInt(i * 3) ** 2n, 0n) +
+      49n + 90000n + 2n ** 80n + 25n + 121n,
+  );
   holders.forEach((h) => h.evaporated || h.evaporate());
 });
 

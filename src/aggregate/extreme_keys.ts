@@ -64,4 +64,3 @@ export function sampleOfMinKey(key: bigint): number | undefined {
   float32Bits[0] = minHigh(Number(key / 2n ** 32n));
   return float32[0] - (Number(key % 2n ** 32n) - OFFSET);
 }
-

@@ -12,7 +12,7 @@ import { BucketLayout, type BucketOptions } from "./histogram.ts";
 import { maxHigh, maxKey, minHigh, minKey, sampleOfMaxKey, sampleOfMinKey } from "./extreme_keys.ts";
 import { exactMean, exactVariance } from "./moments.ts";
 import { AggregateView } from "./view.ts";
-import { type Carry, type RegionTotals, WriterRegion, WriterRegions } from "./writer_regions.ts";
+import { type Carry, type RegionTotals, type WriterRegion, WriterRegions } from "./writer_regions.ts";
 
 /** Options for {@link SharedAggregate}. */
 export interface SharedAggregateOptions {
@@ -106,21 +106,31 @@ function headerOf(layout: BucketLayout): bigint {
 
 /**
  * One aggregate shared by path between every Deno and Bun process (and
- * thread) that opens it: each `add()` is a handful of atomic counter
- * updates on a {@link Raindrops} file, and every reader sees the totals of
- * all writers. Crashing writers lose nothing already added.
+ * thread) that opens it, with no master process and no queue; every reader
+ * sees the totals of all writers, and crashing writers lose nothing
+ * already added.
+ *
+ * Each open aggregate that adds claims a region of the file at its first
+ * `add()` and updates it with plain stores, as it is the only writer there,
+ * so an add costs little more than an in-process one; readers add up every
+ * region. `evaporate()` (or `using`) frees the region for the next writer,
+ * its figures still counting. A writer that finds every region taken (32
+ * writers at once, or regions kept by writers that ended without
+ * evaporating) updates the file's atomic counters instead: slower, as
+ * exact.
  *
  * Samples are non-negative safe integers (0 to 2^53-1), e.g. milliseconds;
  * anything else throws (TypeError for a non-number, RangeError otherwise).
- * Count, sum and bucket counts are exact unsigned 64-bit counters (read as
- * numbers, exact below 2^53); the sum of squares is exact below 2^128, so
- * the standard deviation is computed from exact integers.
+ * Count, sum and bucket counts are exact integers (read as numbers, exact
+ * below 2^53); the sum of squares is exact too, so the mean and standard
+ * deviation come from exact integers, as in {@link Aggregate}.
  *
  * The bucket layout is stored in the file: opening it with another layout
  * throws {@link AggregateMismatchError} (open with `zero: true` to start
  * over with a new one). Reads while other processes add are not one atomic
  * snapshot (count may already include a sample whose sum is not yet in),
- * and a `reset()` racing with `add()` may keep part of a sample.
+ * and a `reset()` or `zero: true` racing with `add()` may keep part of a
+ * sample.
  *
  * @example
  * ```ts
@@ -246,7 +256,8 @@ export class SharedAggregate extends AggregateView {
   #carry(rd: Raindrops): Carry {
     return {
       sum: (sum) => void rd.incr(SUM, sum),
-      squares: (squares) => typeof squares === "bigint" ? this.#addBigSquare(rd, squares) : this.#addSquare(rd, squares),
+      squares: (squares) =>
+        typeof squares === "bigint" ? this.#addBigSquare(rd, squares) : this.#addSquare(rd, squares),
     };
   }
 
@@ -326,11 +337,11 @@ export class SharedAggregate extends AggregateView {
   get sum(): number {
     return Number(this.sumBigInt);
   }
-  /** The exact sum of every sample. */
+  /** The exact sum of every sample, below 2^64. */
   get sumBigInt(): bigint {
     return this.#live().getBigInt(SUM) + this.#regionTotals().sum;
   }
-  /** The exact sum of the squares of every sample (the part kept in 128-bit counters modulo 2^128). */
+  /** The exact sum of the squares of every sample, below 2^128. */
   get sumOfSquares(): bigint {
     const rd = this.#live();
     const atomic = rd.getBigInt(SQ_LO) + (rd.getBigInt(SQ_MID) << 32n) + (rd.getBigInt(SQ_HI) << 64n);

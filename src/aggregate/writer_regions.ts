@@ -65,7 +65,7 @@ export class WriterRegion {
 
   constructor(fields: Float64Array, token: number, size: number, carry: Carry) {
     this.#fields = fields;
-    this.#claimWord = new Int32Array(fields.buffer, fields.byteOffset, 1);
+    this.#claimWord = new Int32Array(fields.buffer, fields.byteOffset + CLAIM * 8, 1);
     this.#token = token;
     this.#size = size;
     this.#carry = carry;
@@ -152,7 +152,7 @@ export class WriterRegions {
     const token = (Math.random() * 0xfffffffe + 1) | 0 || 1;
     for (let r = 0; r < REGIONS; r++) {
       const start = r * this.#stride;
-      if (Atomics.compareExchange(this.#words, start * 2, 0, token) === 0) {
+      if (Atomics.compareExchange(this.#words, (start + CLAIM) * 2, 0, token) === 0) {
         return new WriterRegion(this.#fields.subarray(start, start + this.#stride), token, this.#size, carry);
       }
     }
