@@ -178,38 +178,42 @@ test("a writer whose region was cleared by zero: true and taken by another keeps
   assert.equal(second.max, 10);
 });
 
-test("four processes (2 Deno, 2 Bun) adding 50,000 samples each at once give exact totals", async () => {
-  using tmp = tempShm("agg-4proc");
-  using barrier = tempShm("agg-barrier");
-  const N = 50_000, BUCKETS = 32;
-  const runtimes: RuntimeName[] = ["deno", "bun", "deno", "bun"];
-  using agg = new SharedAggregate({ path: tmp.path, buckets: BUCKETS, zero: true });
-  const results = await Promise.all(
-    runtimes.map((rt, w) =>
-      runFixture(rt, "aggregate_feeder.ts", [tmp.path, barrier.path, String(w), "4", String(N), String(BUCKETS)])
-    ),
-  );
-  results.forEach((r, w) => {
-    assert.equal(r.code, 0, `${runtimes[w]} feeder ${w}: ${r.stderr}`);
-    assert.deepEqual(JSON.parse(r.stdout), { worker: w, added: N });
-  });
+for (const regions of ["own regions", "every region taken: atomic counters"]) {
+  test(`four processes (2 Deno, 2 Bun) adding 50,000 samples each at once give exact totals (${regions})`, async () => {
+    using tmp = tempShm("agg-4proc");
+    using barrier = tempShm("agg-barrier");
+    const N = 50_000, BUCKETS = 32;
+    const runtimes: RuntimeName[] = ["deno", "bun", "deno", "bun"];
+    using agg = new SharedAggregate({ path: tmp.path, buckets: BUCKETS, zero: true });
+    const holders = regions === "own regions" ? [] : takeEveryRegion(tmp.path, BUCKETS);
+    const results = await Promise.all(
+      runtimes.map((rt, w) =>
+        runFixture(rt, "aggregate_feeder.ts", [tmp.path, barrier.path, String(w), "4", String(N), String(BUCKETS)])
+      ),
+    );
+    results.forEach((r, w) => {
+      assert.equal(r.code, 0, `${runtimes[w]} feeder ${w}: ${r.stderr}`);
+      assert.deepEqual(JSON.parse(r.stdout), { worker: w, added: N });
+    });
 
-  const all = runtimes.flatMap((_, w) => feederSamples(w, N));
-  const local = new Aggregate({ buckets: BUCKETS });
-  for (const x of all) local.add(x);
-  const want = expected(all);
-  assert.equal(agg.count, 4 * N);
-  assert.equal(agg.sumBigInt, want.sum);
-  assert.equal(agg.sumOfSquares, want.squares);
-  assert.equal(agg.min, want.min);
-  assert.equal(agg.max, want.max);
-  assert.equal(agg.outliersLow, local.outliersLow);
-  assert.equal(agg.outliersHigh, local.outliersHigh);
-  assert.ok(agg.outliersLow > 0 && agg.outliersHigh > 0, "the samples include both kinds of outlier");
-  assert.deepEqual([...agg.buckets()], [...local.buckets()]);
-  closeTo(agg.mean, Number(want.sum) / all.length, "mean");
-  closeTo(agg.stddev, want.stddev, "stddev");
-});
+    const all = runtimes.flatMap((_, w) => feederSamples(w, N));
+    const local = new Aggregate({ buckets: BUCKETS });
+    for (const x of all) local.add(x);
+    const want = expected(all);
+    assert.equal(agg.count, 4 * N);
+    assert.equal(agg.sumBigInt, want.sum);
+    assert.equal(agg.sumOfSquares, want.squares);
+    assert.equal(agg.min, want.min);
+    assert.equal(agg.max, want.max);
+    assert.equal(agg.outliersLow, local.outliersLow);
+    assert.equal(agg.outliersHigh, local.outliersHigh);
+    assert.ok(agg.outliersLow > 0 && agg.outliersHigh > 0, "the samples include both kinds of outlier");
+    assert.deepEqual([...agg.buckets()], [...local.buckets()]);
+    closeTo(agg.mean, Number(want.sum) / all.length, "mean");
+    closeTo(agg.stddev, want.stddev, "stddev");
+    holders.forEach((h) => h.evaporate());
+  });
+}
 
 test("two handles on one path share samples, and reopening keeps them", () => {
   using tmp = tempShm("agg-reopen");
