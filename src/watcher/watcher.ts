@@ -645,7 +645,9 @@ export class Watcher implements Disposable {
       }
       if (!this.#allowedHost(hostHeader)) {
         return c.text(
-          `Forbidden: reset under Host ${JSON.stringify(hostHeader)}; use an IP address, localhost, or a name in \`hosts\`\n`,
+          `Forbidden: reset under Host ${
+            JSON.stringify(hostHeader)
+          }; use an IP address, localhost, or a name in \`hosts\`\n`,
           403,
         );
       }
