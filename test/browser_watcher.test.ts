@@ -82,6 +82,11 @@ test(`the dashboard in headless Chromium draws live charts, follows queued conne
     const row = `tr[data-addr="${addr}"]`;
     assert.equal(await page.locator(`${row} td.addr`).textContent(), addr);
     assert.equal(await page.locator(`${row} svg.spark polyline`).count(), 2, "active and queued lines");
+    // Each update brings only the polls since the last one; the chart keeps the earlier ones.
+    await page.waitForFunction(
+      (sel: string) => Number((globalThis as any).document.querySelector(sel)?.dataset.points) >= 6,
+      `${row} svg.spark`,
+    );
     await page.screenshot({ path: `${OUTPUT}watcher-index.png`, fullPage: true });
 
     // The queued page: the chart and histogram follow connections as they queue.

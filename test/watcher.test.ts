@@ -145,6 +145,12 @@ test(`GET /series/ADDR.json gives the points and histogram rows the charts are d
   assert.equal(all.listeners.length, 1);
   assert.ok(all.listeners[0].points.length <= 5);
   assert.equal((await s.get("/series.json?points=x")).status, 400);
+  assert.equal((await s.get("/series.json?since=-1")).status, 400);
+  const newest = all.listeners[0].points.at(-1)[0];
+  assert.equal(all.listeners[0].lastReset, data.lastReset);
+  const later = await (await s.get(`/series.json?since=${newest}`)).json();
+  assert.ok(later.listeners[0].points.every(([t]: number[]) => t > newest), "only polls after since");
+  assert.ok(later.listeners[0].points.length < data.points.length);
 });
 
 test(`an unknown address answers 404 on every endpoint and creates no state (${runtimeName})`, async () => {

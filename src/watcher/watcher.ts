@@ -221,9 +221,10 @@ function baseOf(c: Context, marker: string): string {
  *   to the Referer's path (same host, one leading slash) or the index.
  *   403 for an Origin other than the Host (`Origin: null` included) and
  *   for a Host that is not an IP address, `localhost` or in `hosts`.
- * - `GET /series.json?points=N`, `GET /series/ADDR.json?points=N`: the
- *   JSON the pages' charts are drawn from (the index's also carries
- *   `omitted`, `maxListeners` and `workers`).
+ * - `GET /series.json?points=N[&since=MS]`, `GET /series/ADDR.json?points=N`:
+ *   the JSON the pages' charts are drawn from (the index's also carries
+ *   `omitted`, `maxListeners` and `workers`; with `since`, only the polls
+ *   after that time, so the index fetches each point once).
  *
  * An address that is not watched answers 404 and creates no state. Every
  * name shown in HTML is escaped; pages carry their CSS, script and SVG
@@ -551,12 +552,16 @@ export class Watcher implements Disposable {
 
     const watcherSeries = (c: Context) => {
       const points = countParam(c, "points", INDEX_POINTS);
-      if (points === undefined) return c.text("points must be a non-negative integer\n", 400);
+      const since = countParam(c, "since", 0);
+      if (points === undefined || since === undefined) {
+        return c.text("points and since must be non-negative integers\n", 400);
+      }
       const listeners = [...this.#states].map(([addr, st]) => ({
         addr,
         active: st.active.current,
         queued: st.queued.current,
-        points: st.points(points),
+        lastReset: st.lastReset,
+        points: st.points(points, since),
       }));
       const body = {
         time: this.#lastPoll,
@@ -564,7 +569,7 @@ export class Watcher implements Disposable {
         maxListeners: this.maxListeners,
         omitted: this.#omitted,
         listeners,
-        workers: this.#workers?.toJSON(points) ?? null,
+        workers: this.#workers?.toJSON(points, since) ?? null,
       };
       return c.json(body, 200, { "Cache-Control": "no-store" });
     };
