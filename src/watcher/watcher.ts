@@ -76,8 +76,8 @@ export interface WatcherOptions {
    */
   hosts?: readonly string[];
   /**
-   * Path of a middleware stats file (the `stats` path given to
-   * `withRaindrops`): the index then also shows the workers' calling and
+   * Path of a middleware stats file (the `stats` path given to the
+   * `raindrops` middleware): the index then also shows the workers' calling and
    * writing, in total and per worker, with charts over time. Read without
    * becoming one of its workers; a missing file shows as such until it
    * appears.
@@ -90,7 +90,7 @@ export interface WatcherOptions {
 const KINDS: readonly Kind[] = ["active", "queued"];
 const DEFAULT_HISTORY = 600;
 const DEFAULT_MAX_LISTENERS = 100;
-const MAX_MAX_LISTENERS = 100_000;
+const MAX_LIMIT = 100_000;
 const DEFAULT_MAX_TAILS = 32;
 const INDEX_POINTS = 120;
 const MAX_HISTORY = 1_000_000;
@@ -277,11 +277,11 @@ export class Watcher implements Disposable {
       throw new RangeError(`delay must be from 0.001 to ${MAX_TIMER_SECONDS} seconds, got ${this.delay}`);
     }
     this.#history = count(options.history, "history", DEFAULT_HISTORY, MAX_HISTORY);
-    this.maxListeners = count(options.maxListeners, "maxListeners", DEFAULT_MAX_LISTENERS, MAX_MAX_LISTENERS);
+    this.maxListeners = count(options.maxListeners, "maxListeners", DEFAULT_MAX_LISTENERS, MAX_LIMIT);
     if (this.#listeners !== undefined && this.#listeners.length > this.maxListeners) {
       throw new RangeError(`${this.#listeners.length} listeners given, more than maxListeners (${this.maxListeners})`);
     }
-    this.maxTails = count(options.maxTails, "maxTails", DEFAULT_MAX_TAILS, MAX_MAX_LISTENERS);
+    this.maxTails = count(options.maxTails, "maxTails", DEFAULT_MAX_TAILS, MAX_LIMIT);
     this.#allowedHost = hostRule(options.hosts);
     if (options.workerStats !== undefined) {
       if (typeof options.workerStats !== "string") throw new TypeError("workerStats must be a path");
@@ -455,7 +455,7 @@ export class Watcher implements Disposable {
     const h = aggregateHeaders(t.aggregate, { always: true });
     h["X-Current"] = String(t.current);
     h["X-Last-Reset"] = httpDate(st.lastReset);
-    // Before any peak above 0, both name the start of the statistics, as the gem's do.
+    // Before any peak above 0, both name the start of these statistics (the gem's name its start).
     h["X-First-Peak-At"] = httpDate(t.firstPeakAt || st.lastReset);
     h["X-Last-Peak-At"] = httpDate(t.lastPeakAt || st.lastReset);
     return h;
