@@ -145,6 +145,12 @@ test(`GET /series/ADDR.json gives the points and histogram rows the charts are d
   assert.equal(all.listeners.length, 1);
   assert.ok(all.listeners[0].points.length <= 5);
   assert.equal((await s.get("/series.json?points=x")).status, 400);
+  assert.equal((await s.get("/series.json?since=-1")).status, 400);
+  const newest = all.listeners[0].points.at(-1)[0];
+  assert.equal(all.listeners[0].lastReset, data.lastReset);
+  const later = await (await s.get(`/series.json?since=${newest}`)).json();
+  assert.ok(later.listeners[0].points.every(([t]: number[]) => t > newest), "only polls after since");
+  assert.ok(later.listeners[0].points.length < data.points.length);
 });
 
 test(`an unknown address answers 404 on every endpoint and creates no state (${runtimeName})`, async () => {
@@ -367,7 +373,9 @@ test(`every X-* header is sent always, on .txt and .html, with NaN where a figur
     const res = await s.get(`/active/${s.enc}.${ext}`);
     await res.text();
     assert.equal(res.headers.get("X-Count"), "0");
-    for (const h of ["X-Min", "X-Max", "X-Mean", "X-Std-Dev"]) assert.equal(res.headers.get(h), "NaN", `${h} on .${ext}`);
+    for (const h of ["X-Min", "X-Max", "X-Mean", "X-Std-Dev"]) {
+      assert.equal(res.headers.get(h), "NaN", `${h} on .${ext}`);
+    }
     assert.equal(res.headers.get("X-Outliers-Low"), "0");
     for (const h of TIMES) assert.equal(res.headers.get(h), res.headers.get("X-Last-Reset"), h);
   }
@@ -381,9 +389,21 @@ test(`POST /reset refuses Origin: null and a Host that is not an IP address, loc
   const post = (headers: Record<string, string>) => rawPost(server.port, path, headers);
   const local = `127.0.0.1:${server.port}`;
   assert.equal((await post({ Host: local, Origin: "null" })).status, 403, "Origin: null");
-  assert.equal((await post({ Host: "rebound.example:80", Origin: "http://rebound.example:80" })).status, 403, "rebinding");
+  assert.equal(
+    (await post({ Host: "rebound.example:80", Origin: "http://rebound.example:80" })).status,
+    403,
+    "rebinding",
+  );
   assert.equal((await post({ Host: "rebound.example" })).status, 403, "rebinding without Origin");
-  for (const host of [local, `localhost:${server.port}`, `[::1]:${server.port}`, "watcher.example.com", "WATCHER.example.com:8080"]) {
+  for (
+    const host of [
+      local,
+      `localhost:${server.port}`,
+      `[::1]:${server.port}`,
+      "watcher.example.com",
+      "WATCHER.example.com:8080",
+    ]
+  ) {
     const res = await post({ Host: host, Origin: `http://${host}` });
     assert.equal(res.status, 303, host);
   }
@@ -394,7 +414,8 @@ test(`POST /reset refuses Origin: null and a Host that is not an IP address, loc
 test(`POST /reset sends only a single-slash path back: //host and /\\host Referers go to the index (${runtimeName})`, async () => {
   await using s = await setup({ delay: 60 });
   const path = `/reset/${s.enc}`, host = `127.0.0.1:${s.server.port}`;
-  const back = async (referer: string) => (await rawPost(s.server.port, path, { Host: host, Referer: referer })).headers.get("location");
+  const back = async (referer: string) =>
+    (await rawPost(s.server.port, path, { Host: host, Referer: referer })).headers.get("location");
   assert.equal(await back(`http://${host}//evil.example/x`), "/");
   assert.equal(await back(`http://${host}/\\evil.example/x`), "/");
   assert.equal(await back(`http://${host}/%2F%2Fevil.example`), "/%2F%2Fevil.example", "an encoded slash is a path");
@@ -427,7 +448,7 @@ test(`at most maxTails tails stream at once: one more gets 503, and a slot frees
 test(`with no listeners given, every TCP and unix listener is watched, new ones appear and closed ones go (${runtimeName})`, async () => {
   const sockPath = `/tmp/raindrops-test-${process.pid}-default-unix.sock`;
   await using unix = await HeldListener.start(["unix", sockPath]);
-  await using cleanup = { [Symbol.asyncDispose]: async () => rmSync(sockPath, { force: true }) };
+  using cleanup = { [Symbol.dispose]: () => rmSync(sockPath, { force: true }) };
   void unix, cleanup;
   using watcher = new Watcher({ delay: DELAY, maxListeners: 100_000 });
   await eventually(() => watcher.listeners.includes(sockPath), () => watcher.listeners.length);
@@ -463,7 +484,10 @@ test("the constructor checks its options: TypeError for wrong types, RangeError 
   assert.throws(() => new Watcher({ history: 1.5, stats: noStats }), RangeError);
   assert.throws(() => new Watcher({ maxListeners: 0, stats: noStats }), RangeError);
   assert.throws(() => new Watcher({ maxListeners: 2.5, stats: noStats }), RangeError);
-  assert.throws(() => new Watcher({ listeners: ["127.0.0.1:1", "127.0.0.1:2"], maxListeners: 1, stats: noStats }), RangeError);
+  assert.throws(
+    () => new Watcher({ listeners: ["127.0.0.1:1", "127.0.0.1:2"], maxListeners: 1, stats: noStats }),
+    RangeError,
+  );
   assert.throws(() => new Watcher({ workerStats: 1 as never, stats: noStats }), TypeError);
   assert.throws(() => new Watcher({ workerStats: "", stats: noStats }), RangeError);
   assert.throws(() => new Watcher({ buckets: 0, stats: noStats }), RangeError);

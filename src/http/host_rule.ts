@@ -60,7 +60,9 @@ export function hostRule(names: readonly string[] = []): (host: string | null | 
   for (const name of names) {
     if (typeof name !== "string") throw new TypeError(`each host must be a string, got ${typeof name}`);
     const lower = name.toLowerCase();
-    if (!HOST_NAME.test(lower)) throw new RangeError(`${JSON.stringify(name)} is not a host name (give it without port or scheme)`);
+    if (!HOST_NAME.test(lower)) {
+      throw new RangeError(`${JSON.stringify(name)} is not a host name (give it without port or scheme)`);
+    }
     known.add(lower.endsWith(".") ? lower.slice(0, -1) : lower);
   }
   return function allowedHost(header: string | null | undefined): boolean {

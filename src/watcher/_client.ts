@@ -71,6 +71,20 @@ export const SCRIPT = `
   var delay = Math.max(100, Number(body.getAttribute("data-delay")) * 1000 || 1000);
   var status = document.getElementById("status");
   var failures = 0;
+  // The index asks only for polls after the last one it has and keeps the
+  // last INDEX_POINTS of each chart here, keyed by row; a reset starts a row over.
+  var INDEX_POINTS = 120;
+  var chartPoints = {}, since = 0;
+
+  function remember(kept, key, reset, fresh) {
+    var old = chartPoints[key];
+    var points = old && old.reset === reset ? old.points : [];
+    var last = points.length ? points[points.length - 1][0] : -Infinity;
+    for (var i = 0; i < fresh.length; i++) if (fresh[i][0] > last) points.push(fresh[i]);
+    if (points.length > INDEX_POINTS) points = points.slice(points.length - INDEX_POINTS);
+    kept[key] = { reset: reset, points: points };
+    return points;
+  }
 
   function svgEl(name, attrs, parent) {
     var e = document.createElementNS(NS, name);
@@ -214,6 +228,20 @@ export const SCRIPT = `
   }
 
   function updateIndex(data) {
+    var kept = {}, i;
+    for (i = 0; i < data.listeners.length; i++) {
+      var l = data.listeners[i];
+      l.points = remember(kept, "l " + l.addr, l.lastReset, l.points);
+    }
+    var w = data.workers;
+    if (w) {
+      w.points = remember(kept, "w all", 0, w.points);
+      for (i = 0; i < w.perWorker.length; i++) {
+        w.perWorker[i].points = remember(kept, "w " + w.perWorker[i].tid, 0, w.perWorker[i].points);
+      }
+    }
+    chartPoints = kept;
+    since = data.time;
     syncRows(document.getElementById("listeners"), "data-addr", data.listeners, function (l) { return l.addr; },
       function (l) { return buildRow(l.addr); }, ["active", "queued"]);
     var empty = document.getElementById("empty");
@@ -238,7 +266,9 @@ export const SCRIPT = `
   }
 
   function tick() {
-    var url = page === "index" ? base + "series.json?points=120" : body.getAttribute("data-series");
+    var url = page === "index"
+      ? base + "series.json?points=" + INDEX_POINTS + "&since=" + since
+      : body.getAttribute("data-series");
     fetch(url, { cache: "no-store" }).then(function (res) {
       if (res.status === 404) throw new Error("this listener is no longer watched");
       if (!res.ok) throw new Error("HTTP " + res.status);

@@ -80,9 +80,9 @@ function workersSection(w: WorkersState): string {
   const rows = [workerRow("all", w.calling, w.writing)];
   for (const each of w.toJSON(0).perWorker) rows.push(workerRow(String(each.tid), each.calling, each.writing));
   return `<h2>Workers</h2>
-<p class="status" id="workers-status">${w.workers} ${w.workers === 1 ? "worker" : "workers"} in <span class="addr">${escapeHtml(w.path)}</span>${
-    w.error === undefined ? "" : `: <span class="stale">${escapeHtml(w.error)}</span>`
-  }</p>
+<p class="status" id="workers-status">${w.workers} ${w.workers === 1 ? "worker" : "workers"} in <span class="addr">${
+    escapeHtml(w.path)
+  }</span>${w.error === undefined ? "" : `: <span class="stale">${escapeHtml(w.error)}</span>`}</p>
 <p class="legend"><span class="calling">calling</span><span class="writing">writing</span></p>
 <table>
 <thead><tr><th>worker</th><th class="num">calling</th><th class="num">writing</th><th>over time</th></tr></thead>
@@ -90,7 +90,9 @@ function workersSection(w: WorkersState): string {
 ${rows.join("\n")}
 </tbody>
 </table>
-<p id="workers-omitted" class="muted"${w.omitted ? "" : " hidden"}>${w.omitted} more workers counted in the totals but not shown</p>
+<p id="workers-omitted" class="muted"${
+    w.omitted ? "" : " hidden"
+  }>${w.omitted} more workers counted in the totals but not shown</p>
 <h2>Listeners</h2>
 `;
 }
@@ -138,11 +140,9 @@ export function indexPage(
     `
 <h1>raindrops watcher</h1>
 <p id="status" class="status">polled every ${delay} s, last poll ${isoSeconds(time)}</p>
-${
-      error === undefined
-        ? ""
-        : `<p class="status stale">last poll failed: ${escapeHtml(error)}</p>\n`
-    }${workers ? workersSection(workers) : ""}<p class="legend"><span class="active">active</span><span class="queued">queued</span></p>
+${error === undefined ? "" : `<p class="status stale">last poll failed: ${escapeHtml(error)}</p>\n`}${
+      workers ? workersSection(workers) : ""
+    }<p class="legend"><span class="active">active</span><span class="queued">queued</span></p>
 <table>
 <thead><tr><th>address</th><th class="num">active</th><th class="num">queued</th><th>over time</th><th>details</th><th></th></tr></thead>
 <tbody id="listeners">
@@ -150,7 +150,9 @@ ${rows}
 </tbody>
 </table>
 <p id="empty" class="muted"${listeners.size ? " hidden" : ""}>No listeners yet.</p>
-<p id="omitted" class="muted" data-max="${maxListeners}"${omitted ? "" : " hidden"}>${omitted} more listeners not shown (maxListeners ${maxListeners})</p>
+<p id="omitted" class="muted" data-max="${maxListeners}"${
+      omitted ? "" : " hidden"
+    }>${omitted} more listeners not shown (maxListeners ${maxListeners})</p>
 `,
   );
 }

@@ -36,13 +36,17 @@ export class PollRing {
     this.#next = 0;
   }
 
-  /** The last `max` polls, oldest first, as `[time ms, ...counts]`. */
-  points(max = Infinity): number[][] {
+  /**
+   * The last `max` polls taken after `since` (ms), oldest first, as
+   * `[time ms, ...counts]`.
+   */
+  points(max = Infinity, since = -Infinity): number[][] {
     const cap = this.#times.length;
     const n = Math.min(this.#length, max);
     const out: number[][] = [];
     for (let k = this.#length - n; k < this.#length; k++) {
       const i = (this.#next - this.#length + k + cap) % cap;
+      if (this.#times[i] <= since) continue;
       const row = [this.#times[i]];
       for (let c = 0; c < this.#channels; c++) row.push(this.#values[i * this.#channels + c]);
       out.push(row);

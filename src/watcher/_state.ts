@@ -81,8 +81,8 @@ export class ListenerState {
     this.#history.clear();
   }
 
-  /** The last `max` polls, oldest first, as `[time ms, active, queued]`. */
-  points(max = Infinity): number[][] {
-    return this.#history.points(max);
+  /** The last `max` polls after `since` (ms), oldest first, as `[time ms, active, queued]`. */
+  points(max = Infinity, since = -Infinity): number[][] {
+    return this.#history.points(max, since);
   }
 }

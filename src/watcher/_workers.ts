@@ -74,13 +74,13 @@ export class WorkersState {
     this.error = undefined;
   }
 
-  /** The figures and the last `points` polls, as `/series.json` gives them. */
-  toJSON(points: number) {
+  /** The figures and the last `points` polls after `since` (ms), as `/series.json` gives them. */
+  toJSON(points: number, since = -Infinity) {
     const each = [...this.#each].sort(([a], [b]) => a - b).map(([tid, w]) => ({
       tid,
       calling: w.calling,
       writing: w.writing,
-      points: w.history.points(points),
+      points: w.history.points(points, since),
     }));
     return {
       path: this.path,
@@ -89,7 +89,7 @@ export class WorkersState {
       workers: this.workers,
       omitted: this.omitted,
       error: this.error ?? null,
-      points: this.#totals.points(points),
+      points: this.#totals.points(points, since),
       perWorker: each,
     };
   }

@@ -76,8 +76,8 @@ export interface WatcherOptions {
    */
   hosts?: readonly string[];
   /**
-   * Path of a middleware stats file (the `stats` path given to
-   * `withRaindrops`): the index then also shows the workers' calling and
+   * Path of a middleware stats file (the `stats` path given to the
+   * `raindrops` middleware): the index then also shows the workers' calling and
    * writing, in total and per worker, with charts over time. Read without
    * becoming one of its workers; a missing file shows as such until it
    * appears.
@@ -90,7 +90,7 @@ export interface WatcherOptions {
 const KINDS: readonly Kind[] = ["active", "queued"];
 const DEFAULT_HISTORY = 600;
 const DEFAULT_MAX_LISTENERS = 100;
-const MAX_MAX_LISTENERS = 100_000;
+const MAX_LIMIT = 100_000;
 const DEFAULT_MAX_TAILS = 32;
 const INDEX_POINTS = 120;
 const MAX_HISTORY = 1_000_000;
@@ -221,9 +221,10 @@ function baseOf(c: Context, marker: string): string {
  *   to the Referer's path (same host, one leading slash) or the index.
  *   403 for an Origin other than the Host (`Origin: null` included) and
  *   for a Host that is not an IP address, `localhost` or in `hosts`.
- * - `GET /series.json?points=N`, `GET /series/ADDR.json?points=N`: the
- *   JSON the pages' charts are drawn from (the index's also carries
- *   `omitted`, `maxListeners` and `workers`).
+ * - `GET /series.json?points=N[&since=MS]`, `GET /series/ADDR.json?points=N`:
+ *   the JSON the pages' charts are drawn from (the index's also carries
+ *   `omitted`, `maxListeners` and `workers`; with `since`, only the polls
+ *   after that time, so the index fetches each point once).
  *
  * An address that is not watched answers 404 and creates no state. Every
  * name shown in HTML is escaped; pages carry their CSS, script and SVG
@@ -276,11 +277,11 @@ export class Watcher implements Disposable {
       throw new RangeError(`delay must be from 0.001 to ${MAX_TIMER_SECONDS} seconds, got ${this.delay}`);
     }
     this.#history = count(options.history, "history", DEFAULT_HISTORY, MAX_HISTORY);
-    this.maxListeners = count(options.maxListeners, "maxListeners", DEFAULT_MAX_LISTENERS, MAX_MAX_LISTENERS);
+    this.maxListeners = count(options.maxListeners, "maxListeners", DEFAULT_MAX_LISTENERS, MAX_LIMIT);
     if (this.#listeners !== undefined && this.#listeners.length > this.maxListeners) {
       throw new RangeError(`${this.#listeners.length} listeners given, more than maxListeners (${this.maxListeners})`);
     }
-    this.maxTails = count(options.maxTails, "maxTails", DEFAULT_MAX_TAILS, MAX_MAX_LISTENERS);
+    this.maxTails = count(options.maxTails, "maxTails", DEFAULT_MAX_TAILS, MAX_LIMIT);
     this.#allowedHost = hostRule(options.hosts);
     if (options.workerStats !== undefined) {
       if (typeof options.workerStats !== "string") throw new TypeError("workerStats must be a path");
@@ -454,7 +455,7 @@ export class Watcher implements Disposable {
     const h = aggregateHeaders(t.aggregate, { always: true });
     h["X-Current"] = String(t.current);
     h["X-Last-Reset"] = httpDate(st.lastReset);
-    // Before any peak above 0, both name the start of the statistics, as the gem's do.
+    // Before any peak above 0, both name the start of these statistics (the gem's name its start).
     h["X-First-Peak-At"] = httpDate(t.firstPeakAt || st.lastReset);
     h["X-Last-Peak-At"] = httpDate(t.lastPeakAt || st.lastReset);
     return h;
@@ -551,12 +552,16 @@ export class Watcher implements Disposable {
 
     const watcherSeries = (c: Context) => {
       const points = countParam(c, "points", INDEX_POINTS);
-      if (points === undefined) return c.text("points must be a non-negative integer\n", 400);
+      const since = countParam(c, "since", 0);
+      if (points === undefined || since === undefined) {
+        return c.text("points and since must be non-negative integers\n", 400);
+      }
       const listeners = [...this.#states].map(([addr, st]) => ({
         addr,
         active: st.active.current,
         queued: st.queued.current,
-        points: st.points(points),
+        lastReset: st.lastReset,
+        points: st.points(points, since),
       }));
       const body = {
         time: this.#lastPoll,
@@ -564,7 +569,7 @@ export class Watcher implements Disposable {
         maxListeners: this.maxListeners,
         omitted: this.#omitted,
         listeners,
-        workers: this.#workers?.toJSON(points) ?? null,
+        workers: this.#workers?.toJSON(points, since) ?? null,
       };
       return c.json(body, 200, { "Cache-Control": "no-store" });
     };
@@ -645,7 +650,9 @@ export class Watcher implements Disposable {
       }
       if (!this.#allowedHost(hostHeader)) {
         return c.text(
-          `Forbidden: reset under Host ${JSON.stringify(hostHeader)}; use an IP address, localhost, or a name in \`hosts\`\n`,
+          `Forbidden: reset under Host ${
+            JSON.stringify(hostHeader)
+          }; use an IP address, localhost, or a name in \`hosts\`\n`,
           403,
         );
       }
