@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { Raindrops } from "../mod.ts";
+import { ForeignFileError, Raindrops } from "../mod.ts";
 import {
   chooseFormat,
   isLoopback,
@@ -124,14 +124,17 @@ test("a group whose owner is gone, or whose thread id was reused, is ignored and
   stats.release();
 });
 
-test("a file that is not a worker stats file is refused with RangeError; bad workers too", () => {
+test("a file that is not a worker stats file is refused with ForeignFileError; bad workers too", () => {
   using tmp = tempShm("slots-bad");
   using raw = new Raindrops(2, { path: tmp.path });
   raw.set(0, 12345);
-  assert.throws(() => WorkerStats.open(tmp.path), RangeError);
+  assert.throws(() => WorkerStats.open(tmp.path), ForeignFileError);
   raw.set(0, 0);
   raw.set(1, 99); // data without the mark: some other file
-  assert.throws(() => WorkerStats.open(tmp.path), /not a raindrops worker stats file/);
+  assert.throws(
+    () => WorkerStats.open(tmp.path),
+    (e) => e instanceof ForeignFileError && /not a raindrops worker stats file/.test(e.message),
+  );
   assert.deepEqual(raw.toArray(), [0, 99], "the foreign file is left intact");
   assert.throws(() => WorkerStats.open(`${tmp.path}-x`, { workers: 0 }), RangeError);
   assert.throws(() => WorkerStats.open(`${tmp.path}-x`, { workers: "2" as unknown as number }), TypeError);
