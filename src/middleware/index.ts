@@ -9,7 +9,16 @@
 import process from "node:process";
 import type { Context, MiddlewareHandler } from "hono";
 import { type AllowOption, compileAllow, remoteAddressOf } from "./access.ts";
-import { chooseFormat, CONTENT_TYPES, FORMATS, render, type StatsFormat, type StatsSnapshot } from "./format.ts";
+import {
+  chooseFormat,
+  CONTENT_TYPES,
+  FORMATS,
+  type PrometheusOptions,
+  prometheusStyle,
+  render,
+  type StatsFormat,
+  type StatsSnapshot,
+} from "./format.ts";
 import { checkListeners, listenerSnapshots, type ListenStatsSource, ownListener } from "./listeners.ts";
 import { tcpListenerStats, unixListenerStats } from "../linux/listen_stats.ts";
 import { WorkerStats } from "./worker_slots.ts";
@@ -56,6 +65,8 @@ export interface RaindropsMiddlewareOptions {
   listenStats?: ListenStatsSource | false;
   /** Format when neither `?format=` nor `Accept` picks one (default `"text"`). */
   format?: StatsFormat;
+  /** Metric-name prefix and constant labels of the Prometheus formats. */
+  prometheus?: PrometheusOptions;
   /** Who may read the endpoint (default `"loopback"`); see {@link AllowOption}. */
   allow?: AllowOption<Context>;
   /**
@@ -82,12 +93,14 @@ export interface RaindropsMiddlewareOptions {
 
 /** The counting operations the middleware needs. */
 interface Counters {
-  incr(which: 0 | 1, delta?: number): void;
+  incr(which: 0 | 1 | 2, delta?: number): void;
   decr(which: 0 | 1, delta?: number): void;
   totals(): { calling: number; writing: number; workers?: number };
+  /** Finished requests, ever (worker stats files only). */
+  finished?(): number;
 }
 
-const CALLING = 0, WRITING = 1;
+const CALLING = 0, WRITING = 1, FINISHED = 2;
 
 /** 32-bit FNV-1a of a string, as 8 hex digits. */
 function fnv1a(text: string): string {
@@ -136,6 +149,7 @@ function countersFrom(options: RaindropsMiddlewareOptions): Counters {
     const names = ["calling", "writing"] as const;
     return {
       incr: (w, delta = 1) => {
+        if (w === FINISHED) return; // plain counters have no finished count
         if (delta === 1) s.incr(names[w]);
         else s.incr(names[w], delta);
       },
@@ -237,7 +251,7 @@ class DerivedWriting {
 const derivedOf = new WeakMap<Counters, DerivedWriting>();
 
 /** Listen queues from the kernel, keyed as asked. */
-const kernelListenStats: ListenStatsSource = (tcp, unix) =>
+export const kernelListenStats: ListenStatsSource = (tcp, unix) =>
   new Map([...(tcp.length ? tcpListenerStats(tcp) : []), ...(unix.length ? unixListenerStats(unix) : [])]);
 
 /** Re-streams `body`, calling `release` once when it ends, fails or is cancelled. */
@@ -297,6 +311,7 @@ export function raindropsCore(options: RaindropsMiddlewareOptions = {}): Raindro
   const tracking = options.bodyTracking ?? "auto";
   if (tracking !== "auto" && tracking !== "wrap") throw new RangeError(`bodyTracking must be "auto" or "wrap"`);
   const allowed = compileAllow<Context>(options.allow);
+  const style = prometheusStyle(options.prometheus);
   const counters = countersFrom(options);
   const useCompleted = tracking === "auto";
 
@@ -323,9 +338,10 @@ export function raindropsCore(options: RaindropsMiddlewareOptions = {}): Raindro
       calling: totals.calling,
       writing: totals.writing,
       workers: totals.workers,
+      requests: counters.finished?.(),
       listeners: listenStats ? listenerSnapshots(addresses, listenStats) : [],
     };
-    const body = new TextEncoder().encode(render(chosen, snapshot));
+    const body = new TextEncoder().encode(render(chosen, snapshot, style));
     return new Response(body, {
       headers: {
         "content-type": CONTENT_TYPES[chosen],
@@ -382,11 +398,13 @@ export function raindropsCore(options: RaindropsMiddlewareOptions = {}): Raindro
 
   function leave(c: Context): void {
     counters.decr(CALLING);
+    counters.incr(FINISHED);
     local.inApp--;
     track(c);
   }
   function fail(e: unknown): never {
     counters.decr(CALLING);
+    counters.incr(FINISHED);
     local.inApp--;
     throw e;
   }
@@ -452,11 +470,15 @@ export function raindrops(options: RaindropsMiddlewareOptions = {}): MiddlewareH
 export { type AllowOption, isLoopback, remoteAddressOf } from "./access.ts";
 export {
   chooseFormat,
+  metricFamilies,
+  type PrometheusOptions,
+  prometheusStyle,
   renderJson,
+  renderOpenMetrics,
   renderPrometheus,
   renderText,
   type StatsFormat,
   type StatsSnapshot,
 } from "./format.ts";
 export { type ListenQueue, type ListenStatsSource } from "./listeners.ts";
-export { DEFAULT_WORKERS, WorkerStats, type WorkerStatsOptions, type WorkerTotals } from "./worker_slots.ts";
+export { DEFAULT_WORKERS, MAX_WORKERS, WorkerStats, type WorkerStatsOptions, type WorkerTotals } from "./worker_slots.ts";

@@ -16,6 +16,8 @@ export interface ListenQueue {
   readonly active: number;
   /** Connections waiting in the accept queue. */
   readonly queued: number;
+  /** The accept queue's limit, when the source knows it. */
+  readonly backlog?: number;
 }
 
 /**
@@ -121,6 +123,6 @@ export function listenerSnapshots(addresses: readonly string[], source: ListenSt
   const figures = source(tcp, unix);
   return addresses.map((address) => {
     const f = figures.get(address);
-    return { address, active: f?.active ?? 0, queued: f?.queued ?? 0 };
+    return { address, active: f?.active ?? 0, queued: f?.queued ?? 0, backlog: f?.backlog };
   });
 }
