@@ -42,8 +42,11 @@ const GROUPS = 1, RETIRED = 2, FOLDS = 3;
 const HEADER = 4;
 const GROUP = 4;
 const OWNER = 0, CALLING = 1, WRITING = 2, FINISHED = 3;
-/** Reads of the finished sum retried while folds race them, before settling for the last. */
-const SUM_TRIES = 64;
+/**
+ * Reads of the finished sum retried while folds race them: a bound that a
+ * finite number of dead groups never reaches, so a read cannot spin forever.
+ */
+const SUM_TRIES = 100_000;
 const START_BITS = 41n;
 const START_MASK = (1n << START_BITS) - 1n;
 const CLEARING = 1n << 63n;
@@ -251,7 +254,8 @@ export class WorkerStats {
   /**
    * Requests finished by every worker that ever used the file: the retired
    * total plus each group's count. Never goes down while the file exists
-   * (a fold seen mid-way is read again), so it suits a Prometheus counter.
+   * (a sum that a fold may have changed mid-way is read again), so it suits
+   * a Prometheus counter.
    */
   finished(): number {
     const d = this.#drops;
@@ -262,7 +266,9 @@ export class WorkerStats {
       let folding = false;
       for (let g = 0; g < this.#groups && !folding; g++) {
         const at = HEADER + g * GROUP;
-        folding = (d.getBigInt(at + OWNER) & CLEARING) !== 0n;
+        const owner = d.getBigInt(at + OWNER);
+        // A clearer that died mid-fold leaves its mark: not a fold in progress.
+        folding = (owner & CLEARING) !== 0n && alive(owner);
         sum += d.getBigInt(at + FINISHED);
       }
       if (!folding && d.getBigInt(FOLDS) === folds) break;
