@@ -109,8 +109,8 @@ test("formats: ?format= wins, then Accept; Prometheus and JSON content types; un
   res = await get("", "application/json");
   assert.equal((await res.json()).calling, 0);
   res = await get("", "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.3,*/*;q=0.1");
-  assert.equal(res.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
-  assert.match(await res.text(), /^# TYPE raindrops_calling gauge\nraindrops_calling 0$/m);
+  assert.equal(res.headers.get("content-type"), "application/openmetrics-text; version=1.0.0; charset=utf-8");
+  assert.match(await res.text(), /^# TYPE raindrops_calling_requests gauge\nraindrops_calling_requests 0$/m);
   res = await get("?format=text", "application/json");
   assert.equal(await res.text(), "calling: 0\nwriting: 0\n");
   res = await get("?format=xml");
@@ -188,8 +188,8 @@ test("listener lines come from listenStats for the given listeners, in the gem's
   const json = await (await app.request("/_raindrops?format=json", {}, LOCAL)).json();
   assert.deepEqual(json.listeners["0.0.0.0:8080"], { active: 3, queued: 1 });
   const prom = await (await app.request("/_raindrops?format=prometheus", {}, LOCAL)).text();
-  assert.match(prom, /^raindrops_listener_active\{listener="0\.0\.0\.0:8080"\} 3$/m);
-  assert.match(prom, /^raindrops_listener_queued\{listener="\/tmp\/app\.sock"\} 0$/m);
+  assert.match(prom, /^raindrops_listener_active_connections\{listener="0\.0\.0\.0:8080"\} 3$/m);
+  assert.match(prom, /^raindrops_listener_queued_connections\{listener="\/tmp\/app\.sock"\} 0$/m);
   const auto = testApp({ stats: tmp.path, listenStats });
   const bunLike = {
     hostname: "127.0.0.1",
