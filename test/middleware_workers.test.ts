@@ -148,3 +148,35 @@ test(
     }
   },
 );
+
+/** raindrops_requests_total as a worker reports it. */
+async function requestsTotal(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/_raindrops?format=prometheus`)).text();
+  return Number(text.match(/^raindrops_requests_total (\d+)$/m)?.[1]);
+}
+
+test(
+  `raindrops_requests_total sums every ${here} worker's finished requests and keeps a killed worker's`,
+  { timeout: 60_000 },
+  async () => {
+    using tmp = tempShm("mw-requests");
+    const shared = await freePort();
+    const victim = await startWorker(here, tmp.path, shared);
+    const survivor = await startWorker(here, tmp.path, shared);
+    try {
+      const v = `http://127.0.0.1:${victim.port}`, s = `http://127.0.0.1:${survivor.port}`;
+      for (let i = 0; i < 10; i++) await (await fetch(`${v}/`)).text();
+      for (let i = 0; i < 3; i++) await (await fetch(`${s}/throw`)).text(); // a handler that throws finishes too
+      assert.equal(await requestsTotal(s), 13, "stats requests are not counted");
+      assert.equal(await requestsTotal(v), 13, "either worker reports the sum");
+      await victim.kill("SIGKILL");
+      assert.equal(await requestsTotal(s), 13, "the dead worker's 10 are kept (folded into the retired total)");
+      assert.equal((await statsOf(s)).workers, 1, "its slot group was cleared");
+      assert.equal(await requestsTotal(s), 13);
+      for (let i = 0; i < 2; i++) await (await fetch(`${s}/`)).text();
+      assert.equal(await requestsTotal(s), 15);
+    } finally {
+      await Promise.all([victim.kill(), survivor.kill()]);
+    }
+  },
+);
