@@ -23,10 +23,10 @@
  *
  * @module
  */
-import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tcpListenerStats, Watcher } from "../mod.ts";
+import { spawnExampleServers } from "./example_servers.ts";
 import { type LocalPrometheus, prometheusBinary, startPrometheus } from "../prometheus/local_prometheus.ts";
 
 const args = Deno.args;
@@ -38,25 +38,10 @@ const denoPort = bunPort + 1;
 const watcherPort = bunPort + 2;
 const prometheusPort = bunPort + 3;
 const stats = `/dev/shm/raindrops-demo-${Deno.pid}`;
-const bin = (name: string) => new URL(`../node_modules/.bin/${name}`, import.meta.url).pathname;
-const example = (name: string) => new URL(`./${name}`, import.meta.url).pathname;
 const listeners = [`127.0.0.1:${bunPort}`, `127.0.0.1:${denoPort}`];
 const env = { ...Deno.env.toObject(), RAINDROPS_STATS: stats, RAINDROPS_LISTENERS: listeners.join(",") };
 
-const children = [
-  spawn(bin("bun"), [example("bun_workers.ts"), "2", String(bunPort)], { env, stdio: "inherit" }),
-  spawn(bin("deno"), [
-    "serve",
-    "-A",
-    "--quiet",
-    "--parallel",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    String(denoPort),
-    example("deno_parallel.ts"),
-  ], { env, stdio: ["ignore", "ignore", "inherit"] }),
-];
+const children = spawnExampleServers(bunPort, denoPort, env, "inherit");
 const watcher = new Watcher({ listeners, delay: 1 });
 const watcherServer = Deno.serve({ hostname: "127.0.0.1", port: watcherPort, onListen() {} }, watcher.fetch);
 

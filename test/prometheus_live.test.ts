@@ -8,14 +8,14 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { RUNTIMES, tempShm } from "./_helpers.ts";
+import { tempShm } from "./_helpers.ts";
 import { freePort, waitFor } from "./fixtures/middleware_serve.ts";
+import { spawnExampleServers } from "../examples/example_servers.ts";
 import { type LocalPrometheus, prometheusBinary, startPrometheus } from "../prometheus/local_prometheus.ts";
 
-const example = (name: string) => new URL(`../examples/${name}`, import.meta.url).pathname;
 const DASHBOARD = new URL("../prometheus/grafana-dashboard.json", import.meta.url).pathname;
 
 /** Every panel query of the dashboard, with its variables set as Grafana would for "All". */
@@ -23,23 +23,6 @@ function dashboardQueries(): string[] {
   const dashboard = JSON.parse(readFileSync(DASHBOARD, "utf8"));
   return dashboard.panels.flatMap((p: { targets: { expr: string }[] }) => p.targets.map((t) => t.expr))
     .map((e: string) => e.replaceAll("$instance", ".*").replaceAll("$__rate_interval", "5s"));
-}
-
-/** Resolves once `child` printed `text` (or rejects after `ms`). */
-function started(child: ChildProcess, text: string, ms = 20_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`no "${text}" in ${ms} ms: ${out}`)), ms);
-    const see = (d: Buffer) => {
-      out += d;
-      if (out.includes(text)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on("data", see);
-    child.stderr?.on("data", see);
-  });
 }
 
 function stopped(child: ChildProcess): Promise<void> {
@@ -82,27 +65,18 @@ test(
       RAINDROPS_LISTENERS: `${bunListener},${denoListener}`,
       DENO_JOBS: "2",
     };
-    const bun = spawn(RUNTIMES.bun, [example("bun_workers.ts"), "2", String(bunPort)], {
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const deno = spawn(RUNTIMES.deno, [
-      "serve",
-      "-A",
-      "--parallel",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(denoPort),
-      example("deno_parallel.ts"),
-    ], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const servers = spawnExampleServers(bunPort, denoPort, env);
     let prom: LocalPrometheus | undefined;
     const held: Socket[] = [];
     try {
-      await Promise.all([started(bun, "workers on"), started(deno, "Listening on")]);
       const workersUp = await waitFor(async () => {
         try {
-          return (await (await fetch(`http://${denoListener}/_raindrops?format=json`)).json()).workers === 4;
+          const counts = await Promise.all(
+            [bunListener, denoListener].map(async (l) =>
+              (await (await fetch(`http://${l}/_raindrops?format=json`)).json()).workers
+            ),
+          );
+          return counts.every((n) => n === 4);
         } catch {
           return false;
         }
@@ -171,7 +145,7 @@ test(
     } finally {
       for (const s of held) s.destroy();
       await prom?.stop();
-      await Promise.all([stopped(bun), stopped(deno)]);
+      await Promise.all(servers.map(stopped));
     }
   },
 );

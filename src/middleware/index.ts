@@ -481,4 +481,10 @@ export {
   type StatsSnapshot,
 } from "./format.ts";
 export { type ListenQueue, type ListenStatsSource } from "./listeners.ts";
-export { DEFAULT_WORKERS, MAX_WORKERS, WorkerStats, type WorkerStatsOptions, type WorkerTotals } from "./worker_slots.ts";
+export {
+  DEFAULT_WORKERS,
+  MAX_WORKERS,
+  WorkerStats,
+  type WorkerStatsOptions,
+  type WorkerTotals,
+} from "./worker_slots.ts";
