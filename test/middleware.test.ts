@@ -196,7 +196,9 @@ test("listener lines come from listenStats for the given listeners, in the gem's
     port: 8080,
     requestIP: () => ({ address: "127.0.0.1", family: "IPv4", port: 40000 }),
   };
-  assert.match(await (await auto.request("/_raindrops", {}, bunLike)).text(), /^127\.0\.0\.1:8080 active: 0$/m);
+  // The own listener comes from the request's connection, never from the name the server reports:
+  // an env that names a server but has no real connection behind it gives no listener line.
+  assert.equal(await (await auto.request("/_raindrops", {}, bunLike)).text(), "calling: 0\nwriting: 0\n");
   WorkerStats.open(tmp.path).release();
 });
 

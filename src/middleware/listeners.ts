@@ -4,10 +4,7 @@
  *
  * @module
  */
-import type { Context } from "hono";
-import { requestLocalAddress } from "../hono/connection.ts";
-import { joinHostPort, parseAddress } from "../linux/address.ts";
-import { tcpListenerStats } from "../linux/listen_stats.ts";
+import { tcpListenerStats, unixListenerStats } from "../linux/listen_stats.ts";
 import type { ListenerSnapshot } from "./format.ts";
 
 /** A listener's queue figures, as `src/linux/listen_stats.ts` returns them. */
@@ -28,62 +25,9 @@ export type ListenStatsSource = (
   unix: readonly string[],
 ) => ReadonlyMap<string, ListenQueue>;
 
-/** The second argument of `fetch`, as Hono passes it in `c.env`. */
-// deno-lint-ignore no-explicit-any
-type Env = any;
-
-/**
- * The listen address of the server that handled a request, when the
- * server's `env` tells it by shape (an object with `hostname` and a numeric
- * `port`, like Bun's Server); undefined otherwise. See {@link ownListener}
- * for servers that do not tell it.
- *
- * @example
- * ```ts
- * listenerOf({ hostname: "0.0.0.0", port: 8080 }); // "0.0.0.0:8080"
- * listenerOf({ hostname: "::", port: 8080 });      // "[::]:8080"
- * ```
- */
-export function listenerOf(env: Env): string | undefined {
-  if (env === null || typeof env !== "object") return undefined;
-  const { hostname, port } = env;
-  if (typeof hostname === "string" && typeof port === "number" && port > 0) return joinHostPort(hostname, port);
-  return undefined;
-}
-
-/**
- * The listener that accepted the request's connection: from the server's
- * `env` when it says (Bun), else found from the connection itself (Deno,
- * whose `env` has only the client address): its local address through
- * sock_diag, then the TCP listener on that port bound to that address or to
- * the wildcard of its family. Undefined when neither works (no connection
- * info, a unix socket).
- *
- * @example
- * ```ts
- * app.get("/who", (c) => c.text(ownListener(c) ?? "unknown")); // "0.0.0.0:8080"
- * ```
- */
-export function ownListener(c: Context): string | undefined {
-  const told = listenerOf(c.env);
-  if (told) return told;
-  let local;
-  try {
-    local = parseAddress(requestLocalAddress(c));
-  } catch {
-    return undefined;
-  }
-  const mapped = local.family === 6 && local.bytes.subarray(0, 12).every((b, i) => b === (i < 10 ? 0 : 0xff));
-  let wildcard: string | undefined;
-  for (const key of tcpListenerStats().keys()) {
-    const l = parseAddress(key);
-    if (l.port !== local.port) continue;
-    if (l.family === local.family && l.bytes.every((b, i) => b === local.bytes[i])) return key;
-    const anyAddress = l.bytes.every((b) => b === 0);
-    if (anyAddress && (l.family === local.family || (l.family === 6 && mapped))) wildcard ??= key;
-  }
-  return wildcard;
-}
+/** Listen queues from the kernel, keyed as asked. */
+export const kernelListenStats: ListenStatsSource = (tcp, unix) =>
+  new Map([...(tcp.length ? tcpListenerStats(tcp) : []), ...(unix.length ? unixListenerStats(unix) : [])]);
 
 /**
  * Checks a `listeners` option: a list of `host:port` and unix paths, or
