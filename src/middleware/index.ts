@@ -21,5 +21,7 @@ export {
   type StatsFormat,
   type StatsSnapshot,
 } from "./format.ts";
-export { type ListenQueue, type ListenStatsSource } from "./listeners.ts";
+export type { ListenerFigures, ListenerStatsSource } from "../linux/listeners.ts";
+/** The same types under the names the middleware gave them before listeners had one module. */
+export type { ListenerFigures as ListenQueue, ListenerStatsSource as ListenStatsSource } from "../linux/listeners.ts";
 export { DEFAULT_WORKERS, WorkerStats, type WorkerStatsOptions, type WorkerTotals } from "./worker_slots.ts";

@@ -8,10 +8,9 @@
 import { type AllowOption, compileAllow, remoteAddressOf } from "./access.ts";
 import type { CallingWritingCounters } from "./counters.ts";
 import { FORMATS, type StatsFormat } from "./format.ts";
-import { checkListeners, type ListenStatsSource } from "./listeners.ts";
+import { checkListeners, kernelListenerStats, type ListenerStatsSource } from "../linux/listeners.ts";
 import type { RequestView } from "./request.ts";
 import type { WorkerStats } from "./worker_slots.ts";
-import { kernelListenStats } from "./listeners.ts";
 
 /**
  * Options for `raindrops()` and `withRaindrops()`. `C` is what the `allow`
@@ -34,17 +33,18 @@ export interface RaindropsMiddlewareOptions<C extends RequestView = RequestView>
   /** The stats endpoint (default `/_raindrops`). */
   path?: string;
   /**
-   * Listeners to report: `host:port` (`[addr]:port` for IPv6) and unix
-   * socket paths, or `"auto"` (default): the listener of the server that
-   * answers the stats request, found from the request's own connection.
+   * Listeners to report: `host:port` (`[addr]:port` for IPv6), unix socket
+   * paths and abstract `@names` (checked now: a bad one is a RangeError
+   * here), or `"auto"` (default): the listener of the server that answers
+   * the stats request, found from the request's own connection.
    */
   listeners?: readonly string[] | "auto";
   /**
-   * Reads listen-queue figures; default: the kernel, through
-   * `tcpListenerStats` and `unixListenerStats` (sock_diag). `false` prints
-   * no listener lines.
+   * Reads listen-queue figures, given the listeners to report; default: the
+   * kernel (`kernelListenerStats`, sock_diag). `false` prints no listener
+   * lines.
    */
-  listenStats?: ListenStatsSource | false;
+  listenStats?: ListenerStatsSource | false;
   /** Format when neither `?format=` nor `Accept` picks one (default `"text"`). */
   format?: StatsFormat;
   /** Who may read the endpoint (default `"loopback"`); see {@link AllowOption}. */
@@ -75,7 +75,7 @@ export interface MiddlewareSettings<C extends RequestView> {
   readonly path: string;
   readonly format: StatsFormat;
   readonly listeners: readonly string[] | "auto";
-  readonly listenStats: ListenStatsSource | false;
+  readonly listenStats: ListenerStatsSource | false;
   readonly remoteAddress: (c: C) => string | undefined;
   readonly allowed: (address: string | undefined, c: C) => boolean | Promise<boolean>;
   readonly bodyTracking: "auto" | "wrap";
@@ -89,8 +89,10 @@ export function settingsFrom<C extends RequestView>(options: RaindropsMiddleware
   if (!path.startsWith("/")) throw new RangeError(`path must start with "/", got "${path}"`);
   const format = options.format ?? "text";
   if (!FORMATS.includes(format)) throw new RangeError(`format must be one of ${FORMATS.join(", ")}`);
-  const listeners = checkListeners(options.listeners);
-  const listenStats = options.listenStats === undefined ? kernelListenStats : options.listenStats;
+  const listeners = options.listeners === undefined || options.listeners === "auto"
+    ? "auto"
+    : checkListeners(options.listeners);
+  const listenStats = options.listenStats === undefined ? kernelListenerStats : options.listenStats;
   if (listenStats !== false && typeof listenStats !== "function") {
     throw new TypeError("listenStats must be a function or false");
   }
