@@ -59,13 +59,18 @@ export interface RaindropsMiddlewareOptions<C extends RequestView = RequestView>
    * How the end of a body is detected. `"auto"` (default), by the shape of
    * the server's `env`:
    * - `env.completed` is a promise (Deno.serve, `deno serve`): `writing`
-   *   falls when it settles, once the response is fully sent or the
-   *   connection is gone;
+   *   falls when it settles: for a streamed body once the server has taken
+   *   its last chunk (the rest is in the kernel's buffers) or the
+   *   connection is gone, but for a fixed-length body (bytes, text) as soon
+   *   as the server takes it, before it is sent; use `"wrap"` to follow
+   *   those too;
    * - `env.pendingRequests` is a number (Bun.serve's Server): the worker's
    *   `writing` is derived from the server's own count of unfinished
    *   requests, so bodies are passed through untouched;
-   * - otherwise as `"wrap"`: the body is re-streamed through a
-   *   ReadableStream whose end, error and cancel each release `writing` once.
+   * - otherwise as `"wrap"`: the body is re-streamed in pieces, each handed
+   *   to the server when it asks for more, through a ReadableStream whose
+   *   end, error and cancel each release `writing` once; it costs throughput
+   *   and follows every body kind on every server.
    */
   bodyTracking?: "auto" | "wrap";
 }

@@ -109,17 +109,38 @@ class DerivedWriting {
 
 const derivedOf = new WeakMap<Counters, DerivedWriting>();
 
-/** Re-streams `body`, calling `release` once when it ends, fails or is cancelled. */
+/**
+ * The largest piece a re-streamed body hands the server at once. A server
+ * takes what it is given whole (Deno copies a fixed body's single chunk into
+ * its HTTP layer at once), so a body handed on in pieces, each pulled only
+ * when the connection has room, ends when about one piece plus the kernel's
+ * send buffer is left to send.
+ */
+const PIECE = 64 * 1024;
+
+/** Re-streams `body` in pieces of at most {@link PIECE} bytes, calling `release` once when it ends, fails or is cancelled. */
 function wrapBody(body: ReadableStream<Uint8Array>, release: () => void): ReadableStream<Uint8Array> {
   const reader = body.getReader();
+  let rest: Uint8Array | undefined;
   return new ReadableStream<Uint8Array>({
     pull(controller) {
+      if (rest) {
+        controller.enqueue(rest.subarray(0, PIECE));
+        rest = rest.byteLength > PIECE ? rest.subarray(PIECE) : undefined;
+        return;
+      }
       return reader.read().then(
         (r) => {
           if (r.done) {
             release();
             controller.close();
-          } else controller.enqueue(r.value);
+            return;
+          }
+          const chunk = r.value;
+          if (chunk instanceof Uint8Array && chunk.byteLength > PIECE) {
+            rest = chunk.subarray(PIECE);
+            controller.enqueue(chunk.subarray(0, PIECE));
+          } else controller.enqueue(chunk);
         },
         (e) => {
           release();
@@ -129,6 +150,7 @@ function wrapBody(body: ReadableStream<Uint8Array>, release: () => void): Readab
     },
     cancel(reason) {
       release();
+      rest = undefined;
       return reader.cancel(reason);
     },
   }, { highWaterMark: 0 });
