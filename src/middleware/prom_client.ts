@@ -6,8 +6,9 @@
  * @module
  */
 import { metricFamilies, type MetricFamily, type PrometheusOptions, prometheusStyle } from "./format.ts";
-import { defaultStatsPath, kernelListenStats } from "./index.ts";
-import { checkListeners, listenerSnapshots, type ListenStatsSource } from "./listeners.ts";
+import { checkListeners, kernelListenerStats, type ListenerStatsSource } from "../linux/listeners.ts";
+import { listenerSnapshots } from "./stats_endpoint.ts";
+import { defaultStatsPath } from "./stats_path.ts";
 import { WorkerStats } from "./worker_slots.ts";
 
 /** The part of a prom-client `Registry` used here. */
@@ -22,7 +23,7 @@ export interface RaindropsCollectorOptions extends PrometheusOptions {
   /** Listeners to report, `host:port` or unix paths (default none: no request tells the own listener here). */
   listeners?: readonly string[];
   /** Reads listen-queue figures; default: the kernel (sock_diag). */
-  listenStats?: ListenStatsSource;
+  listenStats?: ListenerStatsSource;
 }
 
 /** What prom-client's `Registry` reads from a metric: its `get()` answer. */
@@ -59,7 +60,7 @@ export function collectRaindrops(registry: MetricRegistry, options: RaindropsCol
   if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
   const style = prometheusStyle({ prefix: options.prefix, labels: options.labels });
   const listeners = checkListeners(options.listeners ?? []) as readonly string[];
-  const source = options.listenStats ?? kernelListenStats;
+  const source = options.listenStats ?? kernelListenerStats;
   if (typeof source !== "function") throw new TypeError("listenStats must be a function");
   const s = options.stats;
   const stats = s instanceof WorkerStats ? s : WorkerStats.open(s ?? defaultStatsPath());
