@@ -17,11 +17,15 @@
  */
 export { Raindrops, type RaindropsOptions } from "./src/raindrops.ts";
 export { Struct, type StructClass, type StructInstance } from "./src/struct.ts";
+export { privateDir } from "./src/private_dir.ts";
 export {
   AddressError,
   ClosedError,
+  Errno,
   errnoName,
   EvaporatedError,
+  ExhaustedError,
+  ForeignFileError,
   NativeError,
   NativeLibraryError,
   NoConnectionError,

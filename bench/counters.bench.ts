@@ -15,6 +15,10 @@ try {
   const incr = nsPerOp((n) => {
     for (let i = 0; i < n; i++) counters.incr(1);
   }, N);
+  using anonymous = new Raindrops(4);
+  const incrAnonymous = nsPerOp((n) => {
+    for (let i = 0; i < n; i++) anonymous.incr(1);
+  }, N);
   const decr = nsPerOp((n) => {
     for (let i = 0; i < n; i++) counters.decr(1);
   }, N);
@@ -29,6 +33,7 @@ try {
   report("counters: ns per operation (best of 5 x 20M)", [
     { label: "Atomics.add, SharedArrayBuffer (baseline)", value: atomics, unit: "ns/op" },
     { label: "Raindrops#incr, /dev/shm mapping", value: incr, unit: "ns/op", baseline: atomics },
+    { label: "Raindrops#incr, anonymous", value: incrAnonymous, unit: "ns/op", baseline: atomics },
     { label: "Raindrops#decr, /dev/shm mapping", value: decr, unit: "ns/op", baseline: atomics },
     { label: "plain JS increment (not atomic)", value: plain, unit: "ns/op", baseline: atomics },
   ]);

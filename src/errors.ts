@@ -7,15 +7,20 @@
  * @module
  */
 
-/** Linux errno numbers we can name; others are reported as `E<number>`. */
-const ERRNO_NAMES: Record<number, string> = {
-  1: "EPERM", 2: "ENOENT", 4: "EINTR", 7: "E2BIG", 9: "EBADF", 11: "EAGAIN", 12: "ENOMEM",
-  13: "EACCES", 16: "EBUSY", 17: "EEXIST", 19: "ENODEV", 20: "ENOTDIR",
-  21: "EISDIR", 22: "EINVAL", 23: "ENFILE", 24: "EMFILE", 27: "EFBIG",
-  28: "ENOSPC", 30: "EROFS", 36: "ENAMETOOLONG", 40: "ELOOP", 71: "EPROTO",
-  88: "ENOTSOCK", 93: "EPROTONOSUPPORT", 95: "EOPNOTSUPP", 97: "EAFNOSUPPORT",
-  105: "ENOBUFS",
-};
+/**
+ * Linux errno numbers by name, for comparing native results without bare
+ * numbers: a native call returns `-Errno.ENOENT` when a file is missing.
+ * Others are reported as `E<number>`.
+ */
+export const Errno = {
+  EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, E2BIG: 7, EBADF: 9, EAGAIN: 11, ENOMEM: 12,
+  EACCES: 13, EBUSY: 16, EEXIST: 17, ENODEV: 19, ENOTDIR: 20, EISDIR: 21, EINVAL: 22,
+  ENFILE: 23, EMFILE: 24, EFBIG: 27, ENOSPC: 28, EROFS: 30, ENAMETOOLONG: 36, ELOOP: 40,
+  EPROTO: 71, ENOTSOCK: 88, EPROTONOSUPPORT: 93, EOPNOTSUPP: 95, EAFNOSUPPORT: 97,
+  ENOBUFS: 105, ESTALE: 116,
+} as const;
+
+const ERRNO_NAMES: Record<number, string> = Object.fromEntries(Object.entries(Errno).map(([name, n]) => [n, name]));
 
 /** Symbolic name of a Linux errno, e.g. `errnoName(2) === "ENOENT"`. */
 export function errnoName(errno: number): string {
@@ -70,17 +75,54 @@ export class ClosedError extends RaindropsError {
   }
 }
 
+/**
+ * A file that is not ours to use (code `FOREIGN_FILE`): reached through a
+ * symlink, not a regular file, owned by another user or writable by others,
+ * replaced or truncated under a live mapping, or holding data of another
+ * format or slot size. Nothing was written to it. `errno` is the kernel's
+ * or libraindrops' reason when there is one.
+ *
+ * @example
+ * ```ts
+ * try { new SharedAggregate({ path: "/dev/shm/app.latency" }); }
+ * catch (e) { if (e instanceof ForeignFileError) console.log(e.path, e.reason); }
+ * ```
+ */
+export class ForeignFileError extends RaindropsError {
+  /** The file refused. */
+  readonly path: string;
+  /** Why, e.g. "is a symbolic link". */
+  readonly reason: string;
+
+  constructor(path: string, reason: string, errno = 0) {
+    super(`${path} ${reason}: refused`, "FOREIGN_FILE", errno);
+    this.path = path;
+    this.reason = reason;
+  }
+}
+
+/**
+ * A limited resource is used up (code `EXHAUSTED`): every worker slot of a
+ * stats file is held, or this process holds as many file mappings as it
+ * may. The process is unharmed; release some and retry.
+ *
+ * @example
+ * ```ts
+ * try { new Raindrops(1, { path }); }
+ * catch (e) { if (e instanceof ExhaustedError) console.log(e.message); }
+ * ```
+ */
+export class ExhaustedError extends RaindropsError {
+  constructor(message: string, errno = 0) {
+    super(message, "EXHAUSTED", errno);
+  }
+}
+
 /** libraindrops.so could not be loaded; the message lists every path tried. */
 export class NativeLibraryError extends RaindropsError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, "NATIVE_LIBRARY", 0, options);
   }
-}
-
-/** Throws a {@link NativeError} when a native return code is a negative errno. */
-export function check(syscall: string, rc: number, detail = ""): number {
-  if (rc < 0) throw new NativeError(syscall, -rc, detail);
-  return rc;
 }
 
 /** A malformed `host:port` address or socket path. */

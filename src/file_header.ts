@@ -1,13 +1,31 @@
 /**
  * Formats built on a counter file (SharedAggregate, the middleware's worker
- * stats) mark it with a magic number in counter 0. Claiming a file sets the
- * mark on a blank file, and refuses a file that holds data but no mark: it
- * belongs to something else, and writing our layout into it would silently
- * corrupt both.
+ * stats) mark it with a header in counter 0. Claiming a file sets the
+ * header on a blank file, and refuses a file that holds data but no header:
+ * it belongs to something else, and writing our layout into it would
+ * silently corrupt both.
+ *
+ * The header's top byte records the slot size the file was laid out with
+ * (counter 0 is the one counter every slot size places at the same byte), so
+ * a process that sees another slot size (e.g. a single CPU online, where
+ * slots are one word) refuses the file instead of reading every other
+ * counter at the wrong offset. The caller's mark keeps the low 56 bits.
  *
  * @module
  */
+import { ForeignFileError } from "./errors.ts";
+import { slotSize } from "./native/memory.ts";
 import type { Raindrops } from "./raindrops.ts";
+
+const MARK_BITS = 56n;
+const MARK_MASK = (1n << MARK_BITS) - 1n;
+/** Set in every slot tag, so that 0 (and an old untagged header) is no tag. */
+const TAGGED = 0x80n;
+
+/** The top byte of a header written by this process: TAGGED | log2(slot size). */
+function slotTag(): bigint {
+  return TAGGED | BigInt(Math.log2(slotSize()));
+}
 
 /** True when every counter the mapping holds (not only those in use) is 0. */
 function blank(rd: Raindrops): boolean {
@@ -21,19 +39,35 @@ function blank(rd: Raindrops): boolean {
 }
 
 /**
- * Puts `mark` into counter 0 of a blank file. Returns 0n when this call
- * claimed the file, otherwise the mark already there (the caller checks
- * it), or `null` for a file with data and no mark.
+ * Puts `mark` (its low 56 bits, under this process's slot-size tag) into
+ * counter 0 of a blank file. Returns 0n when this call claimed the file,
+ * otherwise the mark already there, with `mark`'s own top byte (the caller
+ * checks it). Throws {@link ForeignFileError} for a file with data and no
+ * header, or one laid out with another slot size.
  *
  * @example
  * ```ts
  * const found = claimHeader(rd, MAGIC);
- * if (found === null || (found !== 0n && found !== MAGIC)) throw new RangeError("not our file");
+ * if (found !== 0n && found !== MAGIC) throw new ForeignFileError(rd.path!, "is not a stats file");
  * ```
  */
-export function claimHeader(rd: Raindrops, mark: bigint): bigint | null {
-  // Well-behaved openers write data only after the mark is set, so data seen
-  // while counter 0 is still 0 (before and after looking) is foreign.
-  if (rd.getBigInt(0) === 0n && !blank(rd) && rd.getBigInt(0) === 0n) return null;
-  return rd.compareExchange(0, 0, mark);
+export function claimHeader(rd: Raindrops, mark: bigint): bigint {
+  const path = rd.path ?? "anonymous memory";
+  // Well-behaved openers write data only after the header is set, so data
+  // seen while counter 0 is still 0 (before and after looking) is foreign.
+  if (rd.getBigInt(0) === 0n && !blank(rd) && rd.getBigInt(0) === 0n) {
+    throw new ForeignFileError(path, "holds data but no raindrops file header");
+  }
+  const tag = slotTag();
+  const found = rd.compareExchange(0, 0, (tag << MARK_BITS) | (mark & MARK_MASK));
+  if (found === 0n) return 0n;
+  const theirs = found >> MARK_BITS;
+  if (theirs === tag) return (found & MARK_MASK) | (mark & ~MARK_MASK);
+  if ((theirs & TAGGED) !== 0n && theirs < (TAGGED | 13n)) {
+    throw new ForeignFileError(
+      path,
+      `was laid out with ${2 ** Number(theirs & ~TAGGED)}-byte counter slots, but this process uses ${slotSize()}`,
+    );
+  }
+  throw new ForeignFileError(path, "holds no raindrops file header (another program's file, or an older format)");
 }

@@ -4,15 +4,17 @@
  * @module
  */
 import { EvaporatedError } from "./errors.ts";
-import { cString, growShared, type Mapping, mapShared, pageSize, slotSize, unmap } from "./native/memory.ts";
+import { cString, growFile, mapFile, type Mapping, pageSize, slotSize, unmap } from "./native/memory.ts";
 
 /** Options for {@link Raindrops}. */
 export interface RaindropsOptions {
   /**
    * Back the counters with this file (created mode 0600) so that any Deno or
    * Bun process or thread opening the same path shares them, e.g.
-   * `/dev/shm/myapp.raindrops`. Without it the memory is anonymous and
-   * private to this thread.
+   * `/dev/shm/myapp.raindrops`. An existing file must be a regular file of
+   * this user that no one else may write, not reached through a symlink
+   * (else `ForeignFileError`). Without a path the memory is ordinary
+   * garbage-collected memory, private to this thread.
    */
   path?: string;
   /** Clear the counters of an existing file; by default its values are kept. */
@@ -22,7 +24,7 @@ export interface RaindropsOptions {
 const TWO_32 = 4294967296;
 const MAX_U64 = 0xffff_ffff_ffff_ffffn;
 
-/** Unmaps memory whose Raindrops was garbage-collected without evaporate(). */
+/** Unmaps a file whose Raindrops was garbage-collected without evaporate(). */
 const finalizer = new FinalizationRegistry<{ address: number; bytes: number }>((m) => {
   try {
     unmap(m.address, m.bytes);
@@ -81,7 +83,10 @@ export class Raindrops {
   /** The largest counter value, 2^64-1. */
   static readonly MAX: bigint = MAX_U64;
 
-  #mapping: Mapping | null = null;
+  /** The counters' memory; null once evaporated. */
+  #buffer: ArrayBuffer | null = null;
+  /** The file mapping behind #buffer; null for anonymous memory. */
+  #file: Mapping | null = null;
   #path: Uint8Array | null;
   #size: number;
   #capa = 0;
@@ -99,14 +104,17 @@ export class Raindrops {
   /**
    * Creates `size` counters, anonymous or shared through `options.path`.
    * Capacity is rounded up to whole pages: `new Raindrops(4).capa` is 64 with
-   * 4 KiB pages and 64-byte lines.
+   * 4 KiB pages and 64-byte lines. Anonymous sets are plain JS memory, so
+   * forgotten ones cost no mapping and the garbage collector reclaims them.
    */
   constructor(size: number, options: RaindropsOptions = {}) {
     this.#size = checkSize(size);
     if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
     this.#path = options.path === undefined ? null : cString(options.path);
     this.#slot = slotSize();
-    this.#attach(mapShared(this.#bytesFor(this.#size), this.#path, options.zero === true));
+    const bytes = this.#bytesFor(this.#size);
+    if (this.#path) this.#attachFile(mapFile(bytes, this.#path, options.zero === true));
+    else this.#attach(new ArrayBuffer(bytes));
   }
 
   #bytesFor(size: number): number {
@@ -114,20 +122,33 @@ export class Raindrops {
     return Math.ceil((size * this.#slot) / page) * page;
   }
 
-  #attach(mapping: Mapping): void {
-    if (this.#mapping) finalizer.unregister(this.#token);
-    this.#mapping = mapping;
-    this.#capa = mapping.bytes / this.#slot;
+  #attach(buffer: ArrayBuffer): void {
+    this.#buffer = buffer;
+    this.#capa = buffer.byteLength / this.#slot;
     this.#stride32 = this.#slot / 4;
-    this.#i32 = new Int32Array(mapping.buffer);
-    this.#u32 = new Uint32Array(mapping.buffer);
-    this.#u64 = new BigUint64Array(mapping.buffer);
+    this.#i32 = new Int32Array(buffer);
+    this.#u32 = new Uint32Array(buffer);
+    this.#u64 = new BigUint64Array(buffer);
+  }
+
+  #attachFile(mapping: Mapping): void {
+    if (this.#file) finalizer.unregister(this.#token);
+    this.#file = mapping;
+    this.#attach(mapping.buffer);
     finalizer.register(this, { address: mapping.address, bytes: mapping.bytes }, this.#token);
+  }
+
+  /** Grows the memory to `bytes`, keeping every value. */
+  #grow(bytes: number): void {
+    if (this.#file && this.#path) return this.#attachFile(growFile(this.#file, bytes, this.#path));
+    const grown = new ArrayBuffer(bytes);
+    new Uint8Array(grown).set(new Uint8Array(this.#buffer!));
+    this.#attach(grown);
   }
 
   /** Throws the right error for a bad index (called only off the fast path). */
   #badIndex(index: unknown): never {
-    if (!this.#mapping) throw new EvaporatedError();
+    if (!this.#buffer) throw new EvaporatedError();
     if (typeof index !== "number") throw new TypeError(`index must be a number, got ${typeof index}`);
     throw new RangeError(`index ${index} out of range: expected an integer from 0 to ${this.#size - 1}`);
   }
@@ -213,7 +234,7 @@ export class Raindrops {
 
   /** Every counter in use, exactly. */
   toBigIntArray(): bigint[] {
-    if (!this.#mapping) throw new EvaporatedError();
+    if (!this.#buffer) throw new EvaporatedError();
     const out: bigint[] = new Array(this.#size);
     const step = this.#stride32 >> 1;
     for (let i = 0; i < this.#size; i++) out[i] = Atomics.load(this.#u64, i * step);
@@ -222,25 +243,27 @@ export class Raindrops {
 
   /** Counters in use. */
   get size(): number {
-    if (!this.#mapping) throw new EvaporatedError();
+    if (!this.#buffer) throw new EvaporatedError();
     return this.#size;
   }
 
   /**
    * Changes the number of counters in use. Within {@link capa} this is free;
-   * beyond it the mapping (and its file) grows, keeping every value. Other
-   * processes keep their own size until they grow theirs.
+   * beyond it the memory (and its file) grows, keeping every value. Other
+   * processes keep their own size until they grow theirs. Growing a file
+   * that was deleted, replaced or truncated since it was opened throws
+   * `ForeignFileError`.
    */
   set size(size: number) {
-    if (!this.#mapping) throw new EvaporatedError();
+    if (!this.#buffer) throw new EvaporatedError();
     checkSize(size);
-    if (size > this.#capa) this.#attach(growShared(this.#mapping, this.#bytesFor(size), this.#path));
+    if (size > this.#capa) this.#grow(this.#bytesFor(size));
     this.#size = size;
   }
 
   /** Counters that fit in the current mapping without growing it. */
   get capa(): number {
-    if (!this.#mapping) throw new EvaporatedError();
+    if (!this.#buffer) throw new EvaporatedError();
     return this.#capa;
   }
 
@@ -251,7 +274,7 @@ export class Raindrops {
 
   /** True once {@link evaporate} has run. */
   get evaporated(): boolean {
-    return this.#mapping === null;
+    return this.#buffer === null;
   }
 
   /** An independent copy in fresh anonymous memory, with the same size and values. */
@@ -263,24 +286,28 @@ export class Raindrops {
   }
 
   /**
-   * Unmaps the counters now. Any later use throws {@link EvaporatedError},
-   * including a second evaporate(). A backing file stays on disk.
+   * Releases the counters now (unmapping a file). Any later use throws
+   * {@link EvaporatedError}, including a second evaporate(). A backing file
+   * stays on disk.
    */
   evaporate(): void {
-    const m = this.#mapping;
-    if (!m) throw new EvaporatedError();
-    finalizer.unregister(this.#token);
-    this.#mapping = null;
+    if (!this.#buffer) throw new EvaporatedError();
+    const m = this.#file;
+    this.#buffer = null;
+    this.#file = null;
     this.#size = 0;
     this.#capa = 0;
     this.#i32 = new Int32Array(0);
     this.#u32 = new Uint32Array(0);
     this.#u64 = new BigUint64Array(0);
-    unmap(m.address, m.bytes);
+    if (m) {
+      finalizer.unregister(this.#token);
+      unmap(m.address, m.bytes);
+    }
   }
 
   /** Evaporates unless already evaporated, for `using`. */
   [Symbol.dispose](): void {
-    if (this.#mapping) this.evaporate();
+    if (this.#buffer) this.evaporate();
   }
 }

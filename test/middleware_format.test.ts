@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { Raindrops } from "../mod.ts";
+import { ExhaustedError, ForeignFileError } from "../src/errors.ts";
 import {
   chooseFormat,
   isLoopback,
@@ -185,14 +186,17 @@ test("a group whose owner is gone, or whose thread id was reused, is ignored and
   stats.release();
 });
 
-test("a file that is not a worker stats file is refused with RangeError; bad workers too", () => {
+test("a file that is not a worker stats file is refused with ForeignFileError; bad workers too", () => {
   using tmp = tempShm("slots-bad");
   using raw = new Raindrops(2, { path: tmp.path });
   raw.set(0, 12345);
-  assert.throws(() => WorkerStats.open(tmp.path), RangeError);
+  assert.throws(() => WorkerStats.open(tmp.path), ForeignFileError);
   raw.set(0, 0);
   raw.set(1, 99); // data without the mark: some other file
-  assert.throws(() => WorkerStats.open(tmp.path), /not a raindrops worker stats file/);
+  assert.throws(
+    () => WorkerStats.open(tmp.path),
+    (e: Error) => e instanceof ForeignFileError && e.message.includes(tmp.path),
+  );
   assert.deepEqual(raw.toArray(), [0, 99], "the foreign file is left intact");
   assert.throws(() => WorkerStats.open(`${tmp.path}-x`, { workers: 0 }), RangeError);
   assert.throws(() => WorkerStats.open(`${tmp.path}-x`, { workers: "2" as unknown as number }), TypeError);
@@ -209,7 +213,7 @@ test("worker stats work under Deno with only --allow-ffi, --allow-read and --all
   assert.deepEqual(JSON.parse(out), { calling: 1, writing: 0, workers: 1 });
 });
 
-test("when every group is held by a live worker, opening throws RangeError", () => {
+test("when every group is held by a live worker, opening throws ExhaustedError", () => {
   using tmp = tempShm("slots-full");
   const stats = WorkerStats.open(tmp.path, { workers: 1 });
   using raw = new Raindrops(fileSize(1), { path: tmp.path });
@@ -217,7 +221,7 @@ test("when every group is held by a live worker, opening throws RangeError", () 
   // Hand the only group to pid 1 (init), which outlives the test.
   const initStart = BigInt(readFileSync("/proc/1/stat", "latin1").split(") ")[1].split(" ")[19]);
   raw.set(group(0)[0], (1n << 41n) | initStart);
-  assert.throws(() => WorkerStats.open(tmp.path), RangeError);
+  assert.throws(() => WorkerStats.open(tmp.path), ExhaustedError);
 });
 
 test("finished requests survive release and dead workers: folded into the retired total once", () => {
@@ -289,18 +293,23 @@ test("readers in several processes clearing the same dead groups at once fold ea
 test("a layout-1 file and a header claiming too many groups are refused, naming the path, before mapping more", () => {
   using tmp = tempShm("slots-v1");
   using raw = new Raindrops(2, { path: tmp.path });
-  raw.set(0, 0x5244_4d57_0001n);
+  // The header as a layout-1 opener on this machine wrote it: slot-size tag in the top byte.
+  const tag = (0x80n | BigInt(Math.log2(Raindrops.SIZE))) << 56n;
+  raw.set(0, tag | 0x5244_4d57_0001n);
   raw.set(1, 4);
   assert.throws(() => WorkerStats.open(tmp.path), (e: Error) => {
-    assert.ok(e instanceof RangeError);
-    assert.match(e.message, new RegExp(`${tmp.path} is a raindrops worker stats file of layout version 1`));
+    assert.ok(e instanceof ForeignFileError);
+    assert.match(
+      e.message,
+      new RegExp(`${tmp.path} is a worker stats file of layout version 1, but this version reads 2`),
+    );
     return true;
   });
-  raw.set(0, 0x5244_4d57_0002n);
+  raw.set(0, tag | 0x5244_4d57_0002n);
   raw.set(1, 2_000_000);
   const before = statSync(tmp.path).size;
   assert.throws(() => WorkerStats.open(tmp.path), (e: Error) => {
-    assert.ok(e instanceof RangeError);
+    assert.ok(e instanceof ForeignFileError);
     assert.match(e.message, new RegExp(`${tmp.path} claims 2000000 worker slot groups, more than the ${MAX_WORKERS}`));
     return true;
   });

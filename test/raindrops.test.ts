@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, statSync } from "node:fs";
 import { execFileSync } from "node:child_process";
-import { EvaporatedError, NativeError, Raindrops } from "../mod.ts";
+import { Errno, EvaporatedError, ForeignFileError, NativeError, Raindrops } from "../mod.ts";
 import { tempShm } from "./_helpers.ts";
 
 test("constants: slot size is the cache line, page size, max is 2^64-1", () => {
@@ -227,7 +227,10 @@ test("bad path: unwritable, missing folder, a directory, NUL byte or wrong type"
     () => new Raindrops(1, { path: "/no/such/dir/raindrops-test" }),
     (e) => e instanceof NativeError && e.code === "ENOENT",
   );
-  assert.throws(() => new Raindrops(1, { path: "/dev/shm" }), (e) => e instanceof NativeError && e.code === "EISDIR");
+  assert.throws(
+    () => new Raindrops(1, { path: "/dev/shm" }),
+    (e) => e instanceof ForeignFileError && e.errno === Errno.EISDIR && e.path === "/dev/shm",
+  );
   assert.throws(() => new Raindrops(1, { path: "/sys/kernel/raindrops-test" }), NativeError);
   assert.throws(() => new Raindrops(1, { path: "a\0b" }), RangeError);
   assert.throws(() => new Raindrops(1, { path: "" }), RangeError);

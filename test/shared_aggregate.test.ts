@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { Aggregate } from "../src/aggregate/aggregate.ts";
 import { AggregateMismatchError, SharedAggregate } from "../src/aggregate/shared_aggregate.ts";
-import { EvaporatedError, Raindrops, RaindropsError } from "../mod.ts";
+import { EvaporatedError, ForeignFileError, Raindrops, RaindropsError } from "../mod.ts";
 import { runFixture, type RuntimeName, tempShm } from "./_helpers.ts";
 import { feederSamples } from "./fixtures/aggregate_feeder.ts";
 
@@ -217,7 +217,7 @@ test("a file that is not an aggregate is refused", () => {
   }
   assert.throws(
     () => new SharedAggregate({ path: tmp.path }),
-    (e) => e instanceof AggregateMismatchError && /not a SharedAggregate file/.test(e.message),
+    (e) => e instanceof ForeignFileError && e.path === tmp.path && /no raindrops file header/.test(e.message),
   );
 });
 
@@ -229,7 +229,7 @@ test("a counter file with data but a zero first counter is refused and left inta
   }
   assert.throws(
     () => new SharedAggregate({ path: tmp.path }),
-    (e) => e instanceof AggregateMismatchError && /holds other data/.test(e.message),
+    (e) => e instanceof ForeignFileError && /holds data but no raindrops file header/.test(e.message),
   );
   using raw = new Raindrops(8, { path: tmp.path });
   assert.deepEqual(raw.toArray(), [0, 0, 0, 0, 0, 777, 0, 0]);

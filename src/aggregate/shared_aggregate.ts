@@ -6,7 +6,7 @@
  * @module
  */
 import { claimHeader } from "../file_header.ts";
-import { EvaporatedError, RaindropsError } from "../errors.ts";
+import { EvaporatedError, ForeignFileError, RaindropsError } from "../errors.ts";
 import { Raindrops } from "../raindrops.ts";
 import { BucketLayout, type BucketOptions } from "./histogram.ts";
 import { AggregateView } from "./view.ts";
@@ -142,7 +142,6 @@ export class SharedAggregate extends AggregateView {
   #claim(rd: Raindrops): void {
     const header = headerOf(this.layout);
     const found = claimHeader(rd, header);
-    if (found === null) throw new AggregateMismatchError(`${rd.path} holds other data: not a SharedAggregate file`);
     if (found === header) return;
     if (found === 0n) {
       const l = this.layout;
@@ -156,7 +155,7 @@ export class SharedAggregate extends AggregateView {
       return;
     }
     const where = rd.path;
-    if (found >> 48n !== MAGIC) throw new AggregateMismatchError(`${where} is not a SharedAggregate file`);
+    if (found >> 48n !== MAGIC) throw new ForeignFileError(where!, "is not a SharedAggregate file");
     const size = rd.get(SIZE);
     let theirs = "another bucket layout";
     try {

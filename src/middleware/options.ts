@@ -22,8 +22,8 @@ export interface RaindropsMiddlewareOptions<C extends RequestView = RequestView>
    * Where the counts live: a path of a shared stats file, an open
    * {@link WorkerStats}, or plain {@link CallingWritingCounters}. Default:
    * the file named by `defaultStatsPath` (env `RAINDROPS_STATS`, else
-   * `/dev/shm/raindrops-<name>`), so workers started separately from the same
-   * script share it.
+   * `/dev/shm/raindrops-<uid>/<name>`), so workers started separately from
+   * the same script share it.
    */
   stats?: string | WorkerStats | CallingWritingCounters;
   /** The `<name>` of the default stats path (see `defaultStatsPath`). */

@@ -33,7 +33,7 @@
 import { claimHeader } from "../file_header.ts";
 import { native } from "../native/library.ts";
 import { Raindrops } from "../raindrops.ts";
-import { NativeError, RaindropsError } from "../errors.ts";
+import { ExhaustedError, ForeignFileError, NativeError, RaindropsError } from "../errors.ts";
 
 /** "RDMW" and layout version 2 (1 had no finished counts). */
 const MAGIC = 0x5244_4d57_0002n;
@@ -157,16 +157,21 @@ export class WorkerStats {
       throw new RangeError(`workers must be an integer from 1 to ${MAX_WORKERS}, got ${workers}`);
     }
     this.#drops = new Raindrops(HEADER, { path });
-    const magic = claimHeader(this.#drops, MAGIC);
-    if (magic === null || (magic !== 0n && magic !== MAGIC)) {
+    try {
+      const magic = claimHeader(this.#drops, MAGIC);
+      if (magic !== 0n && magic !== MAGIC) {
+        const version = (magic & MAGIC_MASK) === (MAGIC & MAGIC_MASK) ? magic & 0xffffn : undefined;
+        throw new ForeignFileError(
+          path,
+          version === undefined
+            ? "is not a worker stats file"
+            : `is a worker stats file of layout version ${version}, but this version reads ${MAGIC & 0xffffn} ` +
+              "(stop the servers using it and delete it)",
+        );
+      }
+    } catch (e) {
       this.#drops.evaporate();
-      const version = magic !== null && (magic & MAGIC_MASK) === (MAGIC & MAGIC_MASK) ? magic & 0xffffn : undefined;
-      throw new RangeError(
-        version === undefined
-          ? `${path} is not a raindrops worker stats file`
-          : `${path} is a raindrops worker stats file of layout version ${version}, this version reads ` +
-            `${MAGIC & 0xffffn}; stop the servers using it and delete it`,
-      );
+      throw e;
     }
     // The first opener decides the number of groups; a racing opener may
     // see 0 for an instant, so it proposes the same value with compareExchange.
@@ -174,7 +179,7 @@ export class WorkerStats {
     if (had > BigInt(MAX_WORKERS)) {
       // Checked before the mapping grows: a forged count must not make us map gigabytes.
       this.#drops.evaporate();
-      throw new RangeError(`${path} claims ${had} worker slot groups, more than the ${MAX_WORKERS} allowed`);
+      throw new ForeignFileError(path, `claims ${had} worker slot groups, more than the ${MAX_WORKERS} allowed`);
     }
     this.#groups = had === 0n ? workers : Number(had);
     this.#drops.size = HEADER + this.#groups * GROUP;
@@ -202,7 +207,7 @@ export class WorkerStats {
         }
       }
     }
-    throw new RangeError(
+    throw new ExhaustedError(
       `all ${this.#groups} worker slots of ${d.path} are held by live workers; ` +
         `use a new file with a larger \`workers\``,
     );

@@ -1,10 +1,11 @@
 /**
- * Shared mappings as JS objects: map, grow and unmap through libraindrops,
- * and view the memory as typed arrays.
+ * Counter files as JS memory: map, grow and unmap them through
+ * libraindrops, view them as an ArrayBuffer, and turn the library's
+ * refusals into typed errors that name the file.
  *
  * @module
  */
-import { check } from "../errors.ts";
+import { Errno, ExhaustedError, ForeignFileError, NativeError } from "../errors.ts";
 import { runtime } from "./ffi.ts";
 import { native } from "./library.ts";
 
@@ -20,43 +21,84 @@ export function cString(text: string, what = "path"): Uint8Array {
   return out;
 }
 
-/** A live mapping: its address, length and an ArrayBuffer over it. */
+/** The text of a NUL-terminated path. */
+function pathText(path: Uint8Array): string {
+  return new TextDecoder().decode(path.subarray(0, -1));
+}
+
+/** A live file mapping: its address, length and an ArrayBuffer over it. */
 export interface Mapping {
   readonly address: number;
   readonly bytes: number;
   readonly buffer: ArrayBuffer;
+  /** The native `Mapping` record (address, st_dev, st_ino), kept for growing. */
+  readonly record: BigUint64Array;
 }
 
-const outAddress = new BigUint64Array(1);
+/** Why libraindrops refused a file, by the errno it returned. */
+const REFUSALS: Partial<Record<number, string>> = {
+  [Errno.ELOOP]: "is a symbolic link (counter files are never opened through one)",
+  [Errno.EISDIR]: "is a directory",
+  [Errno.ENODEV]: "is not a regular file",
+  [Errno.EPERM]: "belongs to another user or is writable by group or others",
+  [Errno.ESTALE]: "was deleted, replaced or truncated while mapped",
+};
 
-function wrap(bytes: number): Mapping {
-  const address = Number(outAddress[0]);
-  return { address, bytes, buffer: runtime().arrayBufferAt(address, bytes) };
+/** The typed error for a failed map or grow of the file at `path`. */
+function mappingError(syscall: string, rc: number, path: Uint8Array): Error {
+  const errno = -rc, reason = REFUSALS[errno];
+  if (reason) return new ForeignFileError(pathText(path), reason, errno);
+  if (errno === Errno.ENOMEM) {
+    return new ExhaustedError(
+      `cannot map ${pathText(path)}: out of memory or of mappings (raindrops uses at most half of ` +
+        `vm.max_map_count per process); evaporate() counter files no longer in use`,
+      errno,
+    );
+  }
+  return new NativeError(syscall, errno, `the counter file ${pathText(path)}`);
 }
 
-/** Maps `bytes` of shared memory, anonymous or backed by the file at `path`. */
-export function mapShared(bytes: number, path: Uint8Array | null, zero: boolean): Mapping {
-  check("mmap", native().rd_map(path, bytes, zero ? 1 : 0, outAddress), path ? "opening the counter file" : "");
-  return wrap(bytes);
+function wrap(bytes: number, record: BigUint64Array): Mapping {
+  const address = Number(record[0]);
+  return { address, bytes, buffer: runtime().arrayBufferAt(address, bytes), record };
 }
 
-/** Grows a mapping; the old one must no longer be used. */
-export function growShared(old: Mapping, bytes: number, path: Uint8Array | null): Mapping {
-  check("mremap", native().rd_grow(path, old.address, old.bytes, bytes, outAddress));
-  return wrap(bytes);
+/**
+ * Maps the first `bytes` of the counter file at `path`, creating it when
+ * missing; refuses a file that is not safely ours with ForeignFileError.
+ */
+export function mapFile(bytes: number, path: Uint8Array, zero: boolean): Mapping {
+  const record = new BigUint64Array(3);
+  const rc = native().rd_map(path, bytes, zero ? 1 : 0, record);
+  if (rc < 0) throw mappingError("mmap", rc, path);
+  return wrap(bytes, record);
+}
+
+/** Grows a file mapping; the old one must no longer be used. */
+export function growFile(old: Mapping, bytes: number, path: Uint8Array): Mapping {
+  const record = old.record.slice();
+  const rc = native().rd_grow(path, old.bytes, bytes, record);
+  if (rc < 0) throw mappingError("mremap", rc, path);
+  return wrap(bytes, record);
 }
 
 /** Unmaps a mapping. */
 export function unmap(address: number, bytes: number): void {
-  check("munmap", native().rd_unmap(address, bytes));
+  const rc = native().rd_unmap(address, bytes);
+  if (rc < 0) throw new NativeError("munmap", -rc);
 }
+
+let page = 0, slot = 0;
 
 /** The system page size. */
 export function pageSize(): number {
-  return native().rd_page_size();
+  return page ||= native().rd_page_size();
 }
 
-/** Bytes per counter slot (one cache line). */
+/**
+ * Bytes per counter slot (one cache line), read once: a process keeps one
+ * layout for every file it opens even if CPUs go on- or offline meanwhile.
+ */
 export function slotSize(): number {
-  return native().rd_slot_size();
+  return slot ||= native().rd_slot_size();
 }

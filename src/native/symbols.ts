@@ -16,13 +16,10 @@ export const symbols = {
   // zig/src/shm.zig: shared counter memory
   rd_page_size: { args: [], returns: "u32" },
   rd_slot_size: { args: [], returns: "u32" },
-  rd_map: { args: ["buffer" /* path\0 or null */, "usize" /* bytes */, "u32" /* zero */, "buffer" /* out addr u64 */], returns: "i32" },
+  rd_map: { args: ["buffer" /* path\0 */, "usize" /* bytes */, "u32" /* zero */, "buffer" /* out Mapping: addr, dev, ino (u64 each) */], returns: "i32" },
   rd_unmap: { args: ["usize" /* addr */, "usize" /* bytes */], returns: "i32" },
-  rd_grow: { args: ["buffer" /* path\0 or null */, "usize" /* addr */, "usize" /* old bytes */, "usize" /* new bytes */, "buffer" /* out addr u64 */], returns: "i32" },
-  rd_add: { args: ["usize" /* addr */, "u32" /* slot */, "u32" /* index */, "u64" /* delta */], returns: "u64" },
-  rd_sub: { args: ["usize", "u32", "u32", "u64"], returns: "u64" },
-  rd_load: { args: ["usize", "u32", "u32"], returns: "u64" },
-  rd_store: { args: ["usize", "u32", "u32", "u64" /* value */], returns: "void" },
+  rd_grow: { args: ["buffer" /* path\0 */, "usize" /* old bytes */, "usize" /* new bytes */, "buffer" /* in/out Mapping */], returns: "i32" },
+  rd_private_dir: { args: ["buffer" /* parent\0 */, "buffer" /* out path\0 */, "u32" /* out length */], returns: "i32" /* path length */ },
 
   // zig/src/thread.zig
   rd_thread_id: { args: [], returns: "i32" /* gettid() */ },
