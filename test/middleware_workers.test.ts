@@ -12,6 +12,17 @@ function startWorker(runtime: RuntimeName, stats: string, shared: number): Promi
   return spawnWorker(RUNTIMES[runtime], [...args, stats, String(shared)]);
 }
 
+/**
+ * Stops a worker: SIGTERM, then SIGKILL if it has not exited within 5 s (a
+ * server shutting down gracefully may wait for a client's idle keep-alive
+ * connection that outlives the test).
+ */
+async function stop(w: WorkerChild): Promise<void> {
+  const late = setTimeout(() => w.kill("SIGKILL"), 5000);
+  await w.kill();
+  clearTimeout(late);
+}
+
 /** Open requests that a test releases (by aborting) at the end. */
 class Holds {
   #aborts: AbortController[] = [];
@@ -69,7 +80,7 @@ test(
       );
     } finally {
       holds.release();
-      await Promise.all(workers.map((w) => w.kill()));
+      await Promise.all(workers.map(stop));
     }
   },
 );
@@ -101,11 +112,11 @@ test("a worker killed with SIGKILL while holding requests stops counting; a surv
       const again = await statsOf(`http://127.0.0.1:${fresh.port}`);
       assert.deepEqual([again.calling, again.writing, again.workers], [1, 1, 2], "a new worker reuses the slot at 0");
     } finally {
-      await fresh.kill();
+      await stop(fresh);
     }
   } finally {
     holds.release();
-    await Promise.all([victim.kill(), survivor.kill()]);
+    await Promise.all([stop(victim), stop(survivor)]);
   }
 });
 
@@ -130,6 +141,12 @@ test(
     try {
       // Every thread listens once deno serve says so.
       assert.ok(await waitFor(() => server.output().includes("Listening on"), 20_000), "deno serve started");
+      // "Listening on" can come before the last thread listens: wait until both answer.
+      const answering = new Set<string | undefined>();
+      assert.ok(
+        await waitFor(async () => answering.add((await rawGet(port, "/")).headers.get("x-worker")).size >= 2, 20_000),
+        "both threads answer",
+      );
       const seen = new Set<number>();
       let writing = 0;
       for (let i = 0; i < 40 && (seen.size < 2 || writing < 4); i++, writing++) seen.add(await holds.writing(url));
@@ -144,7 +161,7 @@ test(
       assert.equal(answered.size, 2, "both threads answered the stats");
     } finally {
       holds.release();
-      await server.kill();
+      await stop(server);
     }
   },
 );
@@ -176,7 +193,7 @@ test(
       for (let i = 0; i < 2; i++) await (await fetch(`${s}/`)).text();
       assert.equal(await requestsTotal(s), 15);
     } finally {
-      await Promise.all([victim.kill(), survivor.kill()]);
+      await Promise.all([stop(victim), stop(survivor)]);
     }
   },
 );
