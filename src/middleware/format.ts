@@ -91,7 +91,9 @@ export interface PrometheusOptions {
 
 /** Checked {@link PrometheusOptions}. */
 export interface PrometheusStyle {
+  /** Put before every metric name ("" for none). */
   readonly prefix: string;
+  /** Constant labels on every series. */
   readonly labels: Readonly<Record<string, string>>;
 }
 
@@ -137,15 +139,21 @@ export function prometheusStyle(options: PrometheusOptions | undefined): Prometh
 
 /** One series of a metric family. */
 export interface MetricSample {
+  /** The series' labels (constant labels first). */
   readonly labels: Readonly<Record<string, string>>;
+  /** Its value now. */
   readonly value: number;
 }
 
 /** A metric family: name (a counter's ends in `_total`), help, type and its series. */
 export interface MetricFamily {
+  /** Full metric name, prefix included; a counter's ends in `_total`. */
   readonly name: string;
+  /** The HELP text. */
   readonly help: string;
+  /** The TYPE. */
   readonly type: "gauge" | "counter";
+  /** One entry per series. */
   readonly samples: readonly MetricSample[];
 }
 

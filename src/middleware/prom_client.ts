@@ -13,8 +13,11 @@ import { WorkerStats } from "./worker_slots.ts";
 
 /** The part of a prom-client `Registry` used here. */
 export interface MetricRegistry {
+  /** Adds a metric (prom-client's `Registry#registerMetric`). */
   registerMetric(metric: never): void;
 }
+
+export type { ListenerFigures, ListenerStatsSource } from "../linux/listeners.ts";
 
 /** Options for {@link collectRaindrops}. */
 export interface RaindropsCollectorOptions extends PrometheusOptions {
