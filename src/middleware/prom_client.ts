@@ -21,7 +21,12 @@ export type { ListenerFigures, ListenerStatsSource } from "../linux/listeners.ts
 
 /** Options for {@link collectRaindrops}. */
 export interface RaindropsCollectorOptions extends PrometheusOptions {
-  /** The stats file (or open {@link WorkerStats}) the middleware counts in; default {@link defaultStatsPath}. */
+  /**
+   * The stats file (or open {@link WorkerStats}) the middleware counts in;
+   * default {@link defaultStatsPath}. A path is opened as the middleware
+   * opens it, claiming this thread's slot group (the same one when the
+   * middleware runs here too), so collect in a process that serves the app.
+   */
   stats?: string | WorkerStats;
   /** Listeners to report, `host:port` or unix paths (default none: no request tells the own listener here). */
   listeners?: readonly string[];
