@@ -39,35 +39,61 @@ function blank(rd: Raindrops): boolean {
 }
 
 /**
- * Puts `mark` (its low 56 bits, under this process's slot-size tag) into
- * counter 0 of a blank file. Returns 0n when this call claimed the file,
- * otherwise the mark already there, with `mark`'s own top byte (the caller
- * checks it). Throws {@link ForeignFileError} for a file with data and no
- * header, or one laid out with another slot size.
- *
- * @example
- * ```ts
- * const found = claimHeader(rd, MAGIC);
- * if (found !== 0n && found !== MAGIC) throw new ForeignFileError(rd.path!, "is not a stats file");
- * ```
+ * The mark `found` in counter 0 as the caller wrote it (its top byte from
+ * `mark`), after checking the slot-size tag; 0n when `found` is 0n.
  */
-export function claimHeader(rd: Raindrops, mark: bigint): bigint {
-  const path = rd.path ?? "anonymous memory";
-  // Well-behaved openers write data only after the header is set, so data
-  // seen while counter 0 is still 0 (before and after looking) is foreign.
-  if (rd.getBigInt(0) === 0n && !blank(rd) && rd.getBigInt(0) === 0n) {
-    throw new ForeignFileError(path, "holds data but no raindrops file header");
-  }
-  const tag = slotTag();
-  const found = rd.compareExchange(0, 0, (tag << MARK_BITS) | (mark & MARK_MASK));
+function decode(rd: Raindrops, found: bigint, mark: bigint, kind: string): bigint {
   if (found === 0n) return 0n;
-  const theirs = found >> MARK_BITS;
+  const tag = slotTag(), theirs = found >> MARK_BITS;
   if (theirs === tag) return (found & MARK_MASK) | (mark & ~MARK_MASK);
+  const path = rd.path ?? "anonymous memory";
   if ((theirs & TAGGED) !== 0n && theirs < (TAGGED | 13n)) {
     throw new ForeignFileError(
       path,
       `was laid out with ${2 ** Number(theirs & ~TAGGED)}-byte counter slots, but this process uses ${slotSize()}`,
     );
   }
-  throw new ForeignFileError(path, "holds no raindrops file header (another program's file, or an older format)");
+  throw new ForeignFileError(
+    path,
+    `is not a ${kind} file: no raindrops header (another program's, or an older format)`,
+  );
+}
+
+/**
+ * Puts `mark` (its low 56 bits, under this process's slot-size tag) into
+ * counter 0 of a blank file. Returns 0n when this call claimed the file,
+ * otherwise the mark already there, with `mark`'s own top byte (the caller
+ * checks it). Throws {@link ForeignFileError} for a file with data and no
+ * header, or one laid out with another slot size; `kind` names the format
+ * in the message.
+ *
+ * @example
+ * ```ts
+ * const found = claimHeader(rd, MAGIC, "stats");
+ * if (found !== 0n && found !== MAGIC) throw new ForeignFileError(rd.path!, "is not a stats file");
+ * ```
+ */
+export function claimHeader(rd: Raindrops, mark: bigint, kind: string): bigint {
+  // Well-behaved openers write data only after the header is set, so data
+  // seen while counter 0 is still 0 (before and after looking) is foreign.
+  if (rd.getBigInt(0) === 0n && !blank(rd) && rd.getBigInt(0) === 0n) {
+    throw new ForeignFileError(
+      rd.path ?? "anonymous memory",
+      `is not a ${kind} file: it holds data but no raindrops header`,
+    );
+  }
+  return decode(rd, rd.compareExchange(0, 0, (slotTag() << MARK_BITS) | (mark & MARK_MASK)), mark, kind);
+}
+
+/**
+ * The mark in counter 0 as {@link claimHeader} returns it, without claiming
+ * a blank file (0n), for readers that must not write.
+ *
+ * @example
+ * ```ts
+ * if (readHeader(rd, MAGIC, "stats") === 0n) console.log("not set up yet");
+ * ```
+ */
+export function readHeader(rd: Raindrops, mark: bigint, kind: string): bigint {
+  return decode(rd, rd.getBigInt(0), mark, kind);
 }

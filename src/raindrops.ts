@@ -15,6 +15,10 @@ export interface RaindropsOptions {
    * this user that no one else may write, not reached through a symlink
    * (else `ForeignFileError`). Without a path the memory is ordinary
    * garbage-collected memory, private to this thread.
+   *
+   * Never truncate or shrink a file while any process has it open: the
+   * kernel kills every process that then touches a counter past the new
+   * end (SIGBUS). Reset counters with `zero: true` or `set()` instead.
    */
   path?: string;
   /** Clear the counters of an existing file; by default its values are kept. */
@@ -53,6 +57,13 @@ function toU64(value: unknown, what: string): bigint {
 }
 
 /**
+ * Internal, for formats built on a counter file that must read a counter
+ * without a BigInt: the memory as 32-bit words, counter `i`'s low word at
+ * `words[i * stride]` and its high word next. Invalid after evaporate().
+ */
+export let counterWords: (rd: Raindrops) => { words: Int32Array; stride: number };
+
+/**
  * A set of unsigned 64-bit counters, each alone on a cache line, updated
  * atomically from any number of threads and processes.
  *
@@ -82,6 +93,9 @@ export class Raindrops {
   }
   /** The largest counter value, 2^64-1. */
   static readonly MAX: bigint = MAX_U64;
+  static {
+    counterWords = (rd) => ({ words: rd.#i32, stride: rd.#stride32 });
+  }
 
   /** The counters' memory; null once evaporated. */
   #buffer: ArrayBuffer | null = null;

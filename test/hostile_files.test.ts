@@ -130,7 +130,7 @@ test("a file header records the slot size; a file laid out with another slot siz
     () => new SharedAggregate({ path: tmp.path }),
     (e) => e instanceof ForeignFileError && /8-byte counter slots/.test(e.message),
   );
-  assert.throws(() => claimHeader(raw, 1n), ForeignFileError);
+  assert.throws(() => claimHeader(raw, 1n, "test"), ForeignFileError);
 });
 
 test("privateDir() is ours and mode 0700; the middleware's default stats file is inside it", () => {

@@ -1,10 +1,11 @@
 /**
- * A million forgotten counter sets (as the Ruby gem's GC test makes), and
- * running out of mappings: a typed error that leaves the process alive.
+ * A million forgotten counter sets (as the Ruby gem's GC test makes),
+ * running out of mappings (a typed error that leaves the process alive), and
+ * Workers terminated while holding a counter file.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { Raindrops } from "../mod.ts";
 import { runFixture, type RuntimeName, RUNTIMES, tempShm } from "./_helpers.ts";
 
@@ -25,8 +26,10 @@ for (const rt of Object.keys(RUNTIMES) as RuntimeName[]) {
     timeout: 120_000,
   }, async () => {
     using tmp = tempShm("budget");
+    mkdirSync(tmp.path);
     const limit = Number(readFileSync("/proc/sys/vm/max_map_count", "utf8"));
     const r = await runFixture(rt, "many_sets.ts", ["files", tmp.path], 120_000);
+    rmSync(tmp.path, { recursive: true });
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.equal(out.exhausted, true, out.message);
@@ -36,3 +39,20 @@ for (const rt of Object.keys(RUNTIMES) as RuntimeName[]) {
     assert.equal(out.again, 1, "after evaporating them it maps again");
   });
 }
+
+test("Workers terminated while holding one counter file leave one shared mapping, not one each", async () => {
+  using tmp = tempShm("workers");
+  const mapped = () => readFileSync("/proc/self/maps", "utf8").split("\n").filter((l) => l.endsWith(tmp.path)).length;
+  for (let i = 0; i < 5; i++) {
+    const worker = new Worker(new URL("./fixtures/mapping_worker.ts", import.meta.url).href, { type: "module" });
+    await new Promise((resolve) => {
+      worker.onmessage = resolve;
+      worker.postMessage(tmp.path);
+    });
+    worker.terminate(); // its finalizers never run
+  }
+  assert.equal(mapped(), 1);
+  using mine = new Raindrops(1, { path: tmp.path });
+  assert.equal(mine.get(0), 5, "every Worker counted in the one file");
+  assert.equal(mapped(), 1);
+});

@@ -30,7 +30,7 @@
  *
  * @module
  */
-import { claimHeader } from "../file_header.ts";
+import { claimHeader, readHeader } from "../file_header.ts";
 import { native } from "../native/library.ts";
 import { Raindrops } from "../raindrops.ts";
 import { ExhaustedError, ForeignFileError, NativeError, RaindropsError } from "../errors.ts";
@@ -158,7 +158,7 @@ export class WorkerStats {
     }
     this.#drops = new Raindrops(HEADER, { path });
     try {
-      const magic = claimHeader(this.#drops, MAGIC);
+      const magic = claimHeader(this.#drops, MAGIC, "raindrops worker stats");
       if (magic !== 0n && magic !== MAGIC) {
         const version = (magic & MAGIC_MASK) === (MAGIC & MAGIC_MASK) ? magic & 0xffffn : undefined;
         throw new ForeignFileError(
@@ -328,5 +328,39 @@ export class WorkerStats {
   /** {@link release}, for `using`. */
   [Symbol.dispose](): void {
     this.release();
+  }
+
+  /**
+   * Each live worker's counts in the stats file at `path`, read without
+   * claiming a slot group or clearing anything, for a reader that is not a
+   * worker (the Watcher). A file not yet marked gives no workers; a file
+   * of another kind is a ForeignFileError.
+   *
+   * @example
+   * ```ts
+   * WorkerStats.perWorker("/dev/shm/raindrops-myapp"); // [{ tid: 4242, calling: 1, writing: 0 }]
+   * ```
+   */
+  static perWorker(path: string): { tid: number; calling: number; writing: number }[] {
+    if (typeof path !== "string") throw new TypeError(`stats path must be a string, got ${typeof path}`);
+    const d = new Raindrops(HEADER, { path });
+    try {
+      const magic = readHeader(d, MAGIC, "raindrops worker stats");
+      if (magic === 0n) return [];
+      const groups = d.getBigInt(GROUPS);
+      if (magic !== MAGIC || groups > BigInt(MAX_WORKERS)) {
+        throw new ForeignFileError(path, "is not a raindrops worker stats file of this version");
+      }
+      d.size = HEADER + Number(groups) * GROUP;
+      const rows: { tid: number; calling: number; writing: number }[] = [];
+      for (let at = HEADER; at < d.size; at += GROUP) {
+        const owner = d.getBigInt(at + OWNER);
+        if (owner === 0n || (owner & CLEARING) !== 0n || !alive(owner)) continue;
+        rows.push({ tid: Number(owner >> START_BITS), calling: d.get(at + CALLING), writing: d.get(at + WRITING) });
+      }
+      return rows;
+    } finally {
+      d.evaporate();
+    }
   }
 }

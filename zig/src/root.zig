@@ -6,6 +6,7 @@
 comptime {
     _ = @import("sys.zig");
     _ = @import("shm.zig");
+    _ = @import("mappings.zig");
     _ = @import("thread.zig");
     _ = @import("netlink.zig");
     _ = @import("inet_diag.zig");

@@ -5,8 +5,7 @@
 const std = @import("std");
 const linux = std.os.linux;
 const sys = @import("sys.zig");
-
-const prot = linux.PROT.READ | linux.PROT.WRITE;
+const mappings = @import("mappings.zig");
 
 /// The system page size in bytes.
 export fn rd_page_size() u32 {
@@ -97,38 +96,15 @@ fn checkOwnFile(st: *const linux.Stat) i32 {
     return 0;
 }
 
-/// File mappings this process holds through rd_map, across every thread.
-var live_mappings = std.atomic.Value(usize).init(0);
-
-/// The most file mappings rd_map hands out: half of vm.max_map_count (the
-/// kernel's per-process limit), leaving the other half to the runtime, whose
-/// heap cannot grow once the kernel limit is reached. Read once.
-fn mappingBudget() usize {
-    const known = budget.load(.monotonic);
-    if (known != 0) return known;
-    var buf: [32]u8 = undefined;
-    const text = readSmallFile("/proc/sys/vm/max_map_count", &buf) orelse "65530";
-    const limit = std.fmt.parseInt(usize, std.mem.trim(u8, text, " \n"), 10) catch 65530;
-    budget.store(@max(limit / 2, 1), .monotonic);
-    return budget.load(.monotonic);
-}
-var budget = std.atomic.Value(usize).init(0);
-
-/// Counts one more mapping, or returns false when the budget is used up.
-fn reserveMapping() bool {
-    if (live_mappings.fetchAdd(1, .monotonic) < mappingBudget()) return true;
-    _ = live_mappings.fetchSub(1, .monotonic);
-    return false;
-}
-
 /// Maps the first `bytes` (a positive multiple of the page size) of the
 /// file at `path`, shared, and fills `out`. The file is created (mode 0600)
 /// when missing. An existing file must be a regular file of ours that no
 /// one else may write, reached without a symlink (else ELOOP, EISDIR,
 /// ENODEV or EPERM, see checkOwnFile); only then is it extended to `bytes`
 /// if shorter (never shortened: another process may have it mapped) and,
-/// when `zero` is non-zero, cleared. ENOMEM when this process already holds
-/// its budget of mappings (see mappingBudget). Returns 0 or -errno.
+/// when `zero` is non-zero, cleared. Threads opening the same file share one
+/// mapping (see mappings.zig); ENOMEM when this process holds its budget of
+/// mappings. Returns 0 or -errno.
 export fn rd_map(path: ?[*:0]const u8, bytes: usize, zero: u32, out: *Mapping) i32 {
     const p = path orelse return sys.neg(.INVAL);
     if (bytes == 0 or bytes % std.heap.pageSize() != 0) return sys.neg(.INVAL);
@@ -143,53 +119,49 @@ export fn rd_map(path: ?[*:0]const u8, bytes: usize, zero: u32, out: *Mapping) i
     if (st.size < bytes) {
         if (sys.failure(linux.ftruncate(fd, @intCast(bytes)))) |e| return e;
     }
-    if (!reserveMapping()) return sys.neg(.NOMEM);
-    const rc = linux.mmap(null, bytes, prot, .{ .TYPE = .SHARED }, fd, 0);
-    if (sys.failure(rc)) |e| {
-        _ = live_mappings.fetchSub(1, .monotonic);
-        return e;
-    }
-    if (zero != 0) @memset(@as([*]u8, @ptrFromInt(rc))[0..bytes], 0);
-    out.* = .{ .addr = rc, .dev = st.dev, .ino = st.ino };
+    const addr = mappings.acquire(fd, st.dev, st.ino, bytes);
+    if (addr < 0) return @intCast(addr);
+    if (zero != 0) @memset(@as([*]u8, @ptrFromInt(@as(usize, @intCast(addr))))[0..bytes], 0);
+    out.* = .{ .addr = @intCast(addr), .dev = st.dev, .ino = st.ino };
     return 0;
 }
 
-/// Unmaps memory returned by rd_map or rd_grow. Returns 0 or -errno.
+/// Releases memory returned by rd_map or rd_grow (unmapped when no other
+/// thread holds it). Returns 0 or -errno.
 export fn rd_unmap(addr: usize, bytes: usize) i32 {
+    _ = bytes; // the mapping table knows each mapping's length
     if (addr == 0) return sys.neg(.INVAL);
-    if (sys.failure(linux.munmap(@ptrFromInt(addr), bytes))) |e| return e;
-    _ = live_mappings.fetchSub(1, .monotonic);
-    return 0;
+    return mappings.release(addr);
 }
 
 /// Grows the mapping `m` of the file at `path` from `old_bytes` to
-/// `new_bytes`, moving it if needed (existing counters keep their values),
-/// and updates `m.addr`. The file is extended through the path only when it
-/// is still the inode mapped and at least `old_bytes` long: a file deleted
-/// and re-created, or truncated, since it was mapped is refused with ESTALE
-/// before the mapping is touched (growing into another inode, or past the
-/// end of a shrunk one, would kill the process with SIGBUS). Returns 0 or
-/// -errno.
+/// `new_bytes` and updates `m.addr`; existing counters keep their values
+/// (they live in the file). The file is extended through the path only
+/// when it is still the inode mapped and at least `old_bytes` long: a file
+/// deleted and re-created, or truncated, since it was mapped is refused
+/// with ESTALE before the mapping is touched (growing into another inode,
+/// or past the end of a shrunk one, would kill the process with SIGBUS).
+/// Other threads may hold the old mapping, so the new length is a new
+/// mapping and the old one is released. Returns 0 or -errno.
 export fn rd_grow(path: ?[*:0]const u8, old_bytes: usize, new_bytes: usize, m: *Mapping) i32 {
     const p = path orelse return sys.neg(.INVAL);
     if (m.addr == 0 or new_bytes < old_bytes or new_bytes % std.heap.pageSize() != 0) return sys.neg(.INVAL);
-    {
-        const open_rc = linux.open(p, open_existing, 0);
-        if (sys.failure(open_rc)) |e| return if (e == sys.neg(.NOENT)) sys.neg(.STALE) else e;
-        const fd: i32 = @intCast(open_rc);
-        defer _ = linux.close(fd);
-        var st: linux.Stat = undefined;
-        if (sys.failure(linux.fstat(fd, &st))) |e| return e;
-        const refused = checkOwnFile(&st);
-        if (refused != 0) return refused;
-        if (st.dev != m.dev or st.ino != m.ino or st.size < old_bytes) return sys.neg(.STALE);
-        if (st.size < new_bytes) {
-            if (sys.failure(linux.ftruncate(fd, @intCast(new_bytes)))) |e| return e;
-        }
+    const open_rc = linux.open(p, open_existing, 0);
+    if (sys.failure(open_rc)) |e| return if (e == sys.neg(.NOENT)) sys.neg(.STALE) else e;
+    const fd: i32 = @intCast(open_rc);
+    defer _ = linux.close(fd);
+    var st: linux.Stat = undefined;
+    if (sys.failure(linux.fstat(fd, &st))) |e| return e;
+    const refused = checkOwnFile(&st);
+    if (refused != 0) return refused;
+    if (st.dev != m.dev or st.ino != m.ino or st.size < old_bytes) return sys.neg(.STALE);
+    if (st.size < new_bytes) {
+        if (sys.failure(linux.ftruncate(fd, @intCast(new_bytes)))) |e| return e;
     }
-    const rc = linux.mremap(@ptrFromInt(m.addr), old_bytes, new_bytes, .{ .MAYMOVE = true }, null);
-    if (sys.failure(rc)) |e| return e;
-    m.addr = rc;
+    const addr = mappings.acquire(fd, st.dev, st.ino, new_bytes);
+    if (addr < 0) return @intCast(addr);
+    _ = mappings.release(@intCast(m.addr));
+    m.addr = @intCast(addr);
     return 0;
 }
 
@@ -325,6 +297,28 @@ test "file mapping keeps values unless zeroed, grows, and is mode 0600" {
     try testing.expectEqual(@as(i32, 0), rd_map(name, page, 1, &m));
     try testing.expectEqual(@as(u64, 0), word(m.addr, 2).*);
     try testing.expectEqual(@as(i32, 0), rd_unmap(m.addr, page));
+}
+
+test "openers of one file share one mapping until the last releases it" {
+    const page = std.heap.pageSize();
+    var dir: Scratch = .{};
+    try dir.init("shared");
+    defer dir.deinit();
+    const before = mappings.count();
+    var a: Mapping = undefined;
+    var b: Mapping = undefined;
+    try testing.expectEqual(@as(i32, 0), rd_map(dir.path("counters"), page, 0, &a));
+    try testing.expectEqual(@as(i32, 0), rd_map(dir.path("counters"), page, 0, &b));
+    try testing.expectEqual(a.addr, b.addr);
+    try testing.expectEqual(before + 1, mappings.count());
+    try testing.expectEqual(@as(i32, 0), rd_grow(dir.path("counters"), page, 2 * page, &b));
+    try testing.expect(a.addr != b.addr);
+    word(b.addr, 1).* = 9;
+    try testing.expectEqual(@as(u64, 9), word(a.addr, 1).*); // one file under both
+    try testing.expectEqual(@as(i32, 0), rd_unmap(a.addr, page));
+    try testing.expectEqual(sys.neg(.INVAL), rd_unmap(a.addr, page)); // already released
+    try testing.expectEqual(@as(i32, 0), rd_unmap(b.addr, 2 * page));
+    try testing.expectEqual(before, mappings.count());
 }
 
 test "hostile files are refused before they are extended or cleared" {
