@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CPU time per request of a hello-world Hono app, on Deno and on Bun: bare,
 # with a no-op middleware (the floor of any Hono middleware: it takes Hono
-# off its single-handler fast path), with app.use(raindrops()), with
+# off its single-handler fast path), with app.use(raindrops()), the same
+# with bodyTracking "wrap" (what following every body costs), with
 # withRaindrops(app.fetch) and with @hono/prometheus (when installed).
 #
 # Each measurement starts the server, warms it up with wrk, then loads it
@@ -25,7 +26,7 @@ command -v wrk >/dev/null || { echo "wrk not found (Debian package wrk)"; exit 1
 pin_srv=() pin_wrk=()
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then pin_srv=(taskset -c 0) pin_wrk=(taskset -c 1); fi
 [ ${#pin_srv[@]} -gt 0 ] || echo "(one CPU or no taskset: server and wrk share CPUs)"
-variants=(bare noop raindrops fetch)
+variants=(bare noop raindrops wrap fetch)
 if [ -d node_modules/@hono/prometheus ]; then variants+=(prometheus); else echo "(@hono/prometheus not installed: skipped)"; fi
 stats=/dev/shm/raindrops-bench-$$
 trap 'rm -f "$stats"' EXIT
@@ -68,7 +69,7 @@ for rt in ${RUNTIMES:-bun deno}; do
     cpu=$(column "${results[$v]}" 1 | sort -g)
     rps=$(column "${results[$v]}" 2 | median)
     reqs=$(column "${results[$v]}" 3 | median)
-    base=bare; [ "$v" = raindrops ] && base=noop
+    base=bare; case $v in raindrops | wrap) base=noop ;; esac
     printf '%-5s %-10s %7.2f us/req (min %.2f max %.2f)  vs %-4s %.3f  vs bare %.3f  %8.0f req/s  (%d requests/run)\n' \
       "$rt" "$v" "${med[$v]}" "$(head -1 <<<"$cpu")" "$(tail -1 <<<"$cpu")" "$base" \
       "$(echo "${med[$v]} / ${med[$base]}" | bc -l)" "$(echo "${med[$v]} / ${med[bare]}" | bc -l)" "$rps" "$reqs"
