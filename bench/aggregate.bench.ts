@@ -1,6 +1,11 @@
 /**
- * ns per sample of SharedAggregate.add (atomic counters in a /dev/shm file)
- * beside the in-process Aggregate.add, measured in the same run.
+ * CPU time per sample of SharedAggregate.add (a /dev/shm file) beside the
+ * in-process Aggregate.add, interleaved in the same run: each round times
+ * one pass of each in turn (the order rotates), and the table shows
+ * medians, the spread (lowest-highest) and the median of the per-round
+ * ratios to Aggregate.add. "SharedAggregate.add" writes its own region of
+ * the file; "no region free" is a writer that found every region taken and
+ * uses the file's atomic counters.
  *
  *   node_modules/.bin/deno run -A bench/aggregate.bench.ts
  *   node_modules/.bin/bun bench/aggregate.bench.ts
@@ -8,53 +13,76 @@
  * @module
  */
 import { rmSync } from "node:fs";
+import process from "node:process";
 import { Aggregate } from "../src/aggregate/aggregate.ts";
 import { SharedAggregate } from "../src/aggregate/shared_aggregate.ts";
-
-const runtime = "Bun" in globalThis
-  ? `bun ${(globalThis as any).Bun.version}`
-  : `deno ${(globalThis as any).Deno.version.deno}`;
+import { REGIONS } from "../src/aggregate/writer_regions.ts";
+import { runtimeLabel } from "./_bench.ts";
 
 const SAMPLES = 1 << 16;
-const ROUNDS = 40; // 2.6 M adds per measured round set
-const data = new Float64Array(SAMPLES);
+const PASSES = 8; // per timed pass: 524,288 adds
+const ROUNDS = 15;
+
+const small = new Float64Array(SAMPLES);
 let seed = 12345;
 for (let i = 0; i < SAMPLES; i++) {
   seed = (seed * 1103515245 + 12345) % 2147483648;
-  data[i] = seed % 2000; // milliseconds, squares stay below 2^32
+  small[i] = seed % 2000; // milliseconds: squares below 2^32
 }
-const wide = data.map((x, i) => (i % 16 === 0 ? x * 50_000 : x)); // some samples up to 10^8
+const wide = small.map((x, i) => (i % 16 === 0 ? x * 50_000 : x)); // some up to 10^8: squares above 2^53
 
-function nsPerAdd(agg: { add(x: number): void }, samples: Float64Array): number {
-  const start = performance.now();
-  for (let r = 0; r < ROUNDS; r++) for (let i = 0; i < samples.length; i++) agg.add(samples[i]);
-  return ((performance.now() - start) * 1e6) / (ROUNDS * samples.length);
+interface Sink {
+  add(x: number): void;
+  reset(): void;
 }
 
-function best(agg: { add(x: number): void; reset(): void }, samples: Float64Array): number {
-  let ns = Infinity;
-  for (let trial = 0; trial < 5; trial++) {
-    agg.reset();
-    ns = Math.min(ns, nsPerAdd(agg, samples));
-  }
-  return ns;
+/** CPU nanoseconds (user + system) per add over one timed pass. */
+function cpuNsPerAdd(agg: Sink, samples: Float64Array): number {
+  agg.reset();
+  const before = process.cpuUsage();
+  for (let p = 0; p < PASSES; p++) for (let i = 0; i < samples.length; i++) agg.add(samples[i]);
+  const used = process.cpuUsage(before);
+  return ((used.user + used.system) * 1e3) / (PASSES * samples.length);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function figure(xs: number[], digits = 1): string {
+  return `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)})`;
 }
 
 const path = `/dev/shm/raindrops-bench-aggregate-${process.pid}`;
 try {
   const local = new Aggregate({ buckets: 32 });
   using shared = new SharedAggregate({ path, zero: true, buckets: 32 });
-  nsPerAdd(local, data); // warm up both
-  nsPerAdd(shared, data);
-  console.log(`aggregate add, ${runtime}, best of 5 x ${ROUNDS * SAMPLES} samples`);
-  for (const [name, samples] of [["ms samples 0..1999", data], ["1 in 16 up to 10^8", wide]] as const) {
-    const a = best(local, samples);
-    const s = best(shared, samples);
-    console.log(
-      `  ${name.padEnd(20)} Aggregate.add ${a.toFixed(1).padStart(6)} ns   ` +
-        `SharedAggregate.add ${s.toFixed(1).padStart(6)} ns   ratio ${(s / a).toFixed(1)}x`,
-    );
+  const holders = Array.from({ length: REGIONS - 1 }, () => new SharedAggregate({ path, buckets: 32 }));
+  for (const h of [shared, ...holders]) h.add(1); // every region taken
+  using atomic = new SharedAggregate({ path, buckets: 32 });
+  const variants = [local, shared, atomic];
+  for (const agg of variants) for (const set of [small, wide]) cpuNsPerAdd(agg, set); // warm up
+  console.log(
+    `aggregate add, ${runtimeLabel()}: CPU ns per sample, median (lowest-highest) of ${ROUNDS} interleaved rounds of ${
+      PASSES * SAMPLES
+    } adds; ratio to Aggregate.add`,
+  );
+  const columns = ["Aggregate.add", "SharedAggregate.add", "ratio", "no region free", "ratio"];
+  console.log(`  ${"samples".padEnd(20)} ${columns.map((c) => c.padEnd(20)).join(" ")}`);
+  for (const [name, samples] of [["ms, 0..1999", small], ["1 in 16 up to 10^8", wide]] as const) {
+    const ns: number[][] = variants.map(() => []);
+    for (let r = 0; r < ROUNDS; r++) {
+      for (let k = 0; k < variants.length; k++) {
+        const v = (r + k) % variants.length;
+        ns[v].push(cpuNsPerAdd(variants[v], samples));
+      }
+    }
+    const ratios = (v: number) => ns[v].map((x, r) => x / ns[0][r]);
+    const cells = [figure(ns[0]), figure(ns[1]), `${figure(ratios(1), 2)}x`, figure(ns[2]), `${figure(ratios(2), 2)}x`];
+    console.log(`  ${name.padEnd(20)} ${cells.map((c) => c.padEnd(20)).join(" ")}`);
   }
+  holders.forEach((h) => h.evaporate());
 } finally {
   rmSync(path, { force: true });
 }

@@ -1,19 +1,25 @@
 /**
- * The Watcher beside an app using LastDataRecv, on loopback.
+ * The Watcher beside an app using the raindrops middleware and
+ * LastDataRecv, on loopback: one page shows the listeners and the app's
+ * workers (calling, writing).
  *
  *   node_modules/.bin/deno run -A examples/watcher.ts [--for=SECONDS] [LISTENER...]
  *   node_modules/.bin/bun examples/watcher.ts [--for=SECONDS] [LISTENER...]
  *
- * LISTENER is `host:port` or a unix socket path; by default every TCP
- * listener on the machine. The Watcher serves on http://127.0.0.1:9418/
- * (or a free port if taken), the app on a free port with its
- * last_data_recv histogram at /_raindrops/last_data_recv. Stops on Ctrl-C
- * or after --for seconds.
+ * LISTENER is `host:port` or a unix socket path; by default every TCP and
+ * unix listener on the machine (the first 100). The Watcher serves on
+ * http://127.0.0.1:9418/ (or a free port if taken), the app on a free port
+ * with its stats at /_raindrops, its last_data_recv histogram at
+ * /_raindrops/last_data_recv and a slow route at /slow (try
+ * `curl http://127.0.0.1:PORT/slow` a few times at once and watch
+ * `calling`). Stops on Ctrl-C or after --for seconds.
  *
  * @module
  */
+import { rmSync } from "node:fs";
 import { Hono } from "hono";
 import { LastDataRecv } from "../src/last_data_recv/last_data_recv.ts";
+import { raindrops } from "../src/middleware/index.ts";
 import { Watcher } from "../src/watcher/watcher.ts";
 import { joinHostPort as hostPort } from "../src/linux/address.ts";
 
@@ -58,14 +64,20 @@ function serveSomewhere(preferred: number, fetch: Fetch) {
   }
 }
 
-const watcher = new Watcher({ listeners: listeners.length ? listeners : undefined });
+const statsPath = `/dev/shm/raindrops-watcher-example-${process.pid}`;
+const watcher = new Watcher({ listeners: listeners.length ? listeners : undefined, workerStats: statsPath });
 const watcherServer = serveSomewhere(9418, (req) => watcher.fetch(req));
 
 let appPort = 0;
 const ldr = new LastDataRecv({ connection: (c) => ({ local: `127.0.0.1:${appPort}`, remote: (c.env as Env).remote }) });
 const app = new Hono();
+app.use(raindrops({ stats: statsPath }));
 app.use(ldr.middleware);
 app.get("/", (c) => c.text("hello from the watched app\n"));
+app.get("/slow", async (c) => {
+  await new Promise((r) => setTimeout(r, 3000));
+  return c.text("slow hello\n");
+});
 app.get("/_raindrops/last_data_recv", ldr.handler);
 const appServer = serve(0, (req, env) => app.fetch(req, env));
 appPort = appServer.port;
@@ -81,6 +93,7 @@ async function stop() {
   watcher.close(); // ends tails, so the servers can stop
   ldr.close();
   await Promise.all([watcherServer.stop(), appServer.stop()]);
+  rmSync(statsPath, { force: true });
   process.exit(0);
 }
 process.on("SIGINT", stop);

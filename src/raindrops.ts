@@ -51,6 +51,13 @@ function toU64(value: unknown, what: string): bigint {
 }
 
 /**
+ * Internal, for formats built on a counter file that must read a counter
+ * without a BigInt: the memory as 32-bit words, counter `i`'s low word at
+ * `words[i * stride]` and its high word next. Invalid after evaporate().
+ */
+export let counterWords: (rd: Raindrops) => { words: Int32Array; stride: number };
+
+/**
  * A set of unsigned 64-bit counters, each alone on a cache line, updated
  * atomically from any number of threads and processes.
  *
@@ -80,6 +87,9 @@ export class Raindrops {
   }
   /** The largest counter value, 2^64-1. */
   static readonly MAX: bigint = MAX_U64;
+  static {
+    counterWords = (rd) => ({ words: rd.#i32, stride: rd.#stride32 });
+  }
 
   #mapping: Mapping | null = null;
   #path: Uint8Array | null;

@@ -22,9 +22,13 @@ export type StructInstance<K extends string> = {
   toObject(): Record<K, number>;
   /** The counter set underneath (shared by path like any Raindrops). */
   readonly raindrops: Raindrops;
+  /** An independent copy in fresh anonymous memory, with the same values (not shared with any file). */
+  dup(): StructInstance<K>;
   /** Unmaps the counters; later use throws EvaporatedError. */
   evaporate(): void;
   [Symbol.dispose](): void;
+  /** The member at this position, in the order the members were given. */
+  [position: number]: number;
 } & { [P in K]: number };
 
 /** The class returned by {@link Struct}. */
@@ -40,7 +44,10 @@ export interface StructClass<K extends string> {
 
 /**
  * Makes a class with one shared counter per member name; member names type
- * the accessors.
+ * the accessors. A member is also read and assigned by position (`s[0]` is
+ * the first member). Names that are positions or clash with the instance's
+ * own properties (`raindrops`, `incr`, `dup`, `toString`, ...) throw
+ * RangeError.
  *
  * @example
  * ```ts
@@ -49,6 +56,8 @@ export interface StructClass<K extends string> {
  * stats.incr("calling");
  * stats.calling;       // 1
  * stats.toObject();    // { calling: 1, writing: 0 }
+ * stats[0];            // 1, the first member
+ * const copy = stats.dup(); // anonymous, independent of the file
  * ```
  */
 export function Struct<const K extends string>(members: readonly K[]): StructClass<K> {
@@ -71,57 +80,68 @@ export function Struct<const K extends string>(members: readonly K[]): StructCla
 
   class RaindropsStruct {
     static readonly members = Object.freeze([...members]);
-    readonly raindrops: Raindrops;
+    readonly #raindrops: Raindrops;
 
     constructor(initial: readonly (number | bigint)[] = [], options: RaindropsOptions = {}) {
       if (!Array.isArray(initial)) throw new TypeError("initial values must be an array");
       if (initial.length > members.length) {
         throw new RangeError(`${initial.length} initial values for ${members.length} members`);
       }
-      this.raindrops = new Raindrops(members.length, options);
+      this.#raindrops = new Raindrops(members.length, options);
       try {
-        initial.forEach((v, i) => this.raindrops.set(i, v));
+        initial.forEach((v, i) => this.#raindrops.set(i, v));
       } catch (e) {
-        this.raindrops.evaporate(); // a bad initial value must not leave the mapping behind
+        this.#raindrops.evaporate(); // a bad initial value must not leave the mapping behind
         throw e;
       }
     }
+    // A getter on the prototype (not an own field), so that the name check below sees it.
+    get raindrops(): Raindrops {
+      return this.#raindrops;
+    }
+    dup(): RaindropsStruct {
+      return new RaindropsStruct(this.#raindrops.toBigIntArray());
+    }
     incr(member: K, delta: number | bigint = 1): number {
-      return this.raindrops.incr(slot(member), delta);
+      return this.#raindrops.incr(slot(member), delta);
     }
     decr(member: K, delta: number | bigint = 1): number {
-      return this.raindrops.decr(slot(member), delta);
+      return this.#raindrops.decr(slot(member), delta);
     }
     get(member: K): number {
-      return this.raindrops.get(slot(member));
+      return this.#raindrops.get(slot(member));
     }
     getBigInt(member: K): bigint {
-      return this.raindrops.getBigInt(slot(member));
+      return this.#raindrops.getBigInt(slot(member));
     }
     set(member: K, value: number | bigint): void {
-      this.raindrops.set(slot(member), value);
+      this.#raindrops.set(slot(member), value);
     }
     toObject(): Record<K, number> {
-      const values = this.raindrops.toArray();
+      const values = this.#raindrops.toArray();
       return Object.fromEntries(members.map((m, i) => [m, values[i]])) as Record<K, number>;
     }
     evaporate(): void {
-      this.raindrops.evaporate();
+      this.#raindrops.evaporate();
     }
     [Symbol.dispose](): void {
-      this.raindrops[Symbol.dispose]();
+      this.#raindrops[Symbol.dispose]();
     }
   }
-  for (const m of members) {
-    if (m in RaindropsStruct.prototype) throw new RangeError(`member name ${m} clashes with a method`);
-    Object.defineProperty(RaindropsStruct.prototype, m, {
+  members.forEach((m, i) => {
+    if (String(Number(m)) === m || m in RaindropsStruct.prototype) {
+      throw new RangeError(`member name ${m} clashes with a position or a property of the struct`);
+    }
+    const accessors = {
       get(this: RaindropsStruct) {
         return this.get(m);
       },
       set(this: RaindropsStruct, v: number | bigint) {
         this.set(m, v);
       },
-    });
-  }
+    };
+    Object.defineProperty(RaindropsStruct.prototype, m, accessors);
+    Object.defineProperty(RaindropsStruct.prototype, i, accessors);
+  });
   return RaindropsStruct as unknown as StructClass<K>;
 }

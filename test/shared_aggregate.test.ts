@@ -6,6 +6,18 @@ import { AggregateMismatchError, SharedAggregate } from "../src/aggregate/shared
 import { EvaporatedError, Raindrops, RaindropsError } from "../mod.ts";
 import { runFixture, type RuntimeName, tempShm } from "./_helpers.ts";
 import { feederSamples } from "./fixtures/aggregate_feeder.ts";
+import { REGIONS } from "../src/aggregate/writer_regions.ts";
+
+/**
+ * Takes every writer region of the file (each handle adds a sample, then
+ * a reset drops those), so that the next writer uses the atomic counters.
+ */
+function takeEveryRegion(path: string, buckets: number): SharedAggregate[] {
+  const holders = Array.from({ length: REGIONS }, () => new SharedAggregate({ path, buckets }));
+  for (const h of holders) h.add(1);
+  holders[0].reset();
+  return holders;
+}
 
 /** Exact figures of a sample list, computed independently of both aggregates. */
 function expected(samples: number[]) {
@@ -93,51 +105,115 @@ test("large samples keep sum and sum of squares exact, up to 2^53-1", () => {
 
 test("the sum of squares carries into its high word when its 64-bit parts wrap", () => {
   using tmp = tempShm("agg-carry");
+  const holders = takeEveryRegion(tmp.path, 16);
   using agg = new SharedAggregate({ path: tmp.path, buckets: 16 });
-  // White box: slots 7, 8 and 9 hold the sum of squares as LO + MID * 2^26 + HI * 2^64.
+  // White box: slots 7, 8 and 9 hold the sum of squares as LO + MID * 2^32 + HI * 2^64.
   using raw = new Raindrops(10, { path: tmp.path });
   raw.set(7, 2n ** 64n - 10n);
   raw.set(8, 2n ** 64n - 1n);
   const before = agg.sumOfSquares;
   agg.add(5); // 25 goes to LO, which wraps
-  agg.add(2 ** 14); // 2^28 = 4 * 2^26 goes to MID, which wraps
+  agg.add(2 ** 16); // 2^32 = 1 * 2^32 goes to MID, which wraps
   agg.add(3 * 2 ** 40); // a square beyond 2^53 takes the bigint path
-  const want = (before + 25n + 2n ** 28n + 9n * 2n ** 80n) % 2n ** 128n;
+  const want = (before + 25n + 2n ** 32n + 9n * 2n ** 80n) % 2n ** 128n;
   assert.equal(agg.sumOfSquares, want);
+  holders.forEach((h) => h.evaporate());
 });
 
-test("four processes (2 Deno, 2 Bun) adding 50,000 samples each at once give exact totals", async () => {
-  using tmp = tempShm("agg-4proc");
-  using barrier = tempShm("agg-barrier");
-  const N = 50_000, BUCKETS = 32;
-  const runtimes: RuntimeName[] = ["deno", "bun", "deno", "bun"];
-  using agg = new SharedAggregate({ path: tmp.path, buckets: BUCKETS, zero: true });
-  const results = await Promise.all(
-    runtimes.map((rt, w) =>
-      runFixture(rt, "aggregate_feeder.ts", [tmp.path, barrier.path, String(w), "4", String(N), String(BUCKETS)])
-    ),
+test("count, sum and squares carry from a counter's low 32-bit word into its high word", () => {
+  using tmp = tempShm("agg-low-carry");
+  const holders = takeEveryRegion(tmp.path, 4);
+  using agg = new SharedAggregate({ path: tmp.path, buckets: 4 });
+  // White box: slot 6 is the sum, 7 the low part of the squares, 14 the first bucket.
+  using raw = new Raindrops(18, { path: tmp.path });
+  raw.set(6, 2 ** 32 - 3);
+  raw.set(7, 2 ** 32 - 2);
+  raw.set(14, 2 ** 32 - 1);
+  agg.add(1);
+  agg.add(1);
+  agg.add(1);
+  assert.equal(raw.get(6), 2 ** 32);
+  assert.equal(raw.get(7), 2 ** 32 + 1);
+  assert.equal(raw.get(14), 2 ** 32 + 2);
+  assert.equal(agg.count, 2 ** 32 + 2);
+  holders.forEach((h) => h.evaporate());
+});
+
+test(`writers beyond the ${REGIONS} regions add through atomic counters; a released region is taken again`, () => {
+  using tmp = tempShm("agg-regions");
+  const holders = takeEveryRegion(tmp.path, 8);
+  using extra = new SharedAggregate({ path: tmp.path, buckets: 8 });
+  using reader = new SharedAggregate({ path: tmp.path, buckets: 8 });
+  const local = new Aggregate({ buckets: 8 });
+  const add = (agg: SharedAggregate, x: number) => (agg.add(x), local.add(x));
+  holders.forEach((h, i) => add(h, i * 3));
+  for (const x of [0, 7, 300, 2 ** 40, 5]) add(extra, x);
+  // White box: the sum's atomic counter (slot 6) holds the extra writer's samples only.
+  using raw = new Raindrops(7, { path: tmp.path });
+  assert.equal(raw.get(6), 7 + 300 + 2 ** 40 + 5);
+  holders[3].evaporate(); // releases its region, whose figures still count
+  using next = new SharedAggregate({ path: tmp.path, buckets: 8 });
+  add(next, 11);
+  assert.equal(raw.get(6), 7 + 300 + 2 ** 40 + 5, "the newcomer took the released region");
+  assert.deepEqual(reader.toJSON(), local.toJSON());
+  assert.equal(
+    reader.sumOfSquares,
+    [...holders.keys()].reduce((a, i) => a + BigInt(i * 3) ** 2n, 0n) +
+      49n + 90000n + 2n ** 80n + 25n + 121n,
   );
-  results.forEach((r, w) => {
-    assert.equal(r.code, 0, `${runtimes[w]} feeder ${w}: ${r.stderr}`);
-    assert.deepEqual(JSON.parse(r.stdout), { worker: w, added: N });
-  });
-
-  const all = runtimes.flatMap((_, w) => feederSamples(w, N));
-  const local = new Aggregate({ buckets: BUCKETS });
-  for (const x of all) local.add(x);
-  const want = expected(all);
-  assert.equal(agg.count, 4 * N);
-  assert.equal(agg.sumBigInt, want.sum);
-  assert.equal(agg.sumOfSquares, want.squares);
-  assert.equal(agg.min, want.min);
-  assert.equal(agg.max, want.max);
-  assert.equal(agg.outliersLow, local.outliersLow);
-  assert.equal(agg.outliersHigh, local.outliersHigh);
-  assert.ok(agg.outliersLow > 0 && agg.outliersHigh > 0, "the samples include both kinds of outlier");
-  assert.deepEqual([...agg.buckets()], [...local.buckets()]);
-  closeTo(agg.mean, Number(want.sum) / all.length, "mean");
-  closeTo(agg.stddev, want.stddev, "stddev");
+  holders.forEach((h) => h.evaporated || h.evaporate());
 });
+
+test("a writer whose region was cleared by zero: true and taken by another keeps its samples apart", () => {
+  using tmp = tempShm("agg-zeroed");
+  using first = new SharedAggregate({ path: tmp.path, buckets: 8 });
+  first.add(4);
+  using second = new SharedAggregate({ path: tmp.path, buckets: 8, zero: true });
+  second.add(6); // takes the first region, the first writer's claim being gone
+  first.add(10);
+  second.add(2);
+  assert.equal(second.count, 3);
+  assert.equal(second.sum, 18);
+  assert.equal(second.min, 2);
+  assert.equal(second.max, 10);
+});
+
+for (const regions of ["own regions", "every region taken: atomic counters"]) {
+  test(`four processes (2 Deno, 2 Bun) adding 50,000 samples each at once give exact totals (${regions})`, async () => {
+    using tmp = tempShm("agg-4proc");
+    using barrier = tempShm("agg-barrier");
+    const N = 50_000, BUCKETS = 32;
+    const runtimes: RuntimeName[] = ["deno", "bun", "deno", "bun"];
+    using agg = new SharedAggregate({ path: tmp.path, buckets: BUCKETS, zero: true });
+    const holders = regions === "own regions" ? [] : takeEveryRegion(tmp.path, BUCKETS);
+    const results = await Promise.all(
+      runtimes.map((rt, w) =>
+        runFixture(rt, "aggregate_feeder.ts", [tmp.path, barrier.path, String(w), "4", String(N), String(BUCKETS)])
+      ),
+    );
+    results.forEach((r, w) => {
+      assert.equal(r.code, 0, `${runtimes[w]} feeder ${w}: ${r.stderr}`);
+      assert.deepEqual(JSON.parse(r.stdout), { worker: w, added: N });
+    });
+
+    const all = runtimes.flatMap((_, w) => feederSamples(w, N));
+    const local = new Aggregate({ buckets: BUCKETS });
+    for (const x of all) local.add(x);
+    const want = expected(all);
+    assert.equal(agg.count, 4 * N);
+    assert.equal(agg.sumBigInt, want.sum);
+    assert.equal(agg.sumOfSquares, want.squares);
+    assert.equal(agg.min, want.min);
+    assert.equal(agg.max, want.max);
+    assert.equal(agg.outliersLow, local.outliersLow);
+    assert.equal(agg.outliersHigh, local.outliersHigh);
+    assert.ok(agg.outliersLow > 0 && agg.outliersHigh > 0, "the samples include both kinds of outlier");
+    assert.deepEqual([...agg.buckets()], [...local.buckets()]);
+    closeTo(agg.mean, Number(want.sum) / all.length, "mean");
+    closeTo(agg.stddev, want.stddev, "stddev");
+    holders.forEach((h) => h.evaporate());
+  });
+}
 
 test("two handles on one path share samples, and reopening keeps them", () => {
   using tmp = tempShm("agg-reopen");

@@ -66,3 +66,38 @@ test("an evaporated struct throws EvaporatedError", () => {
   assert.throws(() => s.toObject(), EvaporatedError);
   assert.throws(() => s.calling, EvaporatedError);
 });
+
+test("members are read and assigned by position too, in the order given", () => {
+  using s = new Stats([3, 4]);
+  assert.equal(s[0], 3);
+  assert.equal(s[1], 4);
+  s[1] = 9;
+  assert.equal(s.writing, 9);
+  s.incr("calling");
+  assert.equal(s[0], 4);
+  assert.equal(s[2], undefined, "no position beyond the members");
+  const first: number = s[0]; // typed as a number
+  assert.equal(first, 4);
+});
+
+test("dup() is an independent anonymous copy with the same values", () => {
+  using tmp = tempShm("struct-dup");
+  using s = new Stats([5, 6], { path: tmp.path });
+  using copy = s.dup();
+  assert.ok(copy instanceof (Stats as unknown as new () => object));
+  assert.deepEqual(copy.toObject(), { calling: 5, writing: 6 });
+  assert.equal(copy.raindrops.path, undefined, "the copy is not backed by the file");
+  copy.incr("calling");
+  s.incr("writing", 10);
+  assert.deepEqual(s.toObject(), { calling: 5, writing: 16 });
+  assert.deepEqual(copy.toObject(), { calling: 6, writing: 6 });
+  s.evaporate();
+  assert.equal(copy.calling, 6, "the copy outlives the original");
+});
+
+test("member names clashing with the instance's own properties or positions are refused", () => {
+  for (const name of ["raindrops", "dup", "get", "toObject", "constructor", "toString", "__proto__", "0", "1"]) {
+    assert.throws(() => Struct([name]), RangeError, name);
+  }
+  assert.throws(() => Struct(["a", "raindrops"]), RangeError);
+});

@@ -1,10 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
+import { rmSync } from "node:fs";
 import { Hono } from "hono";
 import { Watcher } from "../src/watcher/watcher.ts";
 import { closeAll, connect, HeldListener } from "./fixtures/linux_sockets.ts";
-import { eventually, LineReader, runtimeName, serve } from "./fixtures/watcher_servers.ts";
+import { eventually, LineReader, rawPost, runtimeName, serve, sleep } from "./fixtures/watcher_servers.ts";
 
 const DELAY = 0.05; // seconds between polls
 const HTTP_DATE = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
@@ -144,6 +145,12 @@ test(`GET /series/ADDR.json gives the points and histogram rows the charts are d
   assert.equal(all.listeners.length, 1);
   assert.ok(all.listeners[0].points.length <= 5);
   assert.equal((await s.get("/series.json?points=x")).status, 400);
+  assert.equal((await s.get("/series.json?since=-1")).status, 400);
+  const newest = all.listeners[0].points.at(-1)[0];
+  assert.equal(all.listeners[0].lastReset, data.lastReset);
+  const later = await (await s.get(`/series.json?since=${newest}`)).json();
+  assert.ok(later.listeners[0].points.every(([t]: number[]) => t > newest), "only polls after since");
+  assert.ok(later.listeners[0].points.length < data.points.length);
 });
 
 test(`an unknown address answers 404 on every endpoint and creates no state (${runtimeName})`, async () => {
@@ -328,8 +335,126 @@ test(`mounted under a path, the Watcher links, reads and redirects within its mo
   await reset.text();
 });
 
-test(`with no listeners given, every TCP listener is watched, new ones appear and closed ones go (${runtimeName})`, async () => {
-  using watcher = new Watcher({ delay: DELAY });
+test(`an idle listener's peak times stay put: two reads 2 s apart give the same X-First-Peak-At and X-Last-Peak-At (${runtimeName})`, async () => {
+  await using s = await setup();
+  const read = async () => {
+    const res = await s.get(`/active/${s.enc}.txt`);
+    await res.text();
+    return [res.headers.get("X-First-Peak-At"), res.headers.get("X-Last-Peak-At"), res.headers.get("X-Last-Reset")];
+  };
+  const [first, last, reset] = await read();
+  assert.match(first!, HTTP_DATE);
+  assert.equal(first, reset, "no peak yet: the peak times name the start of the statistics");
+  await sleep(2100); // HTTP dates have whole seconds
+  assert.deepEqual(await read(), [first, last, reset], "zeros are not peaks");
+  await s.connect(1);
+  await s.held.accept(1);
+  await current(s, "active", 1);
+  const [first2, last2] = await read();
+  assert.ok(Date.parse(first2!) > Date.parse(first!), "a value above 0 is a peak");
+  assert.ok(Date.parse(last2!) >= Date.parse(first2!));
+});
+
+test(`every X-* header is sent always, on .txt and .html, with NaN where a figure is undefined (${runtimeName})`, async () => {
+  await using s = await setup({ delay: 60 }); // only the constructor's poll
+  for (const ext of ["txt", "html"]) {
+    const res = await s.get(`/queued/${s.enc}.${ext}`);
+    await res.text();
+    for (const h of [...SUMMARY, "X-Current", ...TIMES]) assert.ok(res.headers.has(h), `${h} missing on .${ext}`);
+    assert.equal(res.headers.get("X-Count"), "1");
+    assert.equal(res.headers.get("X-Min"), "0");
+    assert.equal(res.headers.get("X-Mean"), "0");
+    assert.equal(res.headers.get("X-Std-Dev"), "NaN", "one sample has no standard deviation");
+  }
+  const reset = await s.get(`/reset/${s.enc}`, { method: "POST" });
+  await reset.text();
+  assert.equal(reset.status, 303);
+  for (const ext of ["txt", "html"]) {
+    const res = await s.get(`/active/${s.enc}.${ext}`);
+    await res.text();
+    assert.equal(res.headers.get("X-Count"), "0");
+    for (const h of ["X-Min", "X-Max", "X-Mean", "X-Std-Dev"]) {
+      assert.equal(res.headers.get(h), "NaN", `${h} on .${ext}`);
+    }
+    assert.equal(res.headers.get("X-Outliers-Low"), "0");
+    for (const h of TIMES) assert.equal(res.headers.get(h), res.headers.get("X-Last-Reset"), h);
+  }
+});
+
+test(`POST /reset refuses Origin: null and a Host that is not an IP address, localhost or a configured name (${runtimeName})`, async () => {
+  await using held = await HeldListener.start(["tcp", "127.0.0.1"]);
+  const addr = `127.0.0.1:${held.port}`, path = `/reset/${encodeURIComponent(addr)}`;
+  using watcher = new Watcher({ listeners: [addr], delay: 60, hosts: ["watcher.example.com"] });
+  await using server = serve(watcher.app);
+  const post = (headers: Record<string, string>) => rawPost(server.port, path, headers);
+  const local = `127.0.0.1:${server.port}`;
+  assert.equal((await post({ Host: local, Origin: "null" })).status, 403, "Origin: null");
+  assert.equal(
+    (await post({ Host: "rebound.example:80", Origin: "http://rebound.example:80" })).status,
+    403,
+    "rebinding",
+  );
+  assert.equal((await post({ Host: "rebound.example" })).status, 403, "rebinding without Origin");
+  for (
+    const host of [
+      local,
+      `localhost:${server.port}`,
+      `[::1]:${server.port}`,
+      "watcher.example.com",
+      "WATCHER.example.com:8080",
+    ]
+  ) {
+    const res = await post({ Host: host, Origin: `http://${host}` });
+    assert.equal(res.status, 303, host);
+  }
+  assert.throws(() => new Watcher({ listeners: [addr], hosts: ["http://x/"], stats: () => new Map() }), RangeError);
+  assert.throws(() => new Watcher({ listeners: [addr], hosts: [1 as never], stats: () => new Map() }), TypeError);
+});
+
+test(`POST /reset sends only a single-slash path back: //host and /\\host Referers go to the index (${runtimeName})`, async () => {
+  await using s = await setup({ delay: 60 });
+  const path = `/reset/${s.enc}`, host = `127.0.0.1:${s.server.port}`;
+  const back = async (referer: string) =>
+    (await rawPost(s.server.port, path, { Host: host, Referer: referer })).headers.get("location");
+  assert.equal(await back(`http://${host}//evil.example/x`), "/");
+  assert.equal(await back(`http://${host}/\\evil.example/x`), "/");
+  assert.equal(await back(`http://${host}/%2F%2Fevil.example`), "/%2F%2Fevil.example", "an encoded slash is a path");
+  assert.equal(await back(`http://${host}/queued/${s.enc}.html?x=1`), `/queued/${s.enc}.html?x=1`);
+});
+
+test(`at most maxTails tails stream at once: one more gets 503, and a slot frees when a client leaves (${runtimeName})`, async () => {
+  await using held = await HeldListener.start(["tcp", "127.0.0.1"]);
+  const addr = `127.0.0.1:${held.port}`, enc = encodeURIComponent(addr);
+  using watcher = new Watcher({ listeners: [addr], delay: DELAY, maxTails: 2 });
+  await using server = serve(watcher.app);
+  const url = `${server.origin}/tail/${enc}.txt?queued_min=1000`;
+  const readers = [new LineReader(url), new LineReader(url)];
+  await eventually(() => watcher.tails === 2, () => watcher.tails);
+  const refused = await fetch(url);
+  assert.equal(refused.status, 503);
+  assert.ok(Number(refused.headers.get("Retry-After")) >= 1);
+  await refused.text();
+  assert.equal(watcher.tails, 2);
+  await readers[0].cancel();
+  await eventually(() => watcher.tails === 1, () => watcher.tails);
+  readers.push(new LineReader(url));
+  await eventually(() => watcher.tails === 2, () => watcher.tails);
+  assert.deepEqual(await readers[2].lines(1, 200), [], "the new tail streams (nothing due yet)");
+  for (const r of readers) await r.cancel();
+  await eventually(() => watcher.tails === 0, () => watcher.tails);
+  assert.throws(() => new Watcher({ maxTails: 0, stats: () => new Map() }), RangeError);
+});
+
+test(`with no listeners given, every TCP and unix listener is watched, new ones appear and closed ones go (${runtimeName})`, async () => {
+  const sockPath = `/tmp/raindrops-test-${process.pid}-default-unix.sock`;
+  await using unix = await HeldListener.start(["unix", sockPath]);
+  using cleanup = { [Symbol.dispose]: () => rmSync(sockPath, { force: true }) };
+  void unix, cleanup;
+  using watcher = new Watcher({ delay: DELAY, maxListeners: 100_000 });
+  await eventually(() => watcher.listeners.includes(sockPath), () => watcher.listeners.length);
+  const unixPage = await watcher.fetch(new Request(`http://127.0.0.1/queued/${encodeURIComponent(sockPath)}.txt`));
+  assert.equal(unixPage.status, 200);
+  await unixPage.text();
   await using server = serve(watcher.app);
   await eventually(() => watcher.listeners.includes(server.local), () => watcher.listeners);
   const extra = net.createServer();
@@ -357,6 +482,14 @@ test("the constructor checks its options: TypeError for wrong types, RangeError 
   assert.throws(() => new Watcher({ delay: 1e-6, stats: noStats }), RangeError);
   assert.throws(() => new Watcher({ tailMaxSeconds: 1e7, stats: noStats }), RangeError);
   assert.throws(() => new Watcher({ history: 1.5, stats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ maxListeners: 0, stats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ maxListeners: 2.5, stats: noStats }), RangeError);
+  assert.throws(
+    () => new Watcher({ listeners: ["127.0.0.1:1", "127.0.0.1:2"], maxListeners: 1, stats: noStats }),
+    RangeError,
+  );
+  assert.throws(() => new Watcher({ workerStats: 1 as never, stats: noStats }), TypeError);
+  assert.throws(() => new Watcher({ workerStats: "", stats: noStats }), RangeError);
   assert.throws(() => new Watcher({ buckets: 0, stats: noStats }), RangeError);
   assert.throws(() => new Watcher({ stats: "kernel" as never }), TypeError);
 });

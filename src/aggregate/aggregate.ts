@@ -5,6 +5,8 @@
  * @module
  */
 import { BucketLayout, type BucketOptions } from "./histogram.ts";
+import { FloatMoments } from "./float_moments.ts";
+import { exactMean, exactVariance } from "./moments.ts";
 import { AggregateView } from "./view.ts";
 
 /** Options for {@link Aggregate}. */
@@ -19,9 +21,12 @@ export interface AggregateOptions {
 /**
  * Statistics over numeric samples in this thread's memory. Any finite
  * number is a sample, negative ones included (with power-of-two buckets a
- * sample below 1 counts as a low outlier). The mean and variance are kept
- * with Welford's method, so they stay accurate for large, close samples.
- * To share an aggregate between processes use {@link SharedAggregate}.
+ * sample below 1 counts as a low outlier). While every sample is a safe
+ * integer the sum and the sum of squares are exact integers, and the mean
+ * and variance come from them exactly as in {@link SharedAggregate}, so
+ * both give the same figures for the same samples. After a sample that is
+ * not a safe integer, the sum is compensated and the variance follows
+ * Welford's method, which stays accurate for large, close samples.
  *
  * @example
  * ```ts
@@ -39,9 +44,14 @@ export class Aggregate extends AggregateView {
   readonly layout: BucketLayout;
   #counts: Float64Array;
   #count = 0;
+  // Exact sums while every sample is a safe integer: each number part stays
+  // a safe integer, and what would not fit moves to its bigint part.
   #sum = 0;
-  #mean = 0;
-  #m2 = 0;
+  #sumCarried = 0n;
+  #squares = 0;
+  #squaresCarried = 0n;
+  /** Running figures once a sample is not a safe integer; null until then. */
+  #float: FloatMoments | null = null;
   #min = Infinity;
   #max = -Infinity;
   #low = 0;
@@ -57,13 +67,20 @@ export class Aggregate extends AggregateView {
 
   /** Adds a finite sample: TypeError for a non-number, RangeError for NaN or ±Infinity. */
   add(sample: number): void {
-    if (typeof sample !== "number") throw new TypeError(`sample must be a number, got ${typeof sample}`);
-    if (!Number.isFinite(sample)) throw new RangeError(`sample must be finite, got ${sample}`);
-    const n = ++this.#count;
-    const delta = sample - this.#mean;
-    this.#mean += delta / n;
-    this.#m2 += delta * (sample - this.#mean);
-    this.#sum += sample;
+    if (this.#float === null && Number.isSafeInteger(sample)) {
+      const sum = this.#sum + sample;
+      if (sum > Number.MAX_SAFE_INTEGER || sum < -Number.MAX_SAFE_INTEGER) this.#carrySum(sample);
+      else this.#sum = sum;
+      // A square above 2^53 may be rounded, but then the total is too big as well.
+      const squares = this.#squares + sample * sample;
+      if (squares > Number.MAX_SAFE_INTEGER) this.#carrySquare(sample);
+      else this.#squares = squares;
+    } else {
+      if (typeof sample !== "number") throw new TypeError(`sample must be a number, got ${typeof sample}`);
+      if (!Number.isFinite(sample)) throw new RangeError(`sample must be finite, got ${sample}`);
+      (this.#float ??= FloatMoments.fromExact(this.#count, this.#sumBigInt(), this.#squaresBigInt())).add(sample);
+    }
+    this.#count++;
     if (sample < this.#min) this.#min = sample;
     if (sample > this.#max) this.#max = sample;
     const i = this.layout.index(sample);
@@ -72,11 +89,31 @@ export class Aggregate extends AggregateView {
     else this.#counts[i]++;
   }
 
+  #carrySum(sample: number): void {
+    this.#sumCarried += BigInt(this.#sum) + BigInt(sample);
+    this.#sum = 0;
+  }
+
+  #carrySquare(sample: number): void {
+    this.#squaresCarried += BigInt(this.#squares) + BigInt(sample) ** 2n;
+    this.#squares = 0;
+  }
+
+  #sumBigInt(): bigint {
+    return this.#sumCarried + BigInt(this.#sum);
+  }
+
+  #squaresBigInt(): bigint {
+    return this.#squaresCarried + BigInt(this.#squares);
+  }
+
   /** Forgets every sample. */
   reset(): void {
     this.#counts.fill(0);
     this.#count = this.#low = this.#high = 0;
-    this.#sum = this.#mean = this.#m2 = 0;
+    this.#sum = this.#squares = 0;
+    this.#sumCarried = this.#squaresCarried = 0n;
+    this.#float = null;
     this.#min = Infinity;
     this.#max = -Infinity;
   }
@@ -85,7 +122,7 @@ export class Aggregate extends AggregateView {
     return this.#count;
   }
   get sum(): number {
-    return this.#sum;
+    return this.#float === null ? Number(this.#sumBigInt()) : this.#float.sum;
   }
   get min(): number | undefined {
     return this.#count === 0 ? undefined : this.#min;
@@ -94,10 +131,14 @@ export class Aggregate extends AggregateView {
     return this.#count === 0 ? undefined : this.#max;
   }
   get mean(): number | undefined {
-    return this.#count === 0 ? undefined : this.#mean;
+    if (this.#count === 0) return undefined;
+    return this.#float === null ? exactMean(this.#count, this.#sumBigInt()) : this.#float.mean;
   }
   get variance(): number | undefined {
-    return this.#count < 2 ? undefined : this.#m2 / (this.#count - 1);
+    if (this.#count < 2) return undefined;
+    return this.#float === null
+      ? exactVariance(this.#count, this.#sumBigInt(), this.#squaresBigInt())
+      : this.#float.variance;
   }
   get outliersLow(): number {
     return this.#low;

@@ -7,9 +7,12 @@
  */
 import { claimHeader } from "../file_header.ts";
 import { EvaporatedError, RaindropsError } from "../errors.ts";
-import { Raindrops } from "../raindrops.ts";
+import { counterWords, Raindrops } from "../raindrops.ts";
 import { BucketLayout, type BucketOptions } from "./histogram.ts";
+import { maxHigh, maxKey, minHigh, minKey, sampleOfMaxKey, sampleOfMinKey } from "./extreme_keys.ts";
+import { exactMean, exactVariance } from "./moments.ts";
 import { AggregateView } from "./view.ts";
+import { type Carry, type RegionTotals, type WriterRegion, WriterRegions } from "./writer_regions.ts";
 
 /** Options for {@link SharedAggregate}. */
 export interface SharedAggregateOptions {
@@ -49,20 +52,25 @@ const LOW_EDGE = 3; // float64 bits of the linear min
 const HIGH_EDGE = 4; // float64 bits of the linear max
 const WIDTH = 5; // float64 bits of the linear width
 const SUM = 6;
-const SQ_LO = 7; // sum of squares = SQ_LO + SQ_MID * 2^26 + SQ_HI * 2^64 (mod 2^128)
+const SQ_LO = 7; // sum of squares = SQ_LO + SQ_MID * 2^32 + SQ_HI * 2^64 (mod 2^128)
 const SQ_MID = 8;
 const SQ_HI = 9;
-const MIN = 10; // smallest sample + 1; 0 = none yet
-const MAX = 11; // largest sample + 1; 0 = none yet
+const MIN = 10; // key of the smallest sample (see extreme_keys.ts); 0 = none yet
+const MAX = 11; // key of the largest sample; 0 = none yet
 const LOW = 12; // low outliers; the count is LOW + HIGH + every bucket, so add() keeps no separate one
 const HIGH = 13; // high outliers
 const BUCKETS = 14; // first bucket
+// Then, after the buckets: the reset epoch (a counter), and from the next
+// slot on the writer regions (writer_regions.ts), which hold most samples;
+// the counters above take those of writers that found no free region.
 const FIRST_DATA = SUM;
 
-const MAGIC = 0xa661n;
+const MAGIC = 0xa662n;
+/** The mark of files whose MIN and MAX held the sample + 1 and SQ_MID counted 2^26. */
+const OLD_MAGIC = 0xa661n;
 const MASK48 = (1n << 48n) - 1n;
 const MAX64 = (1n << 64n) - 1n;
-const TWO_26 = 67108864;
+const TWO_32 = 4294967296;
 
 const f64 = new Float64Array(1);
 const u64 = new BigUint64Array(f64.buffer);
@@ -75,6 +83,20 @@ function numberOf(bits: bigint): number {
   return f64[0];
 }
 
+/**
+ * Adds `delta` (0 to 2^32-1) to the counter whose low word is `words[w]`
+ * when the low word does not carry; returns false, having added nothing,
+ * when it would (the caller then takes the counter's 64-bit path).
+ */
+function addWithoutCarry(words: Int32Array, w: number, delta: number): boolean {
+  for (;;) {
+    const low = words[w];
+    const sum = (low >>> 0) + delta;
+    if (sum > 0xffffffff) return false;
+    if (Atomics.compareExchange(words, w, low, sum | 0) === low) return true;
+  }
+}
+
 /** MAGIC in the top 16 bits, a 64-bit FNV-1a hash of the layout key folded to 48 bits below. */
 function headerOf(layout: BucketLayout): bigint {
   let h = 0xcbf29ce484222325n;
@@ -84,21 +106,31 @@ function headerOf(layout: BucketLayout): bigint {
 
 /**
  * One aggregate shared by path between every Deno and Bun process (and
- * thread) that opens it: each `add()` is a handful of atomic counter
- * updates on a {@link Raindrops} file, and every reader sees the totals of
- * all writers. Crashing writers lose nothing already added.
+ * thread) that opens it, with no master process and no queue; every reader
+ * sees the totals of all writers, and crashing writers lose nothing
+ * already added.
+ *
+ * Each open aggregate that adds claims a region of the file at its first
+ * `add()` and updates it with plain stores, as it is the only writer there,
+ * so an add costs little more than an in-process one; readers add up every
+ * region. `evaporate()` (or `using`) frees the region for the next writer,
+ * its figures still counting. A writer that finds every region taken (32
+ * writers at once, or regions kept by writers that ended without
+ * evaporating) updates the file's atomic counters instead: slower, as
+ * exact.
  *
  * Samples are non-negative safe integers (0 to 2^53-1), e.g. milliseconds;
  * anything else throws (TypeError for a non-number, RangeError otherwise).
- * Count, sum and bucket counts are exact unsigned 64-bit counters (read as
- * numbers, exact below 2^53); the sum of squares is exact below 2^128, so
- * the standard deviation is computed from exact integers.
+ * Count, sum and bucket counts are exact integers (read as numbers, exact
+ * below 2^53); the sum of squares is exact too, so the mean and standard
+ * deviation come from exact integers, as in {@link Aggregate}.
  *
  * The bucket layout is stored in the file: opening it with another layout
  * throws {@link AggregateMismatchError} (open with `zero: true` to start
  * over with a new one). Reads while other processes add are not one atomic
  * snapshot (count may already include a sample whose sum is not yet in),
- * and a `reset()` racing with `add()` may keep part of a sample.
+ * and a `reset()` or `zero: true` racing with `add()` may keep part of a
+ * sample.
  *
  * @example
  * ```ts
@@ -114,7 +146,17 @@ export class SharedAggregate extends AggregateView {
   /** The bucket layout. */
   readonly layout: BucketLayout;
   #rd: Raindrops | null;
+  /** The file as 32-bit words, to read the high words of MIN and MAX without a BigInt. */
+  #words: Int32Array;
+  #stride: number;
+  #minHighWord: number;
+  #maxHighWord: number;
+  #epochWord: number;
   readonly #size: number;
+  readonly #regions: WriterRegions;
+  /** This writer's region, claimed at the first add(); null without one. */
+  #region: WriterRegion | null = null;
+  #claimed = false;
 
   /**
    * Opens (creating when missing) the aggregate file at `options.path`.
@@ -128,7 +170,9 @@ export class SharedAggregate extends AggregateView {
     if (options.path === undefined) throw new TypeError("options.path is required");
     this.layout = BucketLayout.from(options.buckets);
     this.#size = this.layout.size;
-    const rd = new Raindrops(BUCKETS + this.#size, { path: options.path, zero: options.zero === true });
+    const areaSlot = BUCKETS + this.#size + 1;
+    const counters = areaSlot + Math.ceil(WriterRegions.bytes(this.#size) / Raindrops.SIZE);
+    const rd = new Raindrops(counters, { path: options.path, zero: options.zero === true });
     try {
       this.#claim(rd);
     } catch (e) {
@@ -136,6 +180,13 @@ export class SharedAggregate extends AggregateView {
       throw e;
     }
     this.#rd = rd;
+    const { words, stride } = counterWords(rd);
+    this.#words = words;
+    this.#stride = stride;
+    this.#minHighWord = MIN * stride + 1;
+    this.#maxHighWord = MAX * stride + 1;
+    this.#epochWord = (BUCKETS + this.#size) * stride;
+    this.#regions = new WriterRegions(words.buffer, words.byteOffset + areaSlot * stride * 4, this.#size);
   }
 
   /** Writes our layout into a fresh file, or checks the one already there. */
@@ -156,6 +207,9 @@ export class SharedAggregate extends AggregateView {
       return;
     }
     const where = rd.path;
+    if (found >> 48n === OLD_MAGIC) {
+      throw new AggregateMismatchError(`${where} holds an aggregate of an older format: open it with zero: true`);
+    }
     if (found >> 48n !== MAGIC) throw new AggregateMismatchError(`${where} is not a SharedAggregate file`);
     const size = rd.get(SIZE);
     let theirs = "another bucket layout";
@@ -187,112 +241,141 @@ export class SharedAggregate extends AggregateView {
     const rd = this.#rd;
     if (rd === null) throw new EvaporatedError("SharedAggregate");
     if (!Number.isSafeInteger(sample) || sample < 0) this.#badSample(sample);
-    const i = this.layout.index(sample);
-    rd.incr(i < 0 ? LOW : i >= this.#size ? HIGH : BUCKETS + i);
-    if (sample !== 0) rd.incr(SUM, sample);
-    const sq = sample * sample;
-    if (sq <= Number.MAX_SAFE_INTEGER) {
-      // Split so both parts usually take the counters' 32-bit fast path; a
-      // new value below the part added means the counter wrapped past 2^64.
-      const mid = Math.floor(sq / TWO_26);
-      const lo = sq - mid * TWO_26;
-      if (lo !== 0 && rd.incr(SQ_LO, lo) < lo) rd.incr(SQ_HI, 1);
-      if (mid !== 0 && rd.incr(SQ_MID, mid) < mid) rd.incr(SQ_HI, TWO_26);
-    } else {
-      this.#addBigSquare(rd, BigInt(sample) * BigInt(sample));
+    const bucket = this.layout.index(sample);
+    const region = this.#region;
+    if (region !== null && region.add(sample, bucket, this.#words[this.#epochWord])) return;
+    if (!this.#claimed) {
+      this.#claimed = true;
+      this.#region = this.#regions.claim(this.#carry(rd));
+      if (this.#region?.add(sample, bucket, this.#words[this.#epochWord])) return;
     }
-    const stored = sample + 1; // MIN and MAX hold value + 1 so that 0 means "none"
-    const min = rd.get(MIN);
-    if (min === 0 || stored < min) this.#lowerMin(rd, BigInt(stored));
-    if (stored > rd.get(MAX)) this.#raiseMax(rd, BigInt(stored));
+    this.#addAtomically(rd, sample, bucket);
+  }
+
+  /** Where this writer's region moves what it can no longer hold exactly. */
+  #carry(rd: Raindrops): Carry {
+    return {
+      sum: (sum) => void rd.incr(SUM, sum),
+      squares: (squares) =>
+        typeof squares === "bigint" ? this.#addBigSquare(rd, squares) : this.#addSquare(rd, squares),
+    };
+  }
+
+  /** Adds a sample to the atomic counters, for writers without a region. */
+  #addAtomically(rd: Raindrops, sample: number, bucket: number): void {
+    const words = this.#words, stride = this.#stride;
+    const slot = bucket < 0 ? LOW : bucket >= this.#size ? HIGH : BUCKETS + bucket;
+    if (!addWithoutCarry(words, slot * stride, 1)) rd.incr(slot);
+    if (sample !== 0 && (sample > 0xffffffff || !addWithoutCarry(words, SUM * stride, sample))) rd.incr(SUM, sample);
+    const sq = sample * sample;
+    if (sq <= Number.MAX_SAFE_INTEGER) this.#addSquare(rd, sq);
+    else this.#addBigSquare(rd, BigInt(sample) * BigInt(sample));
+    // A high word read alone is one the key really held, and keys only grow:
+    // when it is greater than the sample's, the sample changes nothing.
+    const high = maxHigh(sample);
+    if (!(this.#words[this.#maxHighWord] > high)) this.#raise(rd, MAX, maxKey(sample));
+    if (!(this.#words[this.#minHighWord] > minHigh(high))) this.#raise(rd, MIN, minKey(sample));
+  }
+
+  /** Adds a square up to 2^53 to the atomic sum of squares. */
+  #addSquare(rd: Raindrops, sq: number): void {
+    // 32-bit parts mostly go in without a carry; a carry takes the
+    // counters' 64-bit path, where a new value below the part added means
+    // the counter wrapped past 2^64.
+    const words = this.#words, stride = this.#stride;
+    const lo = sq % TWO_32;
+    const mid = (sq - lo) / TWO_32;
+    if (lo !== 0 && !addWithoutCarry(words, SQ_LO * stride, lo) && rd.incr(SQ_LO, lo) < lo) rd.incr(SQ_HI, 1);
+    if (mid !== 0 && !addWithoutCarry(words, SQ_MID * stride, mid) && rd.incr(SQ_MID, mid) < mid) {
+      rd.incr(SQ_HI, TWO_32);
+    }
   }
 
   /** The sum-of-squares update for samples whose square exceeds 2^53. */
   #addBigSquare(rd: Raindrops, sq: bigint): void {
-    const low64 = sq & MAX64;
-    const lo = Number(low64 & BigInt(TWO_26 - 1));
-    const mid = Number(low64 >> 26n);
-    if (lo !== 0 && rd.incr(SQ_LO, lo) < lo) rd.incr(SQ_HI, 1);
-    if (mid !== 0 && rd.incr(SQ_MID, mid) < mid) rd.incr(SQ_HI, TWO_26);
+    const lo = sq & 0xffffffffn;
+    const mid = (sq >> 32n) & 0xffffffffn;
+    if (lo !== 0n && rd.incr(SQ_LO, lo) < lo) rd.incr(SQ_HI, 1);
+    if (mid !== 0n && rd.incr(SQ_MID, mid) < mid) rd.incr(SQ_HI, TWO_32);
     rd.incr(SQ_HI, sq >> 64n);
   }
 
-  #lowerMin(rd: Raindrops, stored: bigint): void {
+  /** Raises the key in `slot` (MIN or MAX) to `key` unless it is already as high. */
+  #raise(rd: Raindrops, slot: number, key: bigint): void {
     for (;;) {
-      const cur = rd.getBigInt(MIN);
-      if (cur !== 0n && cur <= stored) return;
-      if (rd.compareExchange(MIN, cur, stored) === cur) return;
+      const cur = rd.getBigInt(slot);
+      if (cur >= key) return;
+      if (rd.compareExchange(slot, cur, key) === cur) return;
     }
   }
 
-  #raiseMax(rd: Raindrops, stored: bigint): void {
-    for (;;) {
-      const cur = rd.getBigInt(MAX);
-      if (cur >= stored) return;
-      if (rd.compareExchange(MAX, cur, stored) === cur) return;
-    }
-  }
-
-  /** Clears every sample for every process; the stored layout stays. */
+  /**
+   * Clears every sample for every process; the stored layout stays. The
+   * writer regions of the previous epoch stop counting at once, and each
+   * writer clears its own at its next add().
+   */
   reset(): void {
     const rd = this.#live();
+    rd.incr(BUCKETS + this.#size);
     for (let slot = FIRST_DATA; slot < BUCKETS + this.#size; slot++) rd.set(slot, 0);
   }
 
-  /** Samples added by every process: the outliers plus every bucket (one read per bucket). */
-  get count(): number {
-    return Number(this.#countBigInt());
+  /** The writer regions' totals of the current epoch. */
+  #regionTotals(): RegionTotals {
+    this.#live();
+    return this.#regions.totals(this.#words[this.#epochWord]);
   }
-  #countBigInt(): bigint {
+
+  /** Samples added by every process: the outliers plus every bucket. */
+  get count(): number {
     const rd = this.#live();
-    let n = rd.getBigInt(LOW) + rd.getBigInt(HIGH);
-    for (let slot = BUCKETS; slot < BUCKETS + this.#size; slot++) n += rd.getBigInt(slot);
+    let n = rd.get(LOW) + rd.get(HIGH) + this.#regionTotals().count;
+    for (let slot = BUCKETS; slot < BUCKETS + this.#size; slot++) n += rd.get(slot);
     return n;
   }
   /** Sum of every sample, exact below 2^53 (see {@link sumBigInt}). */
   get sum(): number {
-    return this.#live().get(SUM);
+    return Number(this.sumBigInt);
   }
-  /** The exact sum of every sample (modulo 2^64). */
+  /** The exact sum of every sample, below 2^64. */
   get sumBigInt(): bigint {
-    return this.#live().getBigInt(SUM);
+    return this.#live().getBigInt(SUM) + this.#regionTotals().sum;
   }
-  /** The exact sum of the squares of every sample (modulo 2^128). */
+  /** The exact sum of the squares of every sample, below 2^128. */
   get sumOfSquares(): bigint {
     const rd = this.#live();
-    const total = rd.getBigInt(SQ_LO) + (rd.getBigInt(SQ_MID) << 26n) + (rd.getBigInt(SQ_HI) << 64n);
-    return total & ((1n << 128n) - 1n);
+    const atomic = rd.getBigInt(SQ_LO) + (rd.getBigInt(SQ_MID) << 32n) + (rd.getBigInt(SQ_HI) << 64n);
+    return (atomic & ((1n << 128n) - 1n)) + this.#regionTotals().squares;
   }
   get min(): number | undefined {
-    const m = this.#live().get(MIN);
-    return m === 0 ? undefined : m - 1;
+    const atomic = sampleOfMinKey(this.#live().getBigInt(MIN)) ?? Infinity;
+    const min = Math.min(atomic, this.#regionTotals().min);
+    return min === Infinity ? undefined : min;
   }
   get max(): number | undefined {
-    const m = this.#live().get(MAX);
-    return m === 0 ? undefined : m - 1;
+    const atomic = sampleOfMaxKey(this.#live().getBigInt(MAX)) ?? -Infinity;
+    const max = Math.max(atomic, this.#regionTotals().max);
+    return max === -Infinity ? undefined : max;
   }
   get mean(): number | undefined {
     const n = this.count;
-    return n === 0 ? undefined : Number(this.sumBigInt) / n;
+    return n === 0 ? undefined : exactMean(n, this.sumBigInt);
   }
   get variance(): number | undefined {
-    const n = this.#countBigInt();
-    if (n < 2n) return undefined;
-    const s = this.sumBigInt;
-    // n * Σx² - (Σx)² is exact; it can dip below 0 only in a read racing with add().
-    const scaled = n * this.sumOfSquares - s * s;
-    return scaled <= 0n ? 0 : Number(scaled) / (Number(n) * Number(n - 1n));
+    const n = this.count;
+    return n < 2 ? undefined : exactVariance(n, this.sumBigInt, this.sumOfSquares);
   }
   get outliersLow(): number {
-    return this.#live().get(LOW);
+    return this.#live().get(LOW) + this.#regionTotals().low;
   }
   get outliersHigh(): number {
-    return this.#live().get(HIGH);
+    return this.#live().get(HIGH) + this.#regionTotals().high;
   }
   protected bucketCounts(): ArrayLike<number> {
     const rd = this.#live();
     const counts = new Float64Array(this.#size);
     for (let i = 0; i < counts.length; i++) counts[i] = rd.get(BUCKETS + i);
+    this.#regions.addBuckets(counts, this.#words[this.#epochWord]);
     return counts;
   }
 
@@ -311,8 +394,12 @@ export class SharedAggregate extends AggregateView {
    * Any later use, a second evaporate() included, throws EvaporatedError.
    */
   evaporate(): void {
-    this.#live().evaporate();
+    const rd = this.#live();
+    this.#region?.release(); // its figures stay and keep counting
+    this.#region = null;
+    rd.evaporate();
     this.#rd = null;
+    this.#words = new Int32Array(0);
   }
 
   /** Evaporates unless already evaporated, for `using`. */

@@ -248,4 +248,38 @@ export class WorkerStats {
   [Symbol.dispose](): void {
     this.release();
   }
+
+  /**
+   * Each live worker's counts in the stats file at `path`, read without
+   * claiming a slot group or clearing anything, for a reader that is not a
+   * worker (the Watcher). A file not yet marked gives no workers; a file
+   * of another kind is a RangeError.
+   *
+   * @example
+   * ```ts
+   * WorkerStats.perWorker("/dev/shm/raindrops-myapp"); // [{ tid: 4242, calling: 1, writing: 0 }]
+   * ```
+   */
+  static perWorker(path: string): { tid: number; calling: number; writing: number }[] {
+    if (typeof path !== "string") throw new TypeError(`stats path must be a string, got ${typeof path}`);
+    const d = new Raindrops(HEADER, { path });
+    try {
+      const magic = d.getBigInt(0);
+      if (magic === 0n) return [];
+      const groups = d.getBigInt(1);
+      if (magic !== MAGIC || groups > 65536n) {
+        throw new RangeError(`${path} is not a raindrops worker stats file (or has another layout version)`);
+      }
+      d.size = HEADER + Number(groups) * GROUP;
+      const rows: { tid: number; calling: number; writing: number }[] = [];
+      for (let at = HEADER; at < d.size; at += GROUP) {
+        const owner = d.getBigInt(at + OWNER);
+        if (owner === 0n || (owner & CLEARING) !== 0n || !alive(owner)) continue;
+        rows.push({ tid: Number(owner >> START_BITS), calling: d.get(at + CALLING), writing: d.get(at + WRITING) });
+      }
+      return rows;
+    } finally {
+      d.evaporate();
+    }
+  }
 }

@@ -7,6 +7,7 @@
  */
 import { CSS, SCRIPT } from "./_client.ts";
 import type { Kind, ListenerState } from "./_state.ts";
+import type { WorkersState } from "./_workers.ts";
 
 /** Content-Security-Policy of every page: only inline code, data only from this server. */
 export const CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; " +
@@ -59,6 +60,54 @@ ${content}
 `;
 }
 
+/** An empty sparkline the page's script draws the named series in. */
+function spark(series: string): string {
+  return `<svg class="spark" width="240" height="36" data-w="240" data-h="36" data-axes="0" data-lines="${series}"></svg>`;
+}
+
+/** One row of the workers table: totals (`tid` "all") or one worker. */
+function workerRow(tid: string, calling: number, writing: number): string {
+  return `<tr data-tid="${tid}">
+<td class="addr">${tid === "all" ? "all workers" : `worker ${tid}`}</td>
+<td class="num calling">${calling}</td>
+<td class="num writing">${writing}</td>
+<td>${spark("calling writing")}</td>
+</tr>`;
+}
+
+/** The workers of the middleware's stats file: totals, then one row per worker. */
+function workersSection(w: WorkersState): string {
+  const rows = [workerRow("all", w.calling, w.writing)];
+  for (const each of w.toJSON(0).perWorker) rows.push(workerRow(String(each.tid), each.calling, each.writing));
+  return `<h2>Workers</h2>
+<p class="status" id="workers-status">${w.workers} ${w.workers === 1 ? "worker" : "workers"} in <span class="addr">${
+    escapeHtml(w.path)
+  }</span>${w.error === undefined ? "" : `: <span class="stale">${escapeHtml(w.error)}</span>`}</p>
+<p class="legend"><span class="calling">calling</span><span class="writing">writing</span></p>
+<table>
+<thead><tr><th>worker</th><th class="num">calling</th><th class="num">writing</th><th>over time</th></tr></thead>
+<tbody id="workers">
+${rows.join("\n")}
+</tbody>
+</table>
+<p id="workers-omitted" class="muted"${
+    w.omitted ? "" : " hidden"
+  }>${w.omitted} more workers counted in the totals but not shown</p>
+<h2>Listeners</h2>
+`;
+}
+
+/** What the index shows besides the listeners. */
+export interface IndexExtras {
+  /** Why the last poll failed. */
+  error?: string;
+  /** Listeners found but not followed. */
+  omitted: number;
+  maxListeners: number;
+  /** The workers of a middleware stats file, when the Watcher reads one. */
+  workers?: WorkersState;
+}
+
 /** Links, figures and reset button of one listener, as the index shows it. */
 function indexRow(base: string, addr: string, st: ListenerState): string {
   const a = escapeHtml(base + "active/" + encodeAddr(addr));
@@ -69,7 +118,7 @@ function indexRow(base: string, addr: string, st: ListenerState): string {
 <td class="addr">${escapeHtml(addr)}</td>
 <td class="num active">${st.active.current}</td>
 <td class="num queued">${st.queued.current}</td>
-<td><svg class="spark" width="240" height="36" data-w="240" data-h="36" data-axes="0"></svg></td>
+<td>${spark("active queued")}</td>
 <td><a href="${a}.html">active</a> <a href="${q}.html">queued</a> <a href="${a}.txt">txt</a> <a href="${t}.txt">tail</a></td>
 <td><form class="reset" method="post" action="${r}"><button type="submit">reset</button></form></td>
 </tr>`;
@@ -81,8 +130,9 @@ export function indexPage(
   delay: number,
   listeners: Map<string, ListenerState>,
   time: number,
-  error?: string,
+  extras: IndexExtras,
 ): string {
+  const { error, omitted, maxListeners, workers } = extras;
   const rows = [...listeners].map(([addr, st]) => indexRow(base, addr, st)).join("\n");
   return page(
     "raindrops watcher",
@@ -90,10 +140,8 @@ export function indexPage(
     `
 <h1>raindrops watcher</h1>
 <p id="status" class="status">polled every ${delay} s, last poll ${isoSeconds(time)}</p>
-${
-      error === undefined
-        ? ""
-        : `<p class="status stale">last poll failed: ${escapeHtml(error)}</p>\n`
+${error === undefined ? "" : `<p class="status stale">last poll failed: ${escapeHtml(error)}</p>\n`}${
+      workers ? workersSection(workers) : ""
     }<p class="legend"><span class="active">active</span><span class="queued">queued</span></p>
 <table>
 <thead><tr><th>address</th><th class="num">active</th><th class="num">queued</th><th>over time</th><th>details</th><th></th></tr></thead>
@@ -102,6 +150,9 @@ ${rows}
 </tbody>
 </table>
 <p id="empty" class="muted"${listeners.size ? " hidden" : ""}>No listeners yet.</p>
+<p id="omitted" class="muted" data-max="${maxListeners}"${
+      omitted ? "" : " hidden"
+    }>${omitted} more listeners not shown (maxListeners ${maxListeners})</p>
 `,
   );
 }
@@ -168,7 +219,7 @@ ${cards}
     }"><button type="submit">reset</button></form>
 <h2>Over time</h2>
 <p class="legend"><span class="active">active</span><span class="queued">queued</span></p>
-<svg id="timechart" viewBox="0 0 800 220" width="100%" data-w="800" data-h="220" data-axes="1"></svg>
+<svg id="timechart" viewBox="0 0 800 220" width="100%" data-w="800" data-h="220" data-axes="1" data-lines="active queued"></svg>
 <h2>Histogram of ${kind}</h2>
 <svg id="histogram" viewBox="0 0 600 22" width="100%"></svg>
 <h2>As text</h2>

@@ -7,6 +7,7 @@
  */
 import { Aggregate } from "../aggregate/aggregate.ts";
 import type { BucketOptions } from "../aggregate/histogram.ts";
+import { PollRing } from "./_ring.ts";
 
 /** The two figures the Watcher follows per listener. */
 export type Kind = "active" | "queued";
@@ -15,7 +16,11 @@ export type Kind = "active" | "queued";
 export class Tracked {
   readonly aggregate: Aggregate;
   current = 0;
-  /** ms since the epoch when the peak (aggregate max) was first / last seen; 0 = never. */
+  /**
+   * ms since the epoch when the peak (aggregate max) was first / last seen;
+   * 0 = no peak yet. Only a value above 0 is a peak: an idle listener's
+   * zeros leave these alone.
+   */
   firstPeakAt = 0;
   lastPeakAt = 0;
 
@@ -27,8 +32,9 @@ export class Tracked {
     const peak = this.aggregate.max;
     this.aggregate.add(value);
     this.current = value;
-    if (peak === undefined || value > peak) this.firstPeakAt = this.lastPeakAt = now;
-    else if (value === peak) this.lastPeakAt = now;
+    if (value <= 0 || (peak !== undefined && value < peak)) return;
+    if (peak === undefined || value > peak || this.firstPeakAt === 0) this.firstPeakAt = now;
+    this.lastPeakAt = now;
   }
 
   reset(): void {
@@ -43,55 +49,40 @@ export class ListenerState {
   readonly queued: Tracked;
   /** ms since the epoch of the last reset (creation counts as one). */
   lastReset: number;
-  /** Ring buffer of the last polls: time (ms), active, queued. */
-  readonly #times: Float64Array;
-  readonly #actives: Uint32Array;
-  readonly #queueds: Uint32Array;
-  #next = 0;
-  #length = 0;
+  /** The last polls: time (ms), active, queued. */
+  readonly #history: PollRing;
 
   constructor(buckets: BucketOptions | undefined, history: number, now: number) {
     this.active = new Tracked(buckets);
     this.queued = new Tracked(buckets);
     this.lastReset = now;
-    this.#times = new Float64Array(history);
-    this.#actives = new Uint32Array(history);
-    this.#queueds = new Uint32Array(history);
+    this.#history = new PollRing(history, 2);
   }
 
   get(kind: Kind): Tracked {
     return kind === "active" ? this.active : this.queued;
   }
 
+  /** True while neither figure has been above 0 since tracking (re)started. */
+  get idle(): boolean {
+    return !(this.active.aggregate.max! > 0) && !(this.queued.aggregate.max! > 0);
+  }
+
   record(active: number, queued: number, now: number): void {
     this.active.add(active, now);
     this.queued.add(queued, now);
-    const cap = this.#times.length;
-    if (cap === 0) return;
-    this.#times[this.#next] = now;
-    this.#actives[this.#next] = active;
-    this.#queueds[this.#next] = queued;
-    this.#next = (this.#next + 1) % cap;
-    if (this.#length < cap) this.#length++;
+    this.#history.push(now, active, queued);
   }
 
   reset(now: number): void {
     this.active.reset();
     this.queued.reset();
     this.lastReset = now;
-    this.#length = 0;
-    this.#next = 0;
+    this.#history.clear();
   }
 
-  /** The last `max` polls, oldest first, as `[time ms, active, queued]`. */
-  points(max = Infinity): [number, number, number][] {
-    const cap = this.#times.length;
-    const n = Math.min(this.#length, max);
-    const out: [number, number, number][] = [];
-    for (let k = this.#length - n; k < this.#length; k++) {
-      const i = (this.#next - this.#length + k + cap) % cap;
-      out.push([this.#times[i], this.#actives[i], this.#queueds[i]]);
-    }
-    return out;
+  /** The last `max` polls after `since` (ms), oldest first, as `[time ms, active, queued]`. */
+  points(max = Infinity, since = -Infinity): number[][] {
+    return this.#history.points(max, since);
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The Watcher: a Hono app that polls listener statistics, keeps per
  * listener an aggregate of active and of queued connections with its
- * peaks, streams a live tail and draws live charts (SPEC section 7).
+ * peaks, streams a live tail and draws live charts.
  *
  * @module
  */
@@ -9,10 +9,20 @@ import { type Context, Hono } from "hono";
 import { routePath } from "hono/route";
 import type { BucketOptions } from "../aggregate/histogram.ts";
 import { InetDiagSocket } from "../linux/diag_socket.ts";
-import { checkListeners, kernelListenerStats, type ListenerStatsSource } from "../linux/listeners.ts";
+import {
+  checkListeners,
+  isUnixListener,
+  kernelListenerStats,
+  type ListenerFigures,
+  type ListenerStatsSource,
+} from "../linux/listeners.ts";
+import { statSync } from "node:fs";
+import { hostRule } from "../http/host_rule.ts";
+import { WorkerStats } from "../middleware/worker_slots.ts";
 import { aggregateHeaders, httpDate } from "./headers.ts";
 import { CSP, detailPage, indexPage } from "./_pages.ts";
 import { type Kind, ListenerState, type Tracked } from "./_state.ts";
+import { WorkersState } from "./_workers.ts";
 
 export type { ListenerFigures, ListenerStatsSource } from "../linux/listeners.ts";
 
@@ -21,10 +31,20 @@ export interface WatcherOptions {
   /**
    * The listeners to watch: TCP `host:port` (`0.0.0.0:8080`, `[::1]:8080`)
    * or unix socket paths (`/run/app.sock`, abstract `@name`). By default
-   * every TCP listener on the machine, looked up again at each poll: new
-   * listeners appear, closed ones (and their statistics) go.
+   * every TCP and every unix listener on the machine, looked up again at
+   * each poll: new listeners appear, closed ones (and their statistics) go,
+   * up to `maxListeners`.
    */
   listeners?: readonly string[];
+  /**
+   * Most listeners held and drawn, default 100. Watching every listener on
+   * a machine with more, the Watcher keeps those it already follows, takes
+   * new ones while there is room (busiest first, TCP before unix), and
+   * makes room for a listener with connections by dropping one that has had
+   * none; the index and `/series.json` say how many are left out. A longer
+   * `listeners` list is a RangeError.
+   */
+  maxListeners?: number;
   /** Seconds between polls, default 1. */
   delay?: number;
   /** Bucket layout of the active and queued aggregates; default 32 power-of-two buckets. */
@@ -33,12 +53,32 @@ export interface WatcherOptions {
   history?: number;
   /** Longest a tail response streams before it ends, in seconds; default 3600 (clients reconnect). */
   tailMaxSeconds?: number;
+  /** Most tail responses streaming at once, default 32; beyond it a tail request gets 503. */
+  maxTails?: number;
+  /**
+   * Host names (without port) under which `POST /reset` is accepted besides
+   * IP addresses and `localhost`, e.g. `["watcher.example.com"]`. A reset
+   * under any other Host is refused, so a page reaching the Watcher through
+   * DNS rebinding cannot reset it.
+   */
+  hosts?: readonly string[];
+  /**
+   * Path of a middleware stats file (the `stats` path given to the
+   * `raindrops` middleware): the index then also shows the workers' calling and
+   * writing, in total and per worker, with charts over time. Read without
+   * becoming one of its workers; a missing file shows as such until it
+   * appears.
+   */
+  workerStats?: string;
   /** Replaces the kernel as the source of figures (tests, remote sources). */
   stats?: ListenerStatsSource;
 }
 
 const KINDS: readonly Kind[] = ["active", "queued"];
 const DEFAULT_HISTORY = 600;
+const DEFAULT_MAX_LISTENERS = 100;
+const MAX_LIMIT = 100_000;
+const DEFAULT_MAX_TAILS = 32;
 const INDEX_POINTS = 120;
 const MAX_HISTORY = 1_000_000;
 /** The longest delay a JS timer honours, in seconds. */
@@ -51,6 +91,25 @@ function positive(value: unknown, what: string, fallback: number): number {
     throw new RangeError(`${what} must be a positive finite number, got ${value}`);
   }
   return value;
+}
+
+function count(value: unknown, what: string, fallback: number, max: number): number {
+  const n = positive(value, what, fallback);
+  if (!Number.isInteger(n) || n > max) throw new RangeError(`${what} must be an integer from 1 to ${max}, got ${n}`);
+  return n;
+}
+
+/** A listener with connections now sorts first: queued, then active, then TCP before unix. */
+function busiestFirst([a, fa]: [string, ListenerFigures], [b, fb]: [string, ListenerFigures]): number {
+  return fb.queued - fa.queued || fb.active - fa.active || Number(isUnixListener(a)) - Number(isUnixListener(b));
+}
+
+/**
+ * True for an absolute path on this host: one leading slash. `//x` and
+ * `/\x` would send a browser to the host `x`.
+ */
+function isLocalPath(path: string): boolean {
+  return path.startsWith("/") && path[1] !== "/" && path[1] !== "\\";
 }
 
 /** ISO 8601 to the second, as the tail prints it. */
@@ -81,31 +140,41 @@ function baseOf(c: Context, marker: string): string {
 /**
  * A stand-alone Hono app watching listen queues, after the gem's
  * `Raindrops::Watcher`. It polls every `delay` seconds (default 1) the
- * given listeners (default every TCP listener) and keeps per listener an
- * aggregate of active and of queued connections, when each peak was
- * first and last reached, and the time of the last reset. A timer drives
- * the polls: `close()` (or `using`) stops it and ends every tail.
+ * given listeners (default every TCP and unix listener, at most
+ * `maxListeners`) and keeps per listener an aggregate of active and of
+ * queued connections, when each peak (a value above 0 reaching the
+ * maximum) was first and last seen, and the time of the last reset. With
+ * `workerStats` it also follows the workers of a middleware stats file. A
+ * timer drives the polls: `close()` (or `using`) stops it and ends every
+ * tail.
  *
  * Endpoints (ADDR URL-escaped, e.g. `127.0.0.1%3A8080`):
  * - `GET /`: HTML table of every listener (active, queued, a live chart,
- *   links, a reset button); Last-Modified and Expires headers.
+ *   links, a reset button), how many listeners are left out, and the
+ *   workers' calling and writing (total and per worker, live charts) when
+ *   a stats file is read; Last-Modified and Expires headers.
  * - `GET /active/ADDR.txt|.html`, `GET /queued/ADDR.txt|.html`: summary and
- *   histogram with X-Count, X-Min, X-Max, X-Mean, X-Std-Dev,
- *   X-Outliers-Low, X-Outliers-High (each once defined: X-Std-Dev needs
- *   two polls), X-Current, X-Last-Reset, X-First-Peak-At, X-Last-Peak-At
- *   (HTTP dates); the HTML page draws live charts over time and of the
- *   histogram.
+ *   histogram with every one of X-Count, X-Min, X-Max, X-Mean, X-Std-Dev,
+ *   X-Outliers-Low, X-Outliers-High (`NaN` where undefined: X-Std-Dev
+ *   below two polls, the others without any), X-Current, X-Last-Reset,
+ *   X-First-Peak-At, X-Last-Peak-At (HTTP dates; both peak times are the
+ *   last reset until a peak); the HTML page draws live charts over time
+ *   and of the histogram.
  * - `GET /tail/ADDR.txt?active_min=N&queued_min=N[&limit=N]`: streamed,
  *   one line per poll `TIMESTAMP ADDR ACTIVE QUEUED` when
  *   `active >= active_min` and `queued >= queued_min`; it ends when the
  *   client leaves, after `limit` lines, after `tailMaxSeconds`, or on
- *   `close()`. (Bun 1.4 holds back a streamed response's head until its
- *   first chunk, so there a tail's headers arrive with its first line.)
+ *   `close()`. Beyond `maxTails` tails at once, 503 with Retry-After.
+ *   (Bun 1.4 holds back a streamed response's head until its first chunk,
+ *   so there a tail's headers arrive with its first line.)
  * - `POST /reset/ADDR`: clears that listener's statistics and answers 303
- *   to the Referer (same origin) or the index. A request whose Origin
- *   header names another host gets 403.
- * - `GET /series.json?points=N`, `GET /series/ADDR.json?points=N`: the
- *   JSON the pages' charts are drawn from.
+ *   to the Referer's path (same host, one leading slash) or the index.
+ *   403 for an Origin other than the Host (`Origin: null` included) and
+ *   for a Host that is not an IP address, `localhost` or in `hosts`.
+ * - `GET /series.json?points=N[&since=MS]`, `GET /series/ADDR.json?points=N`:
+ *   the JSON the pages' charts are drawn from (the index's also carries
+ *   `omitted`, `maxListeners` and `workers`; with `since`, only the polls
+ *   after that time, so the index fetches each point once).
  *
  * An address that is not watched answers 404 and creates no state. Every
  * name shown in HTML is escaped; pages carry their CSS, script and SVG
@@ -123,12 +192,19 @@ export class Watcher implements Disposable {
   readonly app: Hono;
   /** Seconds between polls. */
   readonly delay: number;
+  /** Most listeners held and drawn. */
+  readonly maxListeners: number;
+  /** Most tails streaming at once. */
+  readonly maxTails: number;
   readonly #listeners: readonly string[] | undefined;
   readonly #buckets: BucketOptions | undefined;
   readonly #history: number;
   readonly #tailMs: number;
   readonly #source: ListenerStatsSource;
+  readonly #allowedHost: (host: string | null | undefined) => boolean;
   readonly #states = new Map<string, ListenerState>();
+  readonly #workers: WorkersState | undefined;
+  #omitted = 0;
   readonly #waiters = new Set<(time: number | null) => void>();
   #socket: InetDiagSocket | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -150,11 +226,20 @@ export class Watcher implements Disposable {
     if (this.delay < 0.001 || this.delay > MAX_TIMER_SECONDS) {
       throw new RangeError(`delay must be from 0.001 to ${MAX_TIMER_SECONDS} seconds, got ${this.delay}`);
     }
-    const history = positive(options.history, "history", DEFAULT_HISTORY);
-    if (!Number.isInteger(history) || history > MAX_HISTORY) {
-      throw new RangeError(`history must be an integer from 1 to ${MAX_HISTORY}, got ${history}`);
+    this.#history = count(options.history, "history", DEFAULT_HISTORY, MAX_HISTORY);
+    this.maxListeners = count(options.maxListeners, "maxListeners", DEFAULT_MAX_LISTENERS, MAX_LIMIT);
+    if (this.#listeners !== undefined && this.#listeners.length > this.maxListeners) {
+      throw new RangeError(`${this.#listeners.length} listeners given, more than maxListeners (${this.maxListeners})`);
     }
-    this.#history = history;
+    this.maxTails = count(options.maxTails, "maxTails", DEFAULT_MAX_TAILS, MAX_LIMIT);
+    this.#allowedHost = hostRule(options.hosts);
+    if (options.workerStats !== undefined) {
+      if (typeof options.workerStats !== "string") throw new TypeError("workerStats must be a path");
+      if (options.workerStats === "" || options.workerStats.includes("\0")) {
+        throw new RangeError(`bad workerStats path ${JSON.stringify(options.workerStats)}`);
+      }
+      this.#workers = new WorkersState(options.workerStats, this.#history);
+    }
     const tailSeconds = positive(options.tailMaxSeconds, "tailMaxSeconds", 3600);
     if (tailSeconds > MAX_TIMER_SECONDS) {
       throw new RangeError(`tailMaxSeconds must be at most ${MAX_TIMER_SECONDS}, got ${tailSeconds}`);
@@ -192,32 +277,64 @@ export class Watcher implements Disposable {
           throw new RangeError(`the stats source gave ${name} non-count figures: ${JSON.stringify(f)}`);
         }
       }
-      if (this.#listeners === undefined) {
-        for (const name of this.#states.keys()) if (!figures.has(name)) this.#states.delete(name);
-      }
-      for (const [name, f] of figures) {
-        let st = this.#states.get(name);
-        if (st === undefined) {
-          if (this.#listeners !== undefined) continue; // only what was asked for
-          st = new ListenerState(this.#buckets, this.#history, now);
-          this.#states.set(name, st);
-        }
-        st.record(f.active, f.queued, now);
-      }
+      if (this.#listeners === undefined) this.#follow(figures, now);
+      for (const [name, f] of figures) this.#states.get(name)?.record(f.active, f.queued, now);
       this.#lastError = undefined;
     } catch (e) {
       // Runs from a timer: a bad source must never take the process down.
       this.#lastError = e instanceof Error ? e : new Error(String(e));
-      return false;
     }
+    if (this.#workers) this.#readWorkers(this.#workers, now);
+    if (this.#lastError) return false;
     this.#lastPoll = now;
     this.#wake(now);
     return true;
   }
 
+  /**
+   * Watching every listener: drops the closed ones and picks which of the
+   * new ones to follow within {@link maxListeners}.
+   */
+  #follow(figures: Map<string, ListenerFigures>, now: number): void {
+    for (const name of this.#states.keys()) if (!figures.has(name)) this.#states.delete(name);
+    const start = (name: string) => this.#states.set(name, new ListenerState(this.#buckets, this.#history, now));
+    if (figures.size > this.#states.size) {
+      let room = this.maxListeners - this.#states.size;
+      const idle = room > 0 ? [] : [...this.#states].filter(([, st]) => st.idle).map(([name]) => name);
+      const busy = [...figures].filter(([name, f]) => f.active + f.queued > 0 && !this.#states.has(name));
+      for (const [name] of busy.sort(busiestFirst)) {
+        if (room > 0) room--;
+        else if (idle.length > 0) this.#states.delete(idle.pop()!);
+        else break;
+        start(name);
+      }
+      if (room > 0) {
+        const quiet = [...figures].filter(([name]) => !this.#states.has(name));
+        for (const [name] of quiet.sort(busiestFirst).slice(0, room)) start(name);
+      }
+    }
+    this.#omitted = figures.size - this.#states.size;
+  }
+
+  /** Reads the middleware's stats file; a failure is shown with the workers, never thrown. */
+  #readWorkers(workers: WorkersState, now: number): void {
+    try {
+      if (!statSync(workers.path).isFile()) throw new TypeError(`${workers.path} is not a regular file`);
+      workers.record(WorkerStats.perWorker(workers.path), now);
+    } catch (e) {
+      const code = (e as { code?: unknown } | null)?.code;
+      workers.error = code === "ENOENT" ? "no stats file yet" : e instanceof Error ? e.message : String(e);
+    }
+  }
+
   /** The watched listeners' names, in the order they were first seen. */
   get listeners(): string[] {
     return [...this.#states.keys()];
+  }
+
+  /** Listeners the last poll found but the Watcher does not follow (beyond {@link maxListeners}). */
+  get omitted(): number {
+    return this.#omitted;
   }
 
   /** ms since the epoch of the last successful poll (0 before it). */
@@ -285,11 +402,12 @@ export class Watcher implements Disposable {
   }
 
   #kindHeaders(st: ListenerState, t: Tracked): Record<string, string> {
-    const h = aggregateHeaders(t.aggregate, { eager: true });
+    const h = aggregateHeaders(t.aggregate, { always: true });
     h["X-Current"] = String(t.current);
     h["X-Last-Reset"] = httpDate(st.lastReset);
-    if (t.firstPeakAt) h["X-First-Peak-At"] = httpDate(t.firstPeakAt);
-    if (t.lastPeakAt) h["X-Last-Peak-At"] = httpDate(t.lastPeakAt);
+    // Before any peak above 0, both name the start of these statistics (the gem's name its start).
+    h["X-First-Peak-At"] = httpDate(t.firstPeakAt || st.lastReset);
+    h["X-Last-Peak-At"] = httpDate(t.lastPeakAt || st.lastReset);
     return h;
   }
 
@@ -372,20 +490,38 @@ export class Watcher implements Disposable {
       const path = new URL(c.req.url).pathname;
       const base = path.endsWith("/") ? path : path + "/";
       const error = this.#lastError?.message;
-      return html(c, indexPage(base, this.delay, this.#states, this.#lastPoll, error), this.#cacheHeaders());
+      const page = indexPage(base, this.delay, this.#states, this.#lastPoll, {
+        error,
+        omitted: this.#omitted,
+        maxListeners: this.maxListeners,
+        workers: this.#workers,
+      });
+      return html(c, page, this.#cacheHeaders());
     };
     app.get("/", watcherIndex);
 
     const watcherSeries = (c: Context) => {
       const points = countParam(c, "points", INDEX_POINTS);
-      if (points === undefined) return c.text("points must be a non-negative integer\n", 400);
+      const since = countParam(c, "since", 0);
+      if (points === undefined || since === undefined) {
+        return c.text("points and since must be non-negative integers\n", 400);
+      }
       const listeners = [...this.#states].map(([addr, st]) => ({
         addr,
         active: st.active.current,
         queued: st.queued.current,
-        points: st.points(points),
+        lastReset: st.lastReset,
+        points: st.points(points, since),
       }));
-      return c.json({ time: this.#lastPoll, delay: this.delay, listeners }, 200, { "Cache-Control": "no-store" });
+      const body = {
+        time: this.#lastPoll,
+        delay: this.delay,
+        maxListeners: this.maxListeners,
+        omitted: this.#omitted,
+        listeners,
+        workers: this.#workers?.toJSON(points, since) ?? null,
+      };
+      return c.json(body, 200, { "Cache-Control": "no-store" });
     };
     app.get("/series.json", watcherSeries);
 
@@ -435,6 +571,11 @@ export class Watcher implements Disposable {
       if (activeMin === undefined || queuedMin === undefined || limit === undefined) {
         return c.text("active_min, queued_min and limit must be non-negative integers\n", 400);
       }
+      if (this.#tails >= this.maxTails) {
+        return c.text(`Too many tails: at most ${this.maxTails} stream at once\n`, 503, {
+          "Retry-After": String(Math.ceil(this.delay)),
+        });
+      }
       const body = this.#tail(found[0], activeMin, queuedMin, limit);
       return c.body(body, 200, {
         "Content-Type": "text/plain; charset=utf-8",
@@ -447,13 +588,23 @@ export class Watcher implements Disposable {
 
     const watcherReset = (c: Context) => {
       const origin = c.req.header("Origin");
-      const host = c.req.header("Host") ?? new URL(c.req.url).host;
-      if (origin !== undefined && origin !== "null") {
+      const hostHeader = c.req.header("Host");
+      const host = hostHeader ?? new URL(c.req.url).host;
+      if (origin !== undefined) {
+        // "null" (sandboxed frames, data: pages, cross-origin redirects) does not parse: refused.
         let originHost = "";
         try {
           originHost = new URL(origin).host;
         } catch { /* malformed: refused below */ }
-        if (originHost !== host) return c.text("Forbidden: cross-origin reset\n", 403);
+        if (originHost !== host.toLowerCase()) return c.text("Forbidden: cross-origin reset\n", 403);
+      }
+      if (!this.#allowedHost(hostHeader)) {
+        return c.text(
+          `Forbidden: reset under Host ${
+            JSON.stringify(hostHeader)
+          }; use an IP address, localhost, or a name in \`hosts\`\n`,
+          403,
+        );
       }
       const found = named(c, "");
       if (!found) return notFound(c);
@@ -463,7 +614,7 @@ export class Watcher implements Disposable {
       if (referer) {
         try {
           const r = new URL(referer);
-          if (r.host === host) back = r.pathname + r.search;
+          if (r.host === host && isLocalPath(r.pathname)) back = r.pathname + r.search;
         } catch { /* malformed: back to the index */ }
       }
       return c.text(`Redirecting to ${back}\n`, 303, { Location: back });
