@@ -60,7 +60,7 @@ export function raindropsCore<C extends RequestView>(options: RaindropsMiddlewar
     leave(c: C, res: Response): Response {
       counters.decr(CALLING);
       writing.leave();
-      return writing.track(c.env, c.req.raw.method, res);
+      return writing.track(c, res);
     },
     fail,
   };
