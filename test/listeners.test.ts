@@ -79,7 +79,11 @@ test("kernelListenerStats reads TCP, unix and abstract listeners in one call, ke
     assert.deepEqual([...figures().keys()].sort(), [...names].sort());
     assert.equal(figures().get(abstract)!.listeners, 1);
     await closeAll(clients);
-    assert.ok(kernelListenerStats(undefined).has(`127.0.0.1:${tcp.port}`), "undefined: every TCP listener");
+    const all = kernelListenerStats(undefined);
+    assert.ok(
+      all.has(`127.0.0.1:${tcp.port}`) && all.has(path) && all.has(abstract),
+      "undefined: every TCP and unix listener",
+    );
     void unix, named;
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -30,8 +30,8 @@ export interface ListenerFigures {
 
 /**
  * Where listener figures come from: given listener names (or `undefined`
- * for every TCP listener), a map from name to figures; a name missing from
- * the map counts as 0 and 0. The default is {@link kernelListenerStats}.
+ * for every listener), a map from name to figures; a name missing from the
+ * map counts as 0 and 0. The default is {@link kernelListenerStats}.
  *
  * @example
  * ```ts
@@ -41,7 +41,7 @@ export interface ListenerFigures {
  */
 export type ListenerStatsSource = (
   listeners: readonly string[] | undefined,
-) => ReadonlyMap<string, ListenerFigures>;
+) => Map<string, ListenerFigures>;
 
 /** Why a TCP-looking name failed, with what to write instead when we can tell. */
 function hintFor(name: string): string {
@@ -51,6 +51,21 @@ function hintFor(name: string): string {
   if (host) return `write an IP address, e.g. 127.0.0.1:${host[1]} or [::1]:${host[1]} for this machine`;
   if (/^[\w.-]+$/.test(name) && !/^[\d.]+$/.test(name)) return `a unix socket path needs a "/": ./${name}`;
   return "";
+}
+
+/**
+ * True when `name` names a unix socket (a path with a `/`, or an abstract
+ * `@name`) rather than a TCP address; the rule {@link parseListener}
+ * applies, cheap enough to sort by.
+ *
+ * @example
+ * ```ts
+ * isUnixListener("/run/app.sock"); // true
+ * isUnixListener("0.0.0.0:80");    // false
+ * ```
+ */
+export function isUnixListener(name: string): boolean {
+  return name.startsWith("@") || name.includes("/");
 }
 
 /**
@@ -71,11 +86,11 @@ function hintFor(name: string): string {
 export function parseListener(name: string): Listener {
   if (typeof name !== "string") throw new TypeError(`a listener must be a string, got ${typeof name}`);
   if (name.includes("\0")) throw new RangeError(`bad listener ${JSON.stringify(name)}: contains NUL`);
-  if (name.startsWith("@")) {
+  if (isUnixListener(name)) {
+    if (!name.startsWith("@")) return { kind: "unix", name };
     if (name.length < 2) throw new RangeError(`bad abstract socket name ${JSON.stringify(name)}: empty`);
     return { kind: "abstract", name };
   }
-  if (name.includes("/")) return { kind: "unix", name };
   try {
     return { kind: "tcp", name, address: parseAddress(name) };
   } catch (e) {
@@ -111,8 +126,9 @@ export function checkListeners(listeners: unknown, what = "listeners"): readonly
 
 /**
  * The kernel's figures for `listeners` (TCP and unix, through sock_diag),
- * keyed by the names as given; with `undefined`, every TCP listener on the
- * machine, keyed canonically. Names are checked as {@link parseListener}.
+ * keyed by the names as given; with `undefined`, every TCP and every unix
+ * listener on the machine, keyed canonically. Names are checked as
+ * {@link parseListener}.
  *
  * @example
  * ```ts
@@ -123,7 +139,11 @@ export function kernelListenerStats(
   listeners: readonly string[] | undefined,
   sock?: InetDiagSocket,
 ): Map<string, ListenStats> {
-  if (listeners === undefined) return tcpListenerStats(undefined, sock);
+  if (listeners === undefined) {
+    const all = tcpListenerStats(undefined, sock);
+    for (const [k, v] of unixListenerStats(undefined, sock)) all.set(k, v);
+    return all;
+  }
   const tcp: string[] = [], unix: string[] = [];
   for (const l of listeners) (parseListener(l).kind === "tcp" ? tcp : unix).push(l);
   const out = new Map<string, ListenStats>();

@@ -62,7 +62,7 @@ export function raindropsCore<C extends RequestView>(options: RaindropsMiddlewar
       counters.decr(CALLING);
       counters.incr(FINISHED);
       writing.leave();
-      return writing.track(c.env, c.req.raw.method, res);
+      return writing.track(c, res);
     },
     fail,
   };

@@ -50,6 +50,7 @@ export function statsEndpoint<C extends RequestView>(
 ): (c: C) => Promise<Response> {
   const { format, listeners, listenStats, remoteAddress, allowed, prometheus } = settings;
   return async function stats(c: C): Promise<Response> {
+    // Request checks, each a refusal before anything is read: who may read (and, beside it, any rule on the Host header).
     if (!(await allowed(remoteAddress(c), c))) return refusal(403, "Forbidden\n");
     const chosen = chooseFormat(c.req.query("format"), c.req.header("accept"), format);
     if (chosen === undefined) return refusal(400, `unknown format; use ?format=${FORMATS.join("|")}\n`);

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { completionOf, type PendingCounter, pendingCounterOf } from "../hono/server_env.ts";
+import { completionOf, type PendingCounter, pendingCounterOf, type RequestLike } from "../hono/server_env.ts";
 import { type Counters, WRITING } from "./counters.ts";
 
 /** How often a derived, nonzero `writing` is re-published while no request comes. */
@@ -189,12 +189,14 @@ export class WritingTracker {
   }
 
   /**
-   * Raises `writing` for `res` leaving the app and arranges its release;
-   * returns the response to send (a re-streamed copy when wrapping).
+   * Raises `writing` for `res`, the response to `request`, leaving the app
+   * and arranges its release; returns the response to send (a re-streamed
+   * copy when wrapping).
    */
-  track(env: unknown, method: string, res: Response): Response {
+  track(request: RequestLike, res: Response): Response {
     // Checked before counting, so a bad handler result never leaves `writing` raised.
     if (!(res instanceof Response)) throw new TypeError(`the handler returned ${typeof res}, not a Response`);
+    const env = request.env;
     if (this.#useServer && env) {
       if (this.#derived.derives(env)) {
         this.#derived.rise();
@@ -207,10 +209,10 @@ export class WritingTracker {
         return res;
       }
     }
-    return this.#wrap(method, res);
+    return this.#wrap(request, res);
   }
 
-  #wrap(method: string, res: Response): Response {
+  #wrap(request: RequestLike, res: Response): Response {
     let open = true;
     const release = () => {
       if (open) {
@@ -221,7 +223,7 @@ export class WritingTracker {
     this.#counters.incr(WRITING);
     const body = res.body;
     // HEAD: the server drops the body without reading or cancelling it.
-    if (body === null || body.locked || method === "HEAD") {
+    if (body === null || body.locked || request.req.raw.method === "HEAD") {
       release();
       return res;
     }
