@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { connect, type Socket } from "node:net";
 import assert from "node:assert/strict";
 import { fixture, type RuntimeName, RUNTIMES, tempShm } from "./_helpers.ts";
 import { freePort, rawGet, spawnWorker, statsOf, waitFor, type WorkerChild } from "./fixtures/middleware_serve.ts";
@@ -23,25 +24,40 @@ async function stop(w: WorkerChild): Promise<void> {
   clearTimeout(late);
 }
 
-/** Open requests that a test releases (by aborting) at the end. */
+/**
+ * Open requests that a test releases at the end, each on its own raw
+ * connection: closing the socket is seen by the server at once (an aborted
+ * fetch may keep its connection open for seconds on a loaded machine).
+ */
 class Holds {
-  #aborts: AbortController[] = [];
+  #sockets: Socket[] = [];
+  #open(url: string, path: string): Socket {
+    const { hostname, port, host } = new URL(url);
+    const sock = connect(Number(port), hostname);
+    sock.on("error", () => {});
+    sock.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+    this.#sockets.push(sock);
+    return sock;
+  }
   /** Holds a request inside the app (calling). */
   calling(url: string): void {
-    const ac = new AbortController();
-    this.#aborts.push(ac);
-    fetch(`${url}/hold-calling`, { signal: ac.signal }).then((r) => r.text()).catch(() => {});
+    this.#open(url, "/hold-calling");
   }
-  /** Holds a response mid-body (writing); resolves with the worker that answers. */
-  async writing(url: string): Promise<number> {
-    const ac = new AbortController();
-    this.#aborts.push(ac);
-    const res = await fetch(`${url}/hold-writing`, { signal: ac.signal });
-    res.body!.getReader().read().catch(() => {});
-    return Number(res.headers.get("x-worker"));
+  /** Holds a response mid-body (writing); resolves with the worker that answers, once its first chunk came. */
+  writing(url: string): Promise<number> {
+    const sock = this.#open(url, "/hold-writing");
+    return new Promise((resolve, reject) => {
+      let text = "";
+      sock.on("data", (d) => {
+        text += d;
+        const worker = text.match(/^x-worker: (\d+)\r$/im);
+        if (worker && text.includes("first\n")) resolve(Number(worker[1]));
+      });
+      sock.on("close", () => reject(new Error(`connection closed before the first chunk: ${text}`)));
+    });
   }
   release(): void {
-    for (const ac of this.#aborts) ac.abort();
+    for (const s of this.#sockets) s.destroy();
   }
 }
 
@@ -71,12 +87,13 @@ test(
         assert.equal(s.worker, w.tid, "answered by that worker");
       }
       holds.release();
+      let last;
       assert.ok(
         await waitFor(async () => {
-          const s = await statsOf(`http://127.0.0.1:${shared}`);
-          return s.calling === 0 && s.writing === 0;
+          last = await statsOf(`http://127.0.0.1:${shared}`);
+          return last.calling === 0 && last.writing === 0;
         }),
-        "all released",
+        `all released: ${JSON.stringify(last)}`,
       );
     } finally {
       holds.release();
