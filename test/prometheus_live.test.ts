@@ -38,7 +38,7 @@ async function eventually(
   prom: LocalPrometheus,
   expr: string,
   ok: (values: number[]) => boolean,
-  ms = 15_000,
+  ms = 10_000,
 ): Promise<number[]> {
   let values: number[] = [];
   await waitFor(async () => {
@@ -50,7 +50,7 @@ async function eventually(
 
 test(
   "a real Prometheus scrapes Bun workers and deno serve --parallel: series, request rate, a queue build-up, rules and dashboard",
-  { timeout: 90_000 },
+  { timeout: 60_000 },
   async (t) => {
     if (!prometheusBinary()) {
       t.skip("prometheus not installed (Debian package prometheus; .ci/run installs it): skipping");
