@@ -1,19 +1,20 @@
 /**
  * Hello-world Hono app for bench/middleware.sh. MODE=bare | noop (one
  * middleware that only calls next: the floor of any Hono middleware) |
- * raindrops | fetch (withRaindrops around app.fetch) | prometheus (@hono/prometheus, when installed); PORT; prints
+ * raindrops | wrap (raindrops with bodyTracking "wrap") | fetch (withRaindrops around app.fetch) |
+ * prometheus (@hono/prometheus, when installed); PORT; prints
  * "ready".
  */
 import process from "node:process";
 import { Hono } from "hono";
-import { raindrops } from "../src/middleware/index.ts";
-import { withRaindrops } from "../src/middleware/fetch.ts";
+import { raindrops, withRaindrops } from "../src/middleware/index.ts";
 
 const mode = process.env.MODE ?? "bare";
 const port = Number(process.env.PORT ?? 8080);
 const app = new Hono();
-if (mode === "raindrops") {
-  app.use(raindrops({ stats: process.env.RAINDROPS_STATS ?? `/dev/shm/raindrops-bench-${process.pid}` }));
+const stats = process.env.RAINDROPS_STATS ?? `/dev/shm/raindrops-bench-${process.pid}`;
+if (mode === "raindrops" || mode === "wrap") {
+  app.use(raindrops({ stats, bodyTracking: mode === "wrap" ? "wrap" : "auto" }));
 } else if (mode === "prometheus") {
   const specifier = "@hono/prometheus"; // optional: not a dependency
   const { prometheus } = await import(specifier);
@@ -23,10 +24,9 @@ if (mode === "raindrops") {
 } else if (mode === "noop") {
   app.use((_c, next) => next());
 } else if (!["bare", "fetch"].includes(mode)) {
-  throw new RangeError(`MODE must be bare, noop, raindrops, fetch or prometheus, got ${mode}`);
+  throw new RangeError(`MODE must be bare, noop, raindrops, wrap, fetch or prometheus, got ${mode}`);
 }
 app.get("/", (c) => c.text("Hello World!"));
-const stats = process.env.RAINDROPS_STATS ?? `/dev/shm/raindrops-bench-${process.pid}`;
 const fetch = mode === "fetch" ? withRaindrops(app.fetch, { stats }) : app.fetch;
 
 // deno-lint-ignore no-explicit-any

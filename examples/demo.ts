@@ -5,19 +5,29 @@
  * - `deno serve --parallel` (one isolate per CPU) on a second port,
  *   examples/deno_parallel.ts;
  * - all of them count into ONE shared stats file, so /_raindrops on any
- *   worker of either server reports calling/writing for every worker;
+ *   worker of either server reports calling/writing for every worker, and
+ *   both listeners;
  * - the Watcher dashboard in this process, polling both listeners;
- * - with --load, bounded clients keep requests in flight so the numbers move.
+ * - when Prometheus is installed (Debian package `prometheus`), one scraping
+ *   both servers every second with the rules in prometheus/ loaded;
+ * - with --load, bounded clients keep requests in flight, each on a new
+ *   connection; every other 4 s a burst of requests to /work blocks workers'
+ *   event loops (CPU-bound), so connections wait in the kernel's accept queue
+ *   and `queued` rises, then falls back when the burst ends.
  *
  *   node_modules/.bin/deno run -A examples/demo.ts [--load] [--for=SECONDS] [--port=8080]
  *
- * Stops on Ctrl-C, or after --for seconds; removes its stats file.
+ * Ports: Bun workers --port, deno serve +1, Watcher +2, Prometheus +3.
+ * Stops on Ctrl-C, or after --for seconds; removes its stats file and
+ * Prometheus' data.
  *
  * @module
  */
-import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
-import { Watcher } from "../mod.ts";
+import { connect } from "node:net";
+import { tcpListenerStats, Watcher } from "../mod.ts";
+import { spawnExampleServers } from "./example_servers.ts";
+import { type LocalPrometheus, prometheusBinary, startPrometheus } from "../prometheus/local_prometheus.ts";
 
 const args = Deno.args;
 const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
@@ -26,26 +36,12 @@ const seconds = Number(flag("for") ?? Infinity);
 const bunPort = Number(flag("port") ?? 8080);
 const denoPort = bunPort + 1;
 const watcherPort = bunPort + 2;
+const prometheusPort = bunPort + 3;
 const stats = `/dev/shm/raindrops-demo-${Deno.pid}`;
-const bin = (name: string) => new URL(`../node_modules/.bin/${name}`, import.meta.url).pathname;
-const example = (name: string) => new URL(`./${name}`, import.meta.url).pathname;
-const env = { ...Deno.env.toObject(), RAINDROPS_STATS: stats };
-
-const children = [
-  spawn(bin("bun"), [example("bun_workers.ts"), "2", String(bunPort)], { env, stdio: "inherit" }),
-  spawn(bin("deno"), [
-    "serve",
-    "-A",
-    "--quiet",
-    "--parallel",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    String(denoPort),
-    example("deno_parallel.ts"),
-  ], { env, stdio: ["ignore", "ignore", "inherit"] }),
-];
 const listeners = [`127.0.0.1:${bunPort}`, `127.0.0.1:${denoPort}`];
+const env = { ...Deno.env.toObject(), RAINDROPS_STATS: stats, RAINDROPS_LISTENERS: listeners.join(",") };
+
+const children = spawnExampleServers(bunPort, denoPort, env, "inherit");
 const watcher = new Watcher({ listeners, delay: 1 });
 const watcherServer = Deno.serve({ hostname: "127.0.0.1", port: watcherPort, onListen() {} }, watcher.fetch);
 
@@ -63,46 +59,111 @@ async function waitFor(url: string): Promise<void> {
 await waitFor(`http://127.0.0.1:${bunPort}/`);
 await waitFor(`http://127.0.0.1:${denoPort}/`);
 
+let prometheus: LocalPrometheus | undefined;
+let prometheusLine = "Prometheus                            not installed (apt install prometheus) - skipped";
+if (prometheusBinary()) {
+  try {
+    prometheus = await startPrometheus({
+      targets: listeners,
+      port: prometheusPort,
+      dirPrefix: "/tmp/raindrops-demo-prometheus-",
+    });
+    const graph = `${prometheus.url}/graph?g0.expr=${encodeURIComponent("raindrops_listener_queued_connections")}` +
+      `&g0.tab=0&g0.range_input=5m&g1.expr=${encodeURIComponent("rate(raindrops_requests_total[10s])")}&g1.tab=0`;
+    prometheusLine = `Prometheus (scrapes both every 1 s)   ${graph}`;
+  } catch (e) {
+    prometheusLine = `Prometheus                            failed to start: ${(e as Error).message.split("\n")[0]}`;
+  }
+}
+
 console.log(`
-  Bun workers (2 processes, reusePort)  http://127.0.0.1:${bunPort}/      slow stream: /slow
+  Bun workers (2 processes, reusePort)  http://127.0.0.1:${bunPort}/      slow stream: /slow, CPU-bound: /work?ms=400
   deno serve --parallel                 http://127.0.0.1:${denoPort}/
   stats, from any worker                http://127.0.0.1:${bunPort}/_raindrops   (?format=json, ?format=prometheus)
                                         http://127.0.0.1:${denoPort}/_raindrops
   Watcher dashboard                     http://127.0.0.1:${watcherPort}/
+  ${prometheusLine}
   shared stats file                     ${stats}
-  ${load ? "load: 24 clients on /slow, /busy and /" : "add --load to generate traffic"}; Ctrl-C to stop
+  ${
+  load
+    ? "load: 22 clients on /, /busy and /slow, each request on a new connection; every other 4 s\n  a burst of /work blocks event loops (CPU-bound): queued rises, then falls back"
+    : "add --load to generate traffic"
+}; Ctrl-C to stop
 `);
 
+/** GET over a new connection (so a blocked worker's accept queue shows it); resolves when the response ends. */
+function get(port: number, path: string): Promise<void> {
+  return new Promise((resolve) => {
+    const sock = connect(port, "127.0.0.1", () => {
+      sock.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    });
+    sock.setTimeout(10_000, () => sock.destroy());
+    sock.on("data", () => {});
+    sock.on("error", () => {});
+    sock.on("close", () => resolve());
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let running = true;
-/** One bounded client: alternates slow streams and quick requests until stopped. */
-async function client(id: number): Promise<void> {
-  const port = id % 2 ? bunPort : denoPort;
-  for (let i = id; running && i < id + 100_000; i++) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/${["slow", "busy", "", "busy"][i % 4]}`);
-      await res.arrayBuffer();
-    } catch { /* a server going away at shutdown */ }
-    await new Promise((r) => setTimeout(r, 50 + Math.random() * 200));
+/** A burst phase: on for 4 s, off for 4 s. */
+const bursting = () => Math.floor(performance.now() / 4000) % 2 === 1;
+
+/** One bounded client on `paths` (in turn, alternating servers) until stopped. */
+async function client(id: number, paths: string[], pauseMs: number): Promise<void> {
+  for (let i = id; running && i < id + 1_000_000; i++) {
+    await get(i % 2 ? bunPort : denoPort, paths[i % paths.length]);
+    await sleep(pauseMs * (0.5 + Math.random()));
   }
 }
-const clients = load ? Array.from({ length: 24 }, (_, i) => client(i)) : [];
+/** Blocks a worker's event loop for 500 ms at a time, during bursts. */
+async function blocker(id: number): Promise<void> {
+  for (let i = 0; running && i < 100_000; i++) {
+    if (bursting()) await get(id % 2 ? bunPort : denoPort, "/work?ms=500");
+    else await sleep(100);
+  }
+}
+const clients = load
+  ? [
+    ...Array.from({ length: 6 }, (_, i) => client(i, ["/slow", "/busy"], 200)),
+    ...Array.from({ length: 16 }, (_, i) => client(i, ["/"], 20)),
+    ...Array.from({ length: 4 }, (_, i) => blocker(i)),
+  ]
+  : [];
+
+/** The highest `queued` per listener since the last line, sampled every 100 ms from the kernel. */
+const peaks = new Map<string, number>();
+const sampler = setInterval(() => {
+  for (const [a, l] of tcpListenerStats(listeners)) peaks.set(a, Math.max(peaks.get(a) ?? 0, l.queued));
+}, 100);
+
+/** A figure from Prometheus text. */
+const figure = (text: string, name: string) => Number(text.match(new RegExp(`^${name} (\\S+)$`, "m"))?.[1]);
+let lastRequests: number | undefined;
 
 const ticker = setInterval(async () => {
+  const time = new Date().toISOString().slice(11, 19);
+  // Queues straight from the kernel (this process is never blocked); the
+  // counts from whichever server answers first.
+  const queues = [...tcpListenerStats(listeners)].map(([a, l]) =>
+    `${a} active ${l.active} queued ${l.queued} (peak ${Math.max(peaks.get(a) ?? 0, l.queued)}) of ${l.backlog}`
+  );
+  peaks.clear();
+  let counts = "calling ?  writing ?  workers ?  req/s ?";
   try {
-    // Any worker reports calling/writing of all; each reports its own listener.
-    const [s, d] = await Promise.all(
-      [bunPort, denoPort].map(async (p) => (await fetch(`http://127.0.0.1:${p}/_raindrops?format=json`)).json()),
+    const text = await Promise.any(
+      [bunPort, denoPort].map(async (p) =>
+        (await fetch(`http://127.0.0.1:${p}/_raindrops?format=prometheus`, { signal: AbortSignal.timeout(900) })).text()
+      ),
     );
-    const all = { ...s.listeners, ...d.listeners };
-    const queues = Object.entries(all).map(([a, l]: [string, any]) => `${a} active ${l.active} queued ${l.queued}`);
-    console.log(
-      `${new Date().toISOString().slice(11, 19)}  calling ${s.calling}  writing ${s.writing}  workers ${s.workers}  ${
-        queues.join("  ")
-      }`,
-    );
-  } catch (e) {
-    console.log(`stats unavailable: ${(e as Error).message}`);
-  }
+    const requests = figure(text, "raindrops_requests_total");
+    const rate = lastRequests === undefined ? "-" : String(requests - lastRequests);
+    lastRequests = requests;
+    counts = `calling ${figure(text, "raindrops_calling_requests")}  writing ${
+      figure(text, "raindrops_writing_requests")
+    }  workers ${figure(text, "raindrops_workers")}  req/s ${rate}`;
+  } catch { /* every worker busy for the whole second: the queues say why */ }
+  console.log(`${time}  ${counts}  ${queues.join("  ")}${load && bursting() ? "  [/work burst]" : ""}`);
 }, 1000);
 
 let stopping = false;
@@ -111,7 +172,9 @@ async function stop(): Promise<void> {
   stopping = true;
   running = false;
   clearInterval(ticker);
-  await Promise.race([Promise.all(clients), new Promise((r) => setTimeout(r, 3000))]);
+  clearInterval(sampler);
+  await Promise.race([Promise.all(clients), sleep(3000)]);
+  await prometheus?.stop();
   watcher.close();
   await watcherServer.shutdown();
   for (const c of children) c.kill("SIGTERM");

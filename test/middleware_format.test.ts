@@ -1,25 +1,30 @@
 import { test } from "node:test";
 import { execFileSync } from "node:child_process";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { ForeignFileError, Raindrops } from "../mod.ts";
+import { spawn, spawnSync } from "node:child_process";
+import { readFileSync, statSync } from "node:fs";
+import { Raindrops } from "../mod.ts";
+import { ExhaustedError, ForeignFileError } from "../src/errors.ts";
 import {
   chooseFormat,
   isLoopback,
+  MAX_WORKERS,
+  prometheusStyle,
   renderJson,
+  renderOpenMetrics,
   renderPrometheus,
   renderText,
   WorkerStats,
 } from "../src/middleware/index.ts";
-import { tempShm } from "./_helpers.ts";
+import { RUNTIMES, scriptArgs, tempShm } from "./_helpers.ts";
 import { TID } from "./fixtures/middleware_serve.ts";
 
 const snapshot = {
   calling: 2,
   writing: 1,
   workers: 3,
-  listeners: [{ address: "0.0.0.0:8080", active: 4, queued: 1 }, {
+  requests: 1234,
+  listeners: [{ address: "0.0.0.0:8080", active: 4, queued: 1, backlog: 511 }, {
     address: '/tmp/odd"\\name.sock',
     active: 0,
     queued: 2,
@@ -43,24 +48,71 @@ test("renderJson keys listeners by address", () => {
   });
 });
 
-test("renderPrometheus writes gauges with HELP and TYPE and escapes label values", () => {
+const GAUGES = [
+  "calling_requests",
+  "writing_requests",
+  "workers",
+  "listener_active_connections",
+  "listener_queued_connections",
+  "listener_backlog_connections",
+];
+
+test("renderPrometheus: conventional names, HELP and TYPE, a _total counter, escaped label values", () => {
   const text = renderPrometheus(snapshot);
-  for (const name of ["calling", "writing", "workers", "listener_active", "listener_queued"]) {
+  for (const name of GAUGES) {
     assert.match(text, new RegExp(`^# HELP raindrops_${name} .+\\n# TYPE raindrops_${name} gauge$`, "m"));
   }
-  assert.match(text, /^raindrops_listener_queued\{listener="\/tmp\/odd\\"\\\\name\.sock"\} 2$/m);
+  assert.match(text, /^# TYPE raindrops_requests_total counter\nraindrops_requests_total 1234$/m);
+  assert.match(text, /^raindrops_listener_queued_connections\{listener="\/tmp\/odd\\"\\\\name\.sock"\} 2$/m);
+  assert.match(text, /^raindrops_listener_backlog_connections\{listener="0\.0\.0\.0:8080"\} 511$/m);
+  assert.doesNotMatch(text, /backlog_connections\{listener="\/tmp/, "no backlog series where none is known");
+  assert.doesNotMatch(text, /# EOF/);
   assert.doesNotMatch(renderPrometheus({ ...snapshot, listeners: [] }), /listener/);
 });
 
-test("promtool check metrics accepts the Prometheus output", (t) => {
+test("renderOpenMetrics names the counter family without _total and ends with # EOF", () => {
+  const text = renderOpenMetrics(snapshot);
+  assert.match(
+    text,
+    /^# HELP raindrops_requests .+\n# TYPE raindrops_requests counter\nraindrops_requests_total 1234$/m,
+  );
+  assert.ok(text.endsWith("\n# EOF\n"));
+  assert.equal(text.match(/# EOF/g)!.length, 1);
+});
+
+test("prefix and constant labels go on every series; bad ones are refused", () => {
+  const style = prometheusStyle({ prefix: "shop_", labels: { service: 'a"b\\c\nd', zone: "eu" } });
+  const text = renderPrometheus(snapshot, style);
+  const series = text.split("\n").filter((l) => l && !l.startsWith("#"));
+  assert.equal(series.length, 9);
+  for (const line of series) assert.match(line, /^shop_raindrops_\w+\{service="a\\"b\\\\c\\nd",zone="eu"[,}]/);
+  assert.match(text, /^shop_raindrops_listener_active_connections\{service=.*,listener="0\.0\.0\.0:8080"\} 4$/m);
+  for (const name of ["a-b", "1a", "__name__", "listener", ""]) {
+    const labels = { [name]: "x" };
+    assert.throws(() => prometheusStyle({ labels }), RangeError, JSON.stringify(labels));
+  }
+  assert.throws(() => prometheusStyle({ labels: { a: 1 as unknown as string } }), TypeError);
+  assert.throws(() => prometheusStyle({ labels: [] as unknown as Record<string, string> }), TypeError);
+  assert.throws(() => prometheusStyle({ prefix: "9x" }), RangeError);
+  assert.throws(() => prometheusStyle({ prefix: "a b" }), RangeError);
+  assert.throws(() => prometheusStyle({ prefix: 3 as unknown as string }), TypeError);
+});
+
+test("promtool check metrics accepts the Prometheus output, plain and with prefix and labels", (t) => {
   const probe = spawnSync("promtool", ["--version"]);
   if (probe.error) {
     t.skip("promtool not installed (Debian package prometheus); skipping the promtool check");
     return;
   }
-  for (const s of [snapshot, { ...snapshot, listeners: [] }]) {
-    const run = spawnSync("promtool", ["check", "metrics"], { input: renderPrometheus(s), encoding: "utf8" });
+  const styled = prometheusStyle({ prefix: "shop_", labels: { service: 'a"b\\c\nd' } });
+  for (
+    const text of [snapshot, { ...snapshot, listeners: [] }].flatMap((
+      s,
+    ) => [renderPrometheus(s), renderPrometheus(s, styled)])
+  ) {
+    const run = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
     assert.equal(run.status, 0, `promtool: ${run.stdout}${run.stderr}`);
+    assert.equal(run.stdout + run.stderr, "", "no lint warnings");
   }
 });
 
@@ -68,7 +120,14 @@ test("chooseFormat: ?format= first, then Accept, then the fallback", () => {
   assert.equal(chooseFormat("json", "text/plain"), "json");
   assert.equal(chooseFormat(undefined, "application/json"), "json");
   assert.equal(chooseFormat(undefined, "text/plain;version=0.0.4"), "prometheus");
-  assert.equal(chooseFormat(undefined, "application/openmetrics-text; version=1.0.0"), "prometheus");
+  assert.equal(chooseFormat(undefined, "application/openmetrics-text; version=1.0.0"), "openmetrics");
+  // What Prometheus 2.42 sends, and the same preferring the text format.
+  const scraper = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75," +
+    "text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+  assert.equal(chooseFormat(undefined, scraper), "openmetrics");
+  assert.equal(chooseFormat(undefined, "application/openmetrics-text;q=0.2,text/plain;version=0.0.4"), "prometheus");
+  assert.equal(chooseFormat(undefined, "application/openmetrics-text;q=0,application/json"), "json");
+  assert.equal(chooseFormat("openmetrics", undefined), "openmetrics");
   assert.equal(chooseFormat(undefined, "*/*"), "text");
   assert.equal(chooseFormat(undefined, "*/*", "json"), "json");
   assert.equal(chooseFormat("yaml", undefined), undefined);
@@ -83,8 +142,11 @@ test("isLoopback knows 127/8, ::1 and IPv4-mapped loopback, and nothing else", (
   }
 });
 
-/** Counter indices of slot group `g` in a worker stats file: owner, calling, writing. */
-const group = (g: number) => [2 + 3 * g, 3 + 3 * g, 4 + 3 * g];
+/** Counter indices of slot group `g` in a worker stats file: owner, calling, writing, finished. */
+const group = (g: number) => [4 + 4 * g, 5 + 4 * g, 6 + 4 * g, 7 + 4 * g];
+/** Counters of a worker stats file with `groups` groups. */
+const fileSize = (groups: number) => 4 + 4 * groups;
+const RETIRED = 2;
 
 /** This thread's start time, as the worker stats file records it. */
 function ownStart(): bigint {
@@ -97,7 +159,7 @@ test("WorkerStats claims one group per thread and reopening returns the same obj
   const a = WorkerStats.open(tmp.path, { workers: 4 });
   assert.equal(WorkerStats.open(tmp.path), a);
   assert.equal(a.groups, 4);
-  using raw = new Raindrops(2 + 3 * 4, { path: tmp.path });
+  using raw = new Raindrops(fileSize(4), { path: tmp.path });
   assert.equal(raw.getBigInt(group(0)[0]), (BigInt(TID) << 41n) | ownStart());
   a.incr(WorkerStats.CALLING);
   a.incr(WorkerStats.WRITING);
@@ -111,7 +173,7 @@ test("WorkerStats claims one group per thread and reopening returns the same obj
 test("a group whose owner is gone, or whose thread id was reused, is ignored and cleared", () => {
   using tmp = tempShm("slots-dead");
   const stats = WorkerStats.open(tmp.path, { workers: 4 });
-  using raw = new Raindrops(2 + 3 * 4, { path: tmp.path });
+  using raw = new Raindrops(fileSize(4), { path: tmp.path });
   const reused = (BigInt(TID) << 41n) | (ownStart() + 1n); // our tid, another start time
   const gone = (4194303n << 41n) | 5n; // a tid above any pid_max in use
   for (const [g, owner] of [[1, reused], [2, gone]] as const) {
@@ -120,7 +182,7 @@ test("a group whose owner is gone, or whose thread id was reused, is ignored and
     raw.set(group(g)[2], 9);
   }
   assert.deepEqual(stats.totals(), { calling: 0, writing: 0, workers: 1 });
-  for (const g of [1, 2]) assert.deepEqual(group(g).map((i) => raw.get(i)), [0, 0, 0]);
+  for (const g of [1, 2]) assert.deepEqual(group(g).map((i) => raw.get(i)), [0, 0, 0, 0]);
   stats.release();
 });
 
@@ -133,7 +195,7 @@ test("a file that is not a worker stats file is refused with ForeignFileError; b
   raw.set(1, 99); // data without the mark: some other file
   assert.throws(
     () => WorkerStats.open(tmp.path),
-    (e) => e instanceof ForeignFileError && /not a raindrops worker stats file/.test(e.message),
+    (e: Error) => e instanceof ForeignFileError && e.message.includes(tmp.path),
   );
   assert.deepEqual(raw.toArray(), [0, 99], "the foreign file is left intact");
   assert.throws(() => WorkerStats.open(`${tmp.path}-x`, { workers: 0 }), RangeError);
@@ -151,13 +213,106 @@ test("worker stats work under Deno with only --allow-ffi, --allow-read and --all
   assert.deepEqual(JSON.parse(out), { calling: 1, writing: 0, workers: 1 });
 });
 
-test("when every group is held by a live worker, opening throws RangeError", () => {
+test("when every group is held by a live worker, opening throws ExhaustedError", () => {
   using tmp = tempShm("slots-full");
   const stats = WorkerStats.open(tmp.path, { workers: 1 });
-  using raw = new Raindrops(5, { path: tmp.path });
+  using raw = new Raindrops(fileSize(1), { path: tmp.path });
   stats.release();
   // Hand the only group to pid 1 (init), which outlives the test.
   const initStart = BigInt(readFileSync("/proc/1/stat", "latin1").split(") ")[1].split(" ")[19]);
-  raw.set(2, (1n << 41n) | initStart);
-  assert.throws(() => WorkerStats.open(tmp.path), RangeError);
+  raw.set(group(0)[0], (1n << 41n) | initStart);
+  assert.throws(() => WorkerStats.open(tmp.path), ExhaustedError);
+});
+
+test("finished requests survive release and dead workers: folded into the retired total once", () => {
+  using tmp = tempShm("slots-finished");
+  const stats = WorkerStats.open(tmp.path, { workers: 4 });
+  using raw = new Raindrops(fileSize(4), { path: tmp.path });
+  stats.incr(WorkerStats.FINISHED, 5);
+  assert.equal(stats.finished(), 5);
+  const gone = (4194303n << 41n) | 5n;
+  raw.set(group(2)[0], gone);
+  raw.set(group(2)[3], 7);
+  assert.equal(stats.finished(), 12, "a dead worker's count still counts before it is cleared");
+  stats.totals(); // clears group 2
+  assert.deepEqual(group(2).map((i) => raw.get(i)), [0, 0, 0, 0]);
+  assert.equal(raw.get(RETIRED), 7);
+  assert.equal(stats.finished(), 12, "and after");
+  stats.totals();
+  assert.equal(raw.get(RETIRED), 7, "cleared once");
+  stats.release();
+  assert.equal(raw.get(RETIRED), 12, "release folds the worker's own count");
+  const again = WorkerStats.open(tmp.path);
+  assert.equal(again.finished(), 12);
+  again.release();
+});
+
+test("readers in several processes clearing the same dead groups at once fold each count exactly once", async () => {
+  using tmp = tempShm("slots-race");
+  const groups = MAX_WORKERS; // a long clearing pass, so the readers overlap
+  const stats = WorkerStats.open(tmp.path, { workers: groups });
+  using raw = new Raindrops(fileSize(groups), { path: tmp.path });
+  let expected = 0;
+  for (let g = 1; g < groups - 8; g++) {
+    raw.set(group(g)[0], (4194303n << 41n) | BigInt(g)); // dead owners
+    raw.set(group(g)[3], g);
+    expected += g;
+  }
+  const script = new URL("./fixtures/worker_stats_reader.ts", import.meta.url).pathname;
+  const start = Date.now() + 2000; // all readers begin together, once started
+  const readers = (["deno", "bun", "deno", "bun"] as const).map((rt) =>
+    new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(RUNTIMES[rt], [...scriptArgs(rt, script), tmp.path, String(start)], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      let out = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.on("close", (code) => resolve({ code, out }));
+    })
+  );
+  // Read the sum here while the readers fold, until they are done.
+  let done = false;
+  const results = Promise.all(readers).finally(() => (done = true));
+  const seen: number[] = [];
+  while (!done) {
+    seen.push(stats.finished());
+    await new Promise((r) => setImmediate(r));
+  }
+  for (const r of await results) assert.equal(r.code, 0, r.out);
+  assert.equal(raw.get(RETIRED), expected, "each dead group's count folded once");
+  assert.equal(stats.finished(), expected);
+  for (const r of await results) {
+    const reads: number[] = JSON.parse(r.out);
+    assert.ok(reads.every((v, i) => v === expected && (i === 0 || v >= reads[i - 1])), `a reader saw ${r.out}`);
+  }
+  const wrong = seen.filter((v) => v !== expected);
+  assert.deepEqual(wrong, [], `of ${seen.length} reads during the folds, these saw a lower or doubled sum`);
+  stats.release();
+});
+
+test("a layout-1 file and a header claiming too many groups are refused, naming the path, before mapping more", () => {
+  using tmp = tempShm("slots-v1");
+  using raw = new Raindrops(2, { path: tmp.path });
+  // The header as a layout-1 opener on this machine wrote it: slot-size tag in the top byte.
+  const tag = (0x80n | BigInt(Math.log2(Raindrops.SIZE))) << 56n;
+  raw.set(0, tag | 0x5244_4d57_0001n);
+  raw.set(1, 4);
+  assert.throws(() => WorkerStats.open(tmp.path), (e: Error) => {
+    assert.ok(e instanceof ForeignFileError);
+    assert.match(
+      e.message,
+      new RegExp(`${tmp.path} is a worker stats file of layout version 1, but this version reads 2`),
+    );
+    return true;
+  });
+  raw.set(0, tag | 0x5244_4d57_0002n);
+  raw.set(1, 2_000_000);
+  const before = statSync(tmp.path).size;
+  assert.throws(() => WorkerStats.open(tmp.path), (e: Error) => {
+    assert.ok(e instanceof ForeignFileError);
+    assert.match(e.message, new RegExp(`${tmp.path} claims 2000000 worker slot groups, more than the ${MAX_WORKERS}`));
+    return true;
+  });
+  assert.equal(statSync(tmp.path).size, before, "the file did not grow");
+  assert.throws(() => WorkerStats.open(`${tmp.path}-x`, { workers: MAX_WORKERS + 1 }), RangeError);
 });

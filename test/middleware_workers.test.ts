@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { connect, type Socket } from "node:net";
 import assert from "node:assert/strict";
 import { fixture, type RuntimeName, RUNTIMES, tempShm } from "./_helpers.ts";
 import { freePort, rawGet, spawnWorker, statsOf, waitFor, type WorkerChild } from "./fixtures/middleware_serve.ts";
@@ -12,25 +13,51 @@ function startWorker(runtime: RuntimeName, stats: string, shared: number): Promi
   return spawnWorker(RUNTIMES[runtime], [...args, stats, String(shared)]);
 }
 
-/** Open requests that a test releases (by aborting) at the end. */
+/**
+ * Stops a worker: SIGTERM, then SIGKILL if it has not exited within 5 s (a
+ * server shutting down gracefully may wait for a client's idle keep-alive
+ * connection that outlives the test).
+ */
+async function stop(w: WorkerChild): Promise<void> {
+  const late = setTimeout(() => w.kill("SIGKILL"), 5000);
+  await w.kill();
+  clearTimeout(late);
+}
+
+/**
+ * Open requests that a test releases at the end, each on its own raw
+ * connection: closing the socket is seen by the server at once (an aborted
+ * fetch may keep its connection open for seconds on a loaded machine).
+ */
 class Holds {
-  #aborts: AbortController[] = [];
+  #sockets: Socket[] = [];
+  #open(url: string, path: string): Socket {
+    const { hostname, port, host } = new URL(url);
+    const sock = connect(Number(port), hostname);
+    sock.on("error", () => {});
+    sock.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+    this.#sockets.push(sock);
+    return sock;
+  }
   /** Holds a request inside the app (calling). */
   calling(url: string): void {
-    const ac = new AbortController();
-    this.#aborts.push(ac);
-    fetch(`${url}/hold-calling`, { signal: ac.signal }).then((r) => r.text()).catch(() => {});
+    this.#open(url, "/hold-calling");
   }
-  /** Holds a response mid-body (writing); resolves with the worker that answers. */
-  async writing(url: string): Promise<number> {
-    const ac = new AbortController();
-    this.#aborts.push(ac);
-    const res = await fetch(`${url}/hold-writing`, { signal: ac.signal });
-    res.body!.getReader().read().catch(() => {});
-    return Number(res.headers.get("x-worker"));
+  /** Holds a response mid-body (writing); resolves with the worker that answers, once its first chunk came. */
+  writing(url: string): Promise<number> {
+    const sock = this.#open(url, "/hold-writing");
+    return new Promise((resolve, reject) => {
+      let text = "";
+      sock.on("data", (d) => {
+        text += d;
+        const worker = text.match(/^x-worker: (\d+)\r$/im);
+        if (worker && text.includes("first\n")) resolve(Number(worker[1]));
+      });
+      sock.on("close", () => reject(new Error(`connection closed before the first chunk: ${text}`)));
+    });
   }
   release(): void {
-    for (const ac of this.#aborts) ac.abort();
+    for (const s of this.#sockets) s.destroy();
   }
 }
 
@@ -60,16 +87,17 @@ test(
         assert.equal(s.worker, w.tid, "answered by that worker");
       }
       holds.release();
+      let last;
       assert.ok(
         await waitFor(async () => {
-          const s = await statsOf(`http://127.0.0.1:${shared}`);
-          return s.calling === 0 && s.writing === 0;
+          last = await statsOf(`http://127.0.0.1:${shared}`);
+          return last.calling === 0 && last.writing === 0;
         }),
-        "all released",
+        `all released: ${JSON.stringify(last)}`,
       );
     } finally {
       holds.release();
-      await Promise.all(workers.map((w) => w.kill()));
+      await Promise.all(workers.map(stop));
     }
   },
 );
@@ -101,11 +129,11 @@ test("a worker killed with SIGKILL while holding requests stops counting; a surv
       const again = await statsOf(`http://127.0.0.1:${fresh.port}`);
       assert.deepEqual([again.calling, again.writing, again.workers], [1, 1, 2], "a new worker reuses the slot at 0");
     } finally {
-      await fresh.kill();
+      await stop(fresh);
     }
   } finally {
     holds.release();
-    await Promise.all([victim.kill(), survivor.kill()]);
+    await Promise.all([stop(victim), stop(survivor)]);
   }
 });
 
@@ -130,6 +158,12 @@ test(
     try {
       // Every thread listens once deno serve says so.
       assert.ok(await waitFor(() => server.output().includes("Listening on"), 20_000), "deno serve started");
+      // "Listening on" can come before the last thread listens: wait until both answer.
+      const answering = new Set<string | undefined>();
+      assert.ok(
+        await waitFor(async () => answering.add((await rawGet(port, "/")).headers.get("x-worker")).size >= 2, 20_000),
+        "both threads answer",
+      );
       const seen = new Set<number>();
       let writing = 0;
       for (let i = 0; i < 40 && (seen.size < 2 || writing < 4); i++, writing++) seen.add(await holds.writing(url));
@@ -144,7 +178,39 @@ test(
       assert.equal(answered.size, 2, "both threads answered the stats");
     } finally {
       holds.release();
-      await server.kill();
+      await stop(server);
+    }
+  },
+);
+
+/** raindrops_requests_total as a worker reports it. */
+async function requestsTotal(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/_raindrops?format=prometheus`)).text();
+  return Number(text.match(/^raindrops_requests_total (\d+)$/m)?.[1]);
+}
+
+test(
+  `raindrops_requests_total sums every ${here} worker's finished requests and keeps a killed worker's`,
+  { timeout: 60_000 },
+  async () => {
+    using tmp = tempShm("mw-requests");
+    const shared = await freePort();
+    const victim = await startWorker(here, tmp.path, shared);
+    const survivor = await startWorker(here, tmp.path, shared);
+    try {
+      const v = `http://127.0.0.1:${victim.port}`, s = `http://127.0.0.1:${survivor.port}`;
+      for (let i = 0; i < 10; i++) await (await fetch(`${v}/`)).text();
+      for (let i = 0; i < 3; i++) await (await fetch(`${s}/throw`)).text(); // a handler that throws finishes too
+      assert.equal(await requestsTotal(s), 13, "stats requests are not counted");
+      assert.equal(await requestsTotal(v), 13, "either worker reports the sum");
+      await victim.kill("SIGKILL");
+      assert.equal(await requestsTotal(s), 13, "the dead worker's 10 are kept (folded into the retired total)");
+      assert.equal((await statsOf(s)).workers, 1, "its slot group was cleared");
+      assert.equal(await requestsTotal(s), 13);
+      for (let i = 0; i < 2; i++) await (await fetch(`${s}/`)).text();
+      assert.equal(await requestsTotal(s), 15);
+    } finally {
+      await Promise.all([stop(victim), stop(survivor)]);
     }
   },
 );

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { AddressError, NativeError, NoConnectionError, RaindropsError } from "../src/errors.ts";
-import { connectionOf, requestLocalAddress, requestTcpInfo } from "../src/hono/connection.ts";
+import { connectionOf, requestListener, requestLocalAddress, requestTcpInfo } from "../src/hono/connection.ts";
 import { InetDiagSocket } from "../src/linux/diag_socket.ts";
 import { joinHostPort as hostPort } from "../src/linux/address.ts";
 import { TcpInfo } from "../src/linux/tcp_info.ts";
@@ -190,4 +190,20 @@ test("requestTcpInfo and requestLocalAddress throw NO_CONNECTION when c.env tell
   // A malformed address from the env is an AddressError.
   await app.request("/info", undefined, { remoteAddr: { hostname: "not-an-ip", port: 1 } });
   assert.ok(errors[3] instanceof AddressError);
+});
+
+test("requestListener names the listener that accepted the request, whatever address it is bound to", async () => {
+  const app = new Hono();
+  app.get("/who", (c) => c.text(requestListener(c) ?? "none"));
+  const binds: [string, string, (port: number) => string][] = [
+    ["127.0.0.1", "127.0.0.1", (p) => `127.0.0.1:${p}`],
+    ["0.0.0.0", "127.0.0.1", (p) => `0.0.0.0:${p}`],
+  ];
+  if (await ipv6Loopback()) binds.push(["::", "127.0.0.1", (p) => `[::]:${p}`], ["::", "::1", (p) => `[::]:${p}`]);
+  for (const [host, client, expected] of binds) {
+    await using srv = serveHono(app, host);
+    const res = await rawGet(client, srv.port, "/who");
+    assert.equal(res.body, expected(srv.port), `bound to ${host}, reached from ${client}`);
+  }
+  assert.equal((await app.request("/who")).status, 500, "no connection known: it throws (Hono answers 500)");
 });

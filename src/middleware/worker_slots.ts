@@ -1,19 +1,29 @@
 /**
  * Crash-safe `calling` and `writing` counters shared by every worker of a
  * server: one slot group per worker thread in a shared {@link Raindrops}
- * file, summed over the workers that are still alive.
+ * file, summed over the workers that are still alive; and a count of
+ * finished requests that never goes down, whichever workers die.
  *
  * Layout of the file (each entry is one Raindrops counter, a cache line):
  *
  * - 0: magic and layout version; 1: number of slot groups;
- * - then per group: owner, calling, writing.
+ * - 2: finished requests of workers whose groups were cleared (retired);
+ * - 3: number of completed folds into 2 (readers use it to see a fold
+ *   that happened while they summed);
+ * - then per group: owner, calling, writing, finished.
  *
  * The owner word is `tid << 41 | starttime` of the worker's OS thread (the
  * start time in clock ticks since boot, from `/proc/<tid>/stat`, so a reused
  * thread id is told apart), with bit 63 set while a group is being cleared.
  * A worker claims a free group with compareExchange. Whoever reads the
  * totals and finds an owner that no longer exists clears its group, so a
- * worker killed with SIGKILL mid-request stops counting at once.
+ * worker killed with SIGKILL mid-request stops counting at once. Clearing
+ * a group (and a graceful release) first adds its finished count to the
+ * retired total, so the sum of finished requests only grows; only the
+ * thread whose compareExchange marked the group folds it, so two readers
+ * clearing at once count it once. (A clearer killed between adding and
+ * zeroing leaves the group to the next reader, which adds it again: the
+ * sum may count those requests twice, but never goes down.)
  *
  * Thread ids and `/proc` are Linux, and all workers must share one pid
  * namespace (a container per worker would need its own file).
@@ -23,13 +33,20 @@
 import { claimHeader, readHeader } from "../file_header.ts";
 import { native } from "../native/library.ts";
 import { Raindrops } from "../raindrops.ts";
-import { ForeignFileError, NativeError, RaindropsError } from "../errors.ts";
+import { ExhaustedError, ForeignFileError, NativeError, RaindropsError } from "../errors.ts";
 
-/** "RDMW" and layout version 1. */
-const MAGIC = 0x5244_4d57_0001n;
-const HEADER = 2;
-const GROUP = 3;
-const OWNER = 0, CALLING = 1, WRITING = 2;
+/** "RDMW" and layout version 2 (1 had no finished counts). */
+const MAGIC = 0x5244_4d57_0002n;
+const MAGIC_MASK = ~0xffffn;
+const GROUPS = 1, RETIRED = 2, FOLDS = 3;
+const HEADER = 4;
+const GROUP = 4;
+const OWNER = 0, CALLING = 1, WRITING = 2, FINISHED = 3;
+/**
+ * Reads of the finished sum retried while folds race them: a bound that a
+ * finite number of dead groups never reaches, so a read cannot spin forever.
+ */
+const SUM_TRIES = 100_000;
 const START_BITS = 41n;
 const START_MASK = (1n << START_BITS) - 1n;
 const CLEARING = 1n << 63n;
@@ -37,12 +54,15 @@ const ID_MASK = CLEARING - 1n;
 
 /** Default number of worker slot groups in a new file. */
 export const DEFAULT_WORKERS = 128;
+/** The most slot groups a file may have (a header saying more is refused). */
+export const MAX_WORKERS = 4096;
 
 /** Options for {@link WorkerStats}. */
 export interface WorkerStatsOptions {
   /**
    * Slot groups in a new file: the most worker threads that can count at
-   * once (default 128). An existing file keeps the number it was made with.
+   * once (default 128, at most {@link MAX_WORKERS}). An existing file keeps
+   * the number it was made with.
    */
   workers?: number;
 }
@@ -93,6 +113,8 @@ function alive(owner: bigint): boolean {
  * stats.incr(WorkerStats.CALLING);
  * stats.totals(); // { calling: 1, writing: 0, workers: 1 } (plus other workers)
  * stats.decr(WorkerStats.CALLING);
+ * stats.incr(WorkerStats.FINISHED);
+ * stats.finished(); // 1 (plus every other worker's, past and present)
  * ```
  */
 export class WorkerStats {
@@ -100,6 +122,8 @@ export class WorkerStats {
   static readonly CALLING = 0;
   /** Counter index argument for {@link incr}/{@link decr}: bodies being written. */
   static readonly WRITING = 1;
+  /** Counter index argument for {@link incr}: requests finished (only ever raised). */
+  static readonly FINISHED = 2;
 
   static #open = new Map<string, WorkerStats>();
 
@@ -120,8 +144,8 @@ export class WorkerStats {
   readonly #drops: Raindrops;
   readonly #identity: bigint;
   readonly #groups: number;
-  /** Counter indices of this worker's calling and writing. */
-  readonly #own: [number, number];
+  /** Counter indices of this worker's calling, writing and finished. */
+  readonly #own: [number, number, number];
   #released = false;
 
   private constructor(path: string, options: WorkerStatsOptions) {
@@ -129,14 +153,21 @@ export class WorkerStats {
     if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
     const workers = options.workers ?? DEFAULT_WORKERS;
     if (typeof workers !== "number") throw new TypeError(`workers must be a number, got ${typeof workers}`);
-    if (!Number.isInteger(workers) || workers < 1 || workers > 65536) {
-      throw new RangeError(`workers must be an integer from 1 to 65536, got ${workers}`);
+    if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
+      throw new RangeError(`workers must be an integer from 1 to ${MAX_WORKERS}, got ${workers}`);
     }
     this.#drops = new Raindrops(HEADER, { path });
     try {
       const magic = claimHeader(this.#drops, MAGIC, "raindrops worker stats");
       if (magic !== 0n && magic !== MAGIC) {
-        throw new ForeignFileError(path, "is not a raindrops worker stats file of this version");
+        const version = (magic & MAGIC_MASK) === (MAGIC & MAGIC_MASK) ? magic & 0xffffn : undefined;
+        throw new ForeignFileError(
+          path,
+          version === undefined
+            ? "is not a worker stats file"
+            : `is a worker stats file of layout version ${version}, but this version reads ${MAGIC & 0xffffn} ` +
+              "(stop the servers using it and delete it)",
+        );
       }
     } catch (e) {
       this.#drops.evaporate();
@@ -144,12 +175,17 @@ export class WorkerStats {
     }
     // The first opener decides the number of groups; a racing opener may
     // see 0 for an instant, so it proposes the same value with compareExchange.
-    const had = this.#drops.compareExchange(1, 0, workers);
+    const had = this.#drops.compareExchange(GROUPS, 0, workers);
+    if (had > BigInt(MAX_WORKERS)) {
+      // Checked before the mapping grows: a forged count must not make us map gigabytes.
+      this.#drops.evaporate();
+      throw new ForeignFileError(path, `claims ${had} worker slot groups, more than the ${MAX_WORKERS} allowed`);
+    }
     this.#groups = had === 0n ? workers : Number(had);
     this.#drops.size = HEADER + this.#groups * GROUP;
     this.#identity = currentIdentity();
-    const g = this.#claim();
-    this.#own = [HEADER + g * GROUP + CALLING, HEADER + g * GROUP + WRITING];
+    const at = HEADER + this.#claim() * GROUP;
+    this.#own = [at + CALLING, at + WRITING, at + FINISHED];
   }
 
   /** Claims a free (or dead worker's) group for this thread; returns its number. */
@@ -171,24 +207,42 @@ export class WorkerStats {
         }
       }
     }
-    throw new RangeError(
+    throw new ExhaustedError(
       `all ${this.#groups} worker slots of ${d.path} are held by live workers; ` +
         `use a new file with a larger \`workers\``,
     );
   }
 
-  /** Zeroes a dead owner's group and frees it, unless another worker got there first. */
+  /**
+   * Zeroes a dead owner's group (folding its finished count into the
+   * retired total) and frees it, unless another worker got there first.
+   */
   #clear(g: number, owner: bigint): void {
     const d = this.#drops, at = HEADER + g * GROUP;
     const mark = CLEARING | this.#identity;
     if (d.compareExchange(at + OWNER, owner, mark) !== owner) return;
     d.set(at + CALLING, 0);
     d.set(at + WRITING, 0);
+    this.#fold(at);
     d.compareExchange(at + OWNER, mark, 0);
   }
 
-  /** Adds `delta` (default 1) to this worker's {@link WorkerStats.CALLING} or {@link WorkerStats.WRITING}. */
-  incr(which: 0 | 1, delta = 1): void {
+  /** Moves a marked group's finished count into the retired total. */
+  #fold(at: number): void {
+    const d = this.#drops;
+    const finished = d.getBigInt(at + FINISHED);
+    if (finished !== 0n) {
+      d.incr(RETIRED, finished); // first add, then zero: a crash in between double-counts, never loses
+      d.set(at + FINISHED, 0);
+    }
+    d.incr(FOLDS);
+  }
+
+  /**
+   * Adds `delta` (default 1) to this worker's {@link WorkerStats.CALLING},
+   * {@link WorkerStats.WRITING} or {@link WorkerStats.FINISHED}.
+   */
+  incr(which: 0 | 1 | 2, delta = 1): void {
     this.#drops.incr(this.#own[which], delta);
   }
 
@@ -200,6 +254,31 @@ export class WorkerStats {
   /** This worker's own counts. */
   own(): { calling: number; writing: number } {
     return { calling: this.#drops.get(this.#own[0]), writing: this.#drops.get(this.#own[1]) };
+  }
+
+  /**
+   * Requests finished by every worker that ever used the file: the retired
+   * total plus each group's count. Never goes down while the file exists
+   * (a sum that a fold may have changed mid-way is read again), so it suits
+   * a Prometheus counter.
+   */
+  finished(): number {
+    const d = this.#drops;
+    let sum = 0n;
+    for (let tries = 0; tries < SUM_TRIES; tries++) {
+      const folds = d.getBigInt(FOLDS);
+      sum = d.getBigInt(RETIRED);
+      let folding = false;
+      for (let g = 0; g < this.#groups && !folding; g++) {
+        const at = HEADER + g * GROUP;
+        const owner = d.getBigInt(at + OWNER);
+        // A clearer that died mid-fold leaves its mark: not a fold in progress.
+        folding = (owner & CLEARING) !== 0n && alive(owner);
+        sum += d.getBigInt(at + FINISHED);
+      }
+      if (!folding && d.getBigInt(FOLDS) === folds) break;
+    }
+    return Number(sum);
   }
 
   /**
@@ -242,9 +321,7 @@ export class WorkerStats {
     if (this.#released) return;
     this.#released = true;
     const at = this.#own[0] - CALLING;
-    this.#drops.set(this.#own[0], 0);
-    this.#drops.set(this.#own[1], 0);
-    this.#drops.compareExchange(at + OWNER, this.#identity, 0);
+    this.#clear((at - HEADER) / GROUP, this.#identity);
     this.#drops.evaporate();
   }
 
@@ -270,8 +347,8 @@ export class WorkerStats {
     try {
       const magic = readHeader(d, MAGIC, "raindrops worker stats");
       if (magic === 0n) return [];
-      const groups = d.getBigInt(1);
-      if (magic !== MAGIC || groups > 65536n) {
+      const groups = d.getBigInt(GROUPS);
+      if (magic !== MAGIC || groups > BigInt(MAX_WORKERS)) {
         throw new ForeignFileError(path, "is not a raindrops worker stats file of this version");
       }
       d.size = HEADER + Number(groups) * GROUP;

@@ -1,0 +1,151 @@
+/**
+ * A real Prometheus scraping a real multi-worker app: Bun workers sharing a
+ * reusePort port and `deno serve --parallel` on another, all counting into
+ * one stats file. Blocks the Bun workers' event loops while clients connect,
+ * so the kernel's accept queue fills, and asks Prometheus' HTTP API for the
+ * series, the counter's rate, the queue, the rules' output and every query
+ * of the Grafana dashboard. Skips only when Prometheus is not installed.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { connect, type Socket } from "node:net";
+import { tempShm } from "./_helpers.ts";
+import { freePort, waitFor } from "./fixtures/middleware_serve.ts";
+import { spawnExampleServers } from "../examples/example_servers.ts";
+import { type LocalPrometheus, prometheusBinary, startPrometheus } from "../prometheus/local_prometheus.ts";
+
+const DASHBOARD = new URL("../prometheus/grafana-dashboard.json", import.meta.url).pathname;
+
+/** Every panel query of the dashboard, with its variables set as Grafana would for "All". */
+function dashboardQueries(): string[] {
+  const dashboard = JSON.parse(readFileSync(DASHBOARD, "utf8"));
+  return dashboard.panels.flatMap((p: { targets: { expr: string }[] }) => p.targets.map((t) => t.expr))
+    .map((e: string) => e.replaceAll("$instance", ".*").replaceAll("$__rate_interval", "5s"));
+}
+
+function stopped(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+}
+
+/** Polls a query until every answer satisfies `ok` and there is one (bounded). */
+async function eventually(
+  prom: LocalPrometheus,
+  expr: string,
+  ok: (values: number[]) => boolean,
+  ms = 10_000,
+): Promise<number[]> {
+  let values: number[] = [];
+  await waitFor(async () => {
+    values = (await prom.query(expr)).map((r) => Number(r.value[1]));
+    return values.length > 0 && ok(values);
+  }, ms);
+  return values;
+}
+
+test(
+  "a real Prometheus scrapes Bun workers and deno serve --parallel: series, request rate, a queue build-up, rules and dashboard",
+  { timeout: 60_000 },
+  async (t) => {
+    if (!prometheusBinary()) {
+      t.skip("prometheus not installed (Debian package prometheus; .ci/run installs it): skipping");
+      return;
+    }
+    using stats = tempShm("prom-live");
+    const bunPort = await freePort(), denoPort = await freePort();
+    const bunListener = `127.0.0.1:${bunPort}`, denoListener = `127.0.0.1:${denoPort}`;
+    const env = {
+      ...process.env,
+      RAINDROPS_STATS: stats.path,
+      RAINDROPS_LISTENERS: `${bunListener},${denoListener}`,
+      DENO_JOBS: "2",
+    };
+    const servers = spawnExampleServers(bunPort, denoPort, env);
+    let prom: LocalPrometheus | undefined;
+    const held: Socket[] = [];
+    try {
+      const workersUp = await waitFor(async () => {
+        try {
+          const counts = await Promise.all(
+            [bunListener, denoListener].map(async (l) =>
+              (await (await fetch(`http://${l}/_raindrops?format=json`)).json()).workers
+            ),
+          );
+          return counts.every((n) => n === 4);
+        } catch {
+          return false;
+        }
+      }, 20_000);
+      assert.ok(workersUp, "2 Bun workers and 2 deno serve threads share the stats file");
+      prom = await startPrometheus({ targets: [bunListener, denoListener], dirPrefix: "/tmp/raindrops-test-prom-" });
+
+      assert.deepEqual(await eventually(prom, "up", (v) => v.length === 2 && v.every((x) => x === 1)), [1, 1]);
+      assert.deepEqual(await eventually(prom, "raindrops_workers", (v) => v.length === 2), [4, 4]);
+      const backlogs = await eventually(prom, "raindrops_listener_backlog_connections", (v) => v.length === 4);
+      assert.ok(backlogs.every((b) => b > 0), `backlog of each listener, from each target: ${backlogs}`);
+
+      // Traffic for the counter: 200 requests over both servers.
+      for (let i = 0; i < 100; i++) {
+        await Promise.all([bunPort, denoPort].map(async (p) => (await fetch(`http://127.0.0.1:${p}/`)).text()));
+      }
+      const rates = await eventually(
+        prom,
+        "rate(raindrops_requests_total[5s])",
+        (v) => v.length === 2 && v.every((r) => r > 0),
+      );
+      assert.ok(rates.every((r) => r > 0), `request rate from both targets: ${rates}`);
+      const total = await eventually(prom, "max(raindrops_requests_total)", (v) => v[0] >= 200);
+      assert.ok(total[0] >= 200, `requests_total ${total}`);
+
+      // Queue build-up: block the Bun workers' event loops for 3 s, then
+      // connect clients; those the kernel hands to a blocked worker wait in
+      // its accept queue. deno serve (not blocked) keeps reporting both listeners.
+      const blockers = Array.from(
+        { length: 6 },
+        () => fetch(`http://${bunListener}/work?ms=3000`).then((r) => r.text()).catch(() => ""),
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      for (let i = 0; i < 40; i++) {
+        const s = connect(bunPort, "127.0.0.1");
+        s.on("error", () => {});
+        held.push(s);
+      }
+      const queued = await eventually(
+        prom,
+        `max_over_time(raindrops_listener_queued_connections{instance="${denoListener}",listener="${bunListener}"}[1m])`,
+        (v) => v[0] > 0,
+      );
+      assert.ok(queued[0] > 0, `the accept queue of ${bunListener} was seen above 0: ${queued}`);
+      await Promise.all(blockers);
+      const drained = await eventually(
+        prom,
+        `raindrops_listener_queued_connections{instance="${denoListener}",listener="${bunListener}"}`,
+        (v) => v[0] === 0,
+      );
+      assert.deepEqual(drained, [0], "and drained once the workers run again");
+
+      // The recording rules ran on the real series.
+      const recorded = await eventually(
+        prom,
+        `listener:raindrops_listener_queued_connections:max1m{listener="${bunListener}"}`,
+        (v) => v.some((x) => x > 0),
+      );
+      assert.ok(recorded.some((x) => x > 0), `recording rule: ${recorded}`);
+
+      // Every dashboard query parses and returns data.
+      for (const expr of dashboardQueries()) {
+        const result = await prom.query(expr);
+        assert.ok(result.length > 0, `dashboard query returned no data: ${expr}`);
+      }
+    } finally {
+      for (const s of held) s.destroy();
+      await prom?.stop();
+      await Promise.all(servers.map(stopped));
+    }
+  },
+);
