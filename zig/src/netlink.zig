@@ -21,20 +21,21 @@ comptime {
     std.debug.assert(@sizeOf(Header) == 16);
 }
 
-pub const NLMSG_NOOP: u16 = 1;
-pub const NLMSG_ERROR: u16 = 2;
-pub const NLMSG_DONE: u16 = 3;
-pub const NLMSG_OVERRUN: u16 = 4;
+pub const NLMSG_NOOP: u16 = @intFromEnum(linux.NetlinkMessageType.NOOP);
+pub const NLMSG_ERROR: u16 = @intFromEnum(linux.NetlinkMessageType.ERROR);
+pub const NLMSG_DONE: u16 = @intFromEnum(linux.NetlinkMessageType.DONE);
+pub const NLMSG_OVERRUN: u16 = @intFromEnum(linux.NetlinkMessageType.OVERRUN);
 /// Types below this value are netlink control messages.
-pub const NLMSG_MIN_TYPE: u16 = 0x10;
+pub const NLMSG_MIN_TYPE: u16 = linux.NetlinkMessageType.MIN_TYPE;
 
-pub const F_REQUEST: u16 = 0x01;
-pub const F_MULTI: u16 = 0x02;
-pub const F_DUMP_INTR: u16 = 0x10;
-pub const F_DUMP: u16 = 0x300;
+pub const F_REQUEST: u16 = linux.NLM_F_REQUEST;
+pub const F_MULTI: u16 = linux.NLM_F_MULTI;
+pub const F_DUMP_INTR: u16 = linux.NLM_F_DUMP_INTR;
+pub const F_DUMP: u16 = linux.NLM_F_DUMP;
 
-/// NETLINK_SOCK_DIAG protocol number and its one request type.
-pub const NETLINK_SOCK_DIAG: u32 = 4;
+/// NETLINK_SOCK_DIAG protocol number and its one request type (which
+/// std.os.linux does not name).
+pub const NETLINK_SOCK_DIAG: u32 = linux.NETLINK.SOCK_DIAG;
 pub const SOCK_DIAG_BY_FAMILY: u16 = 20;
 
 /// Smallest scratch buffer the exports accept. The kernel sizes each dump
@@ -286,6 +287,9 @@ fn receive(fd: i32, scratch: []u8, mode: Mode, seq: u32, ctx: anytype) Outcome {
             if (nonblock) return .{ .failed = stop };
             return .{ .failed = @intCast(got) };
         }
+        // The kernel never sends an empty datagram; zero bytes is the end of
+        // a stream (a socketpair standing in for the kernel), never a reply.
+        if (got == 0) return .{ .failed = if (stop != 0) stop else sys.neg(.PROTO) };
         const n: usize = @intCast(got);
         if (n > scratch.len) {
             if (stop == 0) stop = sys.neg(.MSGSIZE);

@@ -10,7 +10,7 @@ const sys = @import("sys.zig");
 const netlink = @import("netlink.zig");
 const inet = @import("inet_diag.zig");
 
-const TCP_INFO: u32 = 11;
+const TCP_INFO: u32 = linux.TCP.INFO;
 
 /// getsockopt(SOL_TCP, TCP_INFO) on `sockfd` into `out` (out_cap bytes at
 /// most). Returns the length the kernel wrote or -errno (EBADF, ENOTSOCK,
@@ -109,6 +109,7 @@ export fn rd_tcp_info_by_remote(fd: i32, remote: ?[*]const u8, local_port: u32, 
     if (local_port > std.math.maxInt(u16)) return sys.neg(.INVAL);
     const ol = (out_local orelse return sys.neg(.INVAL))[0..inet.addr_size];
     if (out_cap > 0 and out == null) return sys.neg(.INVAL);
+    const o: []u8 = if (out) |p| p[0..out_cap] else &.{};
     const s = (scratch orelse return sys.neg(.INVAL))[0..scratch_len];
     if (s.len < netlink.min_scratch) return sys.neg(.INVAL);
 
@@ -129,8 +130,8 @@ export fn rd_tcp_info_by_remote(fd: i32, remote: ?[*]const u8, local_port: u32, 
     const local = if (r.family == inet.AF_INET) unmapAddr(best.local) else best.local;
     local.encode(ol);
     if (!best.has_info) return sys.neg(.NODATA);
-    const n = @min(best.stored, out_cap);
-    if (n > 0) @memcpy(out.?[0..n], best.info[0..n]);
+    const n = @min(best.stored, o.len);
+    @memcpy(o[0..n], best.info[0..n]);
     return @intCast(best.info_len);
 }
 

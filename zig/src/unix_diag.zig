@@ -20,14 +20,15 @@
 //! so active = named ESTABLISHED stream/seqpacket sockets with a non-zero
 //! inode, and queued = the listeners' rqueue.
 const std = @import("std");
+const linux = std.os.linux;
 const sys = @import("sys.zig");
 const netlink = @import("netlink.zig");
 
 const native = @import("builtin").cpu.arch.endian();
 
-pub const AF_UNIX: u8 = 1;
-pub const SOCK_STREAM: u8 = 1;
-pub const SOCK_SEQPACKET: u8 = 5;
+pub const AF_UNIX: u8 = linux.AF.UNIX;
+pub const SOCK_STREAM: u8 = linux.SOCK.STREAM;
+pub const SOCK_SEQPACKET: u8 = linux.SOCK.SEQPACKET;
 pub const STATE_ESTABLISHED: u8 = 1;
 pub const STATE_LISTEN: u8 = 10;
 
