@@ -159,6 +159,13 @@ export function encodeAddress(a: InetAddress, out: Uint8Array, offset = 0): void
   out.set(a.bytes, offset + 4);
 }
 
+/** The canonical text of the 20-byte native record at `offset`, as {@link formatAddress} gives it. */
+export function formatRecord(buf: Uint8Array, offset = 0): string {
+  if (buf[offset] === 6) return formatAddress(decodeAddress(buf, offset));
+  const port = buf[offset + 2] | (buf[offset + 3] << 8);
+  return `${buf[offset + 4]}.${buf[offset + 5]}.${buf[offset + 6]}.${buf[offset + 7]}:${port}`;
+}
+
 /** Reads a 20-byte native record. */
 export function decodeAddress(buf: Uint8Array, offset = 0): InetAddress {
   const family = buf[offset] === 6 ? 6 : 4;

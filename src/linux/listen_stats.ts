@@ -6,7 +6,7 @@
  */
 import { realpathSync } from "node:fs";
 import { native } from "../native/library.ts";
-import { ADDR_RECORD, decodeAddress, encodeAddress, formatAddress, parseAddress } from "./address.ts";
+import { ADDR_RECORD, encodeAddress, formatRecord, parseAddress } from "./address.ts";
 import { diagError, type InetDiagSocket, withSocket } from "./diag_socket.ts";
 
 /**
@@ -55,14 +55,20 @@ type Query = (fd: number, query: Uint8Array, out: Uint8Array, scratch: Uint8Arra
  * to say; returns the buffer and the number of records written.
  */
 function askRecords(sock: InetDiagSocket, what: string, call: Query, query: Uint8Array, minBytes: number) {
-  for (let size = Math.max(minBytes, 4096);; size *= 4) {
+  // A too-small buffer costs a whole dump: start from the size the last
+  // answer of this kind needed.
+  for (let size = Math.max(minBytes, 4096, answerBytes.get(call) ?? 0);; size *= 4) {
     const out = new Uint8Array(size);
     const records = call(sock.fd, query, out, sock.scratch);
     if (records === ENOSPC && size < 1 << 28) continue;
     if (records < 0) throw diagError(what, records);
+    if (query.length === 0) answerBytes.set(call, size);
     return { out, records };
   }
 }
+
+/** The answer buffer size the last all-listeners query of each kind needed. */
+const answerBytes = new Map<Query, number>();
 
 /** Every listener: no query. */
 function askAll(sock: InetDiagSocket, what: string, call: Query, minBytes: number) {
@@ -112,12 +118,12 @@ export function tcpListenerStats(
   if (list === undefined) {
     return withSocket(sock, (s) => {
       const { out: answer, records } = askAll(s, "sock_diag TCP listeners", tcpQuery, 64 * ALL_TCP_RECORD);
-      const view = new DataView(answer.buffer, answer.byteOffset);
+      // Records are 4-byte aligned at the start of a fresh buffer.
+      const words = new Uint32Array(answer.buffer, answer.byteOffset, (records * ALL_TCP_RECORD) / 4);
       const stats = new Map<string, ListenStats>();
       for (let o = 0; o < records * ALL_TCP_RECORD; o += ALL_TCP_RECORD) {
-        const key = formatAddress(decodeAddress(answer, o));
-        const u32 = (k: number) => view.getUint32(o + ADDR_RECORD + 4 * k, true);
-        stats.set(key, new ListenStats(u32(0), u32(1), u32(2), 1));
+        const w = (o + ADDR_RECORD) / 4;
+        stats.set(formatRecord(answer, o), new ListenStats(words[w], words[w + 1], words[w + 2], 1));
       }
       return stats;
     });

@@ -535,3 +535,42 @@ test "all-listener records attribute to exact address before wildcard" {
     }
     try testing.expectEqual(@as(u8, 2), seen);
 }
+
+test "all listeners beyond the filter's port limit: each connection on its own listener" {
+    const lo = ts.v4(127, 0, 0, 1);
+    const n = max_filter_ports * 2 + 7;
+    var listeners: [n]ts.Listener = undefined;
+    var opened: usize = 0;
+    defer for (listeners[0..opened]) |l| ts.close(l.fd);
+    for (&listeners) |*l| {
+        l.* = try ts.tcpListen(.v4, lo, 0, 8, false);
+        opened += 1;
+    }
+    // Listener i gets i % 3 accepted connections.
+    var conns: [3 * n]i32 = undefined;
+    var held: usize = 0;
+    defer for (conns[0..held]) |c| ts.close(c);
+    for (listeners, 0..) |l, i| {
+        for (0..i % 3) |_| {
+            conns[held] = try ts.tcpConnect(.v4, lo, l.port);
+            held += 1;
+            conns[held] = try ts.accept(l.fd);
+            held += 1;
+        }
+    }
+    const fd = netlink.rd_diag_open();
+    defer _ = netlink.rd_diag_close(fd);
+    const all = try testing.allocator.alloc(u8, 1 << 20);
+    defer testing.allocator.free(all);
+    const got = rd_tcp_listener_stats(fd, null, 0, all.ptr, @intCast(all.len), &test_scratch, test_scratch.len);
+    try testing.expect(got >= n);
+    const records = allRecords(all, @intCast(got));
+    for (records[1..], 0..) |r, i| try testing.expect(keyLess({}, records[i], r)); // sorted, no duplicates
+    for (listeners, 0..) |l, i| {
+        var key: [rec_size]u8 = undefined;
+        v4addr(lo, l.port).encode(&key);
+        const r = findRecord(records, &key) orelse return error.TestUnexpectedResult;
+        try testing.expectEqual(@as(u32, @intCast(i % 3)), allStats(r).active);
+        try testing.expectEqual(@as(u32, 8), allStats(r).backlog);
+    }
+}
