@@ -7,7 +7,7 @@
 import { realpathSync } from "node:fs";
 import { native } from "../native/library.ts";
 import { ADDR_RECORD, encodeAddress, formatRecord, parseAddress } from "./address.ts";
-import { diagError, type InetDiagSocket, withSocket } from "./diag_socket.ts";
+import { type DiagChannel, diagError, type InetDiagSocket, withSocket } from "./diag_socket.ts";
 
 /**
  * One listener's figures: `queued` connections wait in its accept queue,
@@ -54,7 +54,7 @@ type Query = (fd: number, query: Uint8Array, out: Uint8Array, scratch: Uint8Arra
  * Calls a native query, growing the answer buffer while the kernel has more
  * to say; returns the buffer and the number of records written.
  */
-function askRecords(sock: InetDiagSocket, what: string, call: Query, query: Uint8Array, minBytes: number) {
+function askRecords(sock: DiagChannel, what: string, call: Query, query: Uint8Array, minBytes: number) {
   // A too-small buffer costs a whole dump: start from the size the last
   // answer of this kind needed.
   for (let size = Math.max(minBytes, 4096, answerBytes.get(call) ?? 0);; size *= 4) {
@@ -71,12 +71,12 @@ function askRecords(sock: InetDiagSocket, what: string, call: Query, query: Uint
 const answerBytes = new Map<Query, number>();
 
 /** Every listener: no query. */
-function askAll(sock: InetDiagSocket, what: string, call: Query, minBytes: number) {
+function askAll(sock: DiagChannel, what: string, call: Query, minBytes: number) {
   return askRecords(sock, what, call, new Uint8Array(0), minBytes);
 }
 
 /** One 16-byte answer per queried address or path. */
-function ask(sock: InetDiagSocket, what: string, call: Query, query: Uint8Array, count: number): Uint8Array {
+function ask(sock: DiagChannel, what: string, call: Query, query: Uint8Array, count: number): Uint8Array {
   return askRecords(sock, what, call, query, count * ANSWER_RECORD).out;
 }
 

@@ -233,9 +233,34 @@ pub export fn rd_diag_open() i32 {
     return fd;
 }
 
-/// Closes a descriptor from rd_diag_open. Returns 0 or -errno.
+/// The process's shared sock_diag socket, -1 until first asked for.
+var shared_fd = std.atomic.Value(i32).init(-1);
+var shared_open_lock: std.Thread.Mutex = .{};
+/// Held for each request and reply on the shared socket: the threads of a
+/// process (Workers) take turns, so no reply reaches the wrong thread.
+var shared_use_lock: std.Thread.Mutex = .{};
+
+/// One sock_diag socket for the whole process, opened on first call and
+/// kept open for the process's life: queries that bring no socket of their
+/// own use it, so threads that end (Workers) leave nothing open behind.
+/// Requests on it are serialised by `run`. rd_diag_close refuses it
+/// (-EBUSY). Returns the descriptor or the -errno of opening it.
+pub export fn rd_diag_shared() i32 {
+    const fd = shared_fd.load(.acquire);
+    if (fd >= 0) return fd;
+    shared_open_lock.lock();
+    defer shared_open_lock.unlock();
+    if (shared_fd.load(.acquire) >= 0) return shared_fd.load(.acquire);
+    const opened = rd_diag_open();
+    if (opened >= 0) shared_fd.store(opened, .release);
+    return opened;
+}
+
+/// Closes a descriptor from rd_diag_open. Returns 0 or -errno (-EBUSY for
+/// the shared socket of rd_diag_shared).
 pub export fn rd_diag_close(fd: i32) i32 {
     if (fd < 0) return sys.neg(.BADF);
+    if (fd == shared_fd.load(.acquire)) return sys.neg(.BUSY);
     if (sys.failure(linux.close(fd))) |e| return e;
     return 0;
 }
@@ -254,6 +279,9 @@ pub const Mode = enum { dump, single };
 /// negative errno: the kernel's, -E2BIG when the request does not fit,
 /// -EPROTO for a malformed reply, -EMSGSIZE for a truncated datagram.
 pub fn run(fd: i32, scratch: []u8, mode: Mode, ctx: anytype) i32 {
+    const shared = fd >= 0 and fd == shared_fd.load(.acquire);
+    if (shared) shared_use_lock.lock();
+    defer if (shared) shared_use_lock.unlock();
     var attempt: usize = 0;
     while (attempt < max_attempts) : (attempt += 1) {
         ctx.reset();
@@ -640,6 +668,13 @@ test "run: a datagram larger than scratch is -EMSGSIZE" {
     var ctx: CountCtx = .{};
     try testing.expectEqual(sys.neg(.MSGSIZE), run(k.pair[0], &scratch, .dump, &ctx));
     try testing.expectEqual(@as(u32, 0), ctx.records);
+}
+
+test "the shared socket: one per process, not closable" {
+    const fd = rd_diag_shared();
+    try testing.expect(fd >= 0);
+    try testing.expectEqual(fd, rd_diag_shared());
+    try testing.expectEqual(sys.neg(.BUSY), rd_diag_close(fd));
 }
 
 test "open and close a sock_diag socket" {
