@@ -6,7 +6,7 @@
  */
 import { realpathSync } from "node:fs";
 import { native } from "../native/library.ts";
-import { ADDR_RECORD, encodeAddress, formatRecord, parseAddress } from "./address.ts";
+import { ADDR_RECORD, encodeAddress, formatRecord, parseAddress, withoutScope } from "./address.ts";
 import { type DiagChannel, diagError, type InetDiagSocket, withSocket } from "./diag_socket.ts";
 
 /**
@@ -133,9 +133,9 @@ export function tcpListenerStats(
       `at most ${MAX_QUERY} addresses per query (the kernel filter's size limit); got ${list.length}: ask for every listener instead`,
     );
   }
-  const keys = list.map((a) => a.replace(/%[^\]]*\]/, "]"));
   const query = new Uint8Array(list.length * ADDR_RECORD);
   list.forEach((a, i) => encodeAddress(parseAddress(a), query, i * ADDR_RECORD));
+  const keys = list.map(withoutScope);
   if (list.length === 0) return new Map();
   return withSocket(sock, (s) => perQuery(ask(s, "sock_diag TCP listeners", tcpQuery, query, list.length), keys));
 }
