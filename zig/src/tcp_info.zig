@@ -49,7 +49,7 @@ export fn rd_tcp_info_fd_checked(sockfd: i32, inode: u32, out: ?[*]u8, out_cap: 
 /// kernel would answer with a listener on `local`: that is ignored), -ENODATA
 /// when the socket has no tcp_info (a TIME_WAIT socket). `scratch` (at least
 /// 32 KiB) holds the request and the reply.
-export fn rd_tcp_info_by_addr(fd: i32, local: ?[*]const u8, remote: ?[*]const u8, out: ?[*]u8, out_cap: u32, scratch: ?[*]u8, scratch_len: u32) i32 {
+pub export fn rd_tcp_info_by_addr(fd: i32, local: ?[*]const u8, remote: ?[*]const u8, out: ?[*]u8, out_cap: u32, scratch: ?[*]u8, scratch_len: u32) i32 {
     const l = inet.Addr.decode((local orelse return sys.neg(.INVAL))[0..inet.addr_size]) orelse return sys.neg(.INVAL);
     const r = inet.Addr.decode((remote orelse return sys.neg(.INVAL))[0..inet.addr_size]) orelse return sys.neg(.INVAL);
     if (l.family != r.family) return sys.neg(.INVAL);
@@ -126,7 +126,7 @@ const ByAddrCtx = struct {
 /// `out_inode`, when not null, receives the socket's inode (4 bytes,
 /// native u32; 0 for a socket still in an accept queue), which
 /// rd_fd_of_socket turns into this process's descriptor for it.
-export fn rd_tcp_info_by_remote(fd: i32, remote: ?[*]const u8, local_port: u32, out_local: ?[*]u8, out_inode: ?[*]u8, out: ?[*]u8, out_cap: u32, scratch: ?[*]u8, scratch_len: u32) i32 {
+pub export fn rd_tcp_info_by_remote(fd: i32, remote: ?[*]const u8, local_port: u32, out_local: ?[*]u8, out_inode: ?[*]u8, out: ?[*]u8, out_cap: u32, scratch: ?[*]u8, scratch_len: u32) i32 {
     const r = inet.Addr.decode((remote orelse return sys.neg(.INVAL))[0..inet.addr_size]) orelse return sys.neg(.INVAL);
     if (local_port > std.math.maxInt(u16)) return sys.neg(.INVAL);
     const ol = (out_local orelse return sys.neg(.INVAL))[0..inet.addr_size];

@@ -55,7 +55,7 @@ fn stateBit(state: u8) u32 {
 /// `out` too small: -ENOSPC. `scratch` (at least 32 KiB, else -EINVAL) holds
 /// the request and the replies. Kernel errors come back as -errno
 /// (EPROTONOSUPPORT or ENOENT when inet_diag / tcp_diag are missing).
-export fn rd_tcp_listener_stats(fd: i32, query: ?[*]const u8, query_len: u32, out: ?[*]u8, out_cap: u32, scratch: ?[*]u8, scratch_len: u32) i32 {
+pub export fn rd_tcp_listener_stats(fd: i32, query: ?[*]const u8, query_len: u32, out: ?[*]u8, out_cap: u32, scratch: ?[*]u8, scratch_len: u32) i32 {
     if (query_len % rec_size != 0) return sys.neg(.INVAL);
     if (query_len > 0 and query == null) return sys.neg(.INVAL);
     if (out_cap > 0 and out == null) return sys.neg(.INVAL);
