@@ -41,7 +41,7 @@ type Source = { fd: number } | { local?: InetAddress; remote: InetAddress; local
 export interface FromRemoteOptions {
   /** Only a connection on this local port (the server's port), 1-65535; by default any. */
   localPort?: number;
-  /** A netlink socket to reuse; by default a temporary one per read. */
+  /** A netlink socket of its own; by default the process's shared one. */
   sock?: InetDiagSocket;
 }
 

@@ -47,10 +47,11 @@ fn stateBit(state: u8) u32 {
 /// (for :: this includes IPv4-mapped connections).
 ///
 /// With no query, `out` receives one 32-byte record per listening address
-/// (REUSEPORT listeners merged), { addr20, active, queued, backlog }, and the
-/// result is the record count. An accepted connection counts for the
-/// listener on its exact local address, else the wildcard listener of its
-/// port and family.
+/// (REUSEPORT listeners merged), { addr20, active, queued, backlog }, sorted
+/// by addr20, and the result is the record count. An accepted connection
+/// counts for the listener on its exact local address, else the wildcard
+/// listener of its port and family. `out` needs room for one record per
+/// LISTEN socket, since they are merged after all have arrived.
 ///
 /// `out` too small: -ENOSPC. `scratch` (at least 32 KiB, else -EINVAL) holds
 /// the request and the replies. Kernel errors come back as -errno
