@@ -7,6 +7,7 @@ import { sharedChannel } from "../src/linux/diag_socket.ts";
 import { ConnectionSockets } from "../src/last_data_recv/connection_sockets.ts";
 import { LastDataRecv } from "../src/last_data_recv/last_data_recv.ts";
 import { serveHono } from "./fixtures/hono_servers.ts";
+import { connect, HeldListener, waitFor } from "./fixtures/linux_sockets.ts";
 import { runtimeName } from "./fixtures/watcher_servers.ts";
 
 const CLIENTS = 32, REQUESTS = 6;
@@ -128,4 +129,22 @@ test(`LastDataRecv records every request of keep-alive connections with no miss,
   assert.equal(ldr.missed, 0, String(ldr.lastError));
   assert.equal(ldr.aggregate.count, 8 * 20);
   ldr.close();
+});
+
+test("a connection whose socket another process holds is read through sock_diag each time, and is still its own", async () => {
+  await using held = await HeldListener.start(["tcp", "127.0.0.1"]);
+  const client = await connect({ host: "127.0.0.1", port: held.port });
+  await held.accept(1);
+  const sockets = new ConnectionSockets(sharedChannel);
+  const view = new DataView(sockets.info.buffer);
+  const remote = `127.0.0.1:${client.localPort}`;
+  const conn = { key: remote, remote, local: `127.0.0.1:${held.port}` };
+  let sent = 0;
+  for (let i = 1; i <= 4; i++) {
+    client.write("x".repeat(i));
+    sent += i;
+    await waitFor(() => (sockets.read(conn), Number(view.getBigUint64(BYTES_RECEIVED, true)) === sent), () => sent);
+  }
+  assert.equal(sockets.size, 1);
+  client.destroy();
 });

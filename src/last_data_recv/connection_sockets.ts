@@ -16,9 +16,14 @@ import { native } from "../native/library.ts";
 /** What is known of one connection: its socket's inode, and its descriptor once found. */
 interface Entry {
   readonly inode: number;
-  /** -1 until the connection's second request finds it. */
+  /** The descriptor, or NOT_YET before the connection's second request, or NOT_HERE. */
   fd: number;
 }
+
+/** The descriptor has not been looked for yet. */
+const NOT_YET = -1;
+/** This process holds no descriptor for the socket (or /proc/self/fd cannot be read): sock_diag every time. */
+const NOT_HERE = -2;
 
 /** Room for the largest tcp_info a kernel returns today, with margin. */
 const MAX_TCP_INFO = 512;
@@ -84,35 +89,36 @@ export class ConnectionSockets {
     const e = this.#entries.get(conn.key);
     if (e !== undefined) {
       const lib = native();
-      if (e.fd < 0) {
-        const fd = lib.rd_fd_of_socket(e.inode);
-        if (fd >= 0) e.fd = fd;
-      }
+      if (e.fd === NOT_YET) e.fd = Math.max(lib.rd_fd_of_socket(e.inode), NOT_HERE);
       if (e.fd >= 0) {
         const n = lib.rd_tcp_info_fd_checked(e.fd, e.inode, this.info, this.info.length);
         if (n >= 0) return n;
-      }
+      } else return this.#find(conn, e);
       // Closed, or its descriptor now holds another socket: find it again.
       this.#entries.delete(conn.key);
     }
     return this.#find(conn);
   }
 
-  /** The first lookup of a connection, through sock_diag. */
-  #find(conn: ConnectionKey): number {
+  /**
+   * A lookup through sock_diag: the first of a connection, or every one of
+   * a connection whose descriptor is not here (`known`, kept while the
+   * kernel names the same socket).
+   */
+  #find(conn: ConnectionKey, known?: Entry): number {
     const remote = parseAddress(conn.remote);
     const local = conn.local === undefined ? undefined : parseAddress(conn.local);
     const found = searchByRemote(this.#channel(), remote, local?.port ?? conn.localPort, this.info, local);
-    if (found.inode !== 0) {
+    if (found.inode !== 0 && found.inode !== known?.inode) {
       if (this.#entries.size >= MAX_ENTRIES || ++this.#found % SWEEP_EVERY === 0) this.#sweep();
-      this.#entries.set(conn.key, { inode: found.inode, fd: -1 });
+      this.#entries.set(conn.key, { inode: found.inode, fd: NOT_YET });
     }
     return found.length;
   }
 
   /**
    * Forgets connections that have closed (their descriptor no longer holds
-   * their socket) and those seen only once so far; if that frees nothing,
+   * their socket) and those without a descriptor; if that frees nothing,
    * everything (entries come back on their next request).
    */
   #sweep(): void {
