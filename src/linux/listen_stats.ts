@@ -55,9 +55,10 @@ type Query = (fd: number, query: Uint8Array, out: Uint8Array, scratch: Uint8Arra
  * to say; returns the buffer and the number of records written.
  */
 function askRecords(sock: DiagChannel, what: string, call: Query, query: Uint8Array, minBytes: number) {
-  // A too-small buffer costs a whole dump: start from the size the last
-  // answer of this kind needed.
-  for (let size = Math.max(minBytes, 4096, answerBytes.get(call) ?? 0);; size *= 4) {
+  // A too-small buffer costs a whole dump: an all-listeners query starts
+  // from the size the last one of its kind needed.
+  const last = query.length === 0 ? answerBytes.get(call) ?? 0 : 0;
+  for (let size = Math.max(minBytes, 4096, last);; size *= 4) {
     const out = new Uint8Array(size);
     const records = call(sock.fd, query, out, sock.scratch);
     if (records === ENOSPC && size < 1 << 28) continue;
