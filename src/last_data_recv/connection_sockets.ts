@@ -3,8 +3,10 @@
  * connection and then read with getsockopt(TCP_INFO): the server runtimes
  * hide descriptors, so the first request on a connection asks sock_diag
  * (which tells the socket's inode), the second finds this process's
- * descriptor with that inode in /proc/self/fd (natively, so Deno needs no
- * read permission for it), and every later one is one getsockopt on it.
+ * descriptor with that inode in a listing of /proc/self/fd (made natively,
+ * so Deno needs no read permission for it; at most one per RELIST_MS, kept
+ * for the connections that follow), and every later one is one getsockopt
+ * on it.
  *
  * @module
  */
@@ -31,6 +33,12 @@ const MAX_TCP_INFO = 512;
 const MAX_ENTRIES = 4096;
 /** New connections between two sweeps. */
 const SWEEP_EVERY = 1024;
+/**
+ * Least time between two listings of this process's sockets (one fstat per
+ * open descriptor): with many descriptors open, new connections wait for the
+ * next listing and are read through sock_diag meanwhile.
+ */
+const RELIST_MS = 50;
 
 /**
  * Where a request's connection is, as the server tells it: the client's
@@ -69,6 +77,9 @@ export class ConnectionSockets {
   readonly #entries = new Map<string, Entry>();
   readonly #channel: () => DiagChannel;
   #found = 0;
+  /** This process's socket descriptors by inode, as last listed. */
+  #fdByInode = new Map<number, number>();
+  #listedAt = -Infinity;
 
   /** `channel` gives the sock_diag socket for first lookups. */
   constructor(channel: () => DiagChannel) {
@@ -89,15 +100,36 @@ export class ConnectionSockets {
     const e = this.#entries.get(conn.key);
     if (e !== undefined) {
       const lib = native();
-      if (e.fd === NOT_YET) e.fd = Math.max(lib.rd_fd_of_socket(e.inode), NOT_HERE);
+      if (e.fd === NOT_YET) e.fd = this.#descriptorOf(e.inode);
       if (e.fd >= 0) {
         const n = lib.rd_tcp_info_fd_checked(e.fd, e.inode, this.info, this.info.length);
         if (n >= 0) return n;
-      } else return this.#find(conn, e);
+      } else return this.#find(conn, e); // not here, or not listed yet
       // Closed, or its descriptor now holds another socket: find it again.
       this.#entries.delete(conn.key);
     }
     return this.#find(conn);
+  }
+
+  /**
+   * The descriptor of the socket with this inode: from the last listing, or
+   * from a new one unless one was made less than RELIST_MS ago (NOT_YET:
+   * ask again later). NOT_HERE when a fresh listing lacks it.
+   */
+  #descriptorOf(inode: number): number {
+    const known = this.#fdByInode.get(inode);
+    if (known !== undefined) return known;
+    const now = performance.now();
+    if (now - this.#listedAt < RELIST_MS) return NOT_YET;
+    this.#listedAt = now;
+    const lib = native();
+    let pairs = new Uint32Array(Math.max(1024, 2 * this.#fdByInode.size + 256));
+    let n = lib.rd_socket_fds(pairs, pairs.byteLength);
+    if (n > pairs.length / 2) n = lib.rd_socket_fds(pairs = new Uint32Array(2 * n + 256), pairs.byteLength);
+    if (n < 0) return NOT_HERE;
+    this.#fdByInode = new Map();
+    for (let i = 0; i < Math.min(n, pairs.length / 2); i++) this.#fdByInode.set(pairs[2 * i + 1], pairs[2 * i]);
+    return this.#fdByInode.get(inode) ?? NOT_HERE;
   }
 
   /**

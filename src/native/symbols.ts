@@ -52,7 +52,7 @@ export const symbols = {
   },
   rd_tcp_info_fd: { args: ["i32" /* socket fd */, "buffer" /* out */, "u32"], returns: "i32" /* bytes */ },
   rd_tcp_info_fd_checked: { args: ["i32" /* socket fd */, "u32" /* its inode */, "buffer" /* out */, "u32"], returns: "i32" /* bytes */ },
-  rd_fd_of_socket: { args: ["u32" /* socket inode */], returns: "i32" /* fd in this process */ },
+  rd_socket_fds: { args: ["buffer" /* out: {fd, inode} u32 pairs */, "u32"], returns: "i32" /* sockets */ },
 } as const satisfies SymbolTable;
 
 export type Symbols = typeof symbols;

@@ -125,7 +125,7 @@ const ByAddrCtx = struct {
 ///
 /// `out_inode`, when not null, receives the socket's inode (4 bytes,
 /// native u32; 0 for a socket still in an accept queue), which
-/// rd_fd_of_socket turns into this process's descriptor for it.
+/// rd_socket_fds leads to this process's descriptor for it.
 pub export fn rd_tcp_info_by_remote(fd: i32, remote: ?[*]const u8, local_port: u32, out_local: ?[*]u8, out_inode: ?[*]u8, out: ?[*]u8, out_cap: u32, scratch: ?[*]u8, scratch_len: u32) i32 {
     const r = inet.Addr.decode((remote orelse return sys.neg(.INVAL))[0..inet.addr_size]) orelse return sys.neg(.INVAL);
     if (local_port > std.math.maxInt(u16)) return sys.neg(.INVAL);
@@ -760,7 +760,13 @@ test "by remote end: the inode leads to this process's descriptor, checked on ev
     try testing.expect(rd_tcp_info_by_remote(fd, &remote, 0, &local, &inode_bytes, &out, out.len, &test_scratch, test_scratch.len) >= 104);
     const inode = std.mem.readInt(u32, &inode_bytes, native);
     try testing.expectEqual(@as(?u64, inode), socket_fds.socketInode(conn.server));
-    try testing.expectEqual(conn.server, socket_fds.rd_fd_of_socket(inode));
+    var fds: [8 * 256]u8 = undefined;
+    const n = socket_fds.rd_socket_fds(&fds, fds.len);
+    var listed: ?i32 = null;
+    for (0..@intCast(n)) |i| {
+        if (std.mem.readInt(u32, fds[i * 8 + 4 ..][0..4], native) == inode) listed = @intCast(std.mem.readInt(u32, fds[i * 8 ..][0..4], native));
+    }
+    try testing.expectEqual(@as(?i32, conn.server), listed);
     try testing.expect(rd_tcp_info_fd_checked(conn.server, inode, &out, out.len) >= 104);
     try testing.expectEqual(@as(u8, inet.TCP_ESTABLISHED), out[0]);
     // The client's socket is another inode: the check refuses it.
