@@ -10,7 +10,7 @@ import { serveHono } from "./fixtures/hono_servers.ts";
 import { connect, HeldListener, waitFor } from "./fixtures/linux_sockets.ts";
 import { runtimeName } from "./fixtures/watcher_servers.ts";
 
-const CLIENTS = 32, REQUESTS = 6;
+const CLIENTS = 100, REQUESTS = 6;
 /** tcpi_bytes_received: offset and width in struct tcp_info. */
 const BYTES_RECEIVED = 128;
 
