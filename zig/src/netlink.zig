@@ -233,6 +233,8 @@ pub export fn rd_diag_open() i32 {
     return fd;
 }
 
+const shared_receive_timeout_s = 5;
+
 /// The process's shared sock_diag socket, -1 until first asked for.
 var shared_fd = std.atomic.Value(i32).init(-1);
 var shared_open_lock: std.Thread.Mutex = .{};
@@ -252,7 +254,13 @@ pub export fn rd_diag_shared() i32 {
     defer shared_open_lock.unlock();
     if (shared_fd.load(.acquire) >= 0) return shared_fd.load(.acquire);
     const opened = rd_diag_open();
-    if (opened >= 0) shared_fd.store(opened, .release);
+    if (opened < 0) return opened;
+    // Threads wait their turn for this socket: a reply that never came
+    // must not stall them all for good, so a receive gives up (-EAGAIN)
+    // after this long; a late reply is then skipped as stale.
+    const tv: linux.timeval = .{ .sec = shared_receive_timeout_s, .usec = 0 };
+    _ = linux.setsockopt(opened, linux.SOL.SOCKET, linux.SO.RCVTIMEO, std.mem.asBytes(&tv), @sizeOf(linux.timeval));
+    shared_fd.store(opened, .release);
     return opened;
 }
 
