@@ -1,180 +1,154 @@
 /**
  * The per-request cost of the LastDataRecv middleware (a benchmark, not a
- * test): the TCP_INFO lookup alone, with few and with 1,000 other
- * connections open, then whole requests over a real loopback server with
- * and without the middleware (keep-alive, one request at a time, raw
- * HTTP/1.1 client), so the difference is the middleware's cost.
+ * test), as the server's CPU time per request: four servers
+ * (bench/last_data_recv_server.ts: an empty handler, a no-op middleware,
+ * LastDataRecv on every request, LastDataRecv with `sample: 16`) in child
+ * processes of this runtime, driven in turn by wrk with 32 keep-alive connections, variants
+ * interleaved, median and spread of 5 rounds; server pinned to CPU 0 and
+ * wrk to CPU 1 when there are two. Then, in this process, the two ways a
+ * request's TCP_INFO is read: the sock_diag lookup of a connection's first
+ * request, and the checked getsockopt on its cached descriptor.
  *
  *   node_modules/.bin/deno run -A bench/last_data_recv.bench.ts
  *   node_modules/.bin/bun bench/last_data_recv.bench.ts
  *
  * @module
  */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { availableParallelism } from "node:os";
+import { readFileSync } from "node:fs";
 import net from "node:net";
-import { Hono } from "hono";
-import { InetDiagSocket } from "../src/linux/diag_socket.ts";
+import process from "node:process";
+import { sharedChannel } from "../src/linux/diag_socket.ts";
 import { TcpInfo } from "../src/linux/tcp_info.ts";
-import { LastDataRecv } from "../src/last_data_recv/last_data_recv.ts";
-import { report } from "./_bench.ts";
+import { ConnectionSockets } from "../src/last_data_recv/connection_sockets.ts";
+import { nsPerOp, report, runtimeLabel } from "./_bench.ts";
+
+const ROUNDS = 5, SECONDS_EACH = 3, CONNECTIONS = 32;
+const VARIANTS = ["empty", "noop", "ldr", "ldr16"] as const;
+const LABELS = {
+  empty: "empty handler (baseline)",
+  noop: "no-op middleware",
+  ldr: "LastDataRecv, every request",
+  ldr16: "LastDataRecv, sample: 16",
+};
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux). */
+const TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
-const REQUESTS = 20_000;
-const LOOKUPS = 50_000;
-const ROUNDS = 5;
+if (spawnSync("wrk", ["--version"]).error) {
+  console.error("last_data_recv bench: wrk not found (Debian package wrk)");
+  process.exit(1);
+}
+const pinned = availableParallelism() >= 2 && !spawnSync("taskset", ["-c", "0", "true"]).error;
+const pin = (cpu: number, cmd: string[]) => (pinned ? ["taskset", "-c", String(cpu), ...cmd] : cmd);
 
-interface Served {
+interface Server {
+  child: ChildProcess;
   port: number;
-  stop(): Promise<void>;
 }
 
-/** Serves `app` on 127.0.0.1 with the connection's remote address in `c.env.remote`. */
-function serve(app: Hono): Served {
-  if (g.Bun) {
-    const server = g.Bun.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      fetch(req: Request, srv: any) {
-        const ip = srv.requestIP(req);
-        return app.fetch(req, { remote: `${ip.address}:${ip.port}` });
-      },
-    });
-    return { port: server.port, stop: async () => void (await server.stop(true)) };
-  }
-  const server = g.Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen() {} },
-    (req: Request, info: any) => app.fetch(req, { remote: `${info.remoteAddr.hostname}:${info.remoteAddr.port}` }),
-  );
-  return { port: server.addr.port, stop: () => server.shutdown() };
-}
-
-/** A keep-alive raw HTTP/1.1 client sending one request at a time. */
-async function client(port: number): Promise<{ get(): Promise<void>; sock: net.Socket }> {
-  const sock = net.connect(port, "127.0.0.1");
-  sock.setNoDelay(true);
-  await new Promise<void>((r, j) => (sock.once("connect", () => r()), sock.once("error", j)));
-  let buf = "";
-  let waiting: (() => void) | null = null;
-  sock.setEncoding("latin1");
-  sock.on("data", (d: string) => {
-    buf += d;
-    // Responses are "ok" with a Content-Length; one complete response ends with "\r\n\r\nok".
-    const end = buf.indexOf("\r\n\r\nok");
-    if (end >= 0 && waiting) {
-      buf = buf.slice(end + 6);
-      const w = waiting;
-      waiting = null;
-      w();
-    }
+async function start(mode: string): Promise<Server> {
+  const script = new URL("./last_data_recv_server.ts", import.meta.url).pathname;
+  const cmd = pin(0, g.Bun ? [process.execPath, script] : [g.Deno.execPath(), "run", "-A", script]);
+  const child = spawn(cmd[0], cmd.slice(1), {
+    env: { ...process.env, MODE: mode },
+    stdio: ["ignore", "pipe", "inherit"],
   });
-  const request = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-  return {
-    sock,
-    get: () =>
-      new Promise<void>((r) => {
-        waiting = r;
-        sock.write(request);
-      }),
-  };
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    const t = setTimeout(() => reject(new Error(`${mode} server silent for 20 s`)), 20_000);
+    child.stdout!.on("data", (d) => {
+      out += d;
+      const m = /ready (\d+)/.exec(out);
+      if (m) (clearTimeout(t), resolve(Number(m[1])));
+    });
+  });
+  return { child, port };
 }
 
-async function usPerRequest(port: number, n: number): Promise<number> {
-  const c = await client(port);
-  try {
-    for (let i = 0; i < 500; i++) await c.get(); // warm up
-    let best = Infinity;
-    for (let r = 0; r < ROUNDS; r++) {
-      const start = performance.now();
-      for (let i = 0; i < n; i++) await c.get();
-      best = Math.min(best, ((performance.now() - start) * 1000) / n);
+/** User + system CPU seconds the process has used (all its threads). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / TICKS;
+}
+
+/** Runs wrk against the server; returns requests completed. */
+function load(port: number, seconds: number): number {
+  const cmd = pin(1, ["wrk", "-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, `http://127.0.0.1:${port}/`]);
+  const r = spawnSync(cmd[0], cmd.slice(1), { encoding: "utf8" });
+  const n = Number(/(\d+) requests in/.exec(r.stdout)?.[1]);
+  if (!n || /Non-2xx/.test(r.stdout)) throw new Error(`wrk: ${r.stdout}${r.stderr}`);
+  return n;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const servers = Object.fromEntries(await Promise.all(VARIANTS.map(async (v) => [v, await start(v)]))) as Record<
+  (typeof VARIANTS)[number],
+  Server
+>;
+try {
+  for (const v of VARIANTS) load(servers[v].port, 1); // warm up
+  const us: Record<string, number[]> = {}, rps: Record<string, number[]> = {};
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const v of VARIANTS) {
+      const { child, port } = servers[v];
+      const before = cpuSeconds(child.pid!);
+      const n = load(port, SECONDS_EACH);
+      (us[v] ??= []).push(((cpuSeconds(child.pid!) - before) * 1e6) / n);
+      (rps[v] ??= []).push(n / SECONDS_EACH);
     }
-    return best;
-  } finally {
-    c.sock.destroy();
   }
+  const check = await (await fetch(`http://127.0.0.1:${servers.ldr.port}/_ldr`)).json();
+  if (!(check.count > 0) || check.missed !== 0) throw new Error(`LastDataRecv recorded ${JSON.stringify(check)}`);
+
+  const base = median(us.empty);
+  console.log(
+    `\nLastDataRecv, server CPU µs per request (wrk -c${CONNECTIONS} keep-alive, ${ROUNDS} interleaved rounds of ${SECONDS_EACH} s${
+      pinned ? ", server on CPU 0, wrk on CPU 1" : ""
+    }) — ${runtimeLabel()}`,
+  );
+  for (const v of VARIANTS) {
+    const m = median(us[v]);
+    console.log(
+      `  ${LABELS[v].padEnd(30)} ${m.toFixed(2).padStart(7)} µs  ${(m / base).toFixed(3)}x baseline  spread ${
+        Math.min(...us[v]).toFixed(2)
+      }–${Math.max(...us[v]).toFixed(2)} µs  ${Math.round(median(rps[v]))} req/s`,
+    );
+  }
+  console.log(
+    `  LastDataRecv adds ${(median(us.ldr) - base).toFixed(2)} µs per request over the empty handler, ${
+      (median(us.ldr) - median(us.noop)).toFixed(2)
+    } µs over the no-op middleware (recorded ${check.count}, missed ${check.missed})`,
+  );
+} finally {
+  for (const { child } of Object.values(servers)) child.kill();
 }
 
-/** Opens `n` idle loopback connections to a throwaway server; returns a closer. */
-async function idleConnections(n: number): Promise<() => Promise<void>> {
-  const accepted: net.Socket[] = [];
-  const server = net.createServer((s) => accepted.push(s));
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-  const port = (server.address() as net.AddressInfo).port;
-  const clients: net.Socket[] = [];
-  for (let i = 0; i < n; i++) {
-    const s = net.connect(port, "127.0.0.1");
-    await new Promise<void>((r, j) => (s.once("connect", () => r()), s.once("error", j)));
-    clients.push(s);
-  }
-  return async () => {
-    for (const s of [...clients, ...accepted]) s.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
-  };
-}
-
-// 1. The lookup alone, on one established loopback connection.
+// The two reads, in this process, on one established loopback connection.
 const target = net.createServer(() => {});
 await new Promise<void>((r) => target.listen(0, "127.0.0.1", () => r()));
 const tport = (target.address() as net.AddressInfo).port;
 const probe = net.connect(tport, "127.0.0.1");
 await new Promise<void>((r) => probe.once("connect", () => r()));
 const local = `127.0.0.1:${tport}`, remote = `127.0.0.1:${probe.localPort}`;
-const sock = new InetDiagSocket();
-const lookup = (n: number) => {
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += TcpInfo.fromAddress(local, remote, sock).get("last_data_recv")!;
-  return sum;
-};
-const timeLookups = () => {
-  lookup(2000);
-  let best = Infinity;
-  for (let r = 0; r < ROUNDS; r++) {
-    const start = performance.now();
-    lookup(LOOKUPS);
-    best = Math.min(best, ((performance.now() - start) * 1e6) / LOOKUPS);
-  }
-  return best;
-};
-const lookupFew = timeLookups();
-const closeIdle = await idleConnections(1000);
-const lookupMany = timeLookups();
-await closeIdle();
-
-// 2. Whole requests, without and with the middleware (every request, then 1 in 16).
-const plain = new Hono();
-plain.get("/", (c) => c.text("ok"));
-const rows: { label: string; value: number; unit: string; baseline?: number }[] = [];
-const s0 = serve(plain);
-const base = await usPerRequest(s0.port, REQUESTS);
-await s0.stop();
-rows.push({ label: "request, no middleware", value: base, unit: "µs" });
-for (const sample of [1, 16]) {
-  const port = { value: 0 };
-  const ldr = new LastDataRecv({
-    sample,
-    connection: (c) => ({ local: `127.0.0.1:${port.value}`, remote: (c.env as { remote: string }).remote }),
-  });
-  const app = new Hono();
-  app.use(ldr.middleware);
-  app.get("/", (c) => c.text("ok"));
-  const s = serve(app);
-  port.value = s.port;
-  const us = await usPerRequest(s.port, REQUESTS);
-  await s.stop();
-  if (ldr.aggregate.count === 0 || ldr.missed > 0) {
-    throw new Error(`middleware recorded ${ldr.aggregate.count}, missed ${ldr.missed}: ${ldr.lastError}`);
-  }
-  ldr.close();
-  rows.push({ label: `request, LastDataRecv sample ${sample}`, value: us, unit: "µs", baseline: base });
-}
-report(`LastDataRecv cost, best of ${ROUNDS} x ${REQUESTS} keep-alive requests`, [
-  { label: "TCP_INFO lookup by address, few sockets", value: lookupFew / 1000, unit: "µs" },
-  { label: "TCP_INFO lookup by address, +1000 sockets", value: lookupMany / 1000, unit: "µs" },
-  ...rows,
+const sockets = new ConnectionSockets(sharedChannel);
+const conn = { key: remote, remote, local };
+sockets.read(conn);
+sockets.read(conn); // the second read finds the descriptor
+const diag = nsPerOp((n) => {
+  for (let i = 0; i < n; i++) TcpInfo.fromAddress(local, remote);
+}, 20_000);
+const cached = nsPerOp((n) => {
+  for (let i = 0; i < n; i++) sockets.read(conn);
+}, 200_000);
+report("TCP_INFO of one connection, µs per read", [
+  { label: "sock_diag lookup by address (first request)", value: diag / 1000, unit: "µs" },
+  { label: "checked getsockopt, cached descriptor", value: cached / 1000, unit: "µs", baseline: diag / 1000 },
 ]);
-const add = rows[1].value - rows[0].value;
-console.log(`  middleware cost per recorded request: ${add.toFixed(2)} µs (sample 1)`);
-
-sock.close();
 probe.destroy();
 target.close();
+process.exit(0);

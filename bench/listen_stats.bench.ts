@@ -1,26 +1,28 @@
 /**
- * Listener statistics with many connections: one listener holding 5,000
- * accepted connections and 50 queued ones (both ends on loopback) plus an
- * idle second listener. Times tcpListenerStats for the one address, for both
- * addresses as a list and for all listeners, beside reading and parsing
- * /proc/net/tcp and /proc/net/tcp6 for the same answer in the same run.
- * Needs about 5,100 descriptors in this process and as many in the listener
- * child; re-executes itself under `ulimit -n 12000` when the limit is lower.
+ * Listener statistics beside the Ruby gem raindrops (Debian `ruby-raindrops`,
+ * installed with apt-get when missing), run in the same script on the same
+ * sockets, as CPU time per query (user + system: the kernel's dump runs in
+ * the asking process), median of 5 interleaved rounds:
+ * 1. one listener holding 5,000 accepted connections and 50 queued ones
+ *    plus an idle listener: one address, both as a list, every listener;
+ * 2. every listener with 1,000 and then 8,000 idle loopback listeners open
+ *    here: the time ratio for 8x the listeners (target: at most 10x).
+ * Needs about 13,000 descriptors; re-executes itself under `ulimit -n 16000`
+ * when the soft limit is lower.
  * Run: node_modules/.bin/deno run -A bench/listen_stats.bench.ts
  *      node_modules/.bin/bun bench/listen_stats.bench.ts
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import type net from "node:net";
+import net from "node:net";
 import process from "node:process";
 import { InetDiagSocket } from "../src/linux/diag_socket.ts";
 import { tcpListenerStats } from "../src/linux/listen_stats.ts";
-import { acceptingServer, closeAll, connect, HeldListener, waitFor } from "../test/fixtures/linux_sockets.ts";
-import { report, runtimeLabel } from "./_bench.ts";
+import { closeAll, connect, HeldListener, waitFor } from "../test/fixtures/linux_sockets.ts";
+import { runtimeLabel } from "./_bench.ts";
 
-const ACCEPTED = 5000, QUEUED = 50, NOFILE = 12_000;
-/** The gem's figures on this machine kind, from the issue. */
-const GEM_ONE_MS = 6.4, GEM_ALL_MS = 12;
+const ACCEPTED = 5000, QUEUED = 50, NOFILE = 16_000, ROUNDS = 5;
+const FEW_LISTENERS = 1000, MANY_LISTENERS = 8000;
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
@@ -42,143 +44,207 @@ if (softLimit < NOFILE) {
   process.exit(r.status ?? 1);
 }
 
-/** `/proc/net/tcp` spelling of an IPv4 address: 8 hex digits, little-endian words. */
-function procHost(host: string): string {
-  const b = host.split(".").map(Number);
-  return (((b[3] << 24) | (b[2] << 16) | (b[1] << 8) | b[0]) >>> 0).toString(16).toUpperCase().padStart(8, "0");
+/** Makes sure the gem is there: installs Debian's ruby-raindrops when it is not. */
+function ensureGem(): void {
+  const has = () => spawnSync("ruby", ["-e", 'require "raindrops"'], { stdio: "ignore" }).status === 0;
+  if (has()) return;
+  console.log("installing ruby-raindrops with apt-get (the gem this library follows) ...");
+  const install = ["apt-get", "install", "-y", "ruby-raindrops"];
+  const cmd = process.getuid?.() === 0 ? install : ["sudo", ...install];
+  spawnSync(cmd[0], cmd.slice(1), { stdio: "inherit" });
+  if (!has()) throw new Error("the Ruby gem raindrops is missing and apt-get could not install ruby-raindrops");
+}
+
+/** One query: addresses, or null for every listener. */
+interface Query {
+  label: string;
+  addrs: string[] | null;
 }
 
 /**
- * The /proc way, for listeners given as [hexHost, port]: LISTEN rows (st 0A)
- * give queued (rx_queue); accepted ESTABLISHED rows (st 01, inode != 0) on
- * the port and host (or any host for a wildcard) give active.
+ * The gem's side of one round, in a Ruby child: CPU ms per query for each
+ * query (warm-up first), and the figures it reports for `check`.
  */
-function procStats(listeners: [string, number][]): { active: number; queued: number }[] {
-  const out = listeners.map(() => ({ active: 0, queued: 0 }));
-  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    const lines = readFileSync(file, "latin1").split("\n");
-    for (let i = 1; i < lines.length; i++) {
-      const f = lines[i].trim().split(/\s+/);
-      if (f.length < 10) continue;
-      const [host, portHex] = f[1].split(":");
-      const port = parseInt(portHex, 16);
-      listeners.forEach(([lh, lp], k) => {
-        if (port !== lp) return;
-        const wildcard = /^0+$/.test(lh);
-        if (f[3] === "0A" && host === lh) out[k].queued += parseInt(f[4].split(":")[1], 16);
-        else if (f[3] === "01" && f[9] !== "0" && (wildcard || host === lh)) out[k].active++;
-      });
+const GEM_ROUND = `
+require "raindrops"
+require "json"
+spec = JSON.parse(ARGV[0])
+sock = Raindrops::InetDiagSocket.new
+cpu = -> { Process.clock_gettime(Process::CLOCK_PROCESS_CPUTIME_ID) }
+ms = {}
+spec["queries"].each do |q|
+  n = spec["n"]
+  [2, n / 5].max.times { Raindrops::Linux.tcp_listener_stats(q["addrs"], sock) }
+  t = cpu.call
+  n.times { Raindrops::Linux.tcp_listener_stats(q["addrs"], sock) }
+  ms[q["label"]] = (cpu.call - t) * 1000.0 / n
+end
+all = Raindrops::Linux.tcp_listener_stats(nil, sock)
+check = spec["check"] ? all[spec["check"]] : nil
+puts JSON.generate({ "ms" => ms, "listeners" => all.size,
+  "check" => check && { "active" => check.active, "queued" => check.queued } })
+`;
+
+interface GemRound {
+  ms: Record<string, number>;
+  listeners: number;
+  check: { active: number; queued: number } | null;
+}
+
+function gemRound(queries: Query[], n: number, check?: string): GemRound {
+  const r = spawnSync("ruby", ["-e", GEM_ROUND, JSON.stringify({ queries, n, check })], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`ruby: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/** CPU ms (user + system) per call over `n` calls, after a warm-up. */
+function cpuMsPerQuery(body: () => unknown, n: number): number {
+  for (let i = 0; i < Math.max(2, n / 5); i++) body();
+  const start = process.cpuUsage();
+  for (let i = 0; i < n; i++) body();
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000 / n;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const spread = (xs: number[]) => `${Math.min(...xs).toFixed(3)}–${Math.max(...xs).toFixed(3)}`;
+
+/**
+ * Runs ours and the gem's rounds interleaved; returns per query the median
+ * CPU ms of each side and their spreads.
+ */
+function compare(queries: Query[], sock: InetDiagSocket, n: number, check?: string) {
+  const ours = new Map<string, number[]>(), gem = new Map<string, number[]>();
+  let gemListeners = 0;
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const q of queries) {
+      const list = ours.get(q.label) ?? [];
+      list.push(cpuMsPerQuery(() => tcpListenerStats(q.addrs ?? undefined, sock), n));
+      ours.set(q.label, list);
     }
-  }
-  return out;
-}
-
-/** Every listener the /proc way (the answer the "all" query gives). */
-function procAll(): Map<string, { active: number; queued: number }> {
-  const listeners = new Map<string, { active: number; queued: number }>();
-  const established: string[] = [];
-  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    const lines = readFileSync(file, "latin1").split("\n");
-    for (let i = 1; i < lines.length; i++) {
-      const f = lines[i].trim().split(/\s+/);
-      if (f.length < 10) continue;
-      if (f[3] === "0A") listeners.set(f[1], { active: 0, queued: parseInt(f[4].split(":")[1], 16) });
-      else if (f[3] === "01" && f[9] !== "0") established.push(f[1]);
+    const round = gemRound(queries, n, check);
+    gemListeners = round.listeners;
+    if (check && r === 0) {
+      const mine = tcpListenerStats(undefined, sock).get(check);
+      if (round.check?.active !== mine?.active || round.check?.queued !== mine?.queued) {
+        throw new Error(`gem and ours disagree on ${check}: ${JSON.stringify(round.check)} vs ${JSON.stringify(mine)}`);
+      }
     }
+    for (const q of queries) gem.set(q.label, [...gem.get(q.label) ?? [], round.ms[q.label]]);
   }
-  for (const local of established) {
-    const port = local.slice(local.indexOf(":"));
-    const l = listeners.get(local) ?? listeners.get(`${"0".repeat(local.indexOf(":"))}${port}`);
-    if (l) l.active++;
-  }
-  return listeners;
+  return queries.map((q) => {
+    const o = ours.get(q.label)!, m = gem.get(q.label)!;
+    return {
+      label: q.label,
+      ours: median(o),
+      gem: median(m),
+      oursSpread: spread(o),
+      gemSpread: spread(m),
+      gemListeners,
+    };
+  });
 }
 
-/** Best-of-5 milliseconds per call over `n` calls. */
-function msPerQuery(body: () => unknown, n: number): number {
-  for (let i = 0; i < Math.max(3, n / 5); i++) body();
-  let best = Infinity;
-  for (let r = 0; r < 5; r++) {
-    const start = performance.now();
-    for (let i = 0; i < n; i++) body();
-    best = Math.min(best, (performance.now() - start) / n);
-  }
-  return best;
-}
-
-const busy = await HeldListener.start(["tcp", "127.0.0.1"]);
-const idle = await acceptingServer("127.0.0.1");
-const A = `127.0.0.1:${busy.port}`, B = `127.0.0.1:${idle.port}`;
-const clients: net.Socket[] = [];
-try {
-  const accepting = busy.accept(ACCEPTED);
-  for (let i = 0; i < ACCEPTED; i += 250) {
-    const batch = Math.min(250, ACCEPTED - i);
-    clients.push(
-      ...await Promise.all(
-        Array.from({ length: batch }, () => connect({ host: "127.0.0.1", port: busy.port }, 20_000)),
-      ),
+function print(title: string, rows: ReturnType<typeof compare>): void {
+  console.log(`\n${title} — ${runtimeLabel()}, gem raindrops (ruby) in the same run`);
+  console.log(`  ${"query".padEnd(28)} ${"ours ms".padStart(9)} ${"gem ms".padStart(9)}  ours/gem   spread ours | gem`);
+  for (const r of rows) {
+    console.log(
+      `  ${r.label.padEnd(28)} ${r.ours.toFixed(3).padStart(9)} ${r.gem.toFixed(3).padStart(9)}  ${
+        (r.ours / r.gem).toFixed(2).padStart(6)
+      }x   ${r.oursSpread} | ${r.gemSpread}`,
     );
   }
-  await accepting;
-  for (let i = 0; i < QUEUED; i++) clients.push(await connect({ host: "127.0.0.1", port: busy.port }));
-  const sock = new InetDiagSocket();
-  const want = { active: ACCEPTED, queued: QUEUED };
-  await waitFor(
-    () => tcpListenerStats(A, sock).get(A)!.queued === QUEUED,
-    () => tcpListenerStats(A, sock).get(A),
-    20_000,
-  );
-
-  // Same answer both ways, before timing anything.
-  const same = (s: { active: number; queued: number } | undefined, what: string) => {
-    if (s?.active !== want.active || s?.queued !== want.queued) {
-      throw new Error(`${what}: ${JSON.stringify(s)}, want ${JSON.stringify(want)}`);
-    }
-  };
-  const hosts: [string, number][] = [[procHost("127.0.0.1"), busy.port], [procHost("127.0.0.1"), idle.port]];
-  same(tcpListenerStats(A, sock).get(A), "netlink one");
-  same(tcpListenerStats([A, B], sock).get(A), "netlink list");
-  same(tcpListenerStats(undefined, sock).get(A), "netlink all");
-  same(procStats(hosts)[0], "/proc list");
-  same(procAll().get(`${hosts[0][0]}:${busy.port.toString(16).toUpperCase().padStart(4, "0")}`), "/proc all");
-
-  const n = 50;
-  const one = msPerQuery(() => tcpListenerStats(A, sock), n);
-  const list = msPerQuery(() => tcpListenerStats([A, B], sock), n);
-  const all = msPerQuery(() => tcpListenerStats(undefined, sock), n);
-  const oneFresh = msPerQuery(() => tcpListenerStats(A), n);
-  const procOne = msPerQuery(() => procStats(hosts.slice(0, 1)), 20);
-  const procList = msPerQuery(() => procStats(hosts), 20);
-  const procEvery = msPerQuery(() => procAll(), 20);
-  const sockets = readFileSync("/proc/net/tcp", "latin1").split("\n").length - 2 +
-    readFileSync("/proc/net/tcp6", "latin1").split("\n").length - 2;
-  report(
-    `listen stats: ${ACCEPTED} accepted + ${QUEUED} queued on one listener, one idle listener, ${sockets} TCP sockets on the machine (ms per query, best of 5)`,
-    [
-      { label: "/proc/net/tcp+tcp6, one address (baseline)", value: procOne, unit: "ms" },
-      { label: "tcpListenerStats(addr, sock)", value: one, unit: "ms", baseline: procOne },
-      { label: "tcpListenerStats(addr), socket per call", value: oneFresh, unit: "ms", baseline: procOne },
-      { label: "/proc/net/tcp+tcp6, two addresses (baseline)", value: procList, unit: "ms" },
-      { label: "tcpListenerStats([addr, idle], sock)", value: list, unit: "ms", baseline: procList },
-      { label: "/proc/net/tcp+tcp6, all listeners (baseline)", value: procEvery, unit: "ms" },
-      { label: "tcpListenerStats(undefined, sock)", value: all, unit: "ms", baseline: procEvery },
-    ],
-  );
-  console.log(
-    `  against the gem here (${GEM_ONE_MS} ms one address, ${GEM_ALL_MS} ms list/all; targets <= ${GEM_ONE_MS} ms and <= ${
-      (0.6 * GEM_ALL_MS).toFixed(1)
-    } ms):`,
-  );
-  console.log(
-    `    one ${(one / GEM_ONE_MS).toFixed(2)}x gem, list ${(list / GEM_ALL_MS).toFixed(2)}x gem, all ${
-      (all / GEM_ALL_MS).toFixed(2)
-    }x gem — ${runtimeLabel()}`,
-  );
-  sock.close();
-} finally {
-  await closeAll(clients, 10_000);
-  await busy[Symbol.asyncDispose]();
-  await idle[Symbol.asyncDispose]();
 }
+
+/** Opens idle loopback listeners (ports from the kernel) until `servers` holds `n`. */
+async function openListeners(servers: net.Server[], n: number): Promise<void> {
+  while (servers.length < n) {
+    const batch = Array.from({ length: Math.min(500, n - servers.length) }, () => net.createServer());
+    await Promise.all(batch.map((s) =>
+      new Promise<void>((resolve, reject) => {
+        s.once("error", reject);
+        s.listen(0, "127.0.0.1", () => resolve());
+      })
+    ));
+    servers.push(...batch);
+  }
+}
+
+ensureGem();
+const sock = new InetDiagSocket();
+
+// 1. One busy listener, one idle.
+{
+  const busy = await HeldListener.start(["tcp", "127.0.0.1"]);
+  const idle: net.Server[] = [];
+  await openListeners(idle, 1);
+  const A = `127.0.0.1:${busy.port}`, B = `127.0.0.1:${(idle[0].address() as net.AddressInfo).port}`;
+  const clients: net.Socket[] = [];
+  try {
+    const accepting = busy.accept(ACCEPTED);
+    for (let i = 0; i < ACCEPTED; i += 250) {
+      const batch = Math.min(250, ACCEPTED - i);
+      clients.push(
+        ...await Promise.all(
+          Array.from({ length: batch }, () => connect({ host: "127.0.0.1", port: busy.port }, 20_000)),
+        ),
+      );
+    }
+    await accepting;
+    for (let i = 0; i < QUEUED; i++) clients.push(await connect({ host: "127.0.0.1", port: busy.port }));
+    await waitFor(
+      () => tcpListenerStats(A, sock).get(A)!.queued === QUEUED,
+      () => tcpListenerStats(A, sock).get(A),
+      20_000,
+    );
+    for (const [what, s] of [["one", tcpListenerStats(A, sock)], ["all", tcpListenerStats(undefined, sock)]] as const) {
+      const a = s.get(A);
+      if (a?.active !== ACCEPTED || a?.queued !== QUEUED) throw new Error(`${what}: ${JSON.stringify(a)}`);
+    }
+    print(
+      `listener stats, ${ACCEPTED} accepted + ${QUEUED} queued on one listener, one idle (CPU ms per query, median of ${ROUNDS})`,
+      compare(
+        [
+          { label: "one address", addrs: [A] },
+          { label: "list of two", addrs: [A, B] },
+          { label: "every listener", addrs: null },
+        ],
+        sock,
+        20,
+        A,
+      ),
+    );
+  } finally {
+    await closeAll(clients, 10_000);
+    await busy[Symbol.asyncDispose]();
+    await Promise.all(idle.map((s) => new Promise((r) => s.close(r))));
+  }
+}
+
+// 2. Every listener with 1,000 then 8,000 listeners here.
+{
+  const servers: net.Server[] = [];
+  try {
+    const sizes = [FEW_LISTENERS, MANY_LISTENERS];
+    const rows: ReturnType<typeof compare>[] = [];
+    for (const size of sizes) {
+      await openListeners(servers, size);
+      const seen = tcpListenerStats(undefined, sock).size;
+      if (seen < size) throw new Error(`every listener: ${seen} listed, ${size} open here`);
+      const r = compare([{ label: `every listener (${size} here)`, addrs: null }], sock, size > 2000 ? 5 : 20);
+      rows.push(r);
+      print(`every listener, ${seen} listeners on the machine (gem saw ${r[0].gemListeners})`, r);
+    }
+    const [few, many] = rows.map((r) => r[0]);
+    console.log(
+      `  ${MANY_LISTENERS / FEW_LISTENERS}x the listeners: ours ${
+        (many.ours / few.ours).toFixed(1)
+      }x the time (target <= 10x), gem ${(many.gem / few.gem).toFixed(1)}x`,
+    );
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  }
+}
+sock.close();
 process.exit(0);

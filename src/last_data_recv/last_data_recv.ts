@@ -2,17 +2,21 @@
  * LastDataRecv: a Hono middleware recording, per request, how long ago
  * (ms) the request's connection last received data, from the kernel's
  * TCP_INFO `last_data_recv`, into an aggregate; and an endpoint serving
- * that aggregate (SPEC section 6).
+ * that aggregate.
  *
  * @module
  */
 import type { Context, Handler, MiddlewareHandler } from "hono";
 import { Aggregate } from "../aggregate/aggregate.ts";
 import type { AggregateView } from "../aggregate/view.ts";
-import { InetDiagSocket } from "../linux/diag_socket.ts";
-import { TcpInfo } from "../linux/tcp_info.ts";
-import { requestTcpInfo } from "../hono/connection.ts";
+import { NoConnectionError } from "../errors.ts";
+import { InetDiagSocket, sharedChannel } from "../linux/diag_socket.ts";
+import { fieldEnd, TCP_INFO_FIELDS } from "../linux/tcp_info_fields.ts";
+import { connectionOf } from "../hono/connection.ts";
 import { aggregateHeaders } from "../watcher/headers.ts";
+import { type ConnectionKey, ConnectionSockets } from "./connection_sockets.ts";
+
+const LAST_DATA_RECV = TCP_INFO_FIELDS.find((f) => f[0] === "last_data_recv")!;
 
 /** The two ends of a request's TCP connection as the server sees them, each `host:port` (`[v6]:port`). */
 export interface ConnectionAddresses {
@@ -44,7 +48,7 @@ export interface LastDataRecvOptions {
    * How to find the request's connection (see {@link ConnectionOf}). By
    * default the request's own connection as the server tells it in `c.env`
    * (`Deno.serve(app.fetch)`, `Bun.serve({ fetch: app.fetch })`), found
-   * through sock_diag by `requestTcpInfo`.
+   * by its client address (and, on Bun, the server's port).
    */
   connection?: ConnectionOf;
   /**
@@ -58,13 +62,13 @@ export interface LastDataRecvOptions {
    * matters at your request rate.
    */
   sample?: number;
-  /** A netlink socket to reuse; by default the middleware opens its own, closed by `close()`. */
+  /** A netlink socket for first lookups; by default the process's shared one. */
   socket?: InetDiagSocket;
 }
 
 /**
  * Records each request's `last_data_recv` (ms since its connection last
- * received data, read from TCP_INFO through sock_diag when the middleware
+ * received data, read from the kernel's TCP_INFO when the middleware
  * runs) into an aggregate, and serves it. Read as a request starts, it is
  * the time the request's bytes waited before the app saw them: in the
  * listen queue and the server's own queue. Lookups that fail (unknown
@@ -75,17 +79,13 @@ export interface LastDataRecvOptions {
  * and the headers X-Count and, when count > 1, X-Min, X-Max, X-Mean,
  * X-Std-Dev, X-Outliers-Low and X-Outliers-High.
  *
- * Cost: one sock_diag request and reply on a reused netlink socket per
- * recorded request (the server hides the descriptor, so getsockopt is not
- * an option). Measured by `bench/last_data_recv.bench.ts` (loopback,
- * keep-alive, one request at a time, a 2-byte "ok" handler; 2 vCPUs,
- * Linux 6.18): the lookup alone takes 5-7 µs (Bun 1.4.5, Deno 2.9.6), the
- * same with 1,000 other connections open; a whole request goes from 18-21
- * µs to 28-34 µs, i.e. +9 to +13 µs per recorded request, +50 to 60% on an
- * empty handler but a few percent of any request doing real work. With
- * `sample: 16` the added cost falls to 0.3-3 µs a request (within noise).
- * Record every request (the default, as the gem does) unless an app
- * serves tens of thousands of near-empty requests a second per process.
+ * Cost: the server hides the connection's descriptor, so the first
+ * request on a connection asks the kernel over sock_diag (which names the
+ * socket's inode), the second finds this process's descriptor for that
+ * inode, and every later request on a keep-alive connection is one
+ * getsockopt(TCP_INFO) plus a check that the descriptor still holds that
+ * socket (see {@link ConnectionSockets}); `bench/last_data_recv.bench.ts`
+ * measures it against an empty handler. `sample: N` records 1 request in N.
  *
  * @example
  * ```ts
@@ -106,8 +106,8 @@ export class LastDataRecv implements Disposable {
   /** The endpoint serving the aggregate, for `app.get(path, handler)`. */
   readonly handler: Handler;
   readonly #connection: ConnectionOf | undefined;
-  readonly #ownSocket: boolean;
-  #socket: InetDiagSocket | undefined;
+  readonly #sockets: ConnectionSockets;
+  readonly #info: DataView;
   #tick = 0;
   #missed = 0;
   #lastError: Error | undefined;
@@ -134,8 +134,9 @@ export class LastDataRecv implements Disposable {
     this.aggregate = agg;
     this.sample = sample;
     this.#connection = options.connection;
-    this.#socket = options.socket;
-    this.#ownSocket = options.socket === undefined;
+    const socket = options.socket;
+    this.#sockets = new ConnectionSockets(socket ? () => socket : sharedChannel);
+    this.#info = new DataView(this.#sockets.info.buffer);
     const lastDataRecv: MiddlewareHandler = async (c, next) => {
       if (++this.#tick >= sample) {
         this.#tick = 0;
@@ -159,35 +160,42 @@ export class LastDataRecv implements Disposable {
     return this.#lastError;
   }
 
+  /** The request's connection as the cache names it; undefined when the server tells none. */
+  #connectionKey(c: Context): ConnectionKey | undefined {
+    if (this.#connection !== undefined) {
+      const conn = this.#connection(c);
+      return conn && { key: `${conn.local}|${conn.remote}`, remote: conn.remote, local: conn.local };
+    }
+    const conn = connectionOf(c);
+    if (conn === undefined) {
+      throw new NoConnectionError(
+        "c.env tells no client address (serve with Deno.serve(app.fetch) or Bun.serve({ fetch: app.fetch }))",
+      );
+    }
+    const { remote, localPort } = conn;
+    return { key: localPort ? `${remote}>${localPort}` : remote, remote, localPort };
+  }
+
   #record(c: Context): void {
     if (this.#closed) return;
     try {
-      this.#socket ??= new InetDiagSocket();
-      let info: TcpInfo;
-      if (this.#connection === undefined) info = requestTcpInfo(c, this.#socket);
-      else {
-        const conn = this.#connection(c);
-        if (conn === undefined) {
-          this.#missed++;
-          return;
-        }
-        info = TcpInfo.fromAddress(conn.local, conn.remote, this.#socket);
+      const conn = this.#connectionKey(c);
+      if (conn === undefined) {
+        this.#missed++;
+        return;
       }
-      const ms = info.get("last_data_recv");
-      if (ms === undefined) this.#missed++;
-      else this.aggregate.add(ms);
+      const n = this.#sockets.read(conn);
+      if (n < fieldEnd(LAST_DATA_RECV)) this.#missed++;
+      else this.aggregate.add(this.#info.getUint32(LAST_DATA_RECV[1], true));
     } catch (e) {
       this.#missed++;
       this.#lastError = e instanceof Error ? e : new Error(String(e));
     }
   }
 
-  /** Stops recording and closes the netlink socket it opened (not one given in the options). */
+  /** Stops recording. */
   close(): void {
-    if (this.#closed) return;
     this.#closed = true;
-    if (this.#ownSocket) this.#socket?.close();
-    this.#socket = undefined;
   }
 
   /** Same as {@link close}, for `using`. */

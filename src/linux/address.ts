@@ -18,6 +18,35 @@ export interface InetAddress {
 /** Bytes per encoded address record. */
 export const ADDR_RECORD = 20;
 
+/**
+ * Longer than any address: `[` + 45 characters of IPv6 + `%` + an interface
+ * name (at most 15) + `]:65535`. Longer text is refused before any parsing,
+ * so no input costs more than a short one.
+ */
+const MAX_TEXT = 72;
+
+/** `text` without a trailing IPv6 scope id (`%eth0`); unchanged when it has none, or an empty one. */
+function dropScope(text: string): string {
+  const pct = text.indexOf("%");
+  if (pct < 0 || pct === text.length - 1 || text.indexOf("%", pct + 1) >= 0) return text;
+  return text.slice(0, pct);
+}
+
+/**
+ * An address as typed, without the scope id of a bracketed IPv6 host:
+ * `[fe80::1%eth0]:80` gives `[fe80::1]:80`; anything else comes back as it is.
+ *
+ * @example
+ * ```ts
+ * withoutScope("[fe80::1%eth0]:80"); // "[fe80::1]:80"
+ * ```
+ */
+export function withoutScope(address: string): string {
+  const close = address.indexOf("]");
+  if (!address.startsWith("[") || close < 0) return address;
+  return `[${dropScope(address.slice(1, close))}${address.slice(close)}`;
+}
+
 function parseIPv4(text: string): Uint8Array | null {
   const parts = text.split(".");
   if (parts.length !== 4) return null;
@@ -70,10 +99,11 @@ function parseIPv6(text: string): Uint8Array | null {
  * ```
  */
 export function parseHost(text: string): Omit<InetAddress, "port"> | null {
+  if (text.length > MAX_TEXT) return null;
   const v4 = parseIPv4(text);
   if (v4) return { family: 4, bytes: v4 };
   const bare = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text;
-  const v6 = parseIPv6(bare.replace(/%[^%]+$/, ""));
+  const v6 = parseIPv6(dropScope(bare));
   return v6 ? { family: 6, bytes: v6 } : null;
 }
 
@@ -95,11 +125,14 @@ function parsePort(input: string, text: string): number {
  */
 export function parseAddress(input: string): InetAddress {
   if (typeof input !== "string") throw new TypeError(`address must be a string, got ${typeof input}`);
+  if (input.length > MAX_TEXT) {
+    throw new AddressError(`${input.slice(0, MAX_TEXT)}...`, `longer than ${MAX_TEXT} characters`);
+  }
   if (input.startsWith("[")) {
     const close = input.indexOf("]");
     if (close < 0) throw new AddressError(input, "unclosed [");
     if (input[close + 1] !== ":") throw new AddressError(input, "missing port");
-    const host = input.slice(1, close).replace(/%[^%]+$/, "");
+    const host = dropScope(input.slice(1, close));
     const bytes = parseIPv6(host);
     if (!bytes) throw new AddressError(input, "bad IPv6 address");
     return { family: 6, bytes, port: parsePort(input, input.slice(close + 2)) };
@@ -157,6 +190,13 @@ export function encodeAddress(a: InetAddress, out: Uint8Array, offset = 0): void
   out[offset + 2] = a.port & 0xff;
   out[offset + 3] = a.port >> 8;
   out.set(a.bytes, offset + 4);
+}
+
+/** The canonical text of the 20-byte native record at `offset`, as {@link formatAddress} gives it. */
+export function formatRecord(buf: Uint8Array, offset = 0): string {
+  if (buf[offset] === 6) return formatAddress(decodeAddress(buf, offset));
+  const port = buf[offset + 2] | (buf[offset + 3] << 8);
+  return `${buf[offset + 4]}.${buf[offset + 5]}.${buf[offset + 6]}.${buf[offset + 7]}:${port}`;
 }
 
 /** Reads a 20-byte native record. */

@@ -33,8 +33,11 @@ export function diagError(what: string, rc: number): NativeError {
 }
 
 /**
- * A netlink socket for socket statistics, reusable across queries.
- * Closed with `close()` (safe to call twice) or `using`.
+ * A netlink socket of its own for socket statistics, reusable across
+ * queries; without one, queries share one socket per process. Close it
+ * with `close()` (safe to call twice) or `using`: the garbage collector
+ * closes a forgotten one only when it happens to run, which may be after
+ * the process has run out of descriptors.
  *
  * @example
  * ```ts
@@ -79,12 +82,32 @@ export class InetDiagSocket {
   }
 }
 
-/** Runs `body` with `sock`, or with a temporary socket closed afterwards. */
-export function withSocket<T>(sock: InetDiagSocket | undefined, body: (s: InetDiagSocket) => T): T {
-  if (sock !== undefined) {
-    if (!(sock instanceof InetDiagSocket)) throw new TypeError("sock must be an InetDiagSocket");
-    return body(sock);
-  }
-  using temporary = new InetDiagSocket();
-  return body(temporary);
+/** What one query needs: a sock_diag descriptor and a receive buffer. */
+export interface DiagChannel {
+  readonly fd: number;
+  /** @internal Receive buffer handed to the native parser. */
+  readonly scratch: Uint8Array;
+}
+
+let shared: DiagChannel | undefined;
+
+/**
+ * The process's one shared sock_diag socket (opened natively on first use,
+ * open for the process's life, requests on it taken in turn by the
+ * process's threads) with this thread's receive buffer. Queries given no
+ * socket use it, so they open nothing per call and a Worker that ends
+ * leaves no descriptor behind.
+ */
+export function sharedChannel(): DiagChannel {
+  if (shared) return shared;
+  const fd = native().rd_diag_shared();
+  if (fd < 0) throw diagError("socket(AF_NETLINK, NETLINK_SOCK_DIAG)", fd);
+  return (shared = { fd, scratch: new Uint8Array(SCRATCH_BYTES) });
+}
+
+/** Runs `body` with `sock`, or with the process's shared socket. */
+export function withSocket<T>(sock: InetDiagSocket | undefined, body: (s: DiagChannel) => T): T {
+  if (sock === undefined) return body(sharedChannel());
+  if (!(sock instanceof InetDiagSocket)) throw new TypeError("sock must be an InetDiagSocket");
+  return body(sock);
 }

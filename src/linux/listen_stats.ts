@@ -6,8 +6,8 @@
  */
 import { realpathSync } from "node:fs";
 import { native } from "../native/library.ts";
-import { ADDR_RECORD, decodeAddress, encodeAddress, formatAddress, parseAddress } from "./address.ts";
-import { diagError, type InetDiagSocket, withSocket } from "./diag_socket.ts";
+import { ADDR_RECORD, encodeAddress, formatRecord, parseAddress, withoutScope } from "./address.ts";
+import { type DiagChannel, diagError, type InetDiagSocket, withSocket } from "./diag_socket.ts";
 
 /**
  * One listener's figures: `queued` connections wait in its accept queue,
@@ -54,23 +54,30 @@ type Query = (fd: number, query: Uint8Array, out: Uint8Array, scratch: Uint8Arra
  * Calls a native query, growing the answer buffer while the kernel has more
  * to say; returns the buffer and the number of records written.
  */
-function askRecords(sock: InetDiagSocket, what: string, call: Query, query: Uint8Array, minBytes: number) {
-  for (let size = Math.max(minBytes, 4096);; size *= 4) {
+function askRecords(sock: DiagChannel, what: string, call: Query, query: Uint8Array, minBytes: number) {
+  // A too-small buffer costs a whole dump: an all-listeners query starts
+  // from the size the last one of its kind needed.
+  const last = query.length === 0 ? answerBytes.get(call) ?? 0 : 0;
+  for (let size = Math.max(minBytes, 4096, last);; size *= 4) {
     const out = new Uint8Array(size);
     const records = call(sock.fd, query, out, sock.scratch);
     if (records === ENOSPC && size < 1 << 28) continue;
     if (records < 0) throw diagError(what, records);
+    if (query.length === 0) answerBytes.set(call, size);
     return { out, records };
   }
 }
 
+/** The answer buffer size the last all-listeners query of each kind needed. */
+const answerBytes = new Map<Query, number>();
+
 /** Every listener: no query. */
-function askAll(sock: InetDiagSocket, what: string, call: Query, minBytes: number) {
+function askAll(sock: DiagChannel, what: string, call: Query, minBytes: number) {
   return askRecords(sock, what, call, new Uint8Array(0), minBytes);
 }
 
 /** One 16-byte answer per queried address or path. */
-function ask(sock: InetDiagSocket, what: string, call: Query, query: Uint8Array, count: number): Uint8Array {
+function ask(sock: DiagChannel, what: string, call: Query, query: Uint8Array, count: number): Uint8Array {
   return askRecords(sock, what, call, query, count * ANSWER_RECORD).out;
 }
 
@@ -112,12 +119,12 @@ export function tcpListenerStats(
   if (list === undefined) {
     return withSocket(sock, (s) => {
       const { out: answer, records } = askAll(s, "sock_diag TCP listeners", tcpQuery, 64 * ALL_TCP_RECORD);
-      const view = new DataView(answer.buffer, answer.byteOffset);
+      // Records are 4-byte aligned at the start of a fresh buffer.
+      const words = new Uint32Array(answer.buffer, answer.byteOffset, (records * ALL_TCP_RECORD) / 4);
       const stats = new Map<string, ListenStats>();
       for (let o = 0; o < records * ALL_TCP_RECORD; o += ALL_TCP_RECORD) {
-        const key = formatAddress(decodeAddress(answer, o));
-        const u32 = (k: number) => view.getUint32(o + ADDR_RECORD + 4 * k, true);
-        stats.set(key, new ListenStats(u32(0), u32(1), u32(2), 1));
+        const w = (o + ADDR_RECORD) / 4;
+        stats.set(formatRecord(answer, o), new ListenStats(words[w], words[w + 1], words[w + 2], 1));
       }
       return stats;
     });
@@ -127,9 +134,9 @@ export function tcpListenerStats(
       `at most ${MAX_QUERY} addresses per query (the kernel filter's size limit); got ${list.length}: ask for every listener instead`,
     );
   }
-  const keys = list.map((a) => a.replace(/%[^\]]*\]/, "]"));
   const query = new Uint8Array(list.length * ADDR_RECORD);
   list.forEach((a, i) => encodeAddress(parseAddress(a), query, i * ADDR_RECORD));
+  const keys = list.map(withoutScope);
   if (list.length === 0) return new Map();
   return withSocket(sock, (s) => perQuery(ask(s, "sock_diag TCP listeners", tcpQuery, query, list.length), keys));
 }

@@ -8,7 +8,7 @@
 import { NativeError } from "../errors.ts";
 import { native } from "../native/library.ts";
 import { ADDR_RECORD, decodeAddress, encodeAddress, formatAddress, type InetAddress, parseAddress } from "./address.ts";
-import { diagError, type InetDiagSocket, withSocket } from "./diag_socket.ts";
+import { type DiagChannel, diagError, type InetDiagSocket, withSocket } from "./diag_socket.ts";
 import {
   fieldEnd,
   type FieldSpec,
@@ -41,7 +41,7 @@ type Source = { fd: number } | { local?: InetAddress; remote: InetAddress; local
 export interface FromRemoteOptions {
   /** Only a connection on this local port (the server's port), 1-65535; by default any. */
   localPort?: number;
-  /** A netlink socket to reuse; by default a temporary one per read. */
+  /** A netlink socket of its own; by default the process's shared one. */
   sock?: InetDiagSocket;
 }
 
@@ -57,6 +57,66 @@ const MAX_HINTS = 64;
 
 function lookupError(rc: number, what: string): NativeError {
   return rc === -2 ? new NativeError("sock_diag TCP_INFO", 2, what) : diagError("sock_diag TCP_INFO", rc);
+}
+
+/** @internal What {@link searchByRemote} found. */
+export interface FoundConnection {
+  /** Bytes of tcp_info the kernel returned (copied into `out` as far as it reaches). */
+  length: number;
+  /** The connection's local end. */
+  local: InetAddress;
+  /** The socket's inode; 0 while it waits in an accept queue. */
+  inode: number;
+}
+
+/**
+ * @internal The search behind {@link TcpInfo.fromRemote}: the connection
+ * whose remote end is `remote` (on `localPort` when given). `hint`, a local
+ * end to try first with an exact lookup, defaults to the last local end
+ * found for this family and port. Throws a NativeError (ENOENT when no
+ * connection matches).
+ */
+export function searchByRemote(
+  s: DiagChannel,
+  remote: InetAddress,
+  localPort: number | undefined,
+  out: Uint8Array,
+  hint?: InetAddress,
+): FoundConnection {
+  const rec = new Uint8Array(2 * ADDR_RECORD + 4);
+  encodeAddress(remote, rec);
+  const found = rec.subarray(ADDR_RECORD, 2 * ADDR_RECORD);
+  const inode = rec.subarray(2 * ADDR_RECORD);
+  const key = `${remote.family}/${localPort ?? 0}`;
+  if (hint) encodeAddress(hint, found);
+  else {
+    const last = localHints.get(key);
+    if (last) found.set(last);
+  }
+  const rc = native().rd_tcp_info_by_remote(
+    s.fd,
+    rec.subarray(0, ADDR_RECORD),
+    localPort ?? 0,
+    found,
+    inode,
+    out,
+    out.length,
+    s.scratch,
+    s.scratch.length,
+  );
+  if (rc < 0) {
+    throw lookupError(
+      rc,
+      `no connection from ${formatAddress(remote)}${localPort ? ` on local port ${localPort}` : ""}`,
+    );
+  }
+  if (localHints.size >= MAX_HINTS && !localHints.has(key)) localHints.clear();
+  localHints.set(key, found.slice());
+  return {
+    length: rc,
+    local: decodeAddress(found),
+    inode: new DataView(inode.buffer, inode.byteOffset).getUint32(0, true),
+  };
 }
 
 /**
@@ -162,34 +222,13 @@ export class TcpInfo {
   }
 
   /** The first read of {@link fromRemote}: finds the connection and keeps its local end. */
-  #byRemote(s: InetDiagSocket, src: { remote: InetAddress; localPort?: number }, out: Uint8Array): number {
-    const rec = new Uint8Array(2 * ADDR_RECORD);
-    encodeAddress(src.remote, rec);
-    const found = rec.subarray(ADDR_RECORD);
-    const key = `${src.remote.family}/${src.localPort ?? 0}`;
-    const hint = localHints.get(key);
-    if (hint) found.set(hint);
-    const rc = native().rd_tcp_info_by_remote(
-      s.fd,
-      rec.subarray(0, ADDR_RECORD),
-      src.localPort ?? 0,
-      found,
-      out,
-      out.length,
-      s.scratch,
-      s.scratch.length,
-    );
-    const what = `no connection from ${formatAddress(src.remote)}${
-      src.localPort ? ` on local port ${src.localPort}` : ""
-    }`;
-    if (rc < 0) throw lookupError(rc, what);
-    if (localHints.size >= MAX_HINTS && !localHints.has(key)) localHints.clear();
-    localHints.set(key, found.slice());
-    this.#source = { ...src, local: decodeAddress(found) };
-    return rc;
+  #byRemote(s: DiagChannel, src: { remote: InetAddress; localPort?: number }, out: Uint8Array): number {
+    const found = searchByRemote(s, src.remote, src.localPort, out);
+    this.#source = { ...src, local: found.local };
+    return found.length;
   }
 
-  #byPair(s: InetDiagSocket, local: InetAddress, remote: InetAddress, out: Uint8Array): number {
+  #byPair(s: DiagChannel, local: InetAddress, remote: InetAddress, out: Uint8Array): number {
     const pair = new Uint8Array(2 * ADDR_RECORD);
     const tryPair = (l: InetAddress, r: InetAddress) => {
       encodeAddress(l, pair, 0);

@@ -30,6 +30,7 @@ export const symbols = {
   // caller's receive buffer (>= 32 KiB). Results: counts, or -errno.
   rd_diag_open: { args: [], returns: "i32" /* fd */ },
   rd_diag_close: { args: ["i32" /* fd */], returns: "i32" },
+  rd_diag_shared: { args: [], returns: "i32" /* the process's shared fd */ },
   rd_tcp_listener_stats: {
     args: ["i32" /* fd */, "buffer" /* query */, "u32", "buffer" /* out */, "u32", "buffer" /* scratch */, "u32"],
     returns: "i32", // records written
@@ -43,10 +44,12 @@ export const symbols = {
     returns: "i32", // bytes of tcp_info the kernel returned
   },
   rd_tcp_info_by_remote: {
-    args: ["i32" /* fd */, "buffer" /* remote */, "u32" /* local port or 0 */, "buffer" /* local: hint in, found out */, "buffer" /* out */, "u32", "buffer" /* scratch */, "u32"],
+    args: ["i32" /* fd */, "buffer" /* remote */, "u32" /* local port or 0 */, "buffer" /* local: hint in, found out */, "buffer" /* inode out, or null */, "buffer" /* out */, "u32", "buffer" /* scratch */, "u32"],
     returns: "i32", // bytes of tcp_info the kernel returned
   },
   rd_tcp_info_fd: { args: ["i32" /* socket fd */, "buffer" /* out */, "u32"], returns: "i32" /* bytes */ },
+  rd_tcp_info_fd_checked: { args: ["i32" /* socket fd */, "u32" /* its inode */, "buffer" /* out */, "u32"], returns: "i32" /* bytes */ },
+  rd_socket_fds: { args: ["buffer" /* out: {fd, inode} u32 pairs */, "u32"], returns: "i32" /* sockets */ },
 } as const satisfies SymbolTable;
 
 export type Symbols = typeof symbols;

@@ -2,11 +2,12 @@
 //! 20-byte address record that crosses the C ABI, the in-kernel bytecode
 //! filter and request building. Pure: no syscalls here.
 const std = @import("std");
+const linux = std.os.linux;
 const netlink = @import("netlink.zig");
 
-pub const AF_INET: u8 = 2;
-pub const AF_INET6: u8 = 10;
-pub const IPPROTO_TCP: u8 = 6;
+pub const AF_INET: u8 = linux.AF.INET;
+pub const AF_INET6: u8 = linux.AF.INET6;
+pub const IPPROTO_TCP: u8 = linux.IPPROTO.TCP;
 
 /// TCP states (include/net/tcp_states.h); idiag_states is a bitmask of them.
 pub const TCP_ESTABLISHED: u8 = 1;
@@ -114,6 +115,13 @@ pub const Addr = struct {
             else => return null,
         }
         return a;
+    }
+
+    /// Decodes a record already checked by `decode` or written by `encode`
+    /// (family byte 4 or 6). A record that broke that invariant reads as the
+    /// IPv4 wildcard with port 0: defined in every build mode, unlike `.?`.
+    pub fn decodeValid(rec: *const [addr_size]u8) Addr {
+        return decode(rec) orelse .{ .family = AF_INET, .port = 0, .bytes = [_]u8{0} ** 16 };
     }
 
     pub fn encode(self: Addr, rec: *[addr_size]u8) void {

@@ -21,20 +21,21 @@ comptime {
     std.debug.assert(@sizeOf(Header) == 16);
 }
 
-pub const NLMSG_NOOP: u16 = 1;
-pub const NLMSG_ERROR: u16 = 2;
-pub const NLMSG_DONE: u16 = 3;
-pub const NLMSG_OVERRUN: u16 = 4;
+pub const NLMSG_NOOP: u16 = @intFromEnum(linux.NetlinkMessageType.NOOP);
+pub const NLMSG_ERROR: u16 = @intFromEnum(linux.NetlinkMessageType.ERROR);
+pub const NLMSG_DONE: u16 = @intFromEnum(linux.NetlinkMessageType.DONE);
+pub const NLMSG_OVERRUN: u16 = @intFromEnum(linux.NetlinkMessageType.OVERRUN);
 /// Types below this value are netlink control messages.
-pub const NLMSG_MIN_TYPE: u16 = 0x10;
+pub const NLMSG_MIN_TYPE: u16 = linux.NetlinkMessageType.MIN_TYPE;
 
-pub const F_REQUEST: u16 = 0x01;
-pub const F_MULTI: u16 = 0x02;
-pub const F_DUMP_INTR: u16 = 0x10;
-pub const F_DUMP: u16 = 0x300;
+pub const F_REQUEST: u16 = linux.NLM_F_REQUEST;
+pub const F_MULTI: u16 = linux.NLM_F_MULTI;
+pub const F_DUMP_INTR: u16 = linux.NLM_F_DUMP_INTR;
+pub const F_DUMP: u16 = linux.NLM_F_DUMP;
 
-/// NETLINK_SOCK_DIAG protocol number and its one request type.
-pub const NETLINK_SOCK_DIAG: u32 = 4;
+/// NETLINK_SOCK_DIAG protocol number and its one request type (which
+/// std.os.linux does not name).
+pub const NETLINK_SOCK_DIAG: u32 = linux.NETLINK.SOCK_DIAG;
 pub const SOCK_DIAG_BY_FAMILY: u16 = 20;
 
 /// Smallest scratch buffer the exports accept. The kernel sizes each dump
@@ -215,7 +216,7 @@ pub fn frame(buf: []u8, len: usize, flags: u16, seq: u32) void {
     @memcpy(buf[0..@sizeOf(Header)], std.mem.asBytes(&h));
 }
 
-var seq_counter: u32 = 0;
+pub var seq_counter: u32 = 0;
 
 fn nextSeq() u32 {
     return @atomicRmw(u32, &seq_counter, .Add, 1, .monotonic) +% 1;
@@ -232,9 +233,42 @@ pub export fn rd_diag_open() i32 {
     return fd;
 }
 
-/// Closes a descriptor from rd_diag_open. Returns 0 or -errno.
+const shared_receive_timeout_s = 5;
+
+/// The process's shared sock_diag socket, -1 until first asked for.
+var shared_fd = std.atomic.Value(i32).init(-1);
+var shared_open_lock: std.Thread.Mutex = .{};
+/// Held for each request and reply on the shared socket: the threads of a
+/// process (Workers) take turns, so no reply reaches the wrong thread.
+var shared_use_lock: std.Thread.Mutex = .{};
+
+/// One sock_diag socket for the whole process, opened on first call and
+/// kept open for the process's life: queries that bring no socket of their
+/// own use it, so threads that end (Workers) leave nothing open behind.
+/// Requests on it are serialised by `run`. rd_diag_close refuses it
+/// (-EBUSY). Returns the descriptor or the -errno of opening it.
+pub export fn rd_diag_shared() i32 {
+    const fd = shared_fd.load(.acquire);
+    if (fd >= 0) return fd;
+    shared_open_lock.lock();
+    defer shared_open_lock.unlock();
+    if (shared_fd.load(.acquire) >= 0) return shared_fd.load(.acquire);
+    const opened = rd_diag_open();
+    if (opened < 0) return opened;
+    // Threads wait their turn for this socket: a reply that never came
+    // must not stall them all for good, so a receive gives up (-EAGAIN)
+    // after this long; a late reply is then skipped as stale.
+    const tv: linux.timeval = .{ .sec = shared_receive_timeout_s, .usec = 0 };
+    _ = linux.setsockopt(opened, linux.SOL.SOCKET, linux.SO.RCVTIMEO, std.mem.asBytes(&tv), @sizeOf(linux.timeval));
+    shared_fd.store(opened, .release);
+    return opened;
+}
+
+/// Closes a descriptor from rd_diag_open. Returns 0 or -errno (-EBUSY for
+/// the shared socket of rd_diag_shared).
 pub export fn rd_diag_close(fd: i32) i32 {
     if (fd < 0) return sys.neg(.BADF);
+    if (fd == shared_fd.load(.acquire)) return sys.neg(.BUSY);
     if (sys.failure(linux.close(fd))) |e| return e;
     return 0;
 }
@@ -253,6 +287,9 @@ pub const Mode = enum { dump, single };
 /// negative errno: the kernel's, -E2BIG when the request does not fit,
 /// -EPROTO for a malformed reply, -EMSGSIZE for a truncated datagram.
 pub fn run(fd: i32, scratch: []u8, mode: Mode, ctx: anytype) i32 {
+    const shared = fd >= 0 and fd == shared_fd.load(.acquire);
+    if (shared) shared_use_lock.lock();
+    defer if (shared) shared_use_lock.unlock();
     var attempt: usize = 0;
     while (attempt < max_attempts) : (attempt += 1) {
         ctx.reset();
@@ -286,6 +323,9 @@ fn receive(fd: i32, scratch: []u8, mode: Mode, seq: u32, ctx: anytype) Outcome {
             if (nonblock) return .{ .failed = stop };
             return .{ .failed = @intCast(got) };
         }
+        // The kernel never sends an empty datagram; zero bytes is the end of
+        // a stream (a socketpair standing in for the kernel), never a reply.
+        if (got == 0) return .{ .failed = if (stop != 0) stop else sys.neg(.PROTO) };
         const n: usize = @intCast(got);
         if (n > scratch.len) {
             if (stop == 0) stop = sys.neg(.MSGSIZE);
@@ -529,26 +569,34 @@ const CountCtx = struct {
     }
 };
 
-/// A fake kernel: a SEQPACKET socketpair whose far end holds replies queued
-/// before `run` is called (run takes the next sequence numbers in order).
-const FakeKernel = struct {
+/// A FAKE OF THE KERNEL, for replies a real kernel cannot be made to send:
+/// a unix socketpair (SOCK_SEQPACKET or SOCK_DGRAM) whose far end holds
+/// replies queued before `run` is called (run takes the next sequence
+/// numbers in order). A receive that waits for more than was queued, or a
+/// request that finds the far end's queue full (SOCK_DGRAM queues are
+/// short), gives up after 200 ms (-EAGAIN) instead of hanging the tests.
+pub const FakeKernel = struct {
     pair: [2]i32,
 
-    fn init() !FakeKernel {
+    pub fn init(sock_type: u32) !FakeKernel {
         var pair: [2]i32 = undefined;
-        if (sys.failure(linux.socketpair(linux.AF.UNIX, linux.SOCK.SEQPACKET | linux.SOCK.CLOEXEC, 0, &pair)) != null) return error.Unexpected;
+        if (sys.failure(linux.socketpair(linux.AF.UNIX, @intCast(sock_type | linux.SOCK.CLOEXEC), 0, &pair)) != null) return error.Unexpected;
+        const tv: linux.timeval = .{ .sec = 0, .usec = 200_000 };
+        for ([2]u32{ linux.SO.RCVTIMEO, linux.SO.SNDTIMEO }) |opt| {
+            _ = linux.setsockopt(pair[0], linux.SOL.SOCKET, opt, std.mem.asBytes(&tv), @sizeOf(linux.timeval));
+        }
         return .{ .pair = pair };
     }
-    fn deinit(self: FakeKernel) void {
+    pub fn deinit(self: FakeKernel) void {
         for (self.pair) |fd| _ = linux.close(fd);
     }
-    fn reply(self: FakeKernel, datagram: []const u8) !void {
+    pub fn reply(self: FakeKernel, datagram: []const u8) !void {
         if (sys.failure(linux.sendto(self.pair[1], datagram.ptr, datagram.len, 0, null, 0)) != null) return error.Unexpected;
     }
 };
 
 test "run: stale replies skipped, DUMP_INTR retried, then -EINTR" {
-    const k = try FakeKernel.init();
+    const k = try FakeKernel.init(linux.SOCK.SEQPACKET);
     defer k.deinit();
     var scratch: [min_scratch]u8 = undefined;
     var buf: [256]u8 = undefined;
@@ -582,7 +630,7 @@ test "run: stale replies skipped, DUMP_INTR retried, then -EINTR" {
 }
 
 test "run: NLMSG_ERROR, early stop drains the dump, malformed reply" {
-    const k = try FakeKernel.init();
+    const k = try FakeKernel.init(linux.SOCK.SEQPACKET);
     defer k.deinit();
     var scratch: [min_scratch]u8 = undefined;
     var buf: [256]u8 = undefined;
@@ -627,7 +675,7 @@ test "run: NLMSG_ERROR, early stop drains the dump, malformed reply" {
 }
 
 test "run: a datagram larger than scratch is -EMSGSIZE" {
-    const k = try FakeKernel.init();
+    const k = try FakeKernel.init(linux.SOCK.SEQPACKET);
     defer k.deinit();
     var scratch: [64]u8 = undefined;
     var buf: [256]u8 = undefined;
@@ -638,10 +686,21 @@ test "run: a datagram larger than scratch is -EMSGSIZE" {
     try testing.expectEqual(@as(u32, 0), ctx.records);
 }
 
+test "the shared socket: one per process, not closable" {
+    const fd = rd_diag_shared();
+    try testing.expect(fd >= 0);
+    try testing.expectEqual(fd, rd_diag_shared());
+    try testing.expectEqual(sys.neg(.BUSY), rd_diag_close(fd));
+}
+
 test "open and close a sock_diag socket" {
     const fd = rd_diag_open();
     try testing.expect(fd >= 0);
     try testing.expectEqual(@as(i32, 0), rd_diag_close(fd));
     try testing.expectEqual(sys.neg(.BADF), rd_diag_close(fd));
     try testing.expectEqual(sys.neg(.BADF), rd_diag_close(-1));
+}
+
+test {
+    _ = @import("fake_kernel_fuzz.zig");
 }

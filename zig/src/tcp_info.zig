@@ -9,8 +9,14 @@ const linux = std.os.linux;
 const sys = @import("sys.zig");
 const netlink = @import("netlink.zig");
 const inet = @import("inet_diag.zig");
+const socket_fds = @import("socket_fds.zig");
 
-const TCP_INFO: u32 = 11;
+comptime {
+    _ = socket_fds;
+}
+
+const TCP_INFO: u32 = linux.TCP.INFO;
+const native = @import("builtin").cpu.arch.endian();
 
 /// getsockopt(SOL_TCP, TCP_INFO) on `sockfd` into `out` (out_cap bytes at
 /// most). Returns the length the kernel wrote or -errno (EBADF, ENOTSOCK,
@@ -23,6 +29,18 @@ export fn rd_tcp_info_fd(sockfd: i32, out: ?[*]u8, out_cap: u32) i32 {
     return @intCast(@min(len, out_cap));
 }
 
+/// rd_tcp_info_fd, then a check that `sockfd` is still the socket with
+/// inode `inode`: descriptors are reused, so a cached descriptor may by now
+/// be another socket. -ESTALE when it is not (what was read belongs to
+/// another socket and is dropped). Checked after the read, a passed check is
+/// conclusive: a closed socket's inode does not come back on a descriptor.
+export fn rd_tcp_info_fd_checked(sockfd: i32, inode: u32, out: ?[*]u8, out_cap: u32) i32 {
+    const n = rd_tcp_info_fd(sockfd, out, out_cap);
+    if (n < 0) return n;
+    if (socket_fds.socketInode(sockfd) != inode) return sys.neg(.STALE);
+    return n;
+}
+
 /// Finds the TCP socket whose local end is `local` and remote end `remote`
 /// (addr20 records of one family, else -EINVAL) with one non-dump
 /// SOCK_DIAG_BY_FAMILY request and copies its struct tcp_info into `out`,
@@ -31,7 +49,7 @@ export fn rd_tcp_info_fd(sockfd: i32, out: ?[*]u8, out_cap: u32) i32 {
 /// kernel would answer with a listener on `local`: that is ignored), -ENODATA
 /// when the socket has no tcp_info (a TIME_WAIT socket). `scratch` (at least
 /// 32 KiB) holds the request and the reply.
-export fn rd_tcp_info_by_addr(fd: i32, local: ?[*]const u8, remote: ?[*]const u8, out: ?[*]u8, out_cap: u32, scratch: ?[*]u8, scratch_len: u32) i32 {
+pub export fn rd_tcp_info_by_addr(fd: i32, local: ?[*]const u8, remote: ?[*]const u8, out: ?[*]u8, out_cap: u32, scratch: ?[*]u8, scratch_len: u32) i32 {
     const l = inet.Addr.decode((local orelse return sys.neg(.INVAL))[0..inet.addr_size]) orelse return sys.neg(.INVAL);
     const r = inet.Addr.decode((remote orelse return sys.neg(.INVAL))[0..inet.addr_size]) orelse return sys.neg(.INVAL);
     if (l.family != r.family) return sys.neg(.INVAL);
@@ -104,11 +122,16 @@ const ByAddrCtx = struct {
 /// previous call found), that four-tuple is first looked up exactly (a few
 /// µs) and taken when it is an accepted ESTABLISHED socket with tcp_info.
 /// Zero it for no hint; a wrong hint only costs that lookup.
-export fn rd_tcp_info_by_remote(fd: i32, remote: ?[*]const u8, local_port: u32, out_local: ?[*]u8, out: ?[*]u8, out_cap: u32, scratch: ?[*]u8, scratch_len: u32) i32 {
+///
+/// `out_inode`, when not null, receives the socket's inode (4 bytes,
+/// native u32; 0 for a socket still in an accept queue), which
+/// rd_socket_fds leads to this process's descriptor for it.
+pub export fn rd_tcp_info_by_remote(fd: i32, remote: ?[*]const u8, local_port: u32, out_local: ?[*]u8, out_inode: ?[*]u8, out: ?[*]u8, out_cap: u32, scratch: ?[*]u8, scratch_len: u32) i32 {
     const r = inet.Addr.decode((remote orelse return sys.neg(.INVAL))[0..inet.addr_size]) orelse return sys.neg(.INVAL);
     if (local_port > std.math.maxInt(u16)) return sys.neg(.INVAL);
     const ol = (out_local orelse return sys.neg(.INVAL))[0..inet.addr_size];
     if (out_cap > 0 and out == null) return sys.neg(.INVAL);
+    const o: []u8 = if (out) |p| p[0..out_cap] else &.{};
     const s = (scratch orelse return sys.neg(.INVAL))[0..scratch_len];
     if (s.len < netlink.min_scratch) return sys.neg(.INVAL);
 
@@ -128,9 +151,10 @@ export fn rd_tcp_info_by_remote(fd: i32, remote: ?[*]const u8, local_port: u32, 
     if (best.rank == 0) return sys.neg(.NOENT);
     const local = if (r.family == inet.AF_INET) unmapAddr(best.local) else best.local;
     local.encode(ol);
+    if (out_inode) |p| std.mem.writeInt(u32, p[0..4], best.inode, native);
     if (!best.has_info) return sys.neg(.NODATA);
-    const n = @min(best.stored, out_cap);
-    if (n > 0) @memcpy(out.?[0..n], best.info[0..n]);
+    const n = @min(best.stored, o.len);
+    @memcpy(o[0..n], best.info[0..n]);
     return @intCast(best.info_len);
 }
 
@@ -140,6 +164,7 @@ pub const Candidate = struct {
     /// 0: none yet. See `rankOf`.
     rank: u8 = 0,
     local: inet.Addr = undefined,
+    inode: u32 = 0,
     has_info: bool = false,
     /// The kernel's tcp_info length, and how much of it `info` holds.
     info_len: usize = 0,
@@ -169,7 +194,7 @@ pub const Candidate = struct {
         if (local_port != 0 and local.port != local_port) return 0;
         const rank = rankOf(&m, info != null);
         if (rank <= self.rank) return 0;
-        self.* = .{ .rank = rank, .local = local, .has_info = info != null };
+        self.* = .{ .rank = rank, .local = local, .inode = m.inode, .has_info = info != null };
         if (info) |i| {
             self.info_len = i.len;
             self.stored = @min(i.len, max_info);
@@ -589,7 +614,7 @@ test "IPv4-mapped addresses map and unmap; others stay" {
 }
 
 fn byRemote(fd: i32, remote: *const [20]u8, local_port: u32, local: *[20]u8, out: []u8) i32 {
-    return rd_tcp_info_by_remote(fd, remote, local_port, local, out.ptr, @intCast(out.len), &test_scratch, test_scratch.len);
+    return rd_tcp_info_by_remote(fd, remote, local_port, local, null, out.ptr, @intCast(out.len), &test_scratch, test_scratch.len);
 }
 
 test "TCP_INFO by remote end equals TCP_INFO by descriptor, local end reported" {
@@ -633,16 +658,16 @@ test "TCP_INFO by remote end equals TCP_INFO by descriptor, local end reported" 
     try testing.expectEqualSlices(u8, &remote, &local);
     // Truncated to out_cap, full length returned; no socket; bad arguments.
     var small = [_]u8{0xaa} ** 16;
-    try testing.expectEqual(n_fd, rd_tcp_info_by_remote(fd, &remote, 0, &local, &small, 8, &test_scratch, test_scratch.len));
+    try testing.expectEqual(n_fd, rd_tcp_info_by_remote(fd, &remote, 0, &local, null, &small, 8, &test_scratch, test_scratch.len));
     try testing.expectEqual(@as(u8, 0xaa), small[8]);
-    try testing.expectEqual(n_fd, rd_tcp_info_by_remote(fd, &remote, 0, &local, null, 0, &test_scratch, test_scratch.len));
+    try testing.expectEqual(n_fd, rd_tcp_info_by_remote(fd, &remote, 0, &local, null, null, 0, &test_scratch, test_scratch.len));
     try testing.expectEqual(sys.neg(.NOENT), byRemote(fd, &addr20(.v4, lo, 1), 0, &local, &out));
     try testing.expectEqual(sys.neg(.NOENT), byRemote(fd, &addr20(.v6, ts.v6_loopback, cport), 0, &local, &out));
     const bad = [_]u8{0} ** 20;
     try testing.expectEqual(sys.neg(.INVAL), byRemote(fd, &bad, 0, &local, &out));
     try testing.expectEqual(sys.neg(.INVAL), byRemote(fd, &remote, 65536, &local, &out));
-    try testing.expectEqual(sys.neg(.INVAL), rd_tcp_info_by_remote(fd, &remote, 0, null, &out, out.len, &test_scratch, test_scratch.len));
-    try testing.expectEqual(sys.neg(.INVAL), rd_tcp_info_by_remote(fd, &remote, 0, &local, &out, out.len, &test_scratch, 100));
+    try testing.expectEqual(sys.neg(.INVAL), rd_tcp_info_by_remote(fd, &remote, 0, null, null, &out, out.len, &test_scratch, test_scratch.len));
+    try testing.expectEqual(sys.neg(.INVAL), rd_tcp_info_by_remote(fd, &remote, 0, &local, null, &out, out.len, &test_scratch, 100));
 }
 
 test "by remote end: an accepted socket wins over one still queued" {
@@ -720,4 +745,31 @@ test "by remote end: IPv6, and IPv4 clients of a dual-stack listener" {
     local = [_]u8{0} ** 20;
     try testing.expect(byRemote(fd, &r6, 0, &local, &out) >= 104);
     try testing.expectEqualSlices(u8, &addr20(.v6, ts.v6_loopback, l.port), &local);
+}
+
+test "by remote end: the inode leads to this process's descriptor, checked on every read" {
+    const lo = ts.v4(127, 0, 0, 1);
+    const conn = try ts.connection(.v4, lo, .v4, lo);
+    defer conn.deinit();
+    const fd = netlink.rd_diag_open();
+    defer _ = netlink.rd_diag_close(fd);
+    var local = [_]u8{0} ** 20;
+    var inode_bytes: [4]u8 = undefined;
+    var out: [512]u8 = undefined;
+    const remote = addr20(.v4, lo, conn.client_port);
+    try testing.expect(rd_tcp_info_by_remote(fd, &remote, 0, &local, &inode_bytes, &out, out.len, &test_scratch, test_scratch.len) >= 104);
+    const inode = std.mem.readInt(u32, &inode_bytes, native);
+    try testing.expectEqual(@as(?u64, inode), socket_fds.socketInode(conn.server));
+    var fds: [8 * 256]u8 = undefined;
+    const n = socket_fds.rd_socket_fds(&fds, fds.len);
+    var listed: ?i32 = null;
+    for (0..@intCast(n)) |i| {
+        if (std.mem.readInt(u32, fds[i * 8 + 4 ..][0..4], native) == inode) listed = @intCast(std.mem.readInt(u32, fds[i * 8 ..][0..4], native));
+    }
+    try testing.expectEqual(@as(?i32, conn.server), listed);
+    try testing.expect(rd_tcp_info_fd_checked(conn.server, inode, &out, out.len) >= 104);
+    try testing.expectEqual(@as(u8, inet.TCP_ESTABLISHED), out[0]);
+    // The client's socket is another inode: the check refuses it.
+    try testing.expectEqual(sys.neg(.STALE), rd_tcp_info_fd_checked(conn.client, inode, &out, out.len));
+    try testing.expectEqual(sys.neg(.BADF), rd_tcp_info_fd_checked(-1, inode, &out, out.len));
 }

@@ -47,23 +47,25 @@ fn stateBit(state: u8) u32 {
 /// (for :: this includes IPv4-mapped connections).
 ///
 /// With no query, `out` receives one 32-byte record per listening address
-/// (REUSEPORT listeners merged), { addr20, active, queued, backlog }, and the
-/// result is the record count. An accepted connection counts for the
-/// listener on its exact local address, else the wildcard listener of its
-/// port and family.
+/// (REUSEPORT listeners merged), { addr20, active, queued, backlog }, sorted
+/// by addr20, and the result is the record count. An accepted connection
+/// counts for the listener on its exact local address, else the wildcard
+/// listener of its port and family. `out` needs room for one record per
+/// LISTEN socket, since they are merged after all have arrived.
 ///
 /// `out` too small: -ENOSPC. `scratch` (at least 32 KiB, else -EINVAL) holds
 /// the request and the replies. Kernel errors come back as -errno
 /// (EPROTONOSUPPORT or ENOENT when inet_diag / tcp_diag are missing).
-export fn rd_tcp_listener_stats(fd: i32, query: ?[*]const u8, query_len: u32, out: ?[*]u8, out_cap: u32, scratch: ?[*]u8, scratch_len: u32) i32 {
+pub export fn rd_tcp_listener_stats(fd: i32, query: ?[*]const u8, query_len: u32, out: ?[*]u8, out_cap: u32, scratch: ?[*]u8, scratch_len: u32) i32 {
     if (query_len % rec_size != 0) return sys.neg(.INVAL);
     if (query_len > 0 and query == null) return sys.neg(.INVAL);
     if (out_cap > 0 and out == null) return sys.neg(.INVAL);
     const s = (scratch orelse return sys.neg(.INVAL))[0..scratch_len];
     if (s.len < netlink.min_scratch) return sys.neg(.INVAL);
     const o: []u8 = if (out) |p| p[0..out_cap] else &.{};
-    if (query_len == 0) return allListeners(fd, o, s);
-    return queried(fd, query.?[0..query_len], o, s);
+    const q: []const u8 = if (query) |p| p[0..query_len] else &.{};
+    if (q.len == 0) return allListeners(fd, o, s);
+    return queried(fd, q, o, s);
 }
 
 fn queried(fd: i32, q: []const u8, o: []u8, s: []u8) i32 {
@@ -97,7 +99,7 @@ const QueryTerms = struct {
 
     pub fn next(self: *QueryTerms) ?inet.Term {
         while (self.i < self.query.len / rec_size) {
-            const a = Addr.decode(self.query[self.i * rec_size ..][0..rec_size]).?;
+            const a = Addr.decodeValid(self.query[self.i * rec_size ..][0..rec_size]);
             self.i += 1;
             if (a.family != self.family) continue;
             return .{ .addr = a, .any_addr = !self.exact and a.isWildcard() };
@@ -117,7 +119,7 @@ const QueryCtx = struct {
     }
 
     fn queryAddr(self: *const QueryCtx, i: usize) Addr {
-        return Addr.decode(self.query[i * rec_size ..][0..rec_size]).?;
+        return Addr.decodeValid(self.query[i * rec_size ..][0..rec_size]);
     }
 
     pub fn build(self: *QueryCtx, w: *netlink.Writer) netlink.Writer.Error!void {
@@ -159,6 +161,10 @@ const QueryCtx = struct {
     }
 };
 
+/// Every listener: LISTEN sockets of both families collected as records,
+/// sorted by address and merged (REUSEPORT groups), then each accepted
+/// connection attributed by binary search, so the cost grows as
+/// n log n in listeners and connections.
 fn allListeners(fd: i32, o: []u8, s: []u8) i32 {
     var count: usize = 0;
     for ([2]u8{ inet.AF_INET, inet.AF_INET6 }) |family| {
@@ -166,20 +172,79 @@ fn allListeners(fd: i32, o: []u8, s: []u8) i32 {
         const rc = netlink.run(fd, s, .dump, &ctx);
         if (rc < 0) return rc;
     }
+    const records = mergeListeners(allRecords(o, count));
     for ([2]u8{ inet.AF_INET, inet.AF_INET6 }) |family| {
-        var ctx: ActiveAllCtx = .{ .out = o[0 .. count * all_out_size], .family = family };
-        if (ctx.nextPort(0) == null) continue; // no listener of this family
+        var ctx: ActiveAllCtx = .{ .records = familyRecords(records, family), .family = family };
+        if (ctx.records.len == 0) continue;
         const rc = netlink.run(fd, s, .dump, &ctx);
         if (rc < 0) return rc;
     }
-    return @intCast(count);
+    return @intCast(records.len);
+}
+
+const AllRecord = [all_out_size]u8;
+
+fn allRecords(o: []u8, count: usize) []AllRecord {
+    return std.mem.bytesAsSlice(AllRecord, o[0 .. count * all_out_size]);
+}
+
+/// Orders records by their addr20 key: family, then port, then address, so
+/// one (family, port) forms a run that starts with its wildcard listener.
+fn keyOrder(key: *const [rec_size]u8, r: AllRecord) std.math.Order {
+    return std.mem.order(u8, key, r[0..rec_size]);
+}
+
+fn keyLess(_: void, a: AllRecord, b: AllRecord) bool {
+    return keyOrder(a[0..rec_size], b) == .lt;
+}
+
+/// Sorts the records and merges those with the same address (REUSEPORT
+/// listeners): their queues and backlogs add up. Returns the merged prefix.
+fn mergeListeners(records: []AllRecord) []AllRecord {
+    std.mem.sort(AllRecord, records, {}, keyLess);
+    var kept: usize = 0;
+    for (records) |r| {
+        if (kept > 0 and keyOrder(r[0..rec_size], records[kept - 1]) == .eq) {
+            const last = &records[kept - 1];
+            add(last, rec_size + off_queued, std.mem.readInt(u32, r[rec_size + off_queued ..][0..4], native));
+            add(last, rec_size + off_backlog, std.mem.readInt(u32, r[rec_size + off_backlog ..][0..4], native));
+            continue;
+        }
+        records[kept] = r;
+        kept += 1;
+    }
+    return records[0..kept];
+}
+
+/// The run of sorted records of one family (the family byte leads the key).
+fn familyRecords(records: []AllRecord, family: u8) []AllRecord {
+    const tag: u8 = if (family == inet.AF_INET) 4 else 6;
+    const Tag = struct {
+        fn before(t: u8, r: AllRecord) bool {
+            return r[0] < t;
+        }
+        fn upTo(t: u8, r: AllRecord) bool {
+            return r[0] <= t;
+        }
+    };
+    const from = std.sort.partitionPoint(AllRecord, records, tag, Tag.before);
+    const to = std.sort.partitionPoint(AllRecord, records, tag, Tag.upTo);
+    return records[from..to];
+}
+
+/// The record whose key is exactly `key`, by binary search.
+fn findRecord(records: []AllRecord, key: *const [rec_size]u8) ?*AllRecord {
+    const i = std.sort.lowerBound(AllRecord, records, key, keyOrder);
+    if (i == records.len or keyOrder(key, records[i]) != .eq) return null;
+    return &records[i];
 }
 
 fn recordAddr(rec: []const u8) Addr {
-    return Addr.decode(rec[0..rec_size]).?;
+    return Addr.decodeValid(rec[0..rec_size]);
 }
 
-/// Collects LISTEN sockets of one family into 32-byte records.
+/// Collects LISTEN sockets of one family into 32-byte records, one per
+/// socket (merged later by `mergeListeners`).
 const ListenAllCtx = struct {
     out: []u8,
     count: *usize,
@@ -197,19 +262,10 @@ const ListenAllCtx = struct {
     pub fn accept(self: *ListenAllCtx, payload: []const u8) i32 {
         const m = inet.parseMsg(payload) orelse return sys.neg(.PROTO);
         if (m.family != self.family or m.state != inet.TCP_LISTEN) return 0;
-        var key: [rec_size]u8 = undefined;
-        Addr.local(&m).encode(&key);
-        for (self.start..self.count.*) |i| {
-            const r = self.out[i * all_out_size ..][0..all_out_size];
-            if (!std.mem.eql(u8, r[0..rec_size], &key)) continue;
-            add(r, rec_size + off_queued, m.rqueue);
-            add(r, rec_size + off_backlog, m.wqueue);
-            return 0;
-        }
         const at = self.count.* * all_out_size;
         if (self.out.len - at < all_out_size) return sys.neg(.NOSPC);
         const r = self.out[at..][0..all_out_size];
-        r[0..rec_size].* = key;
+        Addr.local(&m).encode(r[0..rec_size]);
         put(r, rec_size + off_active, 0);
         put(r, rec_size + off_queued, m.rqueue);
         put(r, rec_size + off_backlog, m.wqueue);
@@ -218,74 +274,63 @@ const ListenAllCtx = struct {
     }
 };
 
-/// Largest bytecode attribute payload: beyond this many distinct ports the
-/// ESTABLISHED dump goes unfiltered (counting stays exact, only slower).
-const max_bytecode = std.math.maxInt(u16) - @sizeOf(netlink.AttrHeader);
+/// Listening ports up to which the ESTABLISHED dump carries a filter of one
+/// term per port. The kernel checks a filter's jumps in time quadratic in
+/// its length and runs it on every socket, so beyond this the dump goes
+/// unfiltered and the binary search alone picks the connections.
+const max_filter_ports = 64;
 
-/// Counts accepted connections of one family against the listener records.
+/// Counts accepted connections of one family against its sorted records.
 const ActiveAllCtx = struct {
-    out: []u8,
+    records: []AllRecord,
     family: u8,
 
-    fn records(self: *const ActiveAllCtx) usize {
-        return self.out.len / all_out_size;
-    }
-
-    /// Index of the first record at or after `from` of this family whose
-    /// port no earlier record of this family has.
-    fn nextPort(self: *const ActiveAllCtx, from: usize) ?usize {
-        outer: for (from..self.records()) |i| {
-            const a = recordAddr(self.out[i * all_out_size ..]);
-            if (a.family != self.family) continue;
-            for (0..i) |j| {
-                const b = recordAddr(self.out[j * all_out_size ..]);
-                if (b.family == self.family and b.port == a.port) continue :outer;
-            }
-            return i;
-        }
-        return null;
-    }
-
+    /// One term per distinct port: the first record of each port's run.
     const PortTerms = struct {
-        ctx: *const ActiveAllCtx,
+        records: []const AllRecord,
         i: usize = 0,
 
         pub fn next(self: *PortTerms) ?inet.Term {
-            const i = self.ctx.nextPort(self.i) orelse return null;
-            self.i = i + 1;
-            return .{ .addr = recordAddr(self.ctx.out[i * all_out_size ..]), .any_addr = true };
+            while (self.i < self.records.len) {
+                const i = self.i;
+                self.i += 1;
+                const a = recordAddr(&self.records[i]);
+                if (i > 0 and recordAddr(&self.records[i - 1]).port == a.port) continue;
+                return .{ .addr = a, .any_addr = true };
+            }
+            return null;
         }
     };
 
+    fn ports(self: *const ActiveAllCtx) usize {
+        var it: PortTerms = .{ .records = self.records };
+        var n: usize = 0;
+        while (it.next()) |_| n += 1;
+        return n;
+    }
+
     pub fn build(self: *ActiveAllCtx, w: *netlink.Writer) netlink.Writer.Error!void {
-        const terms: PortTerms = .{ .ctx = self };
-        const filter: ?PortTerms = if (inet.anyOfSize(terms) <= max_bytecode) terms else null;
+        const terms: PortTerms = .{ .records = self.records };
+        const filter: ?PortTerms = if (self.ports() <= max_filter_ports) terms else null;
         try inet.writeDump(w, self.family, stateBit(inet.TCP_ESTABLISHED), filter);
     }
 
     pub fn reset(self: *ActiveAllCtx) void {
-        for (0..self.records()) |i| {
-            const r = self.out[i * all_out_size ..][0..all_out_size];
-            if (recordAddr(r).family == self.family) put(r, rec_size + off_active, 0);
-        }
+        for (self.records) |*r| put(r, rec_size + off_active, 0);
     }
 
     pub fn accept(self: *ActiveAllCtx, payload: []const u8) i32 {
         const m = inet.parseMsg(payload) orelse return sys.neg(.PROTO);
         if (m.family != self.family or m.state != inet.TCP_ESTABLISHED or m.inode == 0) return 0;
-        const local = Addr.local(&m);
-        var wildcard: ?usize = null;
-        for (0..self.records()) |i| {
-            const r = self.out[i * all_out_size ..][0..all_out_size];
-            const a = recordAddr(r);
-            if (a.port != local.port or a.family != self.family) continue;
-            if (std.mem.eql(u8, &a.bytes, &local.bytes)) {
-                add(r, rec_size + off_active, 1);
-                return 0;
-            }
-            if (a.isWildcard()) wildcard = i;
-        }
-        if (wildcard) |i| add(self.out[i * all_out_size ..], rec_size + off_active, 1);
+        var key: [rec_size]u8 = undefined;
+        var local = Addr.local(&m);
+        local.encode(&key);
+        const r = findRecord(self.records, &key) orelse wildcard: {
+            local.bytes = [_]u8{0} ** 16;
+            local.encode(&key);
+            break :wildcard findRecord(self.records, &key) orelse return 0;
+        };
+        add(r, rec_size + off_active, 1);
         return 0;
     }
 };
@@ -490,4 +535,43 @@ test "all-listener records attribute to exact address before wildcard" {
         try testing.expectEqual(@as(u32, 1), std.mem.readInt(u32, r[20..24], native));
     }
     try testing.expectEqual(@as(u8, 2), seen);
+}
+
+test "all listeners beyond the filter's port limit: each connection on its own listener" {
+    const lo = ts.v4(127, 0, 0, 1);
+    const n = max_filter_ports * 2 + 7;
+    var listeners: [n]ts.Listener = undefined;
+    var opened: usize = 0;
+    defer for (listeners[0..opened]) |l| ts.close(l.fd);
+    for (&listeners) |*l| {
+        l.* = try ts.tcpListen(.v4, lo, 0, 8, false);
+        opened += 1;
+    }
+    // Listener i gets i % 3 accepted connections.
+    var conns: [3 * n]i32 = undefined;
+    var held: usize = 0;
+    defer for (conns[0..held]) |c| ts.close(c);
+    for (listeners, 0..) |l, i| {
+        for (0..i % 3) |_| {
+            conns[held] = try ts.tcpConnect(.v4, lo, l.port);
+            held += 1;
+            conns[held] = try ts.accept(l.fd);
+            held += 1;
+        }
+    }
+    const fd = netlink.rd_diag_open();
+    defer _ = netlink.rd_diag_close(fd);
+    const all = try testing.allocator.alloc(u8, 1 << 20);
+    defer testing.allocator.free(all);
+    const got = rd_tcp_listener_stats(fd, null, 0, all.ptr, @intCast(all.len), &test_scratch, test_scratch.len);
+    try testing.expect(got >= n);
+    const records = allRecords(all, @intCast(got));
+    for (records[1..], 0..) |r, i| try testing.expect(keyLess({}, records[i], r)); // sorted, no duplicates
+    for (listeners, 0..) |l, i| {
+        var key: [rec_size]u8 = undefined;
+        v4addr(lo, l.port).encode(&key);
+        const r = findRecord(records, &key) orelse return error.TestUnexpectedResult;
+        try testing.expectEqual(@as(u32, @intCast(i % 3)), allStats(r).active);
+        try testing.expectEqual(@as(u32, 8), allStats(r).backlog);
+    }
 }

@@ -20,14 +20,15 @@
 //! so active = named ESTABLISHED stream/seqpacket sockets with a non-zero
 //! inode, and queued = the listeners' rqueue.
 const std = @import("std");
+const linux = std.os.linux;
 const sys = @import("sys.zig");
 const netlink = @import("netlink.zig");
 
 const native = @import("builtin").cpu.arch.endian();
 
-pub const AF_UNIX: u8 = 1;
-pub const SOCK_STREAM: u8 = 1;
-pub const SOCK_SEQPACKET: u8 = 5;
+pub const AF_UNIX: u8 = linux.AF.UNIX;
+pub const SOCK_STREAM: u8 = linux.SOCK.STREAM;
+pub const SOCK_SEQPACKET: u8 = linux.SOCK.SEQPACKET;
 pub const STATE_ESTABLISHED: u8 = 1;
 pub const STATE_LISTEN: u8 = 10;
 
@@ -191,7 +192,7 @@ fn bit(state: u8) u32 {
 /// a multiple of 4 }; returns the record count. `out` too small: -ENOSPC.
 /// `scratch` (at least 32 KiB) holds the request and replies. A kernel
 /// without unix_diag answers -ENOENT or -EPROTONOSUPPORT.
-export fn rd_unix_listener_stats(fd: i32, query: ?[*]const u8, query_len: u32, out: ?[*]u8, out_cap: u32, scratch: ?[*]u8, scratch_len: u32) i32 {
+pub export fn rd_unix_listener_stats(fd: i32, query: ?[*]const u8, query_len: u32, out: ?[*]u8, out_cap: u32, scratch: ?[*]u8, scratch_len: u32) i32 {
     if (query_len > 0 and query == null) return sys.neg(.INVAL);
     if (out_cap > 0 and out == null) return sys.neg(.INVAL);
     const s = (scratch orelse return sys.neg(.INVAL))[0..scratch_len];
