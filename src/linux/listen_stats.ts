@@ -6,7 +6,7 @@
  */
 import { realpathSync } from "node:fs";
 import { native } from "../native/library.ts";
-import { ADDR_RECORD, encodeAddress, formatRecord, parseAddress, withoutScope } from "./address.ts";
+import { ADDR_RECORD, encodeAddress, formatAddress, formatRecord, parseAddress, withoutScope } from "./address.ts";
 import { type DiagChannel, diagError, type InetDiagSocket, withSocket } from "./diag_socket.ts";
 
 /**
