@@ -8,7 +8,7 @@ DENO := node_modules/.bin/deno
 BUN  := node_modules/.bin/bun
 LIB  := zig/zig-out/lib/libraindrops.so
 
-.PHONY: all tools build test demo bench check listener-stats clean
+.PHONY: all tools build test demo bench check listener-stats package clean
 
 all: build
 
@@ -52,5 +52,10 @@ check: tools
 listener-stats: build
 	@$(DENO) run -A src/cli/listener_stats.ts $(ARGS)
 
+## package: dist/raindrops-<version>.tgz, compiled JavaScript with types and
+## the native library for x86_64-linux and aarch64-linux (npm install it).
+package: tools
+	ZIG="$(CURDIR)/$(ZIG)" scripts/package.sh
+
 clean:
-	rm -rf zig/zig-out zig/.zig-cache
+	rm -rf zig/zig-out zig/.zig-cache build dist
