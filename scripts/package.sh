@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Writes dist/raindrops-<version>.tgz: the modules compiled to JavaScript
+# Writes dist/raindrops-<version>.tgz ($DIST/… when set): the modules compiled to JavaScript
 # with declarations (Deno refuses TypeScript under node_modules; strict tsc
 # users see no errors inside the package), the native library built for
 # each packaged CPU (baseline CPU, stripped, no libc), README and LICENSE.
@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 ZIG=${ZIG:-$PWD/.venv/bin/python -m ziglang}
 TSC=${TSC:-node_modules/.bin/tsc}
 stage=build/package
-rm -rf "$stage" && mkdir -p "$stage" dist
+dist=${DIST:-dist}
+rm -rf "$stage" && mkdir -p "$stage" "$dist"
 
 "$TSC" -p tsconfig.build.json
 
@@ -54,8 +55,8 @@ const out = {
 fs.writeFileSync(process.argv[2], JSON.stringify(out, null, 2) + "\n");
 JS
 
-npm pack --silent --pack-destination dist "./$stage" >/dev/null
+npm pack --silent --pack-destination "$dist" "./$stage" >/dev/null
 version=$(node -p 'require("./package.json").version')
-tgz="dist/raindrops-$version.tgz"
+tgz="$dist/raindrops-$version.tgz"
 [ -f "$tgz" ] || { echo "npm pack wrote no $tgz" >&2; exit 1; }
 echo "$tgz $(stat -c %s "$tgz") bytes"
