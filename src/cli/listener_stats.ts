@@ -24,9 +24,9 @@ import process from "node:process";
 import { runtime } from "../native/ffi.ts";
 import { VERSION } from "../version.ts";
 import { Aggregate } from "../aggregate/aggregate.ts";
-import { parseAddress } from "../linux/address.ts";
 import { InetDiagSocket } from "../linux/diag_socket.ts";
 import { type ListenStats, tcpListenerStats, unixListenerStats } from "../linux/listen_stats.ts";
+import { parseListener } from "../linux/listeners.ts";
 
 /** The command's name, as installed by the package. */
 const NAME = "raindrops-listener-stats";
@@ -69,11 +69,6 @@ export interface CliOptions {
 /** Bad command-line input: printed with a hint, exit code 2. */
 export class UsageError extends Error {
   override name = "UsageError";
-}
-
-/** True when `arg` names a unix socket rather than a TCP address. */
-export function isUnixPath(arg: string): boolean {
-  return arg.startsWith("@") || arg.includes("/");
 }
 
 function number(flag: string, text: string | undefined, integer: boolean, min: number): number {
@@ -149,18 +144,11 @@ export function parseArgs(argv: readonly string[]): CliOptions {
 }
 
 function addTarget(o: CliOptions, arg: string): void {
-  if (isUnixPath(arg)) {
-    if (arg.includes("\0") || arg === "@") throw new UsageError(`bad unix socket path ${JSON.stringify(arg)}`);
-    o.paths.push(arg);
-    return;
-  }
   try {
-    parseAddress(arg);
+    (parseListener(arg).kind === "tcp" ? o.tcp : o.paths).push(arg);
   } catch (e) {
-    const hint = /^[\w.-]+$/.test(arg) && !/^[\d.]+$/.test(arg) ? ` (a unix socket path needs a "/": ./${arg})` : "";
-    throw new UsageError(`${(e as Error).message}${hint}`);
+    throw new UsageError((e as Error).message); // with parseListener's hint (a "/" for paths, [::]:port for *:port)
   }
-  o.tcp.push(arg);
 }
 
 /** One sample: every asked (or found) address with its stats, in order. */

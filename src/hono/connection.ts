@@ -1,22 +1,19 @@
 /**
- * A Hono request's own TCP connection: the client's address from what the
- * server handed the app as `c.env`, recognised by shape alone (never by
- * asking which runtime runs), then its TCP_INFO and its local end through
- * sock_diag, since `Deno.serve` and `Bun.serve` hide socket descriptors and
- * local addresses.
+ * A Hono request's own TCP connection: the client's address as the server
+ * tells it (see `server_env.ts`), then its TCP_INFO, its local end and the
+ * listener that accepted it through sock_diag, since `Deno.serve` and
+ * `Bun.serve` hide socket descriptors and local addresses.
  *
  * @module
  */
 import { NoConnectionError } from "../errors.ts";
 import { joinHostPort } from "../linux/address.ts";
 import type { InetDiagSocket } from "../linux/diag_socket.ts";
+import { tcpListenerOf } from "../linux/listen_stats.ts";
 import { TcpInfo } from "../linux/tcp_info.ts";
+import { clientAddressOf, type RequestLike, serverPortOf } from "./server_env.ts";
 
-/** The parts of a Hono `Context` read here: what the server passed as `env`, and the request. */
-export interface RequestLike {
-  readonly env: unknown;
-  readonly req: { readonly raw: Request };
-}
+export type { RequestLike } from "./server_env.ts";
 
 /** What a server tells about a request's connection. */
 export interface RequestConnection {
@@ -28,26 +25,12 @@ export interface RequestConnection {
   localPort?: number;
 }
 
-// deno-lint-ignore no-explicit-any
-type Any = any;
-
-/** `{hostname, port}` of a TCP peer (Deno's `Deno.NetAddr`); undefined for a unix socket or anything else. */
-function fromNetAddr(addr: Any): RequestConnection | undefined {
-  if (typeof addr?.hostname !== "string" || typeof addr.port !== "number") return undefined;
-  return { host: addr.hostname, remote: joinHostPort(addr.hostname, addr.port) };
-}
-
 /**
- * The client's address of the request in `c`, from `c.env`:
- * - an object with a `requestIP(req)` method (Bun's `Server`, what Hono
- *   gets from `Bun.serve({ fetch: app.fetch })`), whose `port` is also
- *   taken as the local port;
- * - `remoteAddr` `{hostname, port}` (Deno's `ServeHandlerInfo`, from
- *   `Deno.serve(app.fetch)`);
- * - `info.remoteAddr` (`Deno.serve((req, info) => app.fetch(req, { info }))`).
- *
- * Undefined when the env tells none of these (unix sockets, `app.request`
- * in tests, other servers).
+ * The client's address of the request in `c`, from `c.env`: Bun's
+ * `Server` (whose `port` is also taken as the local port), Deno's
+ * `ServeHandlerInfo` (`Deno.serve(app.fetch)`, `deno serve`) or
+ * `{ info: ServeHandlerInfo }`. Undefined when the env tells none of these
+ * (unix sockets, `app.request` in tests, other servers).
  *
  * @example
  * ```ts
@@ -56,16 +39,10 @@ function fromNetAddr(addr: Any): RequestConnection | undefined {
  * ```
  */
 export function connectionOf(c: RequestLike): RequestConnection | undefined {
-  const env: Any = c.env;
-  if (env === null || typeof env !== "object") return undefined;
-  if (typeof env.requestIP === "function") {
-    const ip = env.requestIP(c.req.raw);
-    if (typeof ip?.address !== "string" || typeof ip.port !== "number") return undefined;
-    const port = env.port;
-    const localPort = Number.isInteger(port) && port > 0 && port <= 65535 ? port : undefined;
-    return { host: ip.address, remote: joinHostPort(ip.address, ip.port), ...(localPort ? { localPort } : {}) };
-  }
-  return fromNetAddr(env.remoteAddr) ?? fromNetAddr(env.info?.remoteAddr);
+  const client = clientAddressOf(c.env, c.req.raw);
+  if (!client) return undefined;
+  const localPort = serverPortOf(c.env);
+  return { host: client.host, remote: joinHostPort(client.host, client.port), ...(localPort ? { localPort } : {}) };
 }
 
 /**
@@ -103,4 +80,21 @@ export function requestTcpInfo(c: RequestLike, sock?: InetDiagSocket): TcpInfo {
  */
 export function requestLocalAddress(c: RequestLike, sock?: InetDiagSocket): string {
   return requestTcpInfo(c, sock).local!;
+}
+
+/**
+ * The TCP listener that accepted the request's connection, as the kernel
+ * keys it (`0.0.0.0:8080`, `[::]:8080`, `127.0.0.1:8080`): found from the
+ * connection's local end, never from the host name the server reports
+ * (`localhost`, `""`), so every server setup finds it. Undefined when the
+ * listener is gone; throws as {@link requestTcpInfo} when the connection
+ * cannot be found.
+ *
+ * @example
+ * ```ts
+ * app.get("/who", (c) => c.text(requestListener(c) ?? "closed")); // "[::]:3000"
+ * ```
+ */
+export function requestListener(c: RequestLike, sock?: InetDiagSocket): string | undefined {
+  return tcpListenerOf(requestLocalAddress(c, sock), sock)?.[0];
 }

@@ -179,3 +179,27 @@ export function unixListenerStats(paths?: string | readonly string[], sock?: Ine
   const query = encoder.encode(list.map(kernelName).join("\0"));
   return withSocket(sock, (s) => perQuery(ask(s, "sock_diag unix listeners", unixQuery, query, list.length), list));
 }
+
+/**
+ * The TCP listener that accepts connections to the local address `local`
+ * (a connection's server end), with its figures: the listener bound to that
+ * very address, else the wildcard of its family (`0.0.0.0:port`), else the
+ * dual-stack `[::]:port`. One query for those few addresses, whatever the
+ * number of listeners on the machine. Undefined when none listens there.
+ *
+ * @example
+ * ```ts
+ * tcpListenerOf("127.0.0.1:8080"); // ["0.0.0.0:8080", ListenStats { active: 3, ... }] for a wildcard server
+ * ```
+ */
+export function tcpListenerOf(local: string, sock?: InetDiagSocket): [string, ListenStats] | undefined {
+  const at = parseAddress(local);
+  const candidates = new Set([formatAddress(at), at.family === 4 ? `0.0.0.0:${at.port}` : "", `[::]:${at.port}`]);
+  candidates.delete("");
+  const stats = tcpListenerStats([...candidates], sock);
+  for (const key of candidates) {
+    const figures = stats.get(key);
+    if (figures && figures.listeners > 0) return [key, figures];
+  }
+  return undefined;
+}

@@ -4,15 +4,8 @@
  *
  * @module
  */
-import { connectionOf } from "../hono/connection.ts";
+import { clientAddressOf, type RequestLike } from "../hono/server_env.ts";
 import { parseHost } from "../linux/address.ts";
-
-/** The request context fields the access check uses (a Hono `Context`). */
-export interface AccessContext {
-  // deno-lint-ignore no-explicit-any
-  env: any;
-  req: { raw: Request };
-}
 
 /**
  * Who may read the stats: `"loopback"` (the default: 127.0.0.0/8, ::1 and
@@ -21,7 +14,7 @@ export interface AccessContext {
  * unknown) and the context. A client whose address is unknown is refused by
  * every rule except `"any"` and a predicate that accepts it.
  */
-export type AllowOption<C extends AccessContext = AccessContext> =
+export type AllowOption<C extends RequestLike = RequestLike> =
   | "loopback"
   | "any"
   | readonly string[]
@@ -29,7 +22,7 @@ export type AllowOption<C extends AccessContext = AccessContext> =
 
 /**
  * The client's IP address, read from what the server gave `fetch` by its
- * shape (see `connectionOf`: Bun's Server, Deno's ServeHandlerInfo).
+ * shape (see `clientAddressOf`: Bun's Server, Deno's ServeHandlerInfo).
  * Undefined otherwise, e.g. for `app.request()` in tests.
  *
  * @example
@@ -38,8 +31,8 @@ export type AllowOption<C extends AccessContext = AccessContext> =
  * // "127.0.0.1"
  * ```
  */
-export function remoteAddressOf(c: AccessContext): string | undefined {
-  return connectionOf(c)?.host;
+export function remoteAddressOf(c: RequestLike): string | undefined {
+  return clientAddressOf(c.env, c.req.raw)?.host;
 }
 
 /** 16 bytes (IPv4 as ::ffff:a.b.c.d), or undefined when `text` is not an IP address. */
@@ -101,7 +94,7 @@ export function isLoopback(address: string): boolean {
  * ok("10.1.2.3", ctx); // true
  * ```
  */
-export function compileAllow<C extends AccessContext>(
+export function compileAllow<C extends RequestLike>(
   allow: AllowOption<C> | undefined,
 ): (address: string | undefined, c: C) => boolean | Promise<boolean> {
   if (allow === undefined || allow === "loopback") return (a) => a !== undefined && isLoopback(a);

@@ -7,32 +7,13 @@
  */
 import { type Context, Hono } from "hono";
 import type { BucketOptions } from "../aggregate/histogram.ts";
-import { parseAddress } from "../linux/address.ts";
 import { InetDiagSocket } from "../linux/diag_socket.ts";
-import { tcpListenerStats, unixListenerStats } from "../linux/listen_stats.ts";
+import { checkListeners, kernelListenerStats, type ListenerStatsSource } from "../linux/listeners.ts";
 import { aggregateHeaders, httpDate } from "./headers.ts";
 import { CSP, detailPage, indexPage } from "./_pages.ts";
 import { type Kind, ListenerState, type Tracked } from "./_state.ts";
 
-/** What a stats source reports per listener. */
-export interface ListenerFigures {
-  readonly active: number;
-  readonly queued: number;
-}
-
-/**
- * Where the Watcher reads its figures: given the configured listeners (or
- * `undefined` for "every listener"), a map from listener name to figures.
- * The default asks the kernel through sock_diag.
- *
- * @example
- * ```ts
- * const fixed: ListenerStatsSource = (names) =>
- *   new Map((names ?? ["127.0.0.1:8080"]).map((n) => [n, { active: 1, queued: 0 }]));
- * new Watcher({ stats: fixed });
- * ```
- */
-export type ListenerStatsSource = (listeners: readonly string[] | undefined) => Map<string, ListenerFigures>;
+export type { ListenerFigures, ListenerStatsSource } from "../linux/listeners.ts";
 
 /** Options for {@link Watcher}. */
 export interface WatcherOptions {
@@ -62,10 +43,6 @@ const MAX_HISTORY = 1_000_000;
 /** The longest delay a JS timer honours, in seconds. */
 const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
-function isUnixName(name: string): boolean {
-  return name.startsWith("/") || name.startsWith("@");
-}
-
 function positive(value: unknown, what: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number") throw new TypeError(`${what} must be a number, got ${typeof value}`);
@@ -73,35 +50,6 @@ function positive(value: unknown, what: string, fallback: number): number {
     throw new RangeError(`${what} must be a positive finite number, got ${value}`);
   }
   return value;
-}
-
-function checkListeners(listeners: unknown): string[] | undefined {
-  if (listeners === undefined) return undefined;
-  if (!Array.isArray(listeners)) throw new TypeError("listeners must be an array of strings");
-  const out: string[] = [];
-  for (const l of listeners) {
-    if (typeof l !== "string") throw new TypeError(`each listener must be a string, got ${typeof l}`);
-    if (isUnixName(l)) {
-      if (l.length < 2 || l.includes("\0")) throw new RangeError(`bad unix socket name ${JSON.stringify(l)}`);
-    } else {
-      parseAddress(l); // AddressError (a RangeError) for anything but host:port
-    }
-    if (!out.includes(l)) out.push(l);
-  }
-  return out;
-}
-
-/** The kernel as a stats source, on one reusable netlink socket. */
-function kernelSource(socket: () => InetDiagSocket): ListenerStatsSource {
-  return (listeners) => {
-    if (listeners === undefined) return tcpListenerStats(undefined, socket());
-    const out = new Map<string, ListenerFigures>();
-    const tcp = listeners.filter((l) => !isUnixName(l));
-    const unix = listeners.filter(isUnixName);
-    if (tcp.length) { for (const [k, v] of tcpListenerStats(tcp, socket())) out.set(k, v); }
-    if (unix.length) { for (const [k, v] of unixListenerStats(unix, socket())) out.set(k, v); }
-    return out;
-  };
 }
 
 /** ISO 8601 to the second, as the tail prints it. */
@@ -196,7 +144,7 @@ export class Watcher implements Disposable {
    */
   constructor(options: WatcherOptions = {}) {
     if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
-    this.#listeners = checkListeners(options.listeners);
+    this.#listeners = options.listeners === undefined ? undefined : [...checkListeners(options.listeners)];
     this.delay = positive(options.delay, "delay", 1);
     // Timers take 1 ms to 2^31-1 ms; outside that they fire every 1 ms.
     if (this.delay < 0.001 || this.delay > MAX_TIMER_SECONDS) {
@@ -217,7 +165,7 @@ export class Watcher implements Disposable {
     }
     this.#buckets = options.buckets;
     new ListenerState(this.#buckets, 0, 0); // a bad bucket layout throws here, before any timer
-    this.#source = options.stats ?? kernelSource(() => (this.#socket ??= new InetDiagSocket()));
+    this.#source = options.stats ?? ((l) => kernelListenerStats(l, this.#socket ??= new InetDiagSocket()));
     const now = Date.now();
     for (const l of this.#listeners ?? []) this.#states.set(l, new ListenerState(this.#buckets, this.#history, now));
     this.app = this.#routes();

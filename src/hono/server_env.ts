@@ -1,0 +1,108 @@
+/**
+ * What a server hands a fetch handler as its second argument (`env`, Hono's
+ * `c.env`), read by shape alone, never by asking which runtime runs: the
+ * client's address, the server's port, the per-request completion signal
+ * and the server's count of unfinished requests. This is the only code that
+ * knows how `Deno.serve` (a `ServeHandlerInfo` per request) and `Bun.serve`
+ * (its `Server`) shape `env`; everything else asks these functions.
+ *
+ * @module
+ */
+
+/** A request as a fetch handler sees it: what the server passed as `env`, and the request (a Hono `Context` is one). */
+export interface RequestLike {
+  readonly env: unknown;
+  readonly req: { readonly raw: Request };
+}
+
+/** The client's end of a request's connection, as the server reports it. */
+export interface ClientAddress {
+  /** The client's address alone, e.g. `127.0.0.1` or `::1`. */
+  readonly host: string;
+  readonly port: number;
+}
+
+/** A server that counts its unfinished requests (Bun's `Server`). */
+export interface PendingCounter {
+  readonly pendingRequests: number;
+}
+
+// deno-lint-ignore no-explicit-any
+type Any = any;
+
+/** `{hostname, port}` of a TCP peer (Deno's `Deno.NetAddr`); undefined for a unix socket or anything else. */
+function fromNetAddr(addr: Any): ClientAddress | undefined {
+  if (typeof addr?.hostname !== "string" || typeof addr.port !== "number") return undefined;
+  return { host: addr.hostname, port: addr.port };
+}
+
+/**
+ * The client's address of `request`, from `env`:
+ * - an object with a `requestIP(req)` method (Bun's `Server`);
+ * - `remoteAddr` `{hostname, port}` (Deno's `ServeHandlerInfo`, from
+ *   `Deno.serve(app.fetch)` and `deno serve`);
+ * - `info.remoteAddr` (`Deno.serve((req, info) => app.fetch(req, { info }))`).
+ *
+ * Undefined when `env` tells none of these (unix sockets, `app.request` in
+ * tests, other servers).
+ *
+ * @example
+ * ```ts
+ * clientAddressOf({ remoteAddr: { hostname: "127.0.0.1", port: 50312 } }, new Request("http://x/"));
+ * // { host: "127.0.0.1", port: 50312 }
+ * ```
+ */
+export function clientAddressOf(env: unknown, request: Request): ClientAddress | undefined {
+  const e: Any = env;
+  if (e === null || typeof e !== "object") return undefined;
+  if (typeof e.requestIP === "function") {
+    const ip = e.requestIP(request);
+    if (typeof ip?.address !== "string" || typeof ip.port !== "number") return undefined;
+    return { host: ip.address, port: ip.port };
+  }
+  return fromNetAddr(e.remoteAddr) ?? fromNetAddr(e.info?.remoteAddr);
+}
+
+/**
+ * The port the server listens on, when `env` is the server itself and says
+ * (Bun's `Server`); undefined otherwise (Deno tells only the client's end).
+ *
+ * @example
+ * ```ts
+ * serverPortOf({ port: 8080, requestIP() {} }); // 8080
+ * ```
+ */
+export function serverPortOf(env: unknown): number | undefined {
+  const e: Any = env;
+  if (e === null || typeof e !== "object" || typeof e.requestIP !== "function") return undefined;
+  const port = e.port;
+  return Number.isInteger(port) && port > 0 && port <= 65535 ? port : undefined;
+}
+
+/**
+ * The request's completion signal: a promise the server settles once the
+ * response has been handed on or the connection is gone (`env.completed`
+ * of `Deno.serve`); undefined when `env` has none.
+ *
+ * @example
+ * ```ts
+ * completionOf(info)?.then(() => console.log("done"));
+ * ```
+ */
+export function completionOf(env: unknown): PromiseLike<unknown> | undefined {
+  const completed = (env as Any)?.completed;
+  return completed && typeof completed.then === "function" ? completed : undefined;
+}
+
+/**
+ * `env` when it is a server that counts its unfinished requests (Bun's
+ * `Server.pendingRequests`); undefined otherwise.
+ *
+ * @example
+ * ```ts
+ * pendingCounterOf(server)?.pendingRequests; // e.g. 3
+ * ```
+ */
+export function pendingCounterOf(env: unknown): PendingCounter | undefined {
+  return env && typeof (env as Any).pendingRequests === "number" ? env as PendingCounter : undefined;
+}

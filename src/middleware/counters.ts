@@ -1,0 +1,61 @@
+/**
+ * The two counts the middleware keeps (`calling`, `writing`), over either
+ * a crash-safe per-worker stats file or plain shared counters.
+ *
+ * @module
+ */
+import { defaultStatsPath } from "./stats_path.ts";
+import { WorkerStats } from "./worker_slots.ts";
+
+/**
+ * Counters the middleware can use instead of a stats file: anything with
+ * `incr`/`decr`/`get` of `"calling"` and `"writing"`, such as an instance of
+ * `Struct(["calling", "writing"])`. Such counters are shared but not crash
+ * safe (as in the gem): a worker that dies mid-request leaves them raised.
+ */
+export interface CallingWritingCounters {
+  incr(member: "calling" | "writing", delta?: number): unknown;
+  decr(member: "calling" | "writing", delta?: number): unknown;
+  get(member: "calling" | "writing"): number;
+}
+
+/** Indices of the two counts, as {@link WorkerStats} numbers them. */
+export const CALLING = WorkerStats.CALLING, WRITING = WorkerStats.WRITING;
+
+/** The counting operations the middleware needs. */
+export interface Counters {
+  incr(which: typeof CALLING | typeof WRITING, delta?: number): void;
+  decr(which: typeof CALLING | typeof WRITING, delta?: number): void;
+  totals(): { calling: number; writing: number; workers?: number };
+}
+
+/** Where the counts live, as the `stats`, `name` and `workers` options say. */
+export interface CountersOptions {
+  stats?: string | WorkerStats | CallingWritingCounters;
+  name?: string;
+  workers?: number;
+}
+
+/** Opens or adapts the counters the options name; TypeError for anything else. */
+export function countersFrom(options: CountersOptions): Counters {
+  const s = options.stats;
+  if (s instanceof WorkerStats) return s;
+  if (s === undefined || typeof s === "string") {
+    return WorkerStats.open(s ?? defaultStatsPath(options.name), { workers: options.workers });
+  }
+  if (typeof s === "object" && s !== null && typeof s.incr === "function" && typeof s.get === "function") {
+    const names = ["calling", "writing"] as const;
+    return {
+      incr: (w, delta = 1) => {
+        if (delta === 1) s.incr(names[w]);
+        else s.incr(names[w], delta);
+      },
+      decr: (w, delta = 1) => {
+        if (delta === 1) s.decr(names[w]);
+        else s.decr(names[w], delta);
+      },
+      totals: () => ({ calling: s.get("calling"), writing: s.get("writing") }),
+    };
+  }
+  throw new TypeError("stats must be a path, a WorkerStats or an object with incr/decr/get of calling and writing");
+}

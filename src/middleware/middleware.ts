@@ -1,0 +1,57 @@
+/**
+ * The raindrops Hono middleware for `app.use`.
+ *
+ * @module
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { type RaindropsCore, raindropsCore } from "./core.ts";
+import type { RaindropsMiddlewareOptions } from "./options.ts";
+
+/**
+ * Hono middleware reporting, from any worker, how many requests all
+ * workers are running (`calling`) and writing (`writing`), plus listen
+ * queues, at `/_raindrops`; see {@link RaindropsMiddlewareOptions}.
+ *
+ * `calling` rises before the rest of the app runs and falls when it returns
+ * or throws; `writing` rises when the response leaves the app and falls
+ * once, when its body has been sent, has failed, or was abandoned by the
+ * client (how that is seen per server: `bodyTracking`). The counts live in
+ * a shared file with a slot per worker thread, summed over live workers, so
+ * a killed worker's requests stop counting.
+ *
+ * The endpoint answers in the gem's text by default, in JSON for
+ * `?format=json` or `Accept: application/json`, and in Prometheus text for
+ * `?format=prometheus` or a Prometheus `Accept`; only loopback clients may
+ * read it unless `allow` says otherwise (others get 403).
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import { raindrops } from "./src/middleware/index.ts";
+ * const app = new Hono();
+ * app.use(raindrops());
+ * app.get("/", (c) => c.text("hi"));
+ * export default app; // deno serve --parallel, or Bun workers with reusePort
+ * ```
+ */
+export function raindrops(options: RaindropsMiddlewareOptions<Context> = {}): MiddlewareHandler {
+  const core: RaindropsCore<Context> = raindropsCore(options);
+  function leave(c: Context): void {
+    const res = core.leave(c, c.res);
+    if (res !== c.res) {
+      c.res = undefined; // so Hono's setter does not copy headers onto a second Response
+      c.res = res;
+    }
+  }
+  return function raindrops(c, next) {
+    if (core.isStats(c, c.req.path)) return core.stats(c);
+    core.enter(c);
+    let pending: Promise<void>;
+    try {
+      pending = next();
+    } catch (e) {
+      core.fail(e);
+    }
+    return pending.then(() => leave(c), core.fail);
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * The middleware's options, checked once when `raindrops()` or
+ * `withRaindrops()` is called, so a bad option fails at setup and never at
+ * request time.
+ *
+ * @module
+ */
+import { type AllowOption, compileAllow, remoteAddressOf } from "./access.ts";
+import type { CallingWritingCounters } from "./counters.ts";
+import { FORMATS, type StatsFormat } from "./format.ts";
+import { checkListeners, kernelListenerStats, type ListenerStatsSource } from "../linux/listeners.ts";
+import type { RequestView } from "./request.ts";
+import type { WorkerStats } from "./worker_slots.ts";
+
+/**
+ * Options for `raindrops()` and `withRaindrops()`. `C` is what the `allow`
+ * and `remoteAddress` callbacks are given: a Hono `Context` under
+ * `app.use(raindrops())`, a {@link RequestView} under `withRaindrops`.
+ */
+export interface RaindropsMiddlewareOptions<C extends RequestView = RequestView> {
+  /**
+   * Where the counts live: a path of a shared stats file, an open
+   * {@link WorkerStats}, or plain {@link CallingWritingCounters}. Default:
+   * the file named by `defaultStatsPath` (env `RAINDROPS_STATS`, else
+   * `/dev/shm/raindrops-<name>`), so workers started separately from the same
+   * script share it.
+   */
+  stats?: string | WorkerStats | CallingWritingCounters;
+  /** The `<name>` of the default stats path (see `defaultStatsPath`). */
+  name?: string;
+  /** Worker slot groups when the middleware creates the stats file (default 128). */
+  workers?: number;
+  /** The stats endpoint (default `/_raindrops`). */
+  path?: string;
+  /**
+   * Listeners to report: `host:port` (`[addr]:port` for IPv6), unix socket
+   * paths and abstract `@names` (checked now: a bad one is a RangeError
+   * here), or `"auto"` (default): the listener of the server that answers
+   * the stats request, found from the request's own connection.
+   */
+  listeners?: readonly string[] | "auto";
+  /**
+   * Reads listen-queue figures, given the listeners to report; default: the
+   * kernel (`kernelListenerStats`, sock_diag). `false` prints no listener
+   * lines.
+   */
+  listenStats?: ListenerStatsSource | false;
+  /** Format when neither `?format=` nor `Accept` picks one (default `"text"`). */
+  format?: StatsFormat;
+  /** Who may read the endpoint (default `"loopback"`); see {@link AllowOption}. */
+  allow?: AllowOption<C>;
+  /**
+   * The client address for `allow`, for servers whose `env` does not carry
+   * it or behind a proxy (e.g. `(c) => c.req.header("x-real-ip")`). Default:
+   * read from `env` by shape (see `remoteAddressOf`).
+   */
+  remoteAddress?: (c: C) => string | undefined;
+  /**
+   * How the end of a body is detected. `"auto"` (default), by the shape of
+   * the server's `env`:
+   * - `env.completed` is a promise (Deno.serve, `deno serve`): `writing`
+   *   falls when it settles: for a streamed body once the server has taken
+   *   its last chunk (the rest is in the kernel's buffers) or the
+   *   connection is gone, but for a fixed-length body (bytes, text) as soon
+   *   as the server takes it, before it is sent; use `"wrap"` to follow
+   *   those too;
+   * - `env.pendingRequests` is a number (Bun.serve's Server): the worker's
+   *   `writing` is derived from the server's own count of unfinished
+   *   requests, so bodies are passed through untouched;
+   * - otherwise as `"wrap"`: the body is re-streamed in pieces, each handed
+   *   to the server when it asks for more, through a ReadableStream whose
+   *   end, error and cancel each release `writing` once; it costs throughput
+   *   and follows every body kind on every server.
+   */
+  bodyTracking?: "auto" | "wrap";
+}
+
+/** The options checked, with defaults filled in. */
+export interface MiddlewareSettings<C extends RequestView> {
+  readonly path: string;
+  readonly format: StatsFormat;
+  readonly listeners: readonly string[] | "auto";
+  readonly listenStats: ListenerStatsSource | false;
+  readonly remoteAddress: (c: C) => string | undefined;
+  readonly allowed: (address: string | undefined, c: C) => boolean | Promise<boolean>;
+  readonly bodyTracking: "auto" | "wrap";
+}
+
+/** Checks `options`: TypeError for a wrong type, RangeError for a bad value. */
+export function settingsFrom<C extends RequestView>(options: RaindropsMiddlewareOptions<C>): MiddlewareSettings<C> {
+  if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
+  const path = options.path ?? "/_raindrops";
+  if (typeof path !== "string") throw new TypeError(`path must be a string, got ${typeof path}`);
+  if (!path.startsWith("/")) throw new RangeError(`path must start with "/", got "${path}"`);
+  const format = options.format ?? "text";
+  if (!FORMATS.includes(format)) throw new RangeError(`format must be one of ${FORMATS.join(", ")}`);
+  const listeners = options.listeners === undefined || options.listeners === "auto"
+    ? "auto"
+    : checkListeners(options.listeners);
+  const listenStats = options.listenStats === undefined ? kernelListenerStats : options.listenStats;
+  if (listenStats !== false && typeof listenStats !== "function") {
+    throw new TypeError("listenStats must be a function or false");
+  }
+  const remoteAddress = options.remoteAddress ?? remoteAddressOf;
+  if (typeof remoteAddress !== "function") throw new TypeError("remoteAddress must be a function");
+  const bodyTracking = options.bodyTracking ?? "auto";
+  if (bodyTracking !== "auto" && bodyTracking !== "wrap") {
+    throw new RangeError(`bodyTracking must be "auto" or "wrap"`);
+  }
+  const allowed = compileAllow<C>(options.allow);
+  return { path, format, listeners, listenStats, remoteAddress, allowed, bodyTracking };
+}

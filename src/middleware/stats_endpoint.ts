@@ -1,0 +1,75 @@
+/**
+ * The stats endpoint's answer: who may read it, in which format, and the
+ * snapshot of counts and listen queues it renders.
+ *
+ * @module
+ */
+import { requestListener } from "../hono/connection.ts";
+import type { Counters } from "./counters.ts";
+import { chooseFormat, CONTENT_TYPES, FORMATS, render, type StatsSnapshot } from "./format.ts";
+import type { ListenerStatsSource } from "../linux/listeners.ts";
+import type { MiddlewareSettings } from "./options.ts";
+import type { RequestView } from "./request.ts";
+
+/** A plain-text answer with no body to count. */
+function refusal(status: number, text: string): Response {
+  return new Response(text, { status, headers: { "content-type": CONTENT_TYPES.text } });
+}
+
+/** The listener that accepted the request's connection, when the server tells enough to find it. */
+function ownListener(c: RequestView): readonly string[] {
+  try {
+    const own = requestListener(c);
+    return own ? [own] : [];
+  } catch {
+    return []; // no connection info (app.request, a unix socket) or the client already left
+  }
+}
+
+/** Listener lines for `addresses`, in order, from `source`; an address the source does not know reports 0 and 0. */
+function listenerSnapshots(addresses: readonly string[], source: ListenerStatsSource): StatsSnapshot["listeners"] {
+  if (addresses.length === 0) return [];
+  const figures = source(addresses);
+  return addresses.map((address) => {
+    const f = figures.get(address);
+    return { address, active: f?.active ?? 0, queued: f?.queued ?? 0 };
+  });
+}
+
+/**
+ * Answers a stats request from `counters` as `settings` say. `beforeRead`
+ * runs right before the counts are read (to make this worker's share exact).
+ */
+export function statsEndpoint<C extends RequestView>(
+  settings: MiddlewareSettings<C>,
+  counters: Counters,
+  beforeRead: () => void,
+): (c: C) => Promise<Response> {
+  const { format, listeners, listenStats, remoteAddress, allowed } = settings;
+  return async function stats(c: C): Promise<Response> {
+    if (!(await allowed(remoteAddress(c), c))) return refusal(403, "Forbidden\n");
+    const chosen = chooseFormat(c.req.query("format"), c.req.header("accept"), format);
+    if (chosen === undefined) return refusal(400, `unknown format; use ?format=${FORMATS.join("|")}\n`);
+    beforeRead();
+    const totals = counters.totals();
+    let snapshotListeners: StatsSnapshot["listeners"] = [];
+    if (listenStats) {
+      const addresses = listeners === "auto" ? ownListener(c) : listeners;
+      snapshotListeners = listenerSnapshots(addresses, listenStats);
+    }
+    const snapshot: StatsSnapshot = {
+      calling: totals.calling,
+      writing: totals.writing,
+      workers: totals.workers,
+      listeners: snapshotListeners,
+    };
+    const body = new TextEncoder().encode(render(chosen, snapshot));
+    return new Response(body, {
+      headers: {
+        "content-type": CONTENT_TYPES[chosen],
+        "content-length": String(body.byteLength),
+        "cache-control": "no-store",
+      },
+    });
+  };
+}
