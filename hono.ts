@@ -22,8 +22,6 @@ export {
   type AllowOption,
   type CallingWritingCounters,
   defaultStatsPath,
-  type ListenQueue,
-  type ListenStatsSource,
   raindrops,
   type RaindropsMiddlewareOptions,
   type StatsFormat,

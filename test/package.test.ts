@@ -85,7 +85,7 @@ test("the tarball holds compiled modules with types, both libraries, README and 
   for (const [cpu, machine] of [["x86_64", "X86-64"], ["aarch64", "AArch64"]]) {
     const lib = join(project, `node_modules/raindrops/native/${cpu}-linux/libraindrops.so`);
     assert.ok(files.includes(`native/${cpu}-linux/libraindrops.so`), cpu);
-    assert.match(execFileSync("readelf", ["-h", lib], { encoding: "utf8" }), new RegExp(`Machine:\\s+${machine}`));
+    assert.match(execFileSync("readelf", ["-h", lib], { encoding: "utf8" }), new RegExp(`Machine:.*${machine}`));
     assert.doesNotMatch(execFileSync("readelf", ["-d", lib], { encoding: "utf8" }), /NEEDED/, `${cpu} needs a libc`);
     assert.doesNotMatch(execFileSync("readelf", ["-S", lib], { encoding: "utf8" }), /\.debug_info|\.symtab/);
   }
@@ -100,7 +100,7 @@ test("package.json, deno.json and the CLI's version agree", async () => {
 });
 
 test(`${rt}: counters and listener stats from the installed package, without hono or zig`, async () => {
-  assert.equal(run("sh", ["-c", "command -v zig"], { check: false }).status, 1, "zig is on PATH");
+  assert.notEqual(run("sh", ["-c", "command -v zig"], { check: false }).status, 0, "zig is on PATH");
   assert.throws(() => readdirSync(join(project, "node_modules/hono")));
   const held = await listen();
   writeFileSync(
@@ -251,7 +251,9 @@ test(`${rt}: a Hono app in the default setups answers /_raindrops with its own l
   }
 });
 
-test(`tsc --strict --noUncheckedIndexedAccess and deno check see no error in a file using both entry points`, () => {
+test("tsc --strict --noUncheckedIndexedAccess and deno check see no error in a file using both entry points", {
+  skip: rt !== "deno" && "checked once, under deno test",
+}, () => {
   writeFileSync(
     join(project, "user.ts"),
     `import { Hono } from "hono";
