@@ -22,11 +22,14 @@ export {
   type AllowOption,
   type CallingWritingCounters,
   defaultStatsPath,
+  FetchRequest,
   raindrops,
   type RaindropsMiddlewareOptions,
+  type RequestView,
   type StatsFormat,
   type StatsSnapshot,
 } from "./src/middleware/index.ts";
+export type { ListenerSnapshot } from "./src/middleware/format.ts";
 export { type FetchHandler, withRaindrops } from "./src/middleware/fetch.ts";
 export {
   type ConnectionAddresses,
