@@ -10,10 +10,8 @@
  * import { Hono } from "hono";
  * import { raindrops } from "./hono.ts";
  *
- * const app = new Hono();
- * app.use(raindrops());
- * app.get("/", (c) => c.text("hi"));
- * export default app;
+ * // deno serve, or bun: GET / says hi, GET /_raindrops gives the stats
+ * export default new Hono().use(raindrops()).get("/", (c) => c.text("hi"));
  * ```
  *
  * @module

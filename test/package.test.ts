@@ -6,7 +6,16 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { type RuntimeName, RUNTIMES } from "./_helpers.ts";
@@ -118,6 +127,26 @@ console.log(JSON.stringify({ counters: drops.toArray(), stats: tcpListenerStats(
   assert.deepEqual(out.counters, [0, 3]);
   assert.equal(out.stats.active, 0);
   assert.ok(out.stats.backlog > 0, JSON.stringify(out.stats));
+});
+
+test(`${rt}: an installed package without its library names the paths tried and what to do`, () => {
+  const lib = join(project, "node_modules/raindrops/native");
+  renameSync(lib, `${lib}.away`);
+  try {
+    writeFileSync(
+      join(project, "load.ts"),
+      `import { Raindrops } from "raindrops";
+try { new Raindrops(1); } catch (e) { console.log(JSON.stringify({ name: (e as Error).name, message: (e as Error).message })); }
+`,
+    );
+    const out = JSON.parse(run(rt, rt === "deno" ? ["run", "--allow-ffi", "load.ts"] : ["load.ts"]).stdout);
+    assert.equal(out.name, "NativeLibraryError");
+    assert.match(out.message, /node_modules\/raindrops\/native\/(x86_64|aarch64)-linux\/libraindrops\.so: /);
+    assert.match(out.message, /zig\/zig-out\/lib\/libraindrops\.so: /);
+    assert.match(out.message, /reinstall the package, or build libraindrops\.so with Zig and set RAINDROPS_LIB/);
+  } finally {
+    renameSync(`${lib}.away`, lib);
+  }
 });
 
 test(`${rt}: the raindrops-listener-stats bin runs from the installed package`, async () => {
