@@ -44,9 +44,9 @@ bench: build
 
 ## check: formatting, lint and type checks of every TypeScript file.
 check: tools
-	$(DENO) fmt --check src/ mod.ts test/ bench/ examples/
+	$(DENO) fmt --check src/ mod.ts hono.ts test/ bench/ examples/ scripts/
 	$(DENO) lint
-	$(DENO) check mod.ts src/ examples/ bench/*.ts test/
+	$(DENO) check mod.ts hono.ts src/ examples/ bench/*.ts test/ scripts/
 
 ## listener-stats: the CLI, e.g. make listener-stats ARGS="-d 1 0.0.0.0:8080"
 listener-stats: build

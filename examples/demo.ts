@@ -17,7 +17,7 @@
  */
 import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
-import { Watcher } from "../mod.ts";
+import { Watcher } from "../hono.ts";
 
 const args = Deno.args;
 const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
