@@ -20,6 +20,7 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { type RuntimeName, RUNTIMES } from "./_helpers.ts";
 import { documentedDenoFlags } from "./fixtures/readme.ts";
+import { hostTarget } from "../src/native/library.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const VERSION = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version as string;
@@ -147,6 +148,24 @@ try { new Raindrops(1); } catch (e) { console.log(JSON.stringify({ name: (e as E
   } finally {
     renameSync(`${lib}.away`, lib);
   }
+});
+
+test("bun build --compile: a compiled program loads the library RAINDROPS_LIB names, and says so without it", {
+  skip: rt !== "bun" && "run under bun test",
+}, () => {
+  writeFileSync(
+    join(project, "compiled.ts"),
+    `import { Raindrops } from "raindrops";
+using drops = new Raindrops(1);
+console.log(drops.incr(0, 7));
+`,
+  );
+  run("bun", ["build", "--compile", "compiled.ts", "--outfile", "compiled"]);
+  const bare = run(join(project, "compiled"), [], { check: false });
+  assert.notEqual(bare.status, 0);
+  assert.match(bare.stderr, /compiled binary .* set RAINDROPS_LIB to its absolute path/);
+  const lib = join(project, `node_modules/raindrops/native/${hostTarget()}/libraindrops.so`);
+  assert.equal(run(join(project, "compiled"), [], { env: { ...userEnv, RAINDROPS_LIB: lib } }).stdout, "7\n");
 });
 
 test(`${rt}: the raindrops-listener-stats bin runs from the installed package`, async () => {

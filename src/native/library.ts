@@ -49,7 +49,9 @@ export function libraryCandidates(): string[] {
 /** What to do when no candidate loads, for the way raindrops was installed. */
 function advice(): string {
   const here = new URL(import.meta.url);
-  if (here.protocol !== "file:") {
+  // A compiled program's modules live in a virtual file system: Bun's
+  // /$bunfs/, Deno's /tmp/deno-compile-<name>/.
+  if (here.protocol !== "file:" || /\/\$bunfs\/|\/deno-compile-/.test(decodeURIComponent(here.pathname))) {
     return "raindrops is running from a compiled binary or a remote URL, where no library file sits beside it: " +
       "ship libraindrops.so with your program and set RAINDROPS_LIB to its absolute path";
   }
