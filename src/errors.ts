@@ -37,6 +37,7 @@ export class RaindropsError extends Error {
   /** The positive Linux errno, or 0 when the error did not come from the kernel. */
   readonly errno: number;
 
+  /** An error with a raindrops `code` and, when the kernel gave one, its `errno`. */
   constructor(message: string, code: string, errno = 0, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
@@ -47,8 +48,10 @@ export class RaindropsError extends Error {
 
 /** A native call failed; `syscall` names what was attempted. */
 export class NativeError extends RaindropsError {
+  /** The native operation that failed, such as `"mmap"`. */
   readonly syscall: string;
 
+  /** Names the failed operation and its errno; `detail` is added to the message. */
   constructor(syscall: string, errno: number, detail = "") {
     const code = errnoName(errno);
     super(`${syscall} failed: ${code}${detail ? ` (${detail})` : ""}`, code, errno);
@@ -58,6 +61,7 @@ export class NativeError extends RaindropsError {
 
 /** Use of a counter set (or anything built on one) after `evaporate()`. */
 export class EvaporatedError extends RaindropsError {
+  /** `what` names the evaporated object in the message. */
   constructor(what = "Raindrops") {
     super(`${what} has been evaporated`, "EVAPORATED");
   }
@@ -65,6 +69,7 @@ export class EvaporatedError extends RaindropsError {
 
 /** Use of a socket or other handle after `close()`. */
 export class ClosedError extends RaindropsError {
+  /** `what` names the closed handle in the message. */
   constructor(what: string) {
     super(`${what} is closed`, "CLOSED");
   }
@@ -72,6 +77,7 @@ export class ClosedError extends RaindropsError {
 
 /** libraindrops.so could not be loaded; the message lists every path tried. */
 export class NativeLibraryError extends RaindropsError {
+  /** `message` lists every path tried and what to do. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, "NATIVE_LIBRARY", 0, options);
   }
@@ -88,6 +94,7 @@ export class AddressError extends RangeError {
   /** The text that failed to parse. */
   readonly input: string;
 
+  /** `input` is the text that failed to parse, `why` the reason. */
   constructor(input: string, why: string) {
     super(`invalid address ${JSON.stringify(input)}: ${why}`);
     this.name = "AddressError";
@@ -107,6 +114,7 @@ export class AddressError extends RangeError {
  * ```
  */
 export class NoConnectionError extends RaindropsError {
+  /** `detail` says what the server's env lacked. */
   constructor(detail: string) {
     super(`cannot find the request's connection: ${detail}`, "NO_CONNECTION");
   }

@@ -81,30 +81,39 @@ export class Aggregate extends AggregateView {
     this.#max = -Infinity;
   }
 
+  /** Samples added since the last reset. */
   get count(): number {
     return this.#count;
   }
+  /** The sum of every sample. */
   get sum(): number {
     return this.#sum;
   }
+  /** The smallest sample, undefined before the first. */
   get min(): number | undefined {
     return this.#count === 0 ? undefined : this.#min;
   }
+  /** The largest sample, undefined before the first. */
   get max(): number | undefined {
     return this.#count === 0 ? undefined : this.#max;
   }
+  /** The mean, undefined before the first sample. */
   get mean(): number | undefined {
     return this.#count === 0 ? undefined : this.#mean;
   }
+  /** The sample (n-1) variance, undefined below 2 samples. */
   get variance(): number | undefined {
     return this.#count < 2 ? undefined : this.#m2 / (this.#count - 1);
   }
+  /** Samples below the first bucket. */
   get outliersLow(): number {
     return this.#low;
   }
+  /** Samples above the last bucket. */
   get outliersHigh(): number {
     return this.#high;
   }
+  /** A copy of the count of each bucket, in layout order. */
   protected bucketCounts(): ArrayLike<number> {
     return this.#counts.slice();
   }

@@ -36,6 +36,7 @@ export interface SharedAggregateOptions {
  * ```
  */
 export class AggregateMismatchError extends RaindropsError {
+  /** `message` says which layout the file holds and which was asked for. */
   constructor(message: string) {
     super(message, "AGGREGATE_MISMATCH");
   }
@@ -263,18 +264,22 @@ export class SharedAggregate extends AggregateView {
     const total = rd.getBigInt(SQ_LO) + (rd.getBigInt(SQ_MID) << 26n) + (rd.getBigInt(SQ_HI) << 64n);
     return total & ((1n << 128n) - 1n);
   }
+  /** The smallest sample, undefined before the first. */
   get min(): number | undefined {
     const m = this.#live().get(MIN);
     return m === 0 ? undefined : m - 1;
   }
+  /** The largest sample, undefined before the first. */
   get max(): number | undefined {
     const m = this.#live().get(MAX);
     return m === 0 ? undefined : m - 1;
   }
+  /** The mean, undefined before the first sample. */
   get mean(): number | undefined {
     const n = this.count;
     return n === 0 ? undefined : Number(this.sumBigInt) / n;
   }
+  /** The sample (n-1) variance, undefined below 2 samples. */
   get variance(): number | undefined {
     const n = this.#countBigInt();
     if (n < 2n) return undefined;
@@ -283,12 +288,15 @@ export class SharedAggregate extends AggregateView {
     const scaled = n * this.sumOfSquares - s * s;
     return scaled <= 0n ? 0 : Number(scaled) / (Number(n) * Number(n - 1n));
   }
+  /** Samples below the first bucket. */
   get outliersLow(): number {
     return this.#live().get(LOW);
   }
+  /** Samples above the last bucket. */
   get outliersHigh(): number {
     return this.#live().get(HIGH);
   }
+  /** The count of each bucket as read now, in layout order. */
   protected bucketCounts(): ArrayLike<number> {
     const rd = this.#live();
     const counts = new Float64Array(this.#size);

@@ -11,7 +11,9 @@
 
 /** A request as a fetch handler sees it: what the server passed as `env`, and the request (a Hono `Context` is one). */
 export interface RequestLike {
+  /** What the server passed as the fetch handler's second argument. */
   readonly env: unknown;
+  /** The request, as `raw`. */
   readonly req: { readonly raw: Request };
 }
 

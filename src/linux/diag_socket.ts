@@ -74,6 +74,7 @@ export class InetDiagSocket {
     this.#fd = -1;
   }
 
+  /** Closes the socket at the end of a `using` scope. */
   [Symbol.dispose](): void {
     this.close();
   }
