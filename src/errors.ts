@@ -27,6 +27,7 @@ export function errnoName(errno: number): string {
  *
  * @example
  * ```ts
+ * import { Raindrops, RaindropsError } from "@raindrops/raindrops";
  * try { new Raindrops(1, { path: "/no/such/dir/x" }); }
  * catch (e) { if (e instanceof RaindropsError) console.log(e.code); } // "ENOENT"
  * ```
@@ -109,8 +110,13 @@ export class AddressError extends RangeError {
  *
  * @example
  * ```ts
- * try { requestTcpInfo(c); }
- * catch (e) { if (e instanceof NoConnectionError) console.log(e.code); } // "NO_CONNECTION"
+ * import { Hono } from "hono";
+ * import { NoConnectionError } from "@raindrops/raindrops";
+ * import { requestTcpInfo } from "@raindrops/raindrops/hono";
+ * new Hono().get("/", (c) => {
+ *   try { return c.json(requestTcpInfo(c).fields); }
+ *   catch (e) { return c.text(e instanceof NoConnectionError ? e.code : "error"); } // "NO_CONNECTION"
+ * });
  * ```
  */
 export class NoConnectionError extends RaindropsError {

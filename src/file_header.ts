@@ -27,6 +27,10 @@ function blank(rd: Raindrops): boolean {
  *
  * @example
  * ```ts
+ * import { claimHeader } from "./file_header.ts";
+ * import { Raindrops } from "./raindrops.ts";
+ * const MAGIC = 0x52444d41524b3031n;
+ * using rd = new Raindrops(4);
  * const found = claimHeader(rd, MAGIC);
  * if (found === null || (found !== 0n && found !== MAGIC)) throw new RangeError("not our file");
  * ```

@@ -31,7 +31,9 @@ export interface SharedAggregateOptions {
  *
  * @example
  * ```ts
- * try { new SharedAggregate({ path, buckets: 16 }); }
+ * import { AggregateMismatchError, SharedAggregate } from "@raindrops/raindrops";
+ * const path = "/dev/shm/app.latency";
+ * try { new SharedAggregate({ path, buckets: { min: 0, max: 100, width: 10 } }); }
  * catch (e) { if (e instanceof AggregateMismatchError) console.log(e.message); }
  * ```
  */

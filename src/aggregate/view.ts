@@ -35,6 +35,7 @@ export interface AggregateSummary {
  *
  * @example
  * ```ts
+ * import { Aggregate, type AggregateView } from "@raindrops/raindrops";
  * function report(agg: AggregateView): string {
  *   return `${agg.count} samples, mean ${agg.mean ?? "-"}\n${agg.chart()}`;
  * }

@@ -25,6 +25,7 @@ export interface AggregateHeadersOptions {
  *
  * @example
  * ```ts
+ * import { Aggregate, aggregateHeaders } from "@raindrops/raindrops";
  * const agg = new Aggregate();
  * agg.add(3); agg.add(5);
  * aggregateHeaders(agg);
