@@ -42,11 +42,15 @@ demo: build
 bench: build
 	DENO=$(DENO) BUN=$(BUN) scripts/bench-all.sh
 
-## check: formatting, lint and type checks of every TypeScript file.
+## check: formatting, lint and type checks of every TypeScript file, its doc
+## examples and doc comments, and that it would publish to JSR.
 check: tools
 	$(DENO) fmt --check src/ mod.ts hono.ts test/ bench/ examples/ scripts/
 	$(DENO) lint
 	$(DENO) check mod.ts hono.ts src/ examples/ bench/*.ts test/ scripts/
+	$(DENO) check --doc-only mod.ts hono.ts src/
+	$(DENO) doc --lint mod.ts hono.ts
+	$(DENO) publish --dry-run --allow-dirty
 
 ## listener-stats: the CLI, e.g. make listener-stats ARGS="-d 1 0.0.0.0:8080"
 listener-stats: build

@@ -109,6 +109,18 @@ test("package.json, deno.json and the CLI's version agree", async () => {
   assert.equal(deno.name, "@raindrops/raindrops");
 });
 
+test("deno publish --dry-run publishes the modules, README and LICENSE only", {
+  skip: rt !== "deno" && "checked once, under deno test",
+}, () => {
+  const r = run(RUNTIMES.deno, ["publish", "--dry-run", "--allow-dirty"], { cwd: ROOT, env: process.env });
+  const listed = [...(r.stdout + r.stderr).matchAll(/^\s+(file:\/\/\S+)/gm)].map((m) =>
+    decodeURIComponent(new URL(m[1]!).pathname).slice(ROOT.length)
+  );
+  assert.ok(listed.length > 10, r.stdout + r.stderr);
+  for (const f of ["mod.ts", "hono.ts", "README.md", "LICENSE", "deno.json"]) assert.ok(listed.includes(f), f);
+  assert.deepEqual(listed.filter((f) => !/^(mod\.ts|hono\.ts|README\.md|LICENSE|deno\.json|src\/.*\.ts)$/.test(f)), []);
+});
+
 test(`${rt}: counters and listener stats from the installed package, without hono or zig`, async () => {
   assert.notEqual(run("sh", ["-c", "command -v zig"], { check: false }).status, 0, "zig is on PATH");
   assert.throws(() => readdirSync(join(project, "node_modules/hono")));
