@@ -55,7 +55,8 @@ function advice(): string {
     return "raindrops is running from a compiled binary or a remote URL, where no library file sits beside it: " +
       "ship libraindrops.so with your program and set RAINDROPS_LIB to its absolute path";
   }
-  if (here.pathname.includes("/node_modules/")) {
+  // The package ships this module compiled; a clone runs the TypeScript.
+  if (here.pathname.endsWith(".js")) {
     const target = hostTarget();
     return (PACKAGED_TARGETS as readonly string[]).includes(target)
       ? `the package's library for ${target} did not load (see its error above); ` +
