@@ -18,14 +18,14 @@ import {
 } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
-import { type RuntimeName, RUNTIMES } from "./_helpers.ts";
+import { RUNTIMES } from "./_helpers.ts";
+import { hostRuntime, onlyUnder } from "./fixtures/host_runtime.ts";
 import { documentedDenoFlags } from "./fixtures/readme.ts";
 import { hostTarget } from "../src/native/library.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const VERSION = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version as string;
-// deno-lint-ignore no-explicit-any
-const rt: RuntimeName = typeof (globalThis as any).Bun !== "undefined" ? "bun" : "deno";
+const rt = hostRuntime;
 
 let work = "", project = "", tarball = "";
 /** The environment of every user command: the runtimes on PATH, no Zig, no RAINDROPS_LIB. */
@@ -109,9 +109,7 @@ test("package.json, deno.json and the CLI's version agree", async () => {
   assert.equal(deno.name, "@raindrops/raindrops");
 });
 
-test("deno publish --dry-run publishes the modules, README and LICENSE only", {
-  skip: rt !== "deno" && "checked once, under deno test",
-}, () => {
+onlyUnder("deno", "deno publish --dry-run publishes the modules, README and LICENSE only", () => {
   const r = run(RUNTIMES.deno, ["publish", "--dry-run", "--allow-dirty"], { cwd: ROOT, env: process.env });
   const listed = [...(r.stdout + r.stderr).matchAll(/^\s+(file:\/\/\S+)/gm)].map((m) =>
     decodeURIComponent(new URL(m[1]!).pathname).slice(ROOT.length)
@@ -162,23 +160,25 @@ try { new Raindrops(1); } catch (e) { console.log(JSON.stringify({ name: (e as E
   }
 });
 
-test("bun build --compile: a compiled program loads the library RAINDROPS_LIB names, and says so without it", {
-  skip: rt !== "bun" && "run under bun test",
-}, () => {
-  writeFileSync(
-    join(project, "compiled.ts"),
-    `import { Raindrops } from "raindrops";
+onlyUnder(
+  "bun",
+  "bun build --compile: a compiled program loads the library RAINDROPS_LIB names, and says so without it",
+  () => {
+    writeFileSync(
+      join(project, "compiled.ts"),
+      `import { Raindrops } from "raindrops";
 using drops = new Raindrops(1);
 console.log(drops.incr(0, 7));
 `,
-  );
-  run("bun", ["build", "--compile", "compiled.ts", "--outfile", "compiled"]);
-  const bare = run(join(project, "compiled"), [], { check: false });
-  assert.notEqual(bare.status, 0);
-  assert.match(bare.stderr, /compiled binary .* set RAINDROPS_LIB to its absolute path/);
-  const lib = join(project, `node_modules/raindrops/native/${hostTarget()}/libraindrops.so`);
-  assert.equal(run(join(project, "compiled"), [], { env: { ...userEnv, RAINDROPS_LIB: lib } }).stdout, "7\n");
-});
+    );
+    run("bun", ["build", "--compile", "compiled.ts", "--outfile", "compiled"]);
+    const bare = run(join(project, "compiled"), [], { check: false });
+    assert.notEqual(bare.status, 0);
+    assert.match(bare.stderr, /compiled binary .* set RAINDROPS_LIB to its absolute path/);
+    const lib = join(project, `node_modules/raindrops/native/${hostTarget()}/libraindrops.so`);
+    assert.equal(run(join(project, "compiled"), [], { env: { ...userEnv, RAINDROPS_LIB: lib } }).stdout, "7\n");
+  },
+);
 
 test(`${rt}: the raindrops-listener-stats bin runs from the installed package`, async () => {
   const held = await listen();
@@ -199,20 +199,16 @@ test(`${rt}: the raindrops-listener-stats bin runs from the installed package`, 
   }
 });
 
-test(
-  "Node.js gets a clear unsupported-runtime error",
-  { skip: rt !== "deno" && "checked once, under deno test" },
-  () => {
-    const probe = `import { Raindrops } from "raindrops";
+onlyUnder("deno", "Node.js gets a clear unsupported-runtime error", () => {
+  const probe = `import { Raindrops } from "raindrops";
 try { new Raindrops(1); } catch (e) { console.log(e.name + ": " + e.message); }`;
-    const r = run("node", ["--input-type=module", "-e", probe], { env: process.env, check: false });
-    if (r.error) return; // no node on this machine
-    assert.match(
-      r.stdout,
-      /^NativeLibraryError: unsupported runtime: Node\.js [\d.]+; raindrops runs on Deno .* and Bun/,
-    );
-  },
-);
+  const r = run("node", ["--input-type=module", "-e", probe], { env: process.env, check: false });
+  if (r.error) return; // no node on this machine
+  assert.match(
+    r.stdout,
+    /^NativeLibraryError: unsupported runtime: Node\.js [\d.]+; raindrops runs on Deno .* and Bun/,
+  );
+});
 
 /** A server of a default setup: the app file and how the user starts it. */
 interface Setup {
@@ -311,12 +307,13 @@ test(`${rt}: a Hono app in the default setups answers /_raindrops with its own l
   }
 });
 
-test("tsc --strict --noUncheckedIndexedAccess and deno check see no error in a file using both entry points", {
-  skip: rt !== "deno" && "checked once, under deno test",
-}, () => {
-  writeFileSync(
-    join(project, "user.ts"),
-    `import { Hono } from "hono";
+onlyUnder(
+  "deno",
+  "tsc --strict --noUncheckedIndexedAccess and deno check see no error in a file using both entry points",
+  () => {
+    writeFileSync(
+      join(project, "user.ts"),
+      `import { Hono } from "hono";
 import { type ListenStats, Raindrops, Struct, TcpInfo, tcpListenerStats } from "raindrops";
 import { LastDataRecv, raindrops, requestTcpInfo, Watcher, withRaindrops } from "raindrops/hono";
 
@@ -335,26 +332,27 @@ const fetch = withRaindrops(app.fetch);
 using watcher = new Watcher({ delay: 1 });
 console.log(typeof fetch, s?.queued, TcpInfo.name, watcher.listeners);
 `,
-  );
-  const tsc = join(ROOT, "node_modules/.bin/tsc");
-  // bun init's and a Node project's settings, with the checks strict users add.
-  for (const [module, moduleResolution] of [["NodeNext", "NodeNext"], ["Preserve", "bundler"]]) {
-    const compilerOptions = {
-      target: "ESNext",
-      lib: ["ESNext", "DOM"],
-      module,
-      moduleResolution,
-      strict: true,
-      noUncheckedIndexedAccess: true,
-      skipLibCheck: false,
-      noEmit: true,
-      types: [],
-    };
-    writeFileSync(join(project, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["user.ts"] }));
-    const r = run(tsc, ["-p", "."], { check: false });
-    assert.equal(r.stdout + r.stderr, "", `tsc with module ${module}`);
-    assert.equal(r.status, 0);
-  }
-  const r = run("deno", ["check", "user.ts"], { check: false });
-  assert.equal(r.status, 0, r.stdout + r.stderr);
-});
+    );
+    const tsc = join(ROOT, "node_modules/.bin/tsc");
+    // bun init's and a Node project's settings, with the checks strict users add.
+    for (const [module, moduleResolution] of [["NodeNext", "NodeNext"], ["Preserve", "bundler"]]) {
+      const compilerOptions = {
+        target: "ESNext",
+        lib: ["ESNext", "DOM"],
+        module,
+        moduleResolution,
+        strict: true,
+        noUncheckedIndexedAccess: true,
+        skipLibCheck: false,
+        noEmit: true,
+        types: [],
+      };
+      writeFileSync(join(project, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["user.ts"] }));
+      const r = run(tsc, ["-p", "."], { check: false });
+      assert.equal(r.stdout + r.stderr, "", `tsc with module ${module}`);
+      assert.equal(r.status, 0);
+    }
+    const r = run("deno", ["check", "user.ts"], { check: false });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+  },
+);

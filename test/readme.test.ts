@@ -12,12 +12,12 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { type RuntimeName, RUNTIMES } from "./_helpers.ts";
+import { RUNTIMES } from "./_helpers.ts";
+import { hostRuntime, onlyUnder } from "./fixtures/host_runtime.ts";
 import { codeBlocks } from "./fixtures/readme.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-// deno-lint-ignore no-explicit-any
-const rt: RuntimeName = typeof (globalThis as any).Bun !== "undefined" ? "bun" : "deno";
+const rt = hostRuntime;
 // Inside the checkout, so that "hono" resolves from its node_modules.
 const DIR = join(ROOT, "test-output", `readme-${rt}-${process.pid}`);
 const SHM = `raindrops-test-readme-${process.pid}-`;
@@ -96,7 +96,7 @@ for (const block of blocks) {
   });
 }
 
-test("deno check passes on every README block", { skip: rt !== "deno" && "type-checked under deno test" }, () => {
+onlyUnder("deno", "deno check passes on every README block", () => {
   const r = spawnSync(RUNTIMES.deno, ["check", ...files], {
     cwd: DIR,
     encoding: "utf8",
