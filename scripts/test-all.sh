@@ -17,6 +17,7 @@ note() { passed=$((passed + $1)); failed=$((failed + $2)); skipped=$((skipped + 
 # JUNIT_OUT set to a path. A suite that writes a JUnit report there is summed
 # by test case; one that does not counts as one test, passed if it exits 0.
 extra_suites=(
+  "prometheus/test-rules.sh"
 )
 
 # Test files are named raindrops-test-*; note any left by an earlier, killed run.
