@@ -90,6 +90,7 @@ export class ClosedError extends RaindropsError {
  *
  * @example
  * ```ts
+ * import { ForeignFileError, SharedAggregate } from "@raindrops/raindrops";
  * try { new SharedAggregate({ path: "/dev/shm/app.latency" }); }
  * catch (e) { if (e instanceof ForeignFileError) console.log(e.path, e.reason); }
  * ```
@@ -100,6 +101,7 @@ export class ForeignFileError extends RaindropsError {
   /** Why, e.g. "is a symbolic link". */
   readonly reason: string;
 
+  /** `reason` completes the sentence "`path` …", e.g. "is a symbolic link". */
   constructor(path: string, reason: string, errno = 0) {
     super(`${path} ${reason}: refused`, "FOREIGN_FILE", errno);
     this.path = path;
@@ -114,11 +116,13 @@ export class ForeignFileError extends RaindropsError {
  *
  * @example
  * ```ts
- * try { new Raindrops(1, { path }); }
+ * import { ExhaustedError, Raindrops } from "@raindrops/raindrops";
+ * try { new Raindrops(1, { path: "/dev/shm/app.counters" }); }
  * catch (e) { if (e instanceof ExhaustedError) console.log(e.message); }
  * ```
  */
 export class ExhaustedError extends RaindropsError {
+  /** `errno` is the kernel's reason when there is one (e.g. ENOMEM), else 0. */
   constructor(message: string, errno = 0) {
     super(message, "EXHAUSTED", errno);
   }
