@@ -49,7 +49,7 @@ check: tools
 	$(DENO) lint
 	$(DENO) check mod.ts hono.ts src/ examples/ bench/*.ts test/ scripts/
 	$(DENO) check --doc-only mod.ts hono.ts src/
-	$(DENO) doc --lint mod.ts hono.ts
+	DENO=$(DENO) scripts/doc-lint.sh
 	$(DENO) publish --dry-run --allow-dirty
 
 ## listener-stats: the CLI, e.g. make listener-stats ARGS="-d 1 0.0.0.0:8080"

@@ -182,7 +182,9 @@ function baseOf(c: Context, marker: string): string {
  *
  * @example
  * ```ts
- * using watcher = new Watcher({ listeners: ["127.0.0.1:8080"], delay: 1 });
+ * import { Watcher } from "@raindrops/raindrops/hono";
+ * // Polls every second until watcher.close() (a top-level `using` would close it at once).
+ * const watcher = new Watcher({ listeners: ["127.0.0.1:8080"], delay: 1 });
  * Deno.serve({ hostname: "127.0.0.1", port: 9418 }, watcher.fetch);
  * // or mount it: app.route("/watcher", watcher.app);
  * ```
