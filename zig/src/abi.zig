@@ -98,8 +98,8 @@ pub export fn rd_grow(path: ?[*:0]const u8, old_size: usize, new_size: usize, m:
 
 pub export fn rd_private_dir(parent: ?[*:0]const u8, out: ?[*]u8, out_len: u32) i32 {
     const p = parent orelse return errno(error.INVAL);
-    if (out == null) return errno(error.INVAL);
-    return count(shm.privateDir(p, out.?[0..out_len]));
+    const o = out orelse return errno(error.INVAL);
+    return count(shm.privateDir(p, o[0..out_len]));
 }
 
 // Thread identity (thread.zig).
@@ -205,12 +205,10 @@ fn tcpInfoByRemote(fd: i32, remote: ?[*]const u8, local_port: u32, out_local: ?[
     const local = (out_local orelse return error.INVAL)[0..inet.addr_size];
     const o = try bytes(out, out_cap);
     const s = try scratchOf(scratch, scratch_len);
-    var inode: u32 = 0;
-    defer if (out_inode) |p| std.mem.writeInt(u32, p[0..4], inode, native);
-    return tcp_info.byRemote(fd, r, @intCast(local_port), local, &inode, o, s);
+    var unwanted: u32 = 0;
+    const inode: *align(1) u32 = if (out_inode) |p| @ptrCast(p) else &unwanted;
+    return tcp_info.byRemote(fd, r, @intCast(local_port), local, inode, o, s);
 }
-
-const native = @import("builtin").cpu.arch.endian();
 
 /// Every socket descriptor of this process as SocketFd records, as many
 /// as fit in out_cap bytes; returns how many sockets there are.

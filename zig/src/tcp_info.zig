@@ -115,7 +115,7 @@ const ByAddrCtx = struct {
 /// first looked up exactly and taken when it is an accepted ESTABLISHED
 /// socket with tcp_info. Zero it for no hint; a wrong hint only costs that
 /// lookup.
-pub fn byRemote(fd: i32, remote: inet.Addr, local_port: u16, local: *[inet.addr_size]u8, inode: *u32, out: []u8, scratch: []u8) sys.Error!usize {
+pub fn byRemote(fd: i32, remote: inet.Addr, local_port: u16, local: *[inet.addr_size]u8, inode: *align(1) u32, out: []u8, scratch: []u8) sys.Error!usize {
     var best: Candidate = .{};
     if (inet.Addr.decode(local)) |hint| if (hint.family == remote.family and hint.port != 0) {
         var ctx: HintCtx = .{ .req = request(hint, remote), .remote = remote, .local_port = local_port };
