@@ -8,7 +8,7 @@ DENO := node_modules/.bin/deno
 BUN  := node_modules/.bin/bun
 LIB  := zig/zig-out/lib/libraindrops.so
 
-.PHONY: all tools build test demo bench check listener-stats clean
+.PHONY: all tools build test demo bench check listener-stats package clean
 
 all: build
 
@@ -42,15 +42,24 @@ demo: build
 bench: build
 	DENO=$(DENO) BUN=$(BUN) scripts/bench-all.sh
 
-## check: formatting, lint and type checks of every TypeScript file.
+## check: formatting, lint and type checks of every TypeScript file, its doc
+## examples and doc comments, and that it would publish to JSR.
 check: tools
-	$(DENO) fmt --check src/ mod.ts test/ bench/ examples/
+	$(DENO) fmt --check src/ mod.ts hono.ts test/ bench/ examples/ scripts/
 	$(DENO) lint
-	$(DENO) check mod.ts src/ examples/ bench/*.ts test/
+	$(DENO) check mod.ts hono.ts src/ examples/ bench/*.ts test/ scripts/
+	$(DENO) check --doc-only mod.ts hono.ts src/
+	$(DENO) doc --lint mod.ts hono.ts
+	$(DENO) publish --dry-run --allow-dirty
 
 ## listener-stats: the CLI, e.g. make listener-stats ARGS="-d 1 0.0.0.0:8080"
 listener-stats: build
 	@$(DENO) run -A src/cli/listener_stats.ts $(ARGS)
 
+## package: dist/raindrops-<version>.tgz, compiled JavaScript with types and
+## the native library for x86_64-linux and aarch64-linux (npm install it).
+package: tools
+	ZIG="$(CURDIR)/$(ZIG)" scripts/package.sh
+
 clean:
-	rm -rf zig/zig-out zig/.zig-cache
+	rm -rf zig/zig-out zig/.zig-cache build dist

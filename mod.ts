@@ -1,12 +1,13 @@
 /**
  * raindrops for Deno and Bun: real-time stats for multi-process HTTP
- * servers. Lock-free counters in shared memory, Linux listen-queue and
- * TCP_INFO statistics over netlink, a Hono middleware and a Watcher app.
+ * servers. Lock-free counters in shared memory, aggregates, and Linux
+ * listen-queue and TCP_INFO statistics over netlink.
  *
- * Importing this module loads no native code; libraindrops.so is opened on
- * first use.
+ * This entry point never imports Hono; the middleware, the Watcher and the
+ * request helpers are in `./hono`. Importing it loads no native code:
+ * libraindrops.so is opened on first use.
  *
- * @example
+ * @example Counters shared by path
  * ```ts
  * import { Raindrops } from "./mod.ts";
  * using counters = new Raindrops(4, { path: "/dev/shm/demo.raindrops" });
@@ -39,39 +40,12 @@ export {
 } from "./src/aggregate/shared_aggregate.ts";
 export { type AggregateSummary, AggregateView } from "./src/aggregate/view.ts";
 export { type Bucket, BucketLayout, type BucketOptions, type LinearBuckets } from "./src/aggregate/histogram.ts";
-export { type ListenerFigures, type ListenerStatsSource, Watcher, type WatcherOptions } from "./src/watcher/watcher.ts";
-export { aggregateHeaders, type AggregateHeadersOptions, httpDate } from "./src/watcher/headers.ts";
-export {
-  type ConnectionAddresses,
-  type ConnectionOf,
-  LastDataRecv,
-  type LastDataRecvOptions,
-} from "./src/last_data_recv/last_data_recv.ts";
+export { aggregateHeaders, type AggregateHeadersOptions } from "./src/watcher/headers.ts";
 export { ListenStats, tcpListenerStats, unixListenerStats } from "./src/linux/listen_stats.ts";
 export { InetDiagSocket } from "./src/linux/diag_socket.ts";
 export { type FromRemoteOptions, TCP_STATES, TcpInfo } from "./src/linux/tcp_info.ts";
-export { connectionOf, type RequestConnection, requestLocalAddress, requestTcpInfo } from "./src/hono/connection.ts";
-export type { TcpInfoField } from "./src/linux/tcp_info_fields.ts";
+export { TCP_INFO_FIELDS, type TcpInfoField } from "./src/linux/tcp_info_fields.ts";
 export { formatAddress, type InetAddress, parseAddress } from "./src/linux/address.ts";
-export {
-  type AllowOption,
-  type CallingWritingCounters,
-  chooseFormat,
-  DEFAULT_WORKERS,
-  defaultStatsPath,
-  isLoopback,
-  type ListenQueue,
-  type ListenStatsSource,
-  raindrops,
-  type RaindropsMiddlewareOptions,
-  remoteAddressOf,
-  renderJson,
-  renderPrometheus,
-  renderText,
-  type StatsFormat,
-  type StatsSnapshot,
-  WorkerStats,
-  type WorkerStatsOptions,
-  type WorkerTotals,
-} from "./src/middleware/index.ts";
-export { type FetchHandler, withRaindrops } from "./src/middleware/fetch.ts";
+export { WorkerStats, type WorkerStatsOptions, type WorkerTotals } from "./src/middleware/worker_slots.ts";
+export { collectRaindrops, type MetricRegistry, type RaindropsCollectorOptions } from "./src/middleware/prom_client.ts";
+export type { PrometheusOptions } from "./src/middleware/format.ts";

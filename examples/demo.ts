@@ -25,7 +25,8 @@
  */
 import { rmSync } from "node:fs";
 import { connect } from "node:net";
-import { tcpListenerStats, Watcher } from "../mod.ts";
+import { tcpListenerStats } from "../mod.ts";
+import { Watcher } from "../hono.ts";
 import { spawnExampleServers } from "./example_servers.ts";
 import { type LocalPrometheus, prometheusBinary, startPrometheus } from "../prometheus/local_prometheus.ts";
 

@@ -1,48 +1,71 @@
 #!/usr/bin/env bash
-# Runs `zig build test`, the suite under Deno and under Bun, checks that no
-# test left a shared file behind, and prints one line summing them all:
-#   tests: N passed, N failed
+# Runs `zig build test`, the suite under Deno and under Bun, any extra suites,
+# checks that no test left a shared file behind, and prints one line summing
+# them all from the runners' machine-readable results (JUnit reports; Zig's
+# build summary), never from their human output:
+#   tests: N passed, N failed, N skipped
+# Exits non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export NO_COLOR=1
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 passed=0 failed=0 skipped=0 status=0
+note() { passed=$((passed + $1)); failed=$((failed + $2)); skipped=$((skipped + ${3:-0})); }
+
+# Further suites, one line each: a command run from the repository root with
+# JUNIT_OUT set to a path. A suite that writes a JUnit report there is summed
+# by test case; one that does not counts as one test, passed if it exits 0.
+extra_suites=(
+  "prometheus/test-rules.sh"
+)
+
 # Test files are named raindrops-test-*; note any left by an earlier, killed run.
 shared_files() { find /dev/shm /tmp -maxdepth 1 -name 'raindrops-test-*' 2>/dev/null | sort; }
 shared_files >"$out/before"
 
-# Lines of a runner's output without colour codes.
-plain() { sed -e 's/\x1b\[[0-9;]*m//g' "$1"; }
-note() { passed=$((passed + $1)); failed=$((failed + $2)); skipped=$((skipped + ${3:-0})); }
+# Adds a runner's JUnit reports; a runner that failed with no failing test
+# case in them (a file that did not load, a crash) counts as one failure.
+junit() { # exit-status report...
+  local rc=$1 p f s
+  shift
+  read -r p f s < <($DENO run --allow-read scripts/junit_totals.ts "$@")
+  [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+  [ "$rc" -ne 0 ] && status=1
+  note "$p" "$f" "$s"
+}
 
 echo "== zig build test"
-(cd zig && $ZIG build test --summary all) >"$out/zig" 2>&1 || status=1
+(cd zig && $ZIG build test --summary all) >"$out/zig" 2>&1
+rc=$?
 cat "$out/zig"
-zp=$(grep -oE '[0-9]+ passed' "$out/zig" | tail -1 | grep -oE '[0-9]+' || echo 0)
-zf=$(grep -oE '[0-9]+ failed' "$out/zig" | tail -1 | grep -oE '[0-9]+' || echo 0)
-# "run test 7 passed" omits failures; "7/8 tests passed; 1 failed" has both.
-zt=$(grep -oE '[0-9]+/[0-9]+ tests passed' "$out/zig" | tail -1 | grep -oE '^[0-9]+' || true)
-[ -n "$zt" ] && zp=$zt
-note "$zp" "$zf"
+# "Build Summary: 3/3 steps succeeded; 51/53 tests passed; 1 skipped; 1 failed"
+summary=$(grep '^Build Summary:' "$out/zig" | tail -1)
+if [[ $summary =~ ([0-9]+)/([0-9]+)\ tests\ passed(\;\ ([0-9]+)\ skipped)? ]]; then
+  zp=${BASH_REMATCH[1]} zt=${BASH_REMATCH[2]} zs=${BASH_REMATCH[4]:-0}
+  zf=$((zt - zp - zs))
+else
+  zp=0 zs=0 zf=0
+fi
+[ "$rc" -ne 0 ] && [ "$zf" -eq 0 ] && zf=1
+[ "$rc" -eq 0 ] || status=1
+note "$zp" "$zf" "$zs"
 
 echo "== deno test"
-$DENO test -A --no-check=remote test/ 2>&1 | tee "$out/deno"
-[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-line=$(plain "$out/deno" | grep -E '^(ok|FAILED) \|' | tail -1)
-note "$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+' || echo 0)" \
-  "$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+' || echo 0)" \
-  "$(grep -oE '[0-9]+ ignored' <<<"$line" | grep -oE '[0-9]+' || echo 0)"
-[ -n "$line" ] || { echo "deno test printed no summary"; failed=$((failed + 1)); status=1; }
+$DENO test -A --no-check=remote --junit-path="$out/deno.xml" test/
+junit $? "$out/deno.xml"
 
 echo "== bun test"
-$BUN test --timeout 120000 2>&1 | tee "$out/bun"
-[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-bp=$(plain "$out/bun" | grep -E '^ *[0-9]+ pass$' | grep -oE '[0-9]+' || echo 0)
-bf=$(plain "$out/bun" | grep -E '^ *[0-9]+ fail$' | grep -oE '[0-9]+' || echo 0)
-bs=$(plain "$out/bun" | grep -E '^ *[0-9]+ skip$' | grep -oE '[0-9]+' || echo 0)
-note "$bp" "$bf" "$bs"
-[ "$bp" -gt 0 ] || { echo "bun test ran no test"; failed=$((failed + 1)); status=1; }
+$BUN test --timeout 120000 --reporter=junit --reporter-outfile="$out/bun.xml"
+junit $? "$out/bun.xml"
+
+for suite in "${extra_suites[@]}"; do
+  echo "== $suite"
+  report="$out/extra-$RANDOM.xml"
+  JUNIT_OUT=$report bash -c "$suite"
+  rc=$?
+  if [ -s "$report" ]; then junit "$rc" "$report"; elif [ "$rc" -eq 0 ]; then note 1 0; else note 0 1; status=1; fi
+done
 
 echo "== leftover shared files"
 left=$(shared_files | comm -13 "$out/before" -)

@@ -32,6 +32,7 @@ export function errnoName(errno: number): string {
  *
  * @example
  * ```ts
+ * import { Raindrops, RaindropsError } from "@raindrops/raindrops";
  * try { new Raindrops(1, { path: "/no/such/dir/x" }); }
  * catch (e) { if (e instanceof RaindropsError) console.log(e.code); } // "ENOENT"
  * ```
@@ -42,6 +43,7 @@ export class RaindropsError extends Error {
   /** The positive Linux errno, or 0 when the error did not come from the kernel. */
   readonly errno: number;
 
+  /** An error with a raindrops `code` and, when the kernel gave one, its `errno`. */
   constructor(message: string, code: string, errno = 0, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
@@ -52,8 +54,10 @@ export class RaindropsError extends Error {
 
 /** A native call failed; `syscall` names what was attempted. */
 export class NativeError extends RaindropsError {
+  /** The native operation that failed, such as `"mmap"`. */
   readonly syscall: string;
 
+  /** Names the failed operation and its errno; `detail` is added to the message. */
   constructor(syscall: string, errno: number, detail = "") {
     const code = errnoName(errno);
     super(`${syscall} failed: ${code}${detail ? ` (${detail})` : ""}`, code, errno);
@@ -63,6 +67,7 @@ export class NativeError extends RaindropsError {
 
 /** Use of a counter set (or anything built on one) after `evaporate()`. */
 export class EvaporatedError extends RaindropsError {
+  /** `what` names the evaporated object in the message. */
   constructor(what = "Raindrops") {
     super(`${what} has been evaporated`, "EVAPORATED");
   }
@@ -70,6 +75,7 @@ export class EvaporatedError extends RaindropsError {
 
 /** Use of a socket or other handle after `close()`. */
 export class ClosedError extends RaindropsError {
+  /** `what` names the closed handle in the message. */
   constructor(what: string) {
     super(`${what} is closed`, "CLOSED");
   }
@@ -84,6 +90,7 @@ export class ClosedError extends RaindropsError {
  *
  * @example
  * ```ts
+ * import { ForeignFileError, SharedAggregate } from "@raindrops/raindrops";
  * try { new SharedAggregate({ path: "/dev/shm/app.latency" }); }
  * catch (e) { if (e instanceof ForeignFileError) console.log(e.path, e.reason); }
  * ```
@@ -94,6 +101,7 @@ export class ForeignFileError extends RaindropsError {
   /** Why, e.g. "is a symbolic link". */
   readonly reason: string;
 
+  /** `reason` completes the sentence "`path` …", e.g. "is a symbolic link". */
   constructor(path: string, reason: string, errno = 0) {
     super(`${path} ${reason}: refused`, "FOREIGN_FILE", errno);
     this.path = path;
@@ -108,11 +116,13 @@ export class ForeignFileError extends RaindropsError {
  *
  * @example
  * ```ts
- * try { new Raindrops(1, { path }); }
+ * import { ExhaustedError, Raindrops } from "@raindrops/raindrops";
+ * try { new Raindrops(1, { path: "/dev/shm/app.counters" }); }
  * catch (e) { if (e instanceof ExhaustedError) console.log(e.message); }
  * ```
  */
 export class ExhaustedError extends RaindropsError {
+  /** `errno` is the kernel's reason when there is one (e.g. ENOMEM), else 0. */
   constructor(message: string, errno = 0) {
     super(message, "EXHAUSTED", errno);
   }
@@ -120,6 +130,7 @@ export class ExhaustedError extends RaindropsError {
 
 /** libraindrops.so could not be loaded; the message lists every path tried. */
 export class NativeLibraryError extends RaindropsError {
+  /** `message` lists every path tried and what to do. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, "NATIVE_LIBRARY", 0, options);
   }
@@ -130,6 +141,7 @@ export class AddressError extends RangeError {
   /** The text that failed to parse. */
   readonly input: string;
 
+  /** `input` is the text that failed to parse, `why` the reason. */
   constructor(input: string, why: string) {
     super(`invalid address ${JSON.stringify(input)}: ${why}`);
     this.name = "AddressError";
@@ -144,11 +156,17 @@ export class AddressError extends RangeError {
  *
  * @example
  * ```ts
- * try { requestTcpInfo(c); }
- * catch (e) { if (e instanceof NoConnectionError) console.log(e.code); } // "NO_CONNECTION"
+ * import { Hono } from "hono";
+ * import { NoConnectionError } from "@raindrops/raindrops";
+ * import { requestTcpInfo } from "@raindrops/raindrops/hono";
+ * new Hono().get("/", (c) => {
+ *   try { return c.json(requestTcpInfo(c).fields); }
+ *   catch (e) { return c.text(e instanceof NoConnectionError ? e.code : "error"); } // "NO_CONNECTION"
+ * });
  * ```
  */
 export class NoConnectionError extends RaindropsError {
+  /** `detail` says what the server's env lacked. */
   constructor(detail: string) {
     super(`cannot find the request's connection: ${detail}`, "NO_CONNECTION");
   }

@@ -69,8 +69,12 @@ function decode(rd: Raindrops, found: bigint, mark: bigint, kind: string): bigin
  *
  * @example
  * ```ts
- * const found = claimHeader(rd, MAGIC, "stats");
- * if (found !== 0n && found !== MAGIC) throw new ForeignFileError(rd.path!, "is not a stats file");
+ * import { claimHeader } from "./file_header.ts";
+ * import { Raindrops } from "./raindrops.ts";
+ * const MAGIC = 0x5244_4558n;
+ * using rd = new Raindrops(4);
+ * const found = claimHeader(rd, MAGIC, "example"); // 0n: this call claimed it
+ * if (found !== 0n && found !== MAGIC) throw new Error("another format's file");
  * ```
  */
 export function claimHeader(rd: Raindrops, mark: bigint, kind: string): bigint {
@@ -91,7 +95,10 @@ export function claimHeader(rd: Raindrops, mark: bigint, kind: string): bigint {
  *
  * @example
  * ```ts
- * if (readHeader(rd, MAGIC, "stats") === 0n) console.log("not set up yet");
+ * import { readHeader } from "./file_header.ts";
+ * import { Raindrops } from "./raindrops.ts";
+ * using rd = new Raindrops(4);
+ * if (readHeader(rd, 0x5244_4558n, "example") === 0n) console.log("not set up yet");
  * ```
  */
 export function readHeader(rd: Raindrops, mark: bigint, kind: string): bigint {

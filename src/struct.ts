@@ -34,6 +34,8 @@ export type StructInstance<K extends string> = {
 /** The class returned by {@link Struct}. */
 export interface StructClass<K extends string> {
   /**
+   * A new set of the named counters, anonymous or shared by `path`.
+   *
    * @param initial values for the first members in order (at most one per member)
    * @param options `path` to share the struct by file, `zero` to clear it
    */

@@ -132,7 +132,7 @@ for (const rt of RUNTIME_NAMES) {
       const r = await cli(rt, args);
       assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
       assert.match(r.stderr, message);
-      assert.match(r.stderr, /^listener_stats: .*\nTry --help\.\n$/);
+      assert.match(r.stderr, /^raindrops-listener-stats: .*\nTry --help\.\n$/);
       assert.equal(r.stdout, "");
     }
   });
@@ -140,8 +140,47 @@ for (const rt of RUNTIME_NAMES) {
   test(`${rt}: --help prints the usage and exits 0`, async () => {
     const r = await cli(rt, ["--help"]);
     assert.equal(r.code, 0);
-    assert.match(r.stdout, /^Usage: listener_stats \[options\] \[ADDR\|PATH \.\.\.\]/);
+    assert.match(r.stdout, /^Usage: raindrops-listener-stats \[options\] \[ADDR\|PATH \.\.\.\]/);
     for (const opt of ["-d", "-t", "--count", "--unix"]) assert.ok(r.stdout.includes(opt), opt);
+  });
+
+  test(`${rt}: --json prints one object per row with every figure and no header`, async () => {
+    await using held = await HeldListener.start(["tcp", "127.0.0.1"]);
+    const a = `127.0.0.1:${held.port}`;
+    const client = await connect({ host: "127.0.0.1", port: held.port });
+    await waitFor(() => tcpListenerStats(a).get(a)!.queued === 1, () => tcpListenerStats(a).get(a));
+    const r = await cli(rt, ["--json", a, "@raindrops-none"]);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = r.stdout.trimEnd().split("\n").map((line) => JSON.parse(line));
+    assert.equal(rows.length, 2);
+    assert.match(rows[0].timestamp, ISO);
+    assert.deepEqual({ ...rows[0], timestamp: 0, backlog: 0 }, {
+      timestamp: 0,
+      address: a,
+      active: 0,
+      queued: 1,
+      total: 1,
+      backlog: 0,
+    });
+    assert.ok(rows[0].backlog > 0);
+    assert.deepEqual(rows[1].address, "@raindrops-none");
+    await closeAll([client]);
+  });
+
+  test(`${rt}: --version prints the package version`, async () => {
+    const { VERSION } = await import("../src/version.ts");
+    const r = await cli(rt, ["--version"]);
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, `raindrops-listener-stats ${VERSION}\n`);
+  });
+
+  test(`${rt}: after --, an argument that looks like an option is an address (Bun keeps the --)`, async () => {
+    const r = await cli(rt, ["--", "-d"]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /invalid address "-d"/);
+    const ok = await cli(rt, ["--", "127.0.0.1:1"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual(table(ok.stdout).slice(1).map((row) => row[1]), ["127.0.0.1:1"]);
   });
 
   test(`${rt}: a reader that closes early (| head -1) ends it cleanly`, async () => {

@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { RUNTIMES, scriptArgs } from "./_helpers.ts";
 
 for (const runtime of ["deno", "bun"] as const) {
-  test(`${runtime}: a missing library gives NativeLibraryError naming every path tried and the build command`, () => {
+  test(`${runtime}: a missing library gives NativeLibraryError naming every path tried and what to do in a clone`, () => {
     const script = new URL("./fixtures/load_missing_library.ts", import.meta.url).pathname;
     const out = execFileSync(RUNTIMES[runtime], scriptArgs(runtime, script), {
       encoding: "utf8",
@@ -13,7 +13,14 @@ for (const runtime of ["deno", "bun"] as const) {
     const report = JSON.parse(out);
     assert.equal(report.name, "NativeLibraryError");
     assert.equal(report.code, "NATIVE_LIBRARY");
-    assert.match(report.message, /\/nonexistent\/libraindrops-test\.so/);
-    assert.match(report.message, /make build/);
+    const tried = report.message.split("\n").filter((line: string) => line.startsWith("  "));
+    assert.equal(tried.length, 2, report.message);
+    assert.match(tried[0], /\/native\/(x86_64|aarch64)-linux\/libraindrops\.so: /, "the packaged library first");
+    assert.match(
+      tried[1],
+      /^ {2}\/nonexistent\/libraindrops-test\.so: /,
+      "then RAINDROPS_LIB, instead of the local build",
+    );
+    assert.match(report.message, /in a clone of the repository, build it with `make build`/);
   });
 }

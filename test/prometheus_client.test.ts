@@ -5,7 +5,7 @@ import { Hono } from "hono";
 import { prometheus } from "@hono/prometheus";
 import { Counter, Registry } from "prom-client";
 import { raindrops, WorkerStats } from "../src/middleware/index.ts";
-import { collectRaindrops } from "../src/middleware/prom_client.ts";
+import { collectRaindrops } from "../mod.ts";
 import { tempShm } from "./_helpers.ts";
 import { serve } from "./fixtures/middleware_serve.ts";
 

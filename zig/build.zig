@@ -7,11 +7,13 @@ const std = @import("std");
 pub fn build(b: *std.Build) void {
     const target = b.standardTargetOptions(.{});
     const optimize = b.standardOptimizeOption(.{});
+    const strip = b.option(bool, "strip", "Leave debug information out of the library (for packages)");
 
     const root_module = b.createModule(.{
         .root_source_file = b.path("src/root.zig"),
         .target = target,
         .optimize = optimize,
+        .strip = strip,
     });
     const lib = b.addLibrary(.{ .linkage = .dynamic, .name = "raindrops", .root_module = root_module });
     b.installArtifact(lib);

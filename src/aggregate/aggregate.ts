@@ -118,34 +118,43 @@ export class Aggregate extends AggregateView {
     this.#max = -Infinity;
   }
 
+  /** Samples added since the last reset. */
   get count(): number {
     return this.#count;
   }
+  /** The sum of every sample. */
   get sum(): number {
     return this.#float === null ? Number(this.#sumBigInt()) : this.#float.sum;
   }
+  /** The smallest sample, undefined before the first. */
   get min(): number | undefined {
     return this.#count === 0 ? undefined : this.#min;
   }
+  /** The largest sample, undefined before the first. */
   get max(): number | undefined {
     return this.#count === 0 ? undefined : this.#max;
   }
+  /** The mean, undefined before the first sample. */
   get mean(): number | undefined {
     if (this.#count === 0) return undefined;
     return this.#float === null ? exactMean(this.#count, this.#sumBigInt()) : this.#float.mean;
   }
+  /** The sample (n-1) variance, undefined below 2 samples. */
   get variance(): number | undefined {
     if (this.#count < 2) return undefined;
     return this.#float === null
       ? exactVariance(this.#count, this.#sumBigInt(), this.#squaresBigInt())
       : this.#float.variance;
   }
+  /** Samples below the first bucket. */
   get outliersLow(): number {
     return this.#low;
   }
+  /** Samples above the last bucket. */
   get outliersHigh(): number {
     return this.#high;
   }
+  /** A copy of the count of each bucket, in layout order. */
   protected bucketCounts(): ArrayLike<number> {
     return this.#counts.slice();
   }

@@ -25,8 +25,10 @@ const float32Bits = new Int32Array(float32.buffer);
  *
  * @example
  * ```ts
- * const high = maxHigh(12);
- * if (!(words[maxWord + 1] > high)) raiseMax(maxKey(12));
+ * import { maxHigh } from "./extreme_keys.ts";
+ * // A stored MAX key whose high word is above maxHigh(12) settles it: 12 is not a new maximum.
+ * const storedHigh = maxHigh(900);
+ * console.log(storedHigh > maxHigh(12)); // true
  * ```
  */
 export function maxHigh(sample: number): number {

@@ -34,11 +34,14 @@ export interface SharedAggregateOptions {
  *
  * @example
  * ```ts
- * try { new SharedAggregate({ path, buckets: 16 }); }
+ * import { AggregateMismatchError, SharedAggregate } from "@raindrops/raindrops";
+ * const path = "/dev/shm/app.latency";
+ * try { new SharedAggregate({ path, buckets: { min: 0, max: 100, width: 10 } }); }
  * catch (e) { if (e instanceof AggregateMismatchError) console.log(e.message); }
  * ```
  */
 export class AggregateMismatchError extends RaindropsError {
+  /** `message` says which layout the file holds and which was asked for. */
   constructor(message: string) {
     super(message, "AGGREGATE_MISMATCH");
   }
@@ -346,30 +349,37 @@ export class SharedAggregate extends AggregateView {
     const atomic = rd.getBigInt(SQ_LO) + (rd.getBigInt(SQ_MID) << 32n) + (rd.getBigInt(SQ_HI) << 64n);
     return (atomic & ((1n << 128n) - 1n)) + this.#regionTotals().squares;
   }
+  /** The smallest sample, undefined before the first. */
   get min(): number | undefined {
     const atomic = sampleOfMinKey(this.#live().getBigInt(MIN)) ?? Infinity;
     const min = Math.min(atomic, this.#regionTotals().min);
     return min === Infinity ? undefined : min;
   }
+  /** The largest sample, undefined before the first. */
   get max(): number | undefined {
     const atomic = sampleOfMaxKey(this.#live().getBigInt(MAX)) ?? -Infinity;
     const max = Math.max(atomic, this.#regionTotals().max);
     return max === -Infinity ? undefined : max;
   }
+  /** The mean, undefined before the first sample. */
   get mean(): number | undefined {
     const n = this.count;
     return n === 0 ? undefined : exactMean(n, this.sumBigInt);
   }
+  /** The sample (n-1) variance, undefined below 2 samples. */
   get variance(): number | undefined {
     const n = this.count;
     return n < 2 ? undefined : exactVariance(n, this.sumBigInt, this.sumOfSquares);
   }
+  /** Samples below the first bucket. */
   get outliersLow(): number {
     return this.#live().get(LOW) + this.#regionTotals().low;
   }
+  /** Samples above the last bucket. */
   get outliersHigh(): number {
     return this.#live().get(HIGH) + this.#regionTotals().high;
   }
+  /** The count of each bucket as read now, in layout order. */
   protected bucketCounts(): ArrayLike<number> {
     const rd = this.#live();
     const counts = new Float64Array(this.#size);

@@ -8,13 +8,21 @@ import type { Bucket, BucketLayout } from "./histogram.ts";
 
 /** Plain-object summary of an aggregate, as returned by `toJSON()`. */
 export interface AggregateSummary {
+  /** Samples added. */
   count: number;
+  /** The smallest sample, undefined when none. */
   min: number | undefined;
+  /** The largest sample, undefined when none. */
   max: number | undefined;
+  /** The sum of the samples. */
   sum: number;
+  /** The mean, undefined when no sample. */
   mean: number | undefined;
+  /** The sample (n-1) standard deviation, undefined below 2 samples. */
   stddev: number | undefined;
+  /** Samples below the first bucket. */
   outliersLow: number;
+  /** Samples above the last bucket. */
   outliersHigh: number;
   /** The non-empty buckets only. */
   buckets: { lower: number; upper: number; count: number }[];
@@ -27,6 +35,7 @@ export interface AggregateSummary {
  *
  * @example
  * ```ts
+ * import { Aggregate, type AggregateView } from "@raindrops/raindrops";
  * function report(agg: AggregateView): string {
  *   return `${agg.count} samples, mean ${agg.mean ?? "-"}\n${agg.chart()}`;
  * }

@@ -52,8 +52,10 @@ export interface RegionTotals {
  *
  * @example
  * ```ts
- * const region = regions.claim(carry);
- * if (region === null || !region.add(sample, layout.index(sample), epoch)) addAtomically(sample);
+ * import { SharedAggregate } from "@raindrops/raindrops";
+ * using agg = new SharedAggregate({ path: "/dev/shm/app.latency" });
+ * agg.add(12); // the first add claims a region; later adds are plain stores to it
+ * agg.count;   // every region of the file added up
  * ```
  */
 export class WriterRegion {
@@ -118,8 +120,10 @@ export class WriterRegion {
  *
  * @example
  * ```ts
- * const regions = new WriterRegions(buffer, byteOffset, layout.size);
- * const { count, sum } = regions.totals(epoch);
+ * import { SharedAggregate } from "@raindrops/raindrops";
+ * using agg = new SharedAggregate({ path: "/dev/shm/app.latency" });
+ * agg.add(12); // the first add claims a region; later adds are plain stores to it
+ * agg.count;   // every region of the file added up
  * ```
  */
 export class WriterRegions {

@@ -1,10 +1,12 @@
+#!/usr/bin/env bun
 /**
- * listener_stats: prints `timestamp address active queued` rows for TCP
+ * raindrops-listener-stats: prints `timestamp address active queued` rows for TCP
  * listen addresses and unix socket paths, once or every `-d` seconds.
  *
  * ```sh
- * deno run -A src/cli/listener_stats.ts [options] [ADDR|PATH ...]
- * bun src/cli/listener_stats.ts [options] [ADDR|PATH ...]
+ * bunx raindrops-listener-stats [options] [ADDR|PATH ...]         # installed package, Bun
+ * deno run -A npm:raindrops/raindrops-listener-stats [options] ...  # installed package, Deno
+ * deno run -A src/cli/listener_stats.ts [options] [ADDR|PATH ...]  # a clone
  * ```
  *
  * Exit codes: 0 done (or stdout closed early, e.g. `| head -1`), 1 the
@@ -19,13 +21,18 @@
  */
 import { writeSync } from "node:fs";
 import process from "node:process";
+import { runtime } from "../native/ffi.ts";
+import { VERSION } from "../version.ts";
 import { Aggregate } from "../aggregate/aggregate.ts";
 import { InetDiagSocket } from "../linux/diag_socket.ts";
 import { type ListenStats, tcpListenerStats, unixListenerStats } from "../linux/listen_stats.ts";
 import { parseListener } from "../linux/listeners.ts";
 
+/** The command's name, as installed by the package. */
+const NAME = "raindrops-listener-stats";
+
 /** The usage text printed by `--help`. */
-export const USAGE = `Usage: listener_stats [options] [ADDR|PATH ...]
+export const USAGE = `Usage: raindrops-listener-stats [options] [ADDR|PATH ...]
 
 Prints "timestamp address active queued" for each TCP listen address
 (1.2.3.4:80, [::1]:80) or unix socket path (/run/app.sock, ./app.sock,
@@ -36,7 +43,11 @@ Options:
   -t, --threshold N       print only rows with at least N queued
   -n, --count N           stop after N samples (default 1 without -d)
   -u, --unix              with no addresses, add every unix listener
+  -j, --json              one JSON object per row (timestamp, address,
+                          active, queued, total, backlog), no header
+  -V, --version           print the version
   -h, --help              show this help
+  --                      what follows is an address or path, even "-x"
 
 Signals while repeating: SIGUSR2 prints running aggregates (samples, mean
 and max of active and queued per address) to stderr; SIGHUP resets them.
@@ -48,7 +59,9 @@ export interface CliOptions {
   threshold: number;
   count?: number;
   unix: boolean;
+  json: boolean;
   help: boolean;
+  version: boolean;
   tcp: string[];
   paths: string[];
 }
@@ -77,7 +90,7 @@ function number(flag: string, text: string | undefined, integer: boolean, min: n
  * ```
  */
 export function parseArgs(argv: readonly string[]): CliOptions {
-  const o: CliOptions = { threshold: 0, unix: false, help: false, tcp: [], paths: [] };
+  const o: CliOptions = { threshold: 0, unix: false, json: false, help: false, version: false, tcp: [], paths: [] };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     let inline: string | undefined;
@@ -105,6 +118,14 @@ export function parseArgs(argv: readonly string[]): CliOptions {
       case "-u":
       case "--unix":
         o.unix = true;
+        break;
+      case "-j":
+      case "--json":
+        o.json = true;
+        break;
+      case "-V":
+      case "--version":
+        o.version = true;
         break;
       case "-h":
       case "--help":
@@ -167,6 +188,11 @@ export function formatRows(time: string, rows: [string, ListenStats][], width: n
   ).join("");
 }
 
+/** Rows as JSON lines: `{"timestamp", "address", "active", "queued", "total", "backlog"}`. */
+export function formatJsonRows(time: string, rows: [string, ListenStats][]): string {
+  return rows.map(([address, s]) => `${JSON.stringify({ timestamp: time, address, ...s.toJSON() })}\n`).join("");
+}
+
 /** The header line for an address column `width` wide. */
 export function formatHeader(width: number): string {
   return `${HEADER[0].padEnd(20)} ${HEADER[1].padEnd(width)} ${HEADER[2].padStart(10)} ${HEADER[3].padStart(10)}\n`;
@@ -227,12 +253,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     o = parseArgs(argv);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    write(2, `listener_stats: ${e.message}\nTry --help.\n`);
+    write(2, `${NAME}: ${e.message}\nTry --help.\n`);
     return 2;
   }
-  if (o.help) {
+  if (o.help || o.version) {
     try {
-      write(1, `${USAGE}\n`);
+      write(1, o.help ? `${USAGE}\n` : `${NAME} ${VERSION}\n`);
     } catch (e) {
       if (!(e instanceof OutputClosed)) throw e;
     }
@@ -243,7 +269,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     sock = new InetDiagSocket();
   } catch (e) {
-    write(2, `listener_stats: ${(e as Error).message}\n`);
+    write(2, `${NAME}: ${(e as Error).message}\n`);
     return 1;
   }
   const running = new Running();
@@ -276,6 +302,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       const all = sample(o, sock);
       running.add(all);
       const rows = all.filter(([, s]) => s.queued >= o.threshold);
+      if (o.json) {
+        if (rows.length) write(1, formatJsonRows(time, rows));
+        continue;
+      }
       if (n === 0) {
         width = Math.max(HEADER[1].length, ...all.map(([a]) => a.length));
         write(1, formatHeader(width));
@@ -285,7 +315,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return interrupted ? 130 : 0;
   } catch (e) {
     if (e instanceof OutputClosed) return 0;
-    write(2, `listener_stats: ${(e as Error).message}\n`);
+    write(2, `${NAME}: ${(e as Error).message}\n`);
     return 1;
   } finally {
     sock.close();
@@ -297,7 +327,5 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  // deno-lint-ignore no-explicit-any
-  const args: string[] = (globalThis as any).Deno?.args ?? process.argv.slice(2);
-  process.exit(await main(args));
+  process.exit(await main(runtime().args()));
 }

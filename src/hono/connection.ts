@@ -34,8 +34,11 @@ export interface RequestConnection {
  *
  * @example
  * ```ts
- * app.get("/", (c) => c.text(connectionOf(c)?.remote ?? "unknown"));
- * Deno.serve(app.fetch); // "127.0.0.1:50312"
+ * import { Hono } from "hono";
+ * import { connectionOf } from "@raindrops/raindrops/hono";
+ * const app = new Hono();
+ * app.get("/", (c) => c.text(connectionOf(c)?.remote ?? "unknown")); // "127.0.0.1:50312"
+ * Deno.serve(app.fetch);
  * ```
  */
 export function connectionOf(c: RequestLike): RequestConnection | undefined {
@@ -53,8 +56,10 @@ export function connectionOf(c: RequestLike): RequestConnection | undefined {
  *
  * @example
  * ```ts
+ * import { Hono } from "hono";
+ * import { requestTcpInfo } from "@raindrops/raindrops/hono";
+ * const app = new Hono();
  * app.get("/tcp", (c) => c.json(requestTcpInfo(c).fields));
- * Bun.serve({ fetch: app.fetch });
  * ```
  */
 export function requestTcpInfo(c: RequestLike, sock?: InetDiagSocket): TcpInfo {
@@ -75,6 +80,9 @@ export function requestTcpInfo(c: RequestLike, sock?: InetDiagSocket): TcpInfo {
  *
  * @example
  * ```ts
+ * import { Hono } from "hono";
+ * import { requestLocalAddress } from "@raindrops/raindrops/hono";
+ * const app = new Hono();
  * app.get("/where", (c) => c.text(requestLocalAddress(c))); // "127.0.0.1:8080"
  * ```
  */
@@ -92,6 +100,9 @@ export function requestLocalAddress(c: RequestLike, sock?: InetDiagSocket): stri
  *
  * @example
  * ```ts
+ * import { Hono } from "hono";
+ * import { requestListener } from "./connection.ts";
+ * const app = new Hono();
  * app.get("/who", (c) => c.text(requestListener(c) ?? "closed")); // "[::]:3000"
  * ```
  */

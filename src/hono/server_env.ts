@@ -11,7 +11,9 @@
 
 /** A request as a fetch handler sees it: what the server passed as `env`, and the request (a Hono `Context` is one). */
 export interface RequestLike {
+  /** What the server passed as the fetch handler's second argument. */
   readonly env: unknown;
+  /** The request, as `raw`. */
   readonly req: { readonly raw: Request };
 }
 
@@ -86,7 +88,11 @@ export function serverPortOf(env: unknown): number | undefined {
  *
  * @example
  * ```ts
- * completionOf(info)?.then(() => console.log("done"));
+ * import { completionOf } from "./server_env.ts";
+ * Deno.serve((_req, info) => {
+ *   completionOf(info)?.then(() => console.log("done"));
+ *   return new Response("hi");
+ * });
  * ```
  */
 export function completionOf(env: unknown): PromiseLike<unknown> | undefined {
@@ -100,7 +106,9 @@ export function completionOf(env: unknown): PromiseLike<unknown> | undefined {
  *
  * @example
  * ```ts
- * pendingCounterOf(server)?.pendingRequests; // e.g. 3
+ * import { pendingCounterOf } from "./server_env.ts";
+ * const fetch = (_req: Request, server: unknown) =>
+ *   new Response(String(pendingCounterOf(server)?.pendingRequests)); // e.g. "3" on Bun
  * ```
  */
 export function pendingCounterOf(env: unknown): PendingCounter | undefined {

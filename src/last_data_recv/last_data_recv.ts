@@ -89,6 +89,9 @@ export interface LastDataRecvOptions {
  *
  * @example
  * ```ts
+ * import { Hono } from "hono";
+ * import { LastDataRecv } from "@raindrops/raindrops/hono";
+ * const app = new Hono();
  * const ldr = new LastDataRecv(); // each request's own connection, from c.env
  * // or: new LastDataRecv({ connection: (c) => ({ local: "127.0.0.1:8080", remote: remoteOf(c) }) })
  * app.use(ldr.middleware);

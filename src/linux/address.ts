@@ -9,9 +9,11 @@ import { AddressError } from "../errors.ts";
 
 /** A parsed TCP address. */
 export interface InetAddress {
+  /** IPv4 or IPv6. */
   readonly family: 4 | 6;
   /** Address bytes in network order: 4 for IPv4, 16 for IPv6. */
   readonly bytes: Uint8Array;
+  /** The TCP port, 0 to 65535. */
   readonly port: number;
 }
 

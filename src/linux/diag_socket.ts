@@ -41,6 +41,7 @@ export function diagError(what: string, rc: number): NativeError {
  *
  * @example
  * ```ts
+ * import { InetDiagSocket, tcpListenerStats } from "@raindrops/raindrops";
  * using sock = new InetDiagSocket();
  * tcpListenerStats("0.0.0.0:8080", sock);
  * ```
@@ -77,6 +78,7 @@ export class InetDiagSocket {
     this.#fd = -1;
   }
 
+  /** Closes the socket at the end of a `using` scope. */
   [Symbol.dispose](): void {
     this.close();
   }

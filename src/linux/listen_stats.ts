@@ -16,6 +16,7 @@ import { type DiagChannel, diagError, type InetDiagSocket, withSocket } from "./
  * (summed over SO_REUSEPORT listeners sharing the address).
  */
 export class ListenStats {
+  /** Figures as the kernel gave them; `listeners` counts the listening sockets. */
   constructor(
     readonly active: number,
     readonly queued: number,
@@ -29,6 +30,7 @@ export class ListenStats {
     return this.active + this.queued;
   }
 
+  /** The figures as a plain object. */
   toJSON(): { active: number; queued: number; total: number; backlog: number } {
     return { active: this.active, queued: this.queued, total: this.total, backlog: this.backlog };
   }

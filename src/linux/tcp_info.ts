@@ -265,6 +265,7 @@ export class TcpInfo {
     return Object.entries(TCP_STATES).find(([, n]) => n === s)?.[0] ?? `UNKNOWN(${s})`;
   }
 
+  /** The named fields the kernel returned, as a plain object. */
   toJSON(): Partial<Record<TcpInfoField, number>> {
     return this.fields;
   }

@@ -55,7 +55,10 @@ export function fieldEnd([, offset, width]: FieldSpec): number {
 }
 
 /** TCP states by name, as numbered by the kernel (include/net/tcp_states.h). */
-export const TCP_STATES = Object.freeze({
+export const TCP_STATES: Readonly<{
+  ESTABLISHED: 1; SYN_SENT: 2; SYN_RECV: 3; FIN_WAIT1: 4; FIN_WAIT2: 5; TIME_WAIT: 6;
+  CLOSE: 7; CLOSE_WAIT: 8; LAST_ACK: 9; LISTEN: 10; CLOSING: 11;
+}> = Object.freeze({
   ESTABLISHED: 1, SYN_SENT: 2, SYN_RECV: 3, FIN_WAIT1: 4, FIN_WAIT2: 5, TIME_WAIT: 6,
   CLOSE: 7, CLOSE_WAIT: 8, LAST_ACK: 9, LISTEN: 10, CLOSING: 11,
 } as const);

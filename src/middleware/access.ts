@@ -90,7 +90,10 @@ export function isLoopback(address: string): boolean {
  *
  * @example
  * ```ts
+ * import { compileAllow } from "./access.ts";
+ * import type { RequestLike } from "../hono/server_env.ts";
  * const ok = compileAllow(["10.0.0.0/8", "::1"]);
+ * const ctx: RequestLike = { env: undefined, req: { raw: new Request("http://localhost/") } };
  * ok("10.1.2.3", ctx); // true
  * ```
  */

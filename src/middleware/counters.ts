@@ -14,8 +14,11 @@ import { WorkerStats } from "./worker_slots.ts";
  * safe (as in the gem): a worker that dies mid-request leaves them raised.
  */
 export interface CallingWritingCounters {
+  /** Raises a count by `delta` (default 1). */
   incr(member: "calling" | "writing", delta?: number): unknown;
+  /** Lowers a count by `delta` (default 1). */
   decr(member: "calling" | "writing", delta?: number): unknown;
+  /** A count's current value. */
   get(member: "calling" | "writing"): number;
 }
 

@@ -27,11 +27,9 @@ import type { RaindropsMiddlewareOptions } from "./options.ts";
  * @example
  * ```ts
  * import { Hono } from "hono";
- * import { raindrops } from "./src/middleware/index.ts";
- * const app = new Hono();
- * app.use(raindrops());
- * app.get("/", (c) => c.text("hi"));
- * export default app; // deno serve --parallel, or Bun workers with reusePort
+ * import { raindrops } from "@raindrops/raindrops/hono";
+ * // deno serve --parallel, or Bun workers with reusePort
+ * export default new Hono().use(raindrops()).get("/", (c) => c.text("hi"));
  * ```
  */
 export function raindrops(options: RaindropsMiddlewareOptions<Context> = {}): MiddlewareHandler {

@@ -52,8 +52,12 @@ interface MetricValues {
  *
  * @example
  * ```ts
+ * import { Hono } from "hono";
  * import { Registry } from "prom-client";
  * import { prometheus } from "@hono/prometheus";
+ * import { collectRaindrops } from "@raindrops/raindrops";
+ * import { raindrops } from "@raindrops/raindrops/hono";
+ * const app = new Hono();
  * const registry = new Registry();
  * const { printMetrics, registerMetrics } = prometheus({ registry });
  * app.use(raindrops({ stats: "/dev/shm/raindrops-shop" }), registerMetrics);

@@ -13,6 +13,7 @@ import type { RequestLike } from "../hono/server_env.ts";
  * {@link FetchRequest} under `withRaindrops`.
  */
 export interface RequestView extends RequestLike {
+  /** The request: the raw `Request` and its header and query lookups. */
   readonly req: {
     readonly raw: Request;
     /** A request header, undefined when absent. */
@@ -48,14 +49,18 @@ export function requestPath(url: string): string {
 
 /** The {@link RequestView} of a request handed to a plain fetch handler; `req` is the object itself. */
 export class FetchRequest implements RequestView {
+  /** The request and the `env` the server passed to the fetch handler. */
   // deno-lint-ignore no-explicit-any
   constructor(readonly raw: Request, readonly env: any) {}
+  /** This object, standing where Hono's `c.req` would. */
   get req(): this {
     return this;
   }
+  /** A query parameter, undefined when absent. */
   query(name: string): string | undefined {
     return new URL(this.raw.url, "http://localhost").searchParams.get(name) ?? undefined;
   }
+  /** A request header, undefined when absent. */
   header(name: string): string | undefined {
     return this.raw.headers.get(name) ?? undefined;
   }

@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { readFileSync } from "node:fs";
+import { NativeLibraryError } from "../errors.ts";
 
 /** A C type in the neutral symbol table. */
 export type NativeType = "i32" | "u32" | "u64" | "usize" | "f64" | "buffer" | "void";
@@ -50,6 +52,8 @@ export interface Runtime {
   arrayBufferAt(address: number, bytes: number): ArrayBuffer;
   /** An environment variable, or undefined. */
   env(name: string): string | undefined;
+  /** The command-line arguments after the script, exactly as given. */
+  args(): string[];
 }
 
 // deno-lint-ignore no-explicit-any
@@ -75,7 +79,24 @@ function bunRuntime(): Runtime {
     },
     arrayBufferAt: (address, bytes) => ffi.toArrayBuffer(address, 0, bytes),
     env: (name) => g.process?.env?.[name],
+    args: () => withDoubleDash(g.process.argv.slice(2)),
   };
+}
+
+/**
+ * Bun drops a `--` that directly follows the script from `process.argv`,
+ * so `script -- -d` would read `-d` as an option; the kernel's copy of the
+ * command line keeps it.
+ */
+function withDoubleDash(args: string[]): string[] {
+  let cmdline: string[];
+  try {
+    cmdline = readFileSync("/proc/self/cmdline", "utf8").split("\0").slice(0, -1);
+  } catch {
+    return args;
+  }
+  const at = cmdline.length - args.length - 1;
+  return at > 0 && cmdline[at] === "--" ? ["--", ...args] : args;
 }
 
 function denoRuntime(): Runtime {
@@ -105,16 +126,32 @@ function denoRuntime(): Runtime {
         return undefined; // no --allow-env: behave as if unset
       }
     },
+    args: () => [...Deno.args],
   };
 }
 
 let current: Runtime | undefined;
 
+/** The name of a runtime raindrops cannot run on, for the error. */
+function unsupportedName(): string {
+  const node = g.process?.versions?.node;
+  return typeof node === "string" ? `Node.js ${node}` : "this JavaScript runtime";
+}
+
 /**
  * The runtime adapter, created on first use. Bun is checked first: test
- * shims may define `globalThis.Deno` on Bun.
+ * shims may define `globalThis.Deno` on Bun. Anything else (Node.js has no
+ * FFI that raindrops can use) is a NativeLibraryError saying so.
  */
 export function runtime(): Runtime {
-  current ??= typeof g.Bun !== "undefined" ? bunRuntime() : denoRuntime();
+  if (current) return current;
+  if (typeof g.Bun !== "undefined") current = bunRuntime();
+  else if (typeof g.Deno?.dlopen === "function") current = denoRuntime();
+  else {
+    throw new NativeLibraryError(
+      `unsupported runtime: ${unsupportedName()}; raindrops runs on Deno (2 or later) and Bun (1.1 or later), ` +
+        "whose FFI (Deno.dlopen, bun:ffi) it uses",
+    );
+  }
   return current;
 }

@@ -4,25 +4,67 @@
  *
  * @module
  */
+import process from "node:process";
 import { NativeLibraryError } from "../errors.ts";
 import { type Bound, runtime } from "./ffi.ts";
 import { type Symbols, symbols } from "./symbols.ts";
 
-/** The local build, relative to this file. */
+/** The CPUs the package ships a library for, as Zig names them. */
+export const PACKAGED_TARGETS = ["x86_64-linux", "aarch64-linux"] as const;
+
+/** This machine as Zig names a target: `x86_64-linux`, `aarch64-linux`, … */
+export function hostTarget(): string {
+  const cpu = ({ x64: "x86_64", arm64: "aarch64" } as Record<string, string>)[process.arch] ?? process.arch;
+  return `${cpu}-${process.platform}`;
+}
+
+/** The library an installed package carries for this CPU, next to the package's modules. */
+function packagedLibrary(): URL {
+  return new URL(`../../native/${hostTarget()}/libraindrops.so`, import.meta.url);
+}
+
+/** The local build of a clone, relative to this file. */
 const LOCAL_BUILD = new URL("../../zig/zig-out/lib/libraindrops.so", import.meta.url);
 
-/** The command that builds the library, shown when it is missing. */
+/** The command that builds the library in a clone, shown when it is missing. */
 export const BUILD_COMMAND = "make build";
 
 let loaded: Bound<Symbols> | undefined;
 
+/** A file URL as a path; other URLs (a compiled binary's virtual files) as they are. */
+function pathOf(url: URL): string {
+  return url.protocol === "file:" ? decodeURIComponent(url.pathname) : url.href;
+}
+
 /**
- * Paths to try: `RAINDROPS_LIB` alone when set (an explicit choice never
- * falls back silently to another build), else the local build.
+ * Paths to try, in order: the library packaged for this CPU next to the
+ * modules, then `RAINDROPS_LIB` when set, else the local build. An explicit
+ * `RAINDROPS_LIB` never falls back silently to the local build.
  */
 export function libraryCandidates(): string[] {
   const fromEnv = runtime().env("RAINDROPS_LIB");
-  return fromEnv ? [fromEnv] : [decodeURIComponent(LOCAL_BUILD.pathname)];
+  return [pathOf(packagedLibrary()), fromEnv || pathOf(LOCAL_BUILD)];
+}
+
+/** What to do when no candidate loads, for the way raindrops was installed. */
+function advice(): string {
+  const here = new URL(import.meta.url);
+  // A compiled program's modules live in a virtual file system: Bun's
+  // /$bunfs/, Deno's /tmp/deno-compile-<name>/.
+  if (here.protocol !== "file:" || /\/\$bunfs\/|\/deno-compile-/.test(decodeURIComponent(here.pathname))) {
+    return "raindrops is running from a compiled binary or a remote URL, where no library file sits beside it: " +
+      "ship libraindrops.so with your program and set RAINDROPS_LIB to its absolute path";
+  }
+  // The package ships this module compiled; a clone runs the TypeScript.
+  if (here.pathname.endsWith(".js")) {
+    const target = hostTarget();
+    return (PACKAGED_TARGETS as readonly string[]).includes(target)
+      ? `the package's library for ${target} did not load (see its error above); ` +
+        "reinstall the package, or build libraindrops.so with Zig and set RAINDROPS_LIB to its path"
+      : `this package carries libraries for ${PACKAGED_TARGETS.join(" and ")}, not ${target}: ` +
+        "build libraindrops.so from the package's repository with Zig and set RAINDROPS_LIB to its path";
+  }
+  return `in a clone of the repository, build it with \`${BUILD_COMMAND}\`, or set RAINDROPS_LIB to its path`;
 }
 
 /** The bound native functions, loading the library on the first call. */
@@ -37,8 +79,5 @@ export function native(): Bound<Symbols> {
       failures.push(`  ${path}: ${(e as Error).message}`);
     }
   }
-  throw new NativeLibraryError(
-    `cannot load libraindrops.so; tried:\n${failures.join("\n")}\n` +
-      `build it with \`${BUILD_COMMAND}\` or set RAINDROPS_LIB to its path`,
-  );
+  throw new NativeLibraryError(`cannot load libraindrops.so; tried:\n${failures.join("\n")}\n${advice()}`);
 }

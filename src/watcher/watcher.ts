@@ -6,7 +6,6 @@
  * @module
  */
 import { type Context, Hono } from "hono";
-import { routePath } from "hono/route";
 import type { BucketOptions } from "../aggregate/histogram.ts";
 import { InetDiagSocket } from "../linux/diag_socket.ts";
 import {
@@ -131,7 +130,8 @@ function countParam(c: Context, name: string, fallback: number): number | undefi
  * segments in the request as in the route (which may hold parameters).
  */
 function baseOf(c: Context, marker: string): string {
-  const route = routePath(c);
+  // c.req.routePath, not hono/route's helper: that module only exists from Hono 4.8.
+  const route = c.req.routePath;
   const prefix = route.slice(0, route.lastIndexOf(marker));
   const depth = prefix === "" ? 0 : prefix.split("/").length - 1;
   return new URL(c.req.url).pathname.split("/").slice(0, depth + 1).join("/") + "/";

@@ -1,0 +1,45 @@
+/**
+ * raindrops for Hono: the stats middleware (`raindrops()`, or
+ * `withRaindrops()` around a whole fetch handler), `LastDataRecv`, the
+ * `Watcher` app, and a request's own connection (`requestTcpInfo`,
+ * `requestLocalAddress`). Needs `hono` (4 or later) in your project; the
+ * counters and Linux statistics are in the package root, which does not.
+ *
+ * @example Stats of a Hono app at GET /_raindrops
+ * ```ts
+ * import { Hono } from "hono";
+ * import { raindrops } from "./hono.ts";
+ *
+ * // deno serve, or bun: GET / says hi, GET /_raindrops gives the stats
+ * export default new Hono().use(raindrops()).get("/", (c) => c.text("hi"));
+ * ```
+ *
+ * @module
+ */
+export {
+  type AllowOption,
+  type CallingWritingCounters,
+  defaultStatsPath,
+  FetchRequest,
+  raindrops,
+  type RaindropsMiddlewareOptions,
+  type RequestView,
+  type StatsFormat,
+  type StatsSnapshot,
+} from "./src/middleware/index.ts";
+export type { ListenerSnapshot } from "./src/middleware/format.ts";
+export { type FetchHandler, withRaindrops } from "./src/middleware/fetch.ts";
+export {
+  type ConnectionAddresses,
+  type ConnectionOf,
+  LastDataRecv,
+  type LastDataRecvOptions,
+} from "./src/last_data_recv/last_data_recv.ts";
+export { type ListenerFigures, type ListenerStatsSource, Watcher, type WatcherOptions } from "./src/watcher/watcher.ts";
+export {
+  connectionOf,
+  type RequestConnection,
+  type RequestLike,
+  requestLocalAddress,
+  requestTcpInfo,
+} from "./src/hono/connection.ts";

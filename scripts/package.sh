@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Writes dist/raindrops-<version>.tgz ($DIST/… when set): the modules compiled to JavaScript
+# with declarations (Deno refuses TypeScript under node_modules; strict tsc
+# users see no errors inside the package), the native library built for
+# each packaged CPU (baseline CPU, stripped, no libc), README and LICENSE.
+# Nothing else: no tests, benches, Zig sources or CI files.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ZIG=${ZIG:-$PWD/.venv/bin/python -m ziglang}
+TSC=${TSC:-node_modules/.bin/tsc}
+stage=build/package
+dist=${DIST:-dist}
+rm -rf "$stage" && mkdir -p "$stage" "$dist"
+
+"$TSC" -p tsconfig.build.json
+
+# The CPUs src/native/library.ts looks for (PACKAGED_TARGETS).
+for cpu in x86_64 aarch64; do
+  out="build/zig-$cpu-linux"
+  (cd zig && $ZIG build --release=safe -Dtarget="$cpu-linux-musl" -Dcpu=baseline -Dstrip -p "../$out")
+  lib="$out/lib/libraindrops.so"
+  needed=$(readelf -d "$lib" | grep NEEDED || true)
+  [ -z "$needed" ] || { echo "$lib depends on shared libraries:"; echo "$needed"; exit 1; } >&2
+  mkdir -p "$stage/native/$cpu-linux"
+  cp "$lib" "$stage/native/$cpu-linux/libraindrops.so"
+done
+
+cp README.md LICENSE "$stage/"
+chmod +x "$stage/src/cli/listener_stats.js"
+
+# The published package.json: the repository's, pointing at the compiled files.
+node - "$stage/package.json" <<'JS'
+const fs = require("node:fs");
+const src = JSON.parse(fs.readFileSync("package.json", "utf8"));
+const js = (p) => p.replace(/\.ts$/, ".js");
+const exports = Object.fromEntries(
+  Object.entries(src.exports).map(([k, p]) => [k, { types: p.replace(/\.ts$/, ".d.ts"), default: js(p) }]),
+);
+const bin = Object.fromEntries(Object.entries(src.bin).map(([k, p]) => [k, js(p)]));
+const out = {
+  name: src.name,
+  version: src.version,
+  description: src.description,
+  keywords: src.keywords,
+  license: src.license,
+  type: "module",
+  os: ["linux"],
+  cpu: ["x64", "arm64"],
+  exports,
+  bin,
+  peerDependencies: src.peerDependencies,
+  peerDependenciesMeta: src.peerDependenciesMeta,
+  engines: src.engines,
+};
+fs.writeFileSync(process.argv[2], JSON.stringify(out, null, 2) + "\n");
+JS
+
+npm pack --silent --pack-destination "$dist" "./$stage" >/dev/null
+version=$(node -p 'require("./package.json").version')
+tgz="$dist/raindrops-$version.tgz"
+[ -f "$tgz" ] || { echo "npm pack wrote no $tgz" >&2; exit 1; }
+echo "$tgz $(stat -c %s "$tgz") bytes"
