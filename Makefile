@@ -26,7 +26,7 @@ $(VENV)/.zig-$(ZIG_VERSION):
 build: tools $(LIB)
 
 $(LIB): $(wildcard zig/src/*.zig) zig/build.zig zig/build.zig.zon $(VENV)/.zig-$(ZIG_VERSION)
-	cd zig && ../$(ZIG) build --release=fast
+	cd zig && ../$(ZIG) build --release=safe
 
 ## test: Zig unit tests, then the suite under Deno and under Bun; one summary line.
 test: build

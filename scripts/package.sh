@@ -17,7 +17,7 @@ rm -rf "$stage" && mkdir -p "$stage" "$dist"
 # The CPUs src/native/library.ts looks for (PACKAGED_TARGETS).
 for cpu in x86_64 aarch64; do
   out="build/zig-$cpu-linux"
-  (cd zig && $ZIG build --release=fast -Dtarget="$cpu-linux-musl" -Dcpu=baseline -Dstrip -p "../$out")
+  (cd zig && $ZIG build --release=safe -Dtarget="$cpu-linux-musl" -Dcpu=baseline -Dstrip -p "../$out")
   lib="$out/lib/libraindrops.so"
   needed=$(readelf -d "$lib" | grep NEEDED || true)
   [ -z "$needed" ] || { echo "$lib depends on shared libraries:"; echo "$needed"; exit 1; } >&2

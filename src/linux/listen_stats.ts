@@ -6,6 +6,7 @@
  */
 import { realpathSync } from "node:fs";
 import { native } from "../native/library.ts";
+import { LISTENER_FIGURES, TCP_LISTENER, UNIX_LISTENER } from "../native/records.ts";
 import { ADDR_RECORD, encodeAddress, formatAddress, formatRecord, parseAddress, withoutScope } from "./address.ts";
 import { type DiagChannel, diagError, type InetDiagSocket, withSocket } from "./diag_socket.ts";
 
@@ -35,10 +36,6 @@ export class ListenStats {
   }
 }
 
-/** Bytes per answer record for a query of N addresses or paths. */
-const ANSWER_RECORD = 16;
-/** Bytes per record of an "all listeners" TCP answer. */
-const ALL_TCP_RECORD = ADDR_RECORD + 12;
 const ENOSPC = -28;
 /** Addresses one query may name: the in-kernel filter must fit a 64 KiB attribute. */
 const MAX_QUERY = 1000;
@@ -78,18 +75,19 @@ function askAll(sock: DiagChannel, what: string, call: Query, minBytes: number) 
   return askRecords(sock, what, call, new Uint8Array(0), minBytes);
 }
 
-/** One 16-byte answer per queried address or path. */
+/** One LISTENER_FIGURES record per queried address or path. */
 function ask(sock: DiagChannel, what: string, call: Query, query: Uint8Array, count: number): Uint8Array {
-  return askRecords(sock, what, call, query, count * ANSWER_RECORD).out;
+  return askRecords(sock, what, call, query, count * LISTENER_FIGURES.size).out;
 }
 
 function perQuery(answer: Uint8Array, keys: string[]): Map<string, ListenStats> {
   const view = new DataView(answer.buffer, answer.byteOffset);
   const stats = new Map<string, ListenStats>();
   keys.forEach((key, i) => {
-    const o = i * ANSWER_RECORD;
-    const u32 = (k: number) => view.getUint32(o + 4 * k, true);
-    stats.set(key, new ListenStats(u32(0), u32(1), u32(2), u32(3)));
+    const o = i * LISTENER_FIGURES.size;
+    const u32 = (field: number) => view.getUint32(o + field, true);
+    const { active, queued, backlog, listeners } = LISTENER_FIGURES;
+    stats.set(key, new ListenStats(u32(active), u32(queued), u32(backlog), u32(listeners)));
   });
   return stats;
 }
@@ -120,13 +118,14 @@ export function tcpListenerStats(
   const list = asList(addresses, "addresses");
   if (list === undefined) {
     return withSocket(sock, (s) => {
-      const { out: answer, records } = askAll(s, "sock_diag TCP listeners", tcpQuery, 64 * ALL_TCP_RECORD);
+      const { size, addr, active, queued, backlog } = TCP_LISTENER;
+      const { out: answer, records } = askAll(s, "sock_diag TCP listeners", tcpQuery, 64 * size);
       // Records are 4-byte aligned at the start of a fresh buffer.
-      const words = new Uint32Array(answer.buffer, answer.byteOffset, (records * ALL_TCP_RECORD) / 4);
+      const words = new Uint32Array(answer.buffer, answer.byteOffset, (records * size) / 4);
       const stats = new Map<string, ListenStats>();
-      for (let o = 0; o < records * ALL_TCP_RECORD; o += ALL_TCP_RECORD) {
-        const w = (o + ADDR_RECORD) / 4;
-        stats.set(formatRecord(answer, o), new ListenStats(words[w], words[w + 1], words[w + 2], 1));
+      for (let o = 0; o < records * size; o += size) {
+        const u32 = (field: number) => words[(o + field) / 4];
+        stats.set(formatRecord(answer, o + addr), new ListenStats(u32(active), u32(queued), u32(backlog), 1));
       }
       return stats;
     });
@@ -171,12 +170,13 @@ export function unixListenerStats(paths?: string | readonly string[], sock?: Ine
       const { out: answer, records } = askAll(s, "sock_diag unix listeners", unixQuery, 64 * 1024);
       const view = new DataView(answer.buffer, answer.byteOffset);
       const stats = new Map<string, ListenStats>();
+      const { size, active, queued, backlog, name_len } = UNIX_LISTENER;
       for (let r = 0, o = 0; r < records; r++) {
-        const u32 = (k: number) => view.getUint32(o + 4 * k, true);
-        const nameLen = u32(3);
-        const name = new TextDecoder().decode(answer.subarray(o + 16, o + 16 + nameLen));
-        stats.set(name, new ListenStats(u32(0), u32(1), u32(2), 1));
-        o += 16 + Math.ceil(nameLen / 4) * 4;
+        const u32 = (field: number) => view.getUint32(o + field, true);
+        const nameLen = u32(name_len);
+        const name = new TextDecoder().decode(answer.subarray(o + size, o + size + nameLen));
+        stats.set(name, new ListenStats(u32(active), u32(queued), u32(backlog), 1));
+        o += size + Math.ceil(nameLen / 4) * 4;
       }
       return stats;
     });

@@ -26,14 +26,6 @@ const FIELD_BY_NAME: ReadonlyMap<string, FieldSpec> = new Map(TCP_INFO_FIELDS.ma
 /** Room for the largest tcp_info a kernel returns today, with margin. */
 const MAX_TCP_INFO = 512;
 
-/** IPv4 address as the IPv4-mapped IPv6 address a dual-stack socket reports. */
-function mapped(a: InetAddress): InetAddress {
-  const bytes = new Uint8Array(16);
-  bytes[10] = bytes[11] = 0xff;
-  bytes.set(a.bytes, 12);
-  return { family: 6, bytes, port: a.port };
-}
-
 /** Where the figures come from; a connection found by its remote end gets its `local` on the first read. */
 type Source = { fd: number } | { local?: InetAddress; remote: InetAddress; localPort?: number; sock?: InetDiagSocket };
 
@@ -230,21 +222,18 @@ export class TcpInfo {
 
   #byPair(s: DiagChannel, local: InetAddress, remote: InetAddress, out: Uint8Array): number {
     const pair = new Uint8Array(2 * ADDR_RECORD);
-    const tryPair = (l: InetAddress, r: InetAddress) => {
-      encodeAddress(l, pair, 0);
-      encodeAddress(r, pair, ADDR_RECORD);
-      return native().rd_tcp_info_by_addr(
-        s.fd,
-        pair.subarray(0, ADDR_RECORD),
-        pair.subarray(ADDR_RECORD),
-        out,
-        out.length,
-        s.scratch,
-        s.scratch.length,
-      );
-    };
-    let rc = tryPair(local, remote);
-    if (rc === -2 && local.family === 4) rc = tryPair(mapped(local), mapped(remote));
+    encodeAddress(local, pair, 0);
+    encodeAddress(remote, pair, ADDR_RECORD);
+    // The native side also asks for an IPv4 pair IPv4-mapped (a dual-stack socket).
+    const rc = native().rd_tcp_info_by_addr(
+      s.fd,
+      pair.subarray(0, ADDR_RECORD),
+      pair.subarray(ADDR_RECORD),
+      out,
+      out.length,
+      s.scratch,
+      s.scratch.length,
+    );
     if (rc < 0) throw lookupError(rc, "no such connection");
     return rc;
   }

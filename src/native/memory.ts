@@ -8,6 +8,7 @@
 import { Errno, ExhaustedError, ForeignFileError, NativeError } from "../errors.ts";
 import { runtime } from "./ffi.ts";
 import { native } from "./library.ts";
+import { MAPPING } from "./records.ts";
 
 /** A NUL-terminated copy of a string for a `const char *` argument. */
 export function cString(text: string, what = "path"): Uint8Array {
@@ -59,7 +60,7 @@ function mappingError(syscall: string, rc: number, path: Uint8Array): Error {
 }
 
 function wrap(bytes: number, record: BigUint64Array): Mapping {
-  const address = Number(record[0]);
+  const address = Number(record[MAPPING.addr / 8]);
   return { address, bytes, buffer: runtime().arrayBufferAt(address, bytes), record };
 }
 
@@ -68,7 +69,7 @@ function wrap(bytes: number, record: BigUint64Array): Mapping {
  * missing; refuses a file that is not safely ours with ForeignFileError.
  */
 export function mapFile(bytes: number, path: Uint8Array, zero: boolean): Mapping {
-  const record = new BigUint64Array(3);
+  const record = new BigUint64Array(MAPPING.size / 8);
   const rc = native().rd_map(path, bytes, zero ? 1 : 0, record);
   if (rc < 0) throw mappingError("mmap", rc, path);
   return wrap(bytes, record);

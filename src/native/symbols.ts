@@ -1,8 +1,9 @@
 // deno-fmt-ignore-file: one line per native function, each argument annotated
 /**
  * The one description of libraindrops' C ABI, shared by both runtimes
- * (translated in ffi.ts). Each entry mirrors an `export fn` in zig/src;
- * test/symbols.test.ts checks this table against the library's exports.
+ * (translated in ffi.ts). Each entry mirrors an `export fn` in
+ * zig/src/abi.zig; test/symbols.test.ts checks this table against the
+ * library's exports. Record layouts are in records.ts.
  *
  * Neutral types: `i32`/`u32`/`u64`/`usize`/`f64` numbers, `buffer` for a
  * typed array (or null) passed by pointer, `void`. 64-bit types are kept out
@@ -13,30 +14,31 @@
 import type { SymbolTable } from "./ffi.ts";
 
 export const symbols = {
-  // zig/src/shm.zig: shared counter memory
+  // Shared counter memory (zig/src/shm.zig).
   rd_page_size: { args: [], returns: "u32" },
   rd_slot_size: { args: [], returns: "u32" },
-  rd_map: { args: ["buffer" /* path\0 */, "usize" /* bytes */, "u32" /* zero */, "buffer" /* out Mapping: addr, dev, ino (u64 each) */], returns: "i32" },
+  rd_map: { args: ["buffer" /* path\0 */, "usize" /* bytes */, "u32" /* zero */, "buffer" /* out MAPPING record */], returns: "i32" },
   rd_unmap: { args: ["usize" /* addr */, "usize" /* bytes */], returns: "i32" },
   rd_grow: { args: ["buffer" /* path\0 */, "usize" /* old bytes */, "usize" /* new bytes */, "buffer" /* in/out Mapping */], returns: "i32" },
   rd_private_dir: { args: ["buffer" /* parent\0 */, "buffer" /* out path\0 */, "u32" /* out length */], returns: "i32" /* path length */ },
 
-  // zig/src/thread.zig
+  // Thread identity (zig/src/thread.zig).
   rd_thread_id: { args: [], returns: "i32" /* gettid() */ },
   rd_thread_start: { args: ["i32" /* tid */], returns: "f64" /* clock ticks since boot, or -errno */ },
 
-  // zig/src/netlink.zig, tcp_listeners.zig, unix_diag.zig, tcp_info.zig: sock_diag.
+  // sock_diag (zig/src/netlink.zig, tcp_listeners.zig, unix_diag.zig, tcp_info.zig).
   // Addresses are 20-byte records (src/linux/address.ts); `scratch` is the
-  // caller's receive buffer (>= 32 KiB). Results: counts, or -errno.
+  // caller's receive buffer (>= 32 KiB); record outputs are typed-array
+  // buffers (aligned). Results: counts, or -errno.
   rd_diag_open: { args: [], returns: "i32" /* fd */ },
   rd_diag_close: { args: ["i32" /* fd */], returns: "i32" },
   rd_diag_shared: { args: [], returns: "i32" /* the process's shared fd */ },
   rd_tcp_listener_stats: {
-    args: ["i32" /* fd */, "buffer" /* query */, "u32", "buffer" /* out */, "u32", "buffer" /* scratch */, "u32"],
+    args: ["i32" /* fd */, "buffer" /* query */, "u32", "buffer" /* out: LISTENER_FIGURES, or TCP_LISTENER for all */, "u32", "buffer" /* scratch */, "u32"],
     returns: "i32", // records written
   },
   rd_unix_listener_stats: {
-    args: ["i32" /* fd */, "buffer" /* NUL-separated names */, "u32", "buffer" /* out */, "u32", "buffer" /* scratch */, "u32"],
+    args: ["i32" /* fd */, "buffer" /* NUL-separated names */, "u32", "buffer" /* out: LISTENER_FIGURES, or UNIX_LISTENER + name for all */, "u32", "buffer" /* scratch */, "u32"],
     returns: "i32", // records written
   },
   rd_tcp_info_by_addr: {
@@ -49,7 +51,10 @@ export const symbols = {
   },
   rd_tcp_info_fd: { args: ["i32" /* socket fd */, "buffer" /* out */, "u32"], returns: "i32" /* bytes */ },
   rd_tcp_info_fd_checked: { args: ["i32" /* socket fd */, "u32" /* its inode */, "buffer" /* out */, "u32"], returns: "i32" /* bytes */ },
-  rd_socket_fds: { args: ["buffer" /* out: {fd, inode} u32 pairs */, "u32"], returns: "i32" /* sockets */ },
+  rd_socket_fds: { args: ["buffer" /* out: SOCKET_FD records */, "u32"], returns: "i32" /* sockets */ },
+
+  // For test/records.test.ts only: the layout of every record, as text.
+  rd_abi_layout: { args: ["buffer" /* out */, "u32"], returns: "i32" /* text length */ },
 } as const satisfies SymbolTable;
 
 export type Symbols = typeof symbols;

@@ -13,9 +13,8 @@ const linux = std.os.linux;
 const sys = @import("sys.zig");
 const netlink = @import("netlink.zig");
 const inet = @import("inet_diag.zig");
-const tcp_listeners = @import("tcp_listeners.zig");
+const abi = @import("abi.zig");
 const unix_diag = @import("unix_diag.zig");
-const tcp_info = @import("tcp_info.zig");
 
 const testing = std.testing;
 
@@ -136,7 +135,7 @@ fn randomAttrs(rand: std.Random, buf: []u8) usize {
 const Export = enum { tcp_query, tcp_all, unix_query, unix_all, info_by_addr, info_by_remote };
 
 var scratch: [netlink.min_scratch]u8 = undefined;
-var out: [64 * 1024]u8 = undefined;
+var out: [64 * 1024]u8 align(8) = undefined;
 
 /// Calls one export on `fd` and checks its result is a count in range or a
 /// -errno; returns whether it was a count.
@@ -146,15 +145,15 @@ fn call(which: Export, fd: i32, rand: std.Random) !bool {
     (inet.Addr{ .family = inet.AF_INET6, .port = 2, .bytes = [_]u8{0} ** 16 }).encode(q[20..40]);
     const cap: u32 = if (rand.boolean()) out.len else rand.uintAtMost(u32, 64);
     const rc: i32 = switch (which) {
-        .tcp_query => tcp_listeners.rd_tcp_listener_stats(fd, &q, q.len, &out, cap, &scratch, scratch.len),
-        .tcp_all => tcp_listeners.rd_tcp_listener_stats(fd, null, 0, &out, cap, &scratch, scratch.len),
-        .unix_query => unix_diag.rd_unix_listener_stats(fd, "/a\x00@b", 5, &out, cap, &scratch, scratch.len),
-        .unix_all => unix_diag.rd_unix_listener_stats(fd, null, 0, &out, cap, &scratch, scratch.len),
-        .info_by_addr => tcp_info.rd_tcp_info_by_addr(fd, q[0..20], q[0..20], &out, cap, &scratch, scratch.len),
+        .tcp_query => abi.rd_tcp_listener_stats(fd, &q, q.len, &out, cap, &scratch, scratch.len),
+        .tcp_all => abi.rd_tcp_listener_stats(fd, null, 0, &out, cap, &scratch, scratch.len),
+        .unix_query => abi.rd_unix_listener_stats(fd, "/a\x00@b", 5, &out, cap, &scratch, scratch.len),
+        .unix_all => abi.rd_unix_listener_stats(fd, null, 0, &out, cap, &scratch, scratch.len),
+        .info_by_addr => abi.rd_tcp_info_by_addr(fd, q[0..20], q[0..20], &out, cap, &scratch, scratch.len),
         .info_by_remote => blk: {
             var local: [20]u8 = if (rand.boolean()) q[0..20].* else [_]u8{0} ** 20;
             var inode: [4]u8 = undefined;
-            break :blk tcp_info.rd_tcp_info_by_remote(fd, q[0..20], rand.uintAtMost(u32, 3), &local, &inode, &out, cap, &scratch, scratch.len);
+            break :blk abi.rd_tcp_info_by_remote(fd, q[0..20], rand.uintAtMost(u32, 3), &local, &inode, &out, cap, &scratch, scratch.len);
         },
     };
     if (rc < 0) {

@@ -40,10 +40,7 @@ fn budget() usize {
     };
     if (State.known != 0) return State.known;
     var buf: [32]u8 = undefined;
-    const text = switch (sys.readSmallFile("/proc/sys/vm/max_map_count", &buf)) {
-        .bytes => |b| b,
-        .errno => "65530",
-    };
+    const text = sys.readSmallFile("/proc/sys/vm/max_map_count", &buf) catch "65530";
     const limit = std.fmt.parseInt(usize, std.mem.trim(u8, text, " \n"), 10) catch 65530;
     State.known = @max(limit / 2, 1);
     return State.known;
@@ -56,13 +53,10 @@ const DlInfo = extern struct {
     saddr: ?*anyopaque,
 };
 const DladdrFn = *const fn (addr: *const anyopaque, info: *DlInfo) callconv(.c) c_int;
-const DlopenFn = *const fn (path: ?[*:0]const u8, flags: c_int) callconv(.c) ?*anyopaque;
+const DlopenFn = *const fn (path: ?[*:0]const u8, flags: std.c.RTLD) callconv(.c) ?*anyopaque;
 // The unit tests are a static executable: no loader, nothing to pin.
 const dladdr: ?DladdrFn = if (builtin.is_test) null else @extern(?DladdrFn, .{ .name = "dladdr", .linkage = .weak });
 const dlopen: ?DlopenFn = if (builtin.is_test) null else @extern(?DlopenFn, .{ .name = "dlopen", .linkage = .weak });
-const RTLD_NOW = 0x2;
-const RTLD_NOLOAD = 0x4;
-const RTLD_NODELETE = 0x1000;
 var pinned = false;
 
 /// Marks this library never to be unloaded (once; called under `lock`).
@@ -73,45 +67,45 @@ fn pinLibrary() void {
     const open = dlopen orelse return;
     var info: DlInfo = undefined;
     if (addr_of(@ptrCast(&pinLibrary), &info) == 0) return;
-    _ = open(info.fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+    _ = open(info.fname, .{ .NOW = true, .NOLOAD = true, .NODELETE = true });
 }
 
 /// The address of the first `bytes` of the open file `fd` (inode `dev`,
 /// `ino`) mapped shared, adding a holder to an existing mapping of the same
-/// length or making one. -ENOMEM when the budget is used up.
-pub fn acquire(fd: i32, dev: u64, ino: u64, bytes: usize) isize {
+/// length or making one. error.NOMEM when the budget is used up.
+pub fn acquire(fd: i32, dev: u64, ino: u64, bytes: usize) sys.Error!usize {
     const key: Key = .{ .dev = dev, .ino = ino, .bytes = bytes };
     lock.lock();
     defer lock.unlock();
     pinLibrary();
     if (by_key.get(key)) |addr| {
-        by_addr.getPtr(addr).?.holders += 1;
-        return @intCast(addr);
+        // by_addr holds every address by_key does: both change together.
+        const held = by_addr.getPtr(addr) orelse unreachable;
+        held.holders += 1;
+        return addr;
     }
-    if (by_addr.count() >= budget()) return sys.neg(.NOMEM);
-    by_key.ensureUnusedCapacity(allocator, 1) catch return sys.neg(.NOMEM);
-    by_addr.ensureUnusedCapacity(allocator, 1) catch return sys.neg(.NOMEM);
-    const rc = linux.mmap(null, bytes, linux.PROT.READ | linux.PROT.WRITE, .{ .TYPE = .SHARED }, fd, 0);
-    if (sys.failure(rc)) |e| return e;
-    by_key.putAssumeCapacity(key, rc);
-    by_addr.putAssumeCapacity(rc, .{ .key = key, .holders = 1 });
-    return @intCast(rc);
+    if (by_addr.count() >= budget()) return error.NOMEM;
+    by_key.ensureUnusedCapacity(allocator, 1) catch return error.NOMEM;
+    by_addr.ensureUnusedCapacity(allocator, 1) catch return error.NOMEM;
+    const addr = try sys.check(linux.mmap(null, bytes, linux.PROT.READ | linux.PROT.WRITE, .{ .TYPE = .SHARED }, fd, 0));
+    by_key.putAssumeCapacity(key, addr);
+    by_addr.putAssumeCapacity(addr, .{ .key = key, .holders = 1 });
+    return addr;
 }
 
 /// Drops a holder of the mapping at `addr`, unmapping it with the last.
-/// -EINVAL for an address acquire did not return.
-pub fn release(addr: usize) i32 {
+/// error.INVAL for an address acquire did not return.
+pub fn release(addr: usize) sys.Error!void {
     lock.lock();
     defer lock.unlock();
-    const held = by_addr.getPtr(addr) orelse return sys.neg(.INVAL);
+    const held = by_addr.getPtr(addr) orelse return error.INVAL;
     held.holders -= 1;
-    if (held.holders > 0) return 0;
+    if (held.holders > 0) return;
     const key = held.key;
-    if (sys.failure(linux.munmap(@ptrFromInt(addr), key.bytes))) |e| {
+    _ = sys.check(linux.munmap(@ptrFromInt(addr), key.bytes)) catch |e| {
         held.holders = 1;
         return e;
-    }
+    };
     _ = by_addr.remove(addr);
     _ = by_key.remove(key);
-    return 0;
 }

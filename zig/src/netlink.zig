@@ -42,11 +42,16 @@ pub const SOCK_DIAG_BY_FAMILY: u16 = 20;
 /// datagram at no more than 32 KiB, so a buffer this large never truncates.
 pub const min_scratch: usize = 32 * 1024;
 
-/// Dump attempts before giving up with -EINTR when the kernel keeps flagging
+/// Dump attempts before giving up with error.INTR when the kernel keeps flagging
 /// NLM_F_DUMP_INTR (the dumped table changed while it was being walked).
 pub const max_attempts = 4;
 
 pub const ParseError = error{Malformed};
+
+/// The bit of a socket state (TCP_LISTEN, ...) in a dump request's states.
+pub fn stateBit(state: u8) u32 {
+    return @as(u32, 1) << @intCast(state);
+}
 
 pub fn alignTo4(n: usize) usize {
     return (n + 3) & ~@as(usize, 3);
@@ -89,9 +94,9 @@ pub const Step = union(enum) {
     data: []const u8,
     /// End of the reply (NLMSG_DONE, or an NLMSG_ERROR acknowledgement).
     done,
-    /// The request failed with this negative errno (NLMSG_ERROR, or an
-    /// NLMSG_DONE carrying an error).
-    failed: i32,
+    /// The request failed with this error (NLMSG_ERROR, or an NLMSG_DONE
+    /// carrying an error).
+    failed: sys.Error,
 };
 
 /// Classifies one message. Pure: the caller handles NLM_F_DUMP_INTR, which
@@ -102,17 +107,17 @@ pub fn classify(msg: Message, seq: u32) ParseError!Step {
         NLMSG_ERROR => {
             const e = try leadingInt(msg.payload);
             if (e == 0) return .done;
-            if (e < 0 and e > -4096) return .{ .failed = e };
+            if (e < 0 and e > -4096) return .{ .failed = sys.fromErrno(@intCast(-e)) };
             return error.Malformed;
         },
         NLMSG_DONE => {
             // The dump's status; older kernels may send an empty payload.
             if (msg.payload.len < 4) return .done;
             const e = try leadingInt(msg.payload);
-            if (e < 0 and e > -4096) return .{ .failed = e };
+            if (e < 0 and e > -4096) return .{ .failed = sys.fromErrno(@intCast(-e)) };
             return .done;
         },
-        NLMSG_OVERRUN => return .{ .failed = sys.neg(.NOBUFS) },
+        NLMSG_OVERRUN => return .{ .failed = error.NOBUFS },
         else => |t| {
             if (t < NLMSG_MIN_TYPE) return .stale;
             return .{ .data = msg.payload };
@@ -223,11 +228,9 @@ fn nextSeq() u32 {
 }
 
 /// Opens a NETLINK_SOCK_DIAG socket with a 1 MiB receive buffer (a smaller
-/// buffer is not an error). Returns the descriptor or -errno.
-pub export fn rd_diag_open() i32 {
-    const rc = linux.socket(linux.AF.NETLINK, linux.SOCK.RAW | linux.SOCK.CLOEXEC, NETLINK_SOCK_DIAG);
-    if (sys.failure(rc)) |e| return e;
-    const fd: i32 = @intCast(rc);
+/// buffer is not an error). Returns the descriptor.
+pub fn open() sys.Error!i32 {
+    const fd: i32 = @intCast(try sys.check(linux.socket(linux.AF.NETLINK, linux.SOCK.RAW | linux.SOCK.CLOEXEC, NETLINK_SOCK_DIAG)));
     const size: u32 = 1 << 20;
     _ = linux.setsockopt(fd, linux.SOL.SOCKET, linux.SO.RCVBUF, std.mem.asBytes(&size), @sizeOf(u32));
     return fd;
@@ -245,16 +248,15 @@ var shared_use_lock: std.Thread.Mutex = .{};
 /// One sock_diag socket for the whole process, opened on first call and
 /// kept open for the process's life: queries that bring no socket of their
 /// own use it, so threads that end (Workers) leave nothing open behind.
-/// Requests on it are serialised by `run`. rd_diag_close refuses it
-/// (-EBUSY). Returns the descriptor or the -errno of opening it.
-pub export fn rd_diag_shared() i32 {
+/// Requests on it are serialised by `run`. `close` refuses it
+/// (error.BUSY).
+pub fn shared() sys.Error!i32 {
     const fd = shared_fd.load(.acquire);
     if (fd >= 0) return fd;
     shared_open_lock.lock();
     defer shared_open_lock.unlock();
     if (shared_fd.load(.acquire) >= 0) return shared_fd.load(.acquire);
-    const opened = rd_diag_open();
-    if (opened < 0) return opened;
+    const opened = try open();
     // Threads wait their turn for this socket: a reply that never came
     // must not stall them all for good, so a receive gives up (-EAGAIN)
     // after this long; a late reply is then skipped as stale.
@@ -264,13 +266,11 @@ pub export fn rd_diag_shared() i32 {
     return opened;
 }
 
-/// Closes a descriptor from rd_diag_open. Returns 0 or -errno (-EBUSY for
-/// the shared socket of rd_diag_shared).
-pub export fn rd_diag_close(fd: i32) i32 {
-    if (fd < 0) return sys.neg(.BADF);
-    if (fd == shared_fd.load(.acquire)) return sys.neg(.BUSY);
-    if (sys.failure(linux.close(fd))) |e| return e;
-    return 0;
+/// Closes a descriptor from `open` (error.BUSY for the shared socket).
+pub fn close(fd: i32) sys.Error!void {
+    if (fd < 0) return error.BADF;
+    if (fd == shared_fd.load(.acquire)) return error.BUSY;
+    _ = try sys.check(linux.close(fd));
 }
 
 pub const Mode = enum { dump, single };
@@ -279,88 +279,81 @@ pub const Mode = enum { dump, single };
 /// `scratch` first to build the request and then to receive. `ctx` provides
 ///   build(*Ctx, *Writer) Writer.Error!void  - the request after the header,
 ///   reset(*Ctx) void                        - forget a partial answer,
-///   accept(*Ctx, []const u8) i32            - one record: 0, or -errno to stop.
+///   accept(*Ctx, []const u8) sys.Error!void - one record; an error stops.
 /// A dump the kernel flags with NLM_F_DUMP_INTR is read to its end and then
-/// asked again, at most `max_attempts` times, then -EINTR. After an early
-/// stop the rest of the dump is drained so the socket stays reusable (the
-/// kernel refuses a new dump with EBUSY while one is unread). Returns 0 or a
-/// negative errno: the kernel's, -E2BIG when the request does not fit,
-/// -EPROTO for a malformed reply, -EMSGSIZE for a truncated datagram.
-pub fn run(fd: i32, scratch: []u8, mode: Mode, ctx: anytype) i32 {
-    const shared = fd >= 0 and fd == shared_fd.load(.acquire);
-    if (shared) shared_use_lock.lock();
-    defer if (shared) shared_use_lock.unlock();
+/// asked again, at most `max_attempts` times, then error.INTR. After an
+/// early stop the rest of the dump is drained so the socket stays reusable
+/// (the kernel refuses a new dump with EBUSY while one is unread). Errors:
+/// the kernel's, E2BIG when the request does not fit, PROTO for a malformed
+/// reply, MSGSIZE for a truncated datagram.
+pub fn run(fd: i32, scratch: []u8, mode: Mode, ctx: anytype) sys.Error!void {
+    const is_shared = fd >= 0 and fd == shared_fd.load(.acquire);
+    if (is_shared) shared_use_lock.lock();
+    defer if (is_shared) shared_use_lock.unlock();
     var attempt: usize = 0;
     while (attempt < max_attempts) : (attempt += 1) {
         ctx.reset();
         const seq = nextSeq();
         var w: Writer = .{ .buf = scratch };
-        w.bytes(&[_]u8{0} ** @sizeOf(Header)) catch return sys.neg(.@"2BIG");
-        ctx.build(&w) catch return sys.neg(.@"2BIG");
+        w.bytes(&[_]u8{0} ** @sizeOf(Header)) catch return error.@"2BIG";
+        ctx.build(&w) catch return error.@"2BIG";
         frame(scratch, w.len, if (mode == .dump) F_DUMP else 0, seq);
-        if (send(fd, scratch[0..w.len])) |e| return e;
+        try send(fd, scratch[0..w.len]);
 
-        const rc = receive(fd, scratch, mode, seq, ctx);
-        switch (rc) {
-            .ok => return 0,
+        switch (receive(fd, scratch, mode, seq, ctx)) {
+            .ok => return,
             .failed => |e| return e,
             .interrupted => continue,
         }
     }
-    return sys.neg(.INTR);
+    return error.INTR;
 }
 
-const Outcome = union(enum) { ok, failed: i32, interrupted };
+const Outcome = union(enum) { ok, failed: sys.Error, interrupted };
 
 fn receive(fd: i32, scratch: []u8, mode: Mode, seq: u32, ctx: anytype) Outcome {
     var intr = false;
-    var stop: i32 = 0;
-    var nonblock = false;
+    // The first error met; the rest of the reply is then drained.
+    var stop: ?sys.Error = null;
     while (true) {
-        const got = recv(fd, scratch, nonblock);
-        if (got < 0) {
+        const n = recv(fd, scratch, stop != null) catch |e| {
             // Draining ends when nothing more is queued.
-            if (nonblock) return .{ .failed = stop };
-            return .{ .failed = @intCast(got) };
-        }
+            return .{ .failed = stop orelse e };
+        };
         // The kernel never sends an empty datagram; zero bytes is the end of
         // a stream (a socketpair standing in for the kernel), never a reply.
-        if (got == 0) return .{ .failed = if (stop != 0) stop else sys.neg(.PROTO) };
-        const n: usize = @intCast(got);
+        if (n == 0) return .{ .failed = stop orelse error.PROTO };
         if (n > scratch.len) {
-            if (stop == 0) stop = sys.neg(.MSGSIZE);
-            nonblock = true;
+            if (stop == null) stop = error.MSGSIZE;
             continue;
         }
         var it = Messages.init(scratch[0..n]);
         while (true) {
             const msg = (it.next() catch {
-                if (stop == 0) stop = sys.neg(.PROTO);
-                nonblock = true;
+                if (stop == null) stop = error.PROTO;
                 break;
             }) orelse break;
             const step = classify(msg, seq) catch {
-                if (stop == 0) stop = sys.neg(.PROTO);
-                nonblock = true;
+                if (stop == null) stop = error.PROTO;
                 continue;
             };
             switch (step) {
                 .stale => continue,
-                .failed => |e| return .{ .failed = if (stop != 0) stop else e },
+                .failed => |e| return .{ .failed = stop orelse e },
                 .done => {
-                    if (stop != 0) return .{ .failed = stop };
+                    if (stop) |e| return .{ .failed = e };
                     if (intr or interrupted(msg)) return .interrupted;
                     return .ok;
                 },
                 .data => |payload| {
                     if (interrupted(msg)) intr = true;
-                    if (stop != 0 or intr) continue;
-                    const r = ctx.accept(payload);
-                    if (r < 0) {
-                        stop = r;
-                        if (mode == .single) return .{ .failed = r };
-                        nonblock = true;
-                    } else if (mode == .single) return .ok;
+                    if (stop != null or intr) continue;
+                    ctx.accept(payload) catch |e| {
+                        if (mode == .single) return .{ .failed = e };
+                        stop = e;
+                        continue;
+                    };
+                    if (mode == .single) return .ok;
                 },
             }
         }
@@ -369,28 +362,25 @@ fn receive(fd: i32, scratch: []u8, mode: Mode, seq: u32, ctx: anytype) Outcome {
 
 /// Sends without an address: an unconnected netlink socket sends to port 0,
 /// the kernel (and tests can stand in for the kernel with a socketpair).
-fn send(fd: i32, req: []const u8) ?i32 {
+fn send(fd: i32, req: []const u8) sys.Error!void {
     while (true) {
-        const rc = linux.sendto(fd, req.ptr, req.len, 0, null, 0);
-        if (sys.failure(rc)) |e| {
-            if (e == sys.neg(.INTR)) continue;
+        _ = sys.check(linux.sendto(fd, req.ptr, req.len, 0, null, 0)) catch |e| {
+            if (e == error.INTR) continue;
             return e;
-        }
-        return null;
+        };
+        return;
     }
 }
 
 /// One datagram into `buf`: its full length (larger than buf.len when the
-/// kernel truncated it), or -errno.
-fn recv(fd: i32, buf: []u8, nonblock: bool) isize {
+/// kernel truncated it).
+fn recv(fd: i32, buf: []u8, nonblock: bool) sys.Error!usize {
     const flags: u32 = linux.MSG.TRUNC | @as(u32, if (nonblock) linux.MSG.DONTWAIT else 0);
     while (true) {
-        const rc = linux.recvfrom(fd, buf.ptr, buf.len, flags, null, null);
-        if (sys.failure(rc)) |e| {
-            if (e == sys.neg(.INTR)) continue;
+        return sys.check(linux.recvfrom(fd, buf.ptr, buf.len, flags, null, null)) catch |e| {
+            if (e == error.INTR) continue;
             return e;
-        }
-        return @intCast(rc);
+        };
     }
 }
 
@@ -452,7 +442,7 @@ test "NLMSG_ERROR gives its errno, zero is an acknowledgement" {
     const d = testFrame(&buf, &.{.{ .type = NLMSG_ERROR, .seq = 3, .payload = &payload }});
     var it = Messages.init(d);
     const m = (try it.next()).?;
-    try testing.expectEqual(Step{ .failed = -2 }, try classify(m, 3));
+    try testing.expectEqual(Step{ .failed = error.NOENT }, try classify(m, 3));
     std.mem.writeInt(i32, payload[0..4], 0, .little);
     it = Messages.init(testFrame(&buf, &.{.{ .type = NLMSG_ERROR, .seq = 3, .payload = &payload }}));
     try testing.expectEqual(Step.done, try classify((try it.next()).?, 3));
@@ -475,7 +465,7 @@ test "NLMSG_DONE with an error, DUMP_INTR flag, wrong sequence" {
         .{ .type = 20, .seq = 8, .payload = "old" },
         .{ .type = NLMSG_NOOP, .seq = 9, .payload = "" },
     }));
-    try testing.expectEqual(Step{ .failed = -105 }, try classify((try it.next()).?, 9));
+    try testing.expectEqual(Step{ .failed = error.NOBUFS }, try classify((try it.next()).?, 9));
     const intr = (try it.next()).?;
     try testing.expect(interrupted(intr));
     try testing.expectEqual(Step{ .data = intr.payload }, try classify(intr, 9));
@@ -553,7 +543,7 @@ const CountCtx = struct {
     records: u32 = 0,
     resets: u32 = 0,
     fail_at: u32 = std.math.maxInt(u32),
-    fail_with: i32 = 0,
+    fail_with: sys.Error = error.NOSPC,
 
     pub fn build(_: *CountCtx, w: *Writer) Writer.Error!void {
         try w.bytes("req!");
@@ -562,10 +552,9 @@ const CountCtx = struct {
         self.records = 0;
         self.resets += 1;
     }
-    pub fn accept(self: *CountCtx, _: []const u8) i32 {
+    pub fn accept(self: *CountCtx, _: []const u8) sys.Error!void {
         self.records += 1;
         if (self.records == self.fail_at) return self.fail_with;
-        return 0;
     }
 };
 
@@ -580,7 +569,7 @@ pub const FakeKernel = struct {
 
     pub fn init(sock_type: u32) !FakeKernel {
         var pair: [2]i32 = undefined;
-        if (sys.failure(linux.socketpair(linux.AF.UNIX, @intCast(sock_type | linux.SOCK.CLOEXEC), 0, &pair)) != null) return error.Unexpected;
+        _ = try sys.check(linux.socketpair(linux.AF.UNIX, @intCast(sock_type | linux.SOCK.CLOEXEC), 0, &pair));
         const tv: linux.timeval = .{ .sec = 0, .usec = 200_000 };
         for ([2]u32{ linux.SO.RCVTIMEO, linux.SO.SNDTIMEO }) |opt| {
             _ = linux.setsockopt(pair[0], linux.SOL.SOCKET, opt, std.mem.asBytes(&tv), @sizeOf(linux.timeval));
@@ -591,7 +580,7 @@ pub const FakeKernel = struct {
         for (self.pair) |fd| _ = linux.close(fd);
     }
     pub fn reply(self: FakeKernel, datagram: []const u8) !void {
-        if (sys.failure(linux.sendto(self.pair[1], datagram.ptr, datagram.len, 0, null, 0)) != null) return error.Unexpected;
+        _ = try sys.check(linux.sendto(self.pair[1], datagram.ptr, datagram.len, 0, null, 0));
     }
 };
 
@@ -615,7 +604,7 @@ test "run: stale replies skipped, DUMP_INTR retried, then -EINTR" {
         .{ .type = NLMSG_DONE, .seq = s +% 2, .flags = F_MULTI, .payload = &done },
     }));
     var ctx: CountCtx = .{};
-    try testing.expectEqual(@as(i32, 0), run(k.pair[0], &scratch, .dump, &ctx));
+    try run(k.pair[0], &scratch, .dump, &ctx);
     try testing.expectEqual(@as(u32, 3), ctx.records);
     try testing.expectEqual(@as(u32, 2), ctx.resets);
 
@@ -625,7 +614,7 @@ test "run: stale replies skipped, DUMP_INTR retried, then -EINTR" {
         .{ .type = NLMSG_DONE, .seq = s2 +% @as(u32, @intCast(i)), .flags = F_MULTI | F_DUMP_INTR, .payload = &done },
     }));
     ctx = .{};
-    try testing.expectEqual(sys.neg(.INTR), run(k.pair[0], &scratch, .dump, &ctx));
+    try testing.expectError(error.INTR, run(k.pair[0], &scratch, .dump, &ctx));
     try testing.expectEqual(@as(u32, max_attempts), ctx.resets);
 }
 
@@ -636,26 +625,26 @@ test "run: NLMSG_ERROR, early stop drains the dump, malformed reply" {
     var buf: [256]u8 = undefined;
     const done = [_]u8{0} ** 4;
     var err: [20]u8 = [_]u8{0} ** 20;
-    std.mem.writeInt(i32, err[0..4], sys.neg(.NOENT), .little);
+    std.mem.writeInt(i32, err[0..4], -@as(i32, sys.errnoOf(error.NOENT)), .little);
 
     var s = seq_counter +% 1;
     try k.reply(testFrame(&buf, &.{.{ .type = NLMSG_ERROR, .seq = s, .payload = &err }}));
     var ctx: CountCtx = .{};
-    try testing.expectEqual(sys.neg(.NOENT), run(k.pair[0], &scratch, .dump, &ctx));
+    try testing.expectError(error.NOENT, run(k.pair[0], &scratch, .dump, &ctx));
 
     // The record consumer stops at the first record; the rest of this dump
     // is drained, so the next request sees only its own reply.
     s = seq_counter +% 1;
     try k.reply(testFrame(&buf, &.{ .{ .type = 20, .seq = s, .payload = "a" }, .{ .type = 20, .seq = s, .payload = "b" } }));
     try k.reply(testFrame(&buf, &.{ .{ .type = 20, .seq = s, .payload = "c" }, .{ .type = NLMSG_DONE, .seq = s, .payload = &done } }));
-    ctx = .{ .fail_at = 1, .fail_with = sys.neg(.NOSPC) };
-    try testing.expectEqual(sys.neg(.NOSPC), run(k.pair[0], &scratch, .dump, &ctx));
+    ctx = .{ .fail_at = 1, .fail_with = error.NOSPC };
+    try testing.expectError(error.NOSPC, run(k.pair[0], &scratch, .dump, &ctx));
     try testing.expectEqual(@as(u32, 1), ctx.records);
 
     s = seq_counter +% 1;
     try k.reply(testFrame(&buf, &.{ .{ .type = 20, .seq = s, .payload = "x" }, .{ .type = NLMSG_DONE, .seq = s, .payload = &done } }));
     ctx = .{};
-    try testing.expectEqual(@as(i32, 0), run(k.pair[0], &scratch, .dump, &ctx));
+    try run(k.pair[0], &scratch, .dump, &ctx);
     try testing.expectEqual(@as(u32, 1), ctx.records);
 
     // A reply whose nlmsg_len runs past the datagram.
@@ -664,13 +653,13 @@ test "run: NLMSG_ERROR, early stop drains the dump, malformed reply" {
     std.mem.writeInt(u32, bad[0..4], 99, .little);
     try k.reply(bad);
     ctx = .{};
-    try testing.expectEqual(sys.neg(.PROTO), run(k.pair[0], &scratch, .dump, &ctx));
+    try testing.expectError(error.PROTO, run(k.pair[0], &scratch, .dump, &ctx));
 
     // A single (non-dump) request ends at its one record.
     s = seq_counter +% 1;
     try k.reply(testFrame(&buf, &.{.{ .type = 20, .seq = s, .payload = "one" }}));
     ctx = .{};
-    try testing.expectEqual(@as(i32, 0), run(k.pair[0], &scratch, .single, &ctx));
+    try run(k.pair[0], &scratch, .single, &ctx);
     try testing.expectEqual(@as(u32, 1), ctx.records);
 }
 
@@ -682,23 +671,23 @@ test "run: a datagram larger than scratch is -EMSGSIZE" {
     const s = seq_counter +% 1;
     try k.reply(testFrame(&buf, &.{.{ .type = 20, .seq = s, .payload = "x" ** 100 }}));
     var ctx: CountCtx = .{};
-    try testing.expectEqual(sys.neg(.MSGSIZE), run(k.pair[0], &scratch, .dump, &ctx));
+    try testing.expectError(error.MSGSIZE, run(k.pair[0], &scratch, .dump, &ctx));
     try testing.expectEqual(@as(u32, 0), ctx.records);
 }
 
 test "the shared socket: one per process, not closable" {
-    const fd = rd_diag_shared();
+    const fd = try shared();
     try testing.expect(fd >= 0);
-    try testing.expectEqual(fd, rd_diag_shared());
-    try testing.expectEqual(sys.neg(.BUSY), rd_diag_close(fd));
+    try testing.expectEqual(fd, try shared());
+    try testing.expectError(error.BUSY, close(fd));
 }
 
 test "open and close a sock_diag socket" {
-    const fd = rd_diag_open();
+    const fd = try open();
     try testing.expect(fd >= 0);
-    try testing.expectEqual(@as(i32, 0), rd_diag_close(fd));
-    try testing.expectEqual(sys.neg(.BADF), rd_diag_close(fd));
-    try testing.expectEqual(sys.neg(.BADF), rd_diag_close(-1));
+    try close(fd);
+    try testing.expectError(error.BADF, close(fd));
+    try testing.expectError(error.BADF, close(-1));
 }
 
 test {

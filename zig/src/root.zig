@@ -1,10 +1,15 @@
-//! libraindrops: the native half of raindrops. Every exported symbol uses the
-//! C ABI and reports failure as a negative errno, never by crashing; the
-//! TypeScript symbol table in src/native/symbols.ts mirrors these exports.
-//! Referencing each module here both exports its functions and, in
-//! `zig build test`, collects its tests.
+//! libraindrops: the native half of raindrops. abi.zig holds every
+//! exported symbol (C ABI; failure is a negative errno, never a crash) and
+//! the argument checks; the modules below it take slices and return Zig
+//! errors. The TypeScript symbol table in src/native/symbols.ts mirrors the
+//! exports, src/native/records.ts the records of records.zig.
 comptime {
+    _ = @import("abi.zig");
+}
+
+test {
     _ = @import("sys.zig");
+    _ = @import("records.zig");
     _ = @import("shm.zig");
     _ = @import("mappings.zig");
     _ = @import("thread.zig");
@@ -13,4 +18,5 @@ comptime {
     _ = @import("tcp_listeners.zig");
     _ = @import("unix_diag.zig");
     _ = @import("tcp_info.zig");
+    _ = @import("socket_fds.zig");
 }

@@ -7,51 +7,39 @@
 const std = @import("std");
 const linux = std.os.linux;
 const sys = @import("sys.zig");
+const SocketFd = @import("records.zig").SocketFd;
 
 /// The inode of `fd` when it is an open socket, else null.
 pub fn socketInode(fd: i32) ?u64 {
     var st: linux.Stat = undefined;
-    if (sys.failure(linux.fstat(fd, &st)) != null) return null;
+    _ = sys.check(linux.fstat(fd, &st)) catch return null;
     if (!linux.S.ISSOCK(st.mode)) return null;
     return st.ino;
 }
 
-/// Every socket descriptor of this process with its inode: `out` receives
-/// { fd, inode } pairs (native u32 each) while they fit in out_cap bytes;
-/// returns how many sockets there are (more than fit: call again with room
-/// for all), or the -errno of opening or reading /proc/self/fd. Costs one
-/// fstat per open descriptor, so callers keep the answer and ask again
-/// rarely.
-pub export fn rd_socket_fds(out: ?[*]u8, out_cap: u32) i32 {
-    if (out_cap > 0 and out == null) return sys.neg(.INVAL);
-    const o: []u8 = if (out) |p| p[0..out_cap] else &.{};
-    const rc = linux.open("/proc/self/fd", .{ .ACCMODE = .RDONLY, .DIRECTORY = true, .CLOEXEC = true }, 0);
-    if (sys.failure(rc)) |e| return e;
-    const dir: i32 = @intCast(rc);
+
+/// Every socket descriptor of this process with its inode, written to `out`
+/// while they fit; returns how many sockets there are (more than fit: call
+/// again with room for all). Costs one fstat per open descriptor, so
+/// callers keep the answer and ask again rarely.
+pub fn list(out: []align(1) SocketFd) sys.Error!usize {
+    const dir: i32 = @intCast(try sys.check(linux.open("/proc/self/fd", .{ .ACCMODE = .RDONLY, .DIRECTORY = true, .CLOEXEC = true }, 0)));
     defer _ = linux.close(dir);
     var buf: [8192]u8 align(8) = undefined;
     var count: usize = 0;
     while (true) {
-        const got = linux.getdents64(dir, &buf, buf.len);
-        if (sys.failure(got)) |e| return e;
-        if (got == 0) return @intCast(@min(count, std.math.maxInt(i32)));
+        const got = try sys.check(linux.getdents64(dir, &buf, buf.len));
+        if (got == 0) return count;
         var entries: Entries = .{ .buf = buf[0..got] };
         while (entries.next()) |name| {
             const fd = std.fmt.parseInt(i32, name, 10) catch continue; // "." and ".."
             if (fd == dir) continue;
             const inode = socketInode(fd) orelse continue;
-            if (o.len / pair_size > count) {
-                const pair = o[count * pair_size ..][0..pair_size];
-                std.mem.writeInt(u32, pair[0..4], @intCast(fd), native);
-                std.mem.writeInt(u32, pair[4..8], @truncate(inode), native);
-            }
+            if (count < out.len) out[count] = .{ .fd = @intCast(fd), .inode = @truncate(inode) };
             count += 1;
         }
     }
 }
-
-const pair_size = 8;
-const native = @import("builtin").cpu.arch.endian();
 
 /// The names in one getdents64 answer; stops at a record that does not fit.
 const Entries = struct {
@@ -83,21 +71,20 @@ test "every socket descriptor is listed with its inode; other descriptors are no
     try testing.expectEqual(@as(?u64, null), socketInode(pipe[0]));
     try testing.expectEqual(@as(?u64, null), socketInode(-1));
 
-    var out: [8 * 256]u8 = undefined;
-    const n = rd_socket_fds(&out, out.len);
+    var out: [256]SocketFd = undefined;
+    const n = try list(&out);
     try testing.expect(n >= 1 and n <= 256);
     var found = false;
-    for (0..@intCast(n)) |i| {
-        const fd: i32 = @intCast(std.mem.readInt(u32, out[i * 8 ..][0..4], native));
+    for (out[0..n]) |pair| {
+        const fd: i32 = @intCast(pair.fd);
         try testing.expect(fd != pipe[0] and fd != pipe[1]);
         if (fd == l.fd) {
             found = true;
-            try testing.expectEqual(@as(u32, @truncate(inode)), std.mem.readInt(u32, out[i * 8 + 4 ..][0..4], native));
+            try testing.expectEqual(@as(u32, @truncate(inode)), pair.inode);
         }
     }
     try testing.expect(found);
     // Too little room: the count still says how many there are.
-    try testing.expectEqual(n, rd_socket_fds(&out, 4));
-    try testing.expectEqual(n, rd_socket_fds(null, 0));
-    try testing.expectEqual(sys.neg(.INVAL), rd_socket_fds(null, 8));
+    try testing.expectEqual(n, try list(out[0..1]));
+    try testing.expectEqual(n, try list(&.{}));
 }

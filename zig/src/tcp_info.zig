@@ -11,54 +11,48 @@ const netlink = @import("netlink.zig");
 const inet = @import("inet_diag.zig");
 const socket_fds = @import("socket_fds.zig");
 
-comptime {
-    _ = socket_fds;
-}
-
-const TCP_INFO: u32 = linux.TCP.INFO;
-const native = @import("builtin").cpu.arch.endian();
-
-/// getsockopt(SOL_TCP, TCP_INFO) on `sockfd` into `out` (out_cap bytes at
-/// most). Returns the length the kernel wrote or -errno (EBADF, ENOTSOCK,
-/// EOPNOTSUPP for a socket that is not TCP).
-export fn rd_tcp_info_fd(sockfd: i32, out: ?[*]u8, out_cap: u32) i32 {
+/// getsockopt(SOL_TCP, TCP_INFO) on `sockfd` into `out`. Returns the
+/// length the kernel wrote (BADF, NOTSOCK, or OPNOTSUPP for a socket that
+/// is not TCP).
+pub fn byFd(sockfd: i32, out: []u8) sys.Error!usize {
     var dummy: [1]u8 = undefined;
-    const p: [*]u8 = if (out_cap == 0) &dummy else out orelse return sys.neg(.INVAL);
-    var len: linux.socklen_t = out_cap;
-    if (sys.failure(linux.getsockopt(sockfd, inet.IPPROTO_TCP, TCP_INFO, p, &len))) |e| return e;
-    return @intCast(@min(len, out_cap));
+    const p: [*]u8 = if (out.len == 0) &dummy else out.ptr;
+    var len: linux.socklen_t = @intCast(out.len);
+    _ = try sys.check(linux.getsockopt(sockfd, linux.IPPROTO.TCP, linux.TCP.INFO, p, &len));
+    return @min(len, out.len);
 }
 
-/// rd_tcp_info_fd, then a check that `sockfd` is still the socket with
-/// inode `inode`: descriptors are reused, so a cached descriptor may by now
-/// be another socket. -ESTALE when it is not (what was read belongs to
+/// byFd, then a check that `sockfd` is still the socket with inode
+/// `inode`: descriptors are reused, so a cached descriptor may by now be
+/// another socket. error.STALE when it is not (what was read belongs to
 /// another socket and is dropped). Checked after the read, a passed check is
 /// conclusive: a closed socket's inode does not come back on a descriptor.
-export fn rd_tcp_info_fd_checked(sockfd: i32, inode: u32, out: ?[*]u8, out_cap: u32) i32 {
-    const n = rd_tcp_info_fd(sockfd, out, out_cap);
-    if (n < 0) return n;
-    if (socket_fds.socketInode(sockfd) != inode) return sys.neg(.STALE);
+pub fn byFdChecked(sockfd: i32, inode: u32, out: []u8) sys.Error!usize {
+    const n = try byFd(sockfd, out);
+    if (socket_fds.socketInode(sockfd) != inode) return error.STALE;
     return n;
 }
 
 /// Finds the TCP socket whose local end is `local` and remote end `remote`
-/// (addr20 records of one family, else -EINVAL) with one non-dump
-/// SOCK_DIAG_BY_FAMILY request and copies its struct tcp_info into `out`,
-/// truncated to out_cap. Returns the length the kernel returned (which may
-/// exceed out_cap), -ENOENT when no socket has that address pair (the
-/// kernel would answer with a listener on `local`: that is ignored), -ENODATA
-/// when the socket has no tcp_info (a TIME_WAIT socket). `scratch` (at least
-/// 32 KiB) holds the request and the reply.
-pub export fn rd_tcp_info_by_addr(fd: i32, local: ?[*]const u8, remote: ?[*]const u8, out: ?[*]u8, out_cap: u32, scratch: ?[*]u8, scratch_len: u32) i32 {
-    const l = inet.Addr.decode((local orelse return sys.neg(.INVAL))[0..inet.addr_size]) orelse return sys.neg(.INVAL);
-    const r = inet.Addr.decode((remote orelse return sys.neg(.INVAL))[0..inet.addr_size]) orelse return sys.neg(.INVAL);
-    if (l.family != r.family) return sys.neg(.INVAL);
-    if (out_cap > 0 and out == null) return sys.neg(.INVAL);
-    const s = (scratch orelse return sys.neg(.INVAL))[0..scratch_len];
-    if (s.len < netlink.min_scratch) return sys.neg(.INVAL);
-    var ctx: ByAddrCtx = .{ .req = request(l, r), .out = if (out) |p| p[0..out_cap] else &.{} };
-    const rc = netlink.run(fd, s, .single, &ctx);
-    if (rc < 0) return rc;
+/// (of one family, else error.INVAL) with one non-dump SOCK_DIAG_BY_FAMILY
+/// request and copies its struct tcp_info into `out`, truncated to fit.
+/// Returns the length the kernel returned (which may exceed out.len);
+/// error.NOENT when no socket has that address pair (the kernel would
+/// answer with a listener on `local`: that is ignored), error.NODATA when
+/// the socket has no tcp_info (a TIME_WAIT socket). An IPv4 pair not found
+/// is asked again IPv4-mapped, as a dual-stack IPv6 socket may carry it.
+/// `scratch` holds the request and the reply.
+pub fn byAddr(fd: i32, local: inet.Addr, remote: inet.Addr, out: []u8, scratch: []u8) sys.Error!usize {
+    if (local.family != remote.family) return error.INVAL;
+    return byPair(fd, local, remote, out, scratch) catch |e| {
+        if (e != error.NOENT or local.family != inet.AF_INET) return e;
+        return byPair(fd, mapAddr(local), mapAddr(remote), out, scratch);
+    };
+}
+
+fn byPair(fd: i32, local: inet.Addr, remote: inet.Addr, out: []u8, scratch: []u8) sys.Error!usize {
+    var ctx: ByAddrCtx = .{ .req = request(local, remote), .out = out };
+    try netlink.run(fd, scratch, .single, &ctx);
     return ctx.result;
 }
 
@@ -82,7 +76,7 @@ pub fn request(local: inet.Addr, remote: inet.Addr) inet.ReqV2 {
 const ByAddrCtx = struct {
     req: inet.ReqV2,
     out: []u8,
-    result: i32 = 0,
+    result: usize = 0,
 
     pub fn build(self: *ByAddrCtx, w: *netlink.Writer) netlink.Writer.Error!void {
         try w.value(self.req);
@@ -92,73 +86,61 @@ const ByAddrCtx = struct {
         self.result = 0;
     }
 
-    pub fn accept(self: *ByAddrCtx, payload: []const u8) i32 {
-        const m = inet.parseMsg(payload) orelse return sys.neg(.PROTO);
+    pub fn accept(self: *ByAddrCtx, payload: []const u8) sys.Error!void {
+        const m = inet.parseMsg(payload) orelse return error.PROTO;
         // The kernel's lookup falls back to a listener on the local address
         // when no connection matches: only the asked four-tuple counts.
-        if (!samePair(&m.id, &self.req.id, m.family, self.req.family)) return sys.neg(.NOENT);
-        self.result = copyInfo(payload, self.out);
-        return self.result;
+        if (!samePair(&m.id, &self.req.id, m.family, self.req.family)) return error.NOENT;
+        self.result = try copyInfo(payload, self.out);
     }
 };
 
-/// Finds the TCP connection whose remote end is `remote` (an addr20 record)
-/// and, when local_port is not 0, whose local port is local_port, with a
-/// sock_diag dump the kernel filters by bytecode (`connection_states`).
-/// For an IPv4 remote, AF_INET6 sockets are searched too with the
-/// IPv4-mapped address (IPv4 clients of dual-stack listeners). When several
-/// sockets match, an accepted one (non-zero inode) wins over one still in
-/// an accept queue or orphaned, then ESTABLISHED over other states, then one
-/// with tcp_info. Writes the socket's local end to `out_local` (20 bytes;
-/// IPv4-mapped as plain IPv4 when `remote` is IPv4), copies its tcp_info
-/// into `out` truncated to out_cap, and returns the length the kernel
-/// returned. -ENOENT when no socket matches (out_local left as it was),
-/// -ENODATA when the match has no tcp_info (out_local is written), -EINVAL
-/// for a bad record, a local_port above 65535 or a `scratch` under 32 KiB.
+/// Finds the TCP connection whose remote end is `remote` and, when
+/// local_port is not 0, whose local port is local_port, with a sock_diag
+/// dump the kernel filters by bytecode (`connection_states`). For an IPv4
+/// remote, AF_INET6 sockets are searched too with the IPv4-mapped address
+/// (IPv4 clients of dual-stack listeners). When several sockets match, an
+/// accepted one (non-zero inode) wins over one still in an accept queue or
+/// orphaned, then ESTABLISHED over other states, then one with tcp_info.
+/// Writes the socket's local end to `local` (IPv4-mapped as plain IPv4 when
+/// `remote` is IPv4) and its inode to `inode` (0 for a socket still in an
+/// accept queue), copies its tcp_info into `out` truncated to fit, and
+/// returns the length the kernel returned. error.NOENT when no socket
+/// matches (`local` left as it was), error.NODATA when the match has no
+/// tcp_info (`local` and `inode` are written).
 ///
-/// A dump walks the kernel's whole established hash (about 250 µs for
-/// 262,144 buckets), so `out_local` is also a hint: when it holds, on entry,
-/// an addr20 of the remote's family with a port (such as the local end a
-/// previous call found), that four-tuple is first looked up exactly (a few
-/// µs) and taken when it is an accepted ESTABLISHED socket with tcp_info.
-/// Zero it for no hint; a wrong hint only costs that lookup.
-///
-/// `out_inode`, when not null, receives the socket's inode (4 bytes,
-/// native u32; 0 for a socket still in an accept queue), which
-/// rd_socket_fds leads to this process's descriptor for it.
-pub export fn rd_tcp_info_by_remote(fd: i32, remote: ?[*]const u8, local_port: u32, out_local: ?[*]u8, out_inode: ?[*]u8, out: ?[*]u8, out_cap: u32, scratch: ?[*]u8, scratch_len: u32) i32 {
-    const r = inet.Addr.decode((remote orelse return sys.neg(.INVAL))[0..inet.addr_size]) orelse return sys.neg(.INVAL);
-    if (local_port > std.math.maxInt(u16)) return sys.neg(.INVAL);
-    const ol = (out_local orelse return sys.neg(.INVAL))[0..inet.addr_size];
-    if (out_cap > 0 and out == null) return sys.neg(.INVAL);
-    const o: []u8 = if (out) |p| p[0..out_cap] else &.{};
-    const s = (scratch orelse return sys.neg(.INVAL))[0..scratch_len];
-    if (s.len < netlink.min_scratch) return sys.neg(.INVAL);
-
+/// A dump walks the kernel's whole established hash, so `local` is also a
+/// hint: when it holds, on entry, an addr20 of the remote's family with a
+/// port (such as the local end a previous call found), that four-tuple is
+/// first looked up exactly and taken when it is an accepted ESTABLISHED
+/// socket with tcp_info. Zero it for no hint; a wrong hint only costs that
+/// lookup.
+pub fn byRemote(fd: i32, remote: inet.Addr, local_port: u16, local: *[inet.addr_size]u8, inode: *align(1) u32, out: []u8, scratch: []u8) sys.Error!usize {
     var best: Candidate = .{};
-    if (inet.Addr.decode(ol)) |hint| if (hint.family == r.family and hint.port != 0) {
-        var ctx: HintCtx = .{ .req = request(hint, r), .remote = r, .local_port = @intCast(local_port) };
-        if (netlink.run(fd, s, .single, &ctx) == 0 and ctx.found.rank == Candidate.top) best = ctx.found;
+    if (inet.Addr.decode(local)) |hint| if (hint.family == remote.family and hint.port != 0) {
+        var ctx: HintCtx = .{ .req = request(hint, remote), .remote = remote, .local_port = local_port };
+        if (netlink.run(fd, scratch, .single, &ctx)) |_| {
+            if (ctx.found.rank == Candidate.top) best = ctx.found;
+        } else |_| {}
     };
-    const families: []const u8 = if (r.family == inet.AF_INET) &.{ inet.AF_INET, inet.AF_INET6 } else &.{inet.AF_INET6};
+    const families: []const u8 = if (remote.family == inet.AF_INET) &.{ inet.AF_INET, inet.AF_INET6 } else &.{inet.AF_INET6};
     for (families) |family| {
         if (best.rank == Candidate.top) break;
-        var ctx: ByRemoteCtx = .{ .remote = if (family == r.family) r else mapAddr(r), .local_port = @intCast(local_port) };
-        const rc = netlink.run(fd, s, .dump, &ctx);
-        if (rc < 0) return rc;
+        var ctx: ByRemoteCtx = .{ .remote = if (family == remote.family) remote else mapAddr(remote), .local_port = local_port };
+        try netlink.run(fd, scratch, .dump, &ctx);
         if (ctx.found.rank > best.rank) best = ctx.found;
     }
-    if (best.rank == 0) return sys.neg(.NOENT);
-    const local = if (r.family == inet.AF_INET) unmapAddr(best.local) else best.local;
-    local.encode(ol);
-    if (out_inode) |p| std.mem.writeInt(u32, p[0..4], best.inode, native);
-    if (!best.has_info) return sys.neg(.NODATA);
-    const n = @min(best.stored, o.len);
-    @memcpy(o[0..n], best.info[0..n]);
-    return @intCast(best.info_len);
+    if (best.rank == 0) return error.NOENT;
+    const found = if (remote.family == inet.AF_INET) unmapAddr(best.local) else best.local;
+    found.encode(local);
+    inode.* = best.inode;
+    if (!best.has_info) return error.NODATA;
+    const n = @min(best.stored, out.len);
+    @memcpy(out[0..n], best.info[0..n]);
+    return best.info_len;
 }
 
-/// The best socket seen so far by `rd_tcp_info_by_remote`, with a copy of
+/// The best socket seen so far by `byRemote`, with a copy of
 /// its tcp_info (a later, better match may replace it).
 pub const Candidate = struct {
     /// 0: none yet. See `rankOf`.
@@ -183,24 +165,23 @@ pub const Candidate = struct {
 
     /// Takes the record in `payload` when its remote end is `remote` (of the
     /// record's family), its local port local_port (unless 0) and it ranks
-    /// above the current candidate. 0, or -EPROTO for a malformed record.
-    pub fn consider(self: *Candidate, payload: []const u8, remote: inet.Addr, local_port: u16) i32 {
-        const m = inet.parseMsg(payload) orelse return sys.neg(.PROTO);
-        const info = inet.findInfo(payload) catch return sys.neg(.PROTO);
-        if (m.family != remote.family or m.state == inet.TCP_LISTEN) return 0;
-        if (std.mem.readInt(u16, &m.id.dport, .big) != remote.port) return 0;
-        if (!std.mem.eql(u8, m.id.dst[0..remote.addrLen()], remote.bytes[0..remote.addrLen()])) return 0;
+    /// above the current candidate; error.PROTO for a malformed record.
+    pub fn consider(self: *Candidate, payload: []const u8, remote: inet.Addr, local_port: u16) sys.Error!void {
+        const m = inet.parseMsg(payload) orelse return error.PROTO;
+        const info = inet.findInfo(payload) catch return error.PROTO;
+        if (m.family != remote.family or m.state == inet.TCP_LISTEN) return;
+        if (std.mem.readInt(u16, &m.id.dport, .big) != remote.port) return;
+        if (!std.mem.eql(u8, m.id.dst[0..remote.addrLen()], remote.bytes[0..remote.addrLen()])) return;
         const local = inet.Addr.local(&m);
-        if (local_port != 0 and local.port != local_port) return 0;
+        if (local_port != 0 and local.port != local_port) return;
         const rank = rankOf(&m, info != null);
-        if (rank <= self.rank) return 0;
+        if (rank <= self.rank) return;
         self.* = .{ .rank = rank, .local = local, .inode = m.inode, .has_info = info != null };
         if (info) |i| {
             self.info_len = i.len;
             self.stored = @min(i.len, max_info);
             @memcpy(self.info[0..self.stored], i[0..self.stored]);
         }
-        return 0;
     }
 };
 
@@ -221,7 +202,7 @@ const ByRemoteCtx = struct {
         self.found.rank = 0;
     }
 
-    pub fn accept(self: *ByRemoteCtx, payload: []const u8) i32 {
+    pub fn accept(self: *ByRemoteCtx, payload: []const u8) sys.Error!void {
         return self.found.consider(payload, self.remote, self.local_port);
     }
 };
@@ -242,8 +223,8 @@ const HintCtx = struct {
         self.found.rank = 0;
     }
 
-    pub fn accept(self: *HintCtx, payload: []const u8) i32 {
-        const m = inet.parseMsg(payload) orelse return sys.neg(.PROTO);
+    pub fn accept(self: *HintCtx, payload: []const u8) sys.Error!void {
+        const m = inet.parseMsg(payload) orelse return error.PROTO;
         const dual = m.family == inet.AF_INET6 and self.remote.family == inet.AF_INET;
         return self.found.consider(payload, if (dual) mapAddr(self.remote) else self.remote, self.local_port);
     }
@@ -309,15 +290,17 @@ fn sameAddr(a: *const [16]u8, af: u8, b: *const [16]u8, bf: u8) bool {
 }
 
 /// Copies the tcp_info of one reply record into `out`; its full length,
-/// -ENODATA without one, -EPROTO for a malformed record.
-pub fn copyInfo(payload: []const u8, out: []u8) i32 {
-    const info = (inet.findInfo(payload) catch return sys.neg(.PROTO)) orelse return sys.neg(.NODATA);
+/// error.NODATA without one, error.PROTO for a malformed record.
+pub fn copyInfo(payload: []const u8, out: []u8) sys.Error!usize {
+    const info = (inet.findInfo(payload) catch return error.PROTO) orelse return error.NODATA;
     const n = @min(info.len, out.len);
     @memcpy(out[0..n], info[0..n]);
-    return @intCast(info.len);
+    return info.len;
 }
 
 const testing = std.testing;
+const abi = @import("abi.zig");
+const native = @import("builtin").cpu.arch.endian();
 const ts = @import("test_sockets.zig");
 
 test "request layout for the four-tuple" {
@@ -356,15 +339,15 @@ test "copyInfo: short tcp_info, truncation to out, missing, malformed" {
     std.mem.writeInt(u16, rec[74..76], inet.INET_DIAG_INFO, .little);
     rec[76] = 1;
     var out = [_]u8{0xaa} ** 300;
-    try testing.expectEqual(@as(i32, 104), copyInfo(&rec, &out));
+    try testing.expectEqual(@as(usize, 104), try copyInfo(&rec, &out));
     try testing.expectEqual(@as(u8, 1), out[0]);
     try testing.expectEqual(@as(u8, 0xaa), out[104]);
     @memset(&out, 0xaa);
-    try testing.expectEqual(@as(i32, 104), copyInfo(&rec, out[0..10]));
+    try testing.expectEqual(@as(usize, 104), try copyInfo(&rec, out[0..10]));
     try testing.expectEqual(@as(u8, 0xaa), out[10]);
-    try testing.expectEqual(sys.neg(.NODATA), copyInfo(rec[0..72], &out));
-    try testing.expectEqual(sys.neg(.PROTO), copyInfo(rec[0..100], &out));
-    try testing.expectEqual(sys.neg(.PROTO), copyInfo(rec[0..50], &out));
+    try testing.expectError(error.NODATA, copyInfo(rec[0..72], &out));
+    try testing.expectError(error.PROTO, copyInfo(rec[0..100], &out));
+    try testing.expectError(error.PROTO, copyInfo(rec[0..50], &out));
 }
 
 var test_scratch: [256 * 1024]u8 = undefined;
@@ -397,33 +380,33 @@ test "TCP_INFO by descriptor equals TCP_INFO by address pair" {
     const cport = conn.client_port;
 
     var by_fd: [512]u8 = undefined;
-    const n_fd = rd_tcp_info_fd(acc, &by_fd, by_fd.len);
+    const n_fd = abi.rd_tcp_info_fd(acc, &by_fd, by_fd.len);
     try testing.expect(n_fd >= 104);
     try testing.expectEqual(@as(u8, 1), by_fd[0]); // TCP_ESTABLISHED
 
-    const fd = netlink.rd_diag_open();
-    defer _ = netlink.rd_diag_close(fd);
+    const fd = try netlink.open();
+    defer netlink.close(fd) catch {};
     const local = addr20(.v4, lo, l.port);
     const remote = addr20(.v4, lo, cport);
     var by_addr: [512]u8 = undefined;
-    const n_addr = rd_tcp_info_by_addr(fd, &local, &remote, &by_addr, by_addr.len, &test_scratch, test_scratch.len);
+    const n_addr = abi.rd_tcp_info_by_addr(fd, &local, &remote, &by_addr, by_addr.len, &test_scratch, test_scratch.len);
     try testing.expectEqual(n_fd, n_addr);
     try expectSameInfo(by_fd[0..@intCast(n_fd)], by_addr[0..@intCast(n_addr)]);
 
     // Truncated to out_cap, full length returned.
     var small = [_]u8{0xaa} ** 16;
-    try testing.expectEqual(n_addr, rd_tcp_info_by_addr(fd, &local, &remote, &small, 8, &test_scratch, test_scratch.len));
+    try testing.expectEqual(n_addr, abi.rd_tcp_info_by_addr(fd, &local, &remote, &small, 8, &test_scratch, test_scratch.len));
     try testing.expectEqual(@as(u8, 0xaa), small[8]);
     // The client end is found by swapping the pair.
-    try testing.expectEqual(n_addr, rd_tcp_info_by_addr(fd, &remote, &local, &by_addr, by_addr.len, &test_scratch, test_scratch.len));
+    try testing.expectEqual(n_addr, abi.rd_tcp_info_by_addr(fd, &remote, &local, &by_addr, by_addr.len, &test_scratch, test_scratch.len));
     // No such connection; families differ; bad record.
     const nowhere = addr20(.v4, lo, 1);
-    try testing.expectEqual(sys.neg(.NOENT), rd_tcp_info_by_addr(fd, &local, &nowhere, &by_addr, by_addr.len, &test_scratch, test_scratch.len));
+    try testing.expectEqual(abi.errno(error.NOENT), abi.rd_tcp_info_by_addr(fd, &local, &nowhere, &by_addr, by_addr.len, &test_scratch, test_scratch.len));
     const v6 = addr20(.v6, ts.v6_loopback, cport);
-    try testing.expectEqual(sys.neg(.INVAL), rd_tcp_info_by_addr(fd, &local, &v6, &by_addr, by_addr.len, &test_scratch, test_scratch.len));
+    try testing.expectEqual(abi.errno(error.INVAL), abi.rd_tcp_info_by_addr(fd, &local, &v6, &by_addr, by_addr.len, &test_scratch, test_scratch.len));
     const bad = [_]u8{0} ** 20;
-    try testing.expectEqual(sys.neg(.INVAL), rd_tcp_info_by_addr(fd, &bad, &remote, &by_addr, by_addr.len, &test_scratch, test_scratch.len));
-    try testing.expectEqual(sys.neg(.INVAL), rd_tcp_info_by_addr(fd, &local, &remote, &by_addr, by_addr.len, &test_scratch, 100));
+    try testing.expectEqual(abi.errno(error.INVAL), abi.rd_tcp_info_by_addr(fd, &bad, &remote, &by_addr, by_addr.len, &test_scratch, test_scratch.len));
+    try testing.expectEqual(abi.errno(error.INVAL), abi.rd_tcp_info_by_addr(fd, &local, &remote, &by_addr, by_addr.len, &test_scratch, 100));
 }
 
 test "TCP_INFO of an IPv4 client on a dual-stack IPv6 listener" {
@@ -435,10 +418,10 @@ test "TCP_INFO of an IPv4 client on a dual-stack IPv6 listener" {
     const acc = conn.server;
     const cport = conn.client_port;
     var by_fd: [512]u8 = undefined;
-    const n_fd = rd_tcp_info_fd(acc, &by_fd, by_fd.len);
+    const n_fd = abi.rd_tcp_info_fd(acc, &by_fd, by_fd.len);
 
-    const fd = netlink.rd_diag_open();
-    defer _ = netlink.rd_diag_close(fd);
+    const fd = try netlink.open();
+    defer netlink.close(fd) catch {};
     var out: [512]u8 = undefined;
     // As IPv4-mapped IPv6 addresses (what a dual-stack server reports)...
     var mapped = [_]u8{0} ** 16;
@@ -447,25 +430,25 @@ test "TCP_INFO of an IPv4 client on a dual-stack IPv6 listener" {
     mapped[12..16].* = .{ 127, 0, 0, 1 };
     const l6 = addr20(.v6, mapped, l.port);
     const r6 = addr20(.v6, mapped, cport);
-    try testing.expectEqual(n_fd, rd_tcp_info_by_addr(fd, &l6, &r6, &out, out.len, &test_scratch, test_scratch.len));
+    try testing.expectEqual(n_fd, abi.rd_tcp_info_by_addr(fd, &l6, &r6, &out, out.len, &test_scratch, test_scratch.len));
     try expectSameInfo(by_fd[0..@intCast(n_fd)], out[0..@intCast(n_fd)]);
     // ...and as plain IPv4 addresses: the kernel's lookup finds it either way.
     const l4 = addr20(.v4, lo, l.port);
     const r4 = addr20(.v4, lo, cport);
-    try testing.expectEqual(n_fd, rd_tcp_info_by_addr(fd, &l4, &r4, &out, out.len, &test_scratch, test_scratch.len));
+    try testing.expectEqual(n_fd, abi.rd_tcp_info_by_addr(fd, &l4, &r4, &out, out.len, &test_scratch, test_scratch.len));
 }
 
 test "TCP_INFO by descriptor: errors" {
     var out: [280]u8 = undefined;
-    try testing.expectEqual(sys.neg(.BADF), rd_tcp_info_fd(-1, &out, out.len));
+    try testing.expectEqual(abi.errno(error.BADF), abi.rd_tcp_info_fd(-1, &out, out.len));
     const devnull: i32 = @intCast(linux.open("/dev/null", .{ .ACCMODE = .RDONLY, .CLOEXEC = true }, 0));
     defer ts.close(devnull);
-    try testing.expectEqual(sys.neg(.NOTSOCK), rd_tcp_info_fd(devnull, &out, out.len));
+    try testing.expectEqual(abi.errno(error.NOTSOCK), abi.rd_tcp_info_fd(devnull, &out, out.len));
     var pair: [2]i32 = undefined;
     try testing.expectEqual(@as(usize, 0), linux.socketpair(linux.AF.UNIX, linux.SOCK.STREAM, 0, &pair));
     defer for (pair) |p| ts.close(p);
-    try testing.expectEqual(sys.neg(.OPNOTSUPP), rd_tcp_info_fd(pair[0], &out, out.len));
-    try testing.expectEqual(sys.neg(.INVAL), rd_tcp_info_fd(pair[0], null, 8));
+    try testing.expectEqual(abi.errno(error.OPNOTSUPP), abi.rd_tcp_info_fd(pair[0], &out, out.len));
+    try testing.expectEqual(abi.errno(error.INVAL), abi.rd_tcp_info_fd(pair[0], null, 8));
 }
 
 test "remote filter: exact remote end, optional local port, IPv6" {
@@ -548,48 +531,48 @@ test "candidates: accepted beats queued, ESTABLISHED beats others, mismatches ig
     var c: Candidate = .{};
 
     // Still in an accept queue (no inode): taken for want of better.
-    try testing.expectEqual(@as(i32, 0), c.consider(testRecord(&buf, inet.AF_INET, inet.TCP_ESTABLISHED, 0, l2, remote, 104), remote, 0));
+    try c.consider(testRecord(&buf, inet.AF_INET, inet.TCP_ESTABLISHED, 0, l2, remote, 104), remote, 0);
     try testing.expectEqual(@as(u8, 4), c.rank);
     try testing.expectEqual(@as(u16, 9090), c.local.port);
     // Accepted (inode 7) wins, whatever the order.
-    _ = c.consider(testRecord(&buf, inet.AF_INET, inet.TCP_ESTABLISHED, 7, l1, remote, 280), remote, 0);
+    try c.consider(testRecord(&buf, inet.AF_INET, inet.TCP_ESTABLISHED, 7, l1, remote, 280), remote, 0);
     try testing.expectEqual(Candidate.top, c.rank);
     try testing.expect(c.local.eql(l1));
     try testing.expectEqual(@as(usize, 280), c.info_len);
     try testing.expectEqual(@as(u8, 7), c.info[279]);
     // Lower-ranked records afterwards change nothing.
-    _ = c.consider(testRecord(&buf, inet.AF_INET, 6, 0, l2, remote, 0), remote, 0); // TIME_WAIT
-    _ = c.consider(testRecord(&buf, inet.AF_INET, 8, 9, l2, remote, 104), remote, 0); // CLOSE_WAIT
+    try c.consider(testRecord(&buf, inet.AF_INET, 6, 0, l2, remote, 0), remote, 0); // TIME_WAIT
+    try c.consider(testRecord(&buf, inet.AF_INET, 8, 9, l2, remote, 104), remote, 0); // CLOSE_WAIT
     try testing.expect(c.local.eql(l1));
 
     // The local port, when asked, excludes the others.
     c = .{};
-    _ = c.consider(testRecord(&buf, inet.AF_INET, inet.TCP_ESTABLISHED, 7, l1, remote, 104), remote, 9090);
+    try c.consider(testRecord(&buf, inet.AF_INET, inet.TCP_ESTABLISHED, 7, l1, remote, 104), remote, 9090);
     try testing.expectEqual(@as(u8, 0), c.rank);
-    _ = c.consider(testRecord(&buf, inet.AF_INET, inet.TCP_ESTABLISHED, 0, l2, remote, 104), remote, 9090);
+    try c.consider(testRecord(&buf, inet.AF_INET, inet.TCP_ESTABLISHED, 0, l2, remote, 104), remote, 9090);
     try testing.expect(c.local.eql(l2));
 
     // Another remote port or address, another family, a listener: ignored.
     c = .{};
     var r2 = remote;
     r2.port = 40001;
-    _ = c.consider(testRecord(&buf, inet.AF_INET, inet.TCP_ESTABLISHED, 7, l1, r2, 104), remote, 0);
+    try c.consider(testRecord(&buf, inet.AF_INET, inet.TCP_ESTABLISHED, 7, l1, r2, 104), remote, 0);
     r2 = remote;
     r2.bytes[3] = 3;
-    _ = c.consider(testRecord(&buf, inet.AF_INET, inet.TCP_ESTABLISHED, 7, l1, r2, 104), remote, 0);
-    _ = c.consider(testRecord(&buf, inet.AF_INET6, inet.TCP_ESTABLISHED, 7, l1, remote, 104), remote, 0);
-    _ = c.consider(testRecord(&buf, inet.AF_INET, inet.TCP_LISTEN, 7, l1, remote, 104), remote, 0);
+    try c.consider(testRecord(&buf, inet.AF_INET, inet.TCP_ESTABLISHED, 7, l1, r2, 104), remote, 0);
+    try c.consider(testRecord(&buf, inet.AF_INET6, inet.TCP_ESTABLISHED, 7, l1, remote, 104), remote, 0);
+    try c.consider(testRecord(&buf, inet.AF_INET, inet.TCP_LISTEN, 7, l1, remote, 104), remote, 0);
     try testing.expectEqual(@as(u8, 0), c.rank);
 
     // Without tcp_info (a TIME_WAIT socket) it still counts, ranked lowest.
-    _ = c.consider(testRecord(&buf, inet.AF_INET, 6, 0, l1, remote, 0), remote, 0);
+    try c.consider(testRecord(&buf, inet.AF_INET, 6, 0, l1, remote, 0), remote, 0);
     try testing.expectEqual(@as(u8, 1), c.rank);
     try testing.expect(!c.has_info);
 
     // Truncated or malformed records stop the dump with -EPROTO.
-    try testing.expectEqual(sys.neg(.PROTO), c.consider(buf[0..50], remote, 0));
+    try testing.expectError(error.PROTO, c.consider(buf[0..50], remote, 0));
     const rec = testRecord(&buf, inet.AF_INET, inet.TCP_ESTABLISHED, 7, l1, remote, 104);
-    try testing.expectEqual(sys.neg(.PROTO), c.consider(rec[0..100], remote, 0));
+    try testing.expectError(error.PROTO, c.consider(rec[0..100], remote, 0));
 }
 
 test "a tcp_info longer than a candidate holds keeps its full length" {
@@ -597,7 +580,7 @@ test "a tcp_info longer than a candidate holds keeps its full length" {
     const local: inet.Addr = .{ .family = inet.AF_INET, .port = 2, .bytes = ts.v4(10, 0, 0, 1) };
     var buf: [76 + 1200]u8 = undefined;
     var c: Candidate = .{};
-    _ = c.consider(testRecord(&buf, inet.AF_INET, inet.TCP_ESTABLISHED, 1, local, remote, 1200), remote, 0);
+    try c.consider(testRecord(&buf, inet.AF_INET, inet.TCP_ESTABLISHED, 1, local, remote, 1200), remote, 0);
     try testing.expectEqual(@as(usize, 1200), c.info_len);
     try testing.expectEqual(@as(usize, Candidate.max_info), c.stored);
 }
@@ -613,8 +596,8 @@ test "IPv4-mapped addresses map and unmap; others stay" {
     try testing.expect(unmapAddr(a).eql(a));
 }
 
-fn byRemote(fd: i32, remote: *const [20]u8, local_port: u32, local: *[20]u8, out: []u8) i32 {
-    return rd_tcp_info_by_remote(fd, remote, local_port, local, null, out.ptr, @intCast(out.len), &test_scratch, test_scratch.len);
+fn searchRemote(fd: i32, remote: *const [20]u8, local_port: u32, local: *[20]u8, out: []u8) i32 {
+    return abi.rd_tcp_info_by_remote(fd, remote, local_port, local, null, out.ptr, @intCast(out.len), &test_scratch, test_scratch.len);
 }
 
 test "TCP_INFO by remote end equals TCP_INFO by descriptor, local end reported" {
@@ -625,49 +608,49 @@ test "TCP_INFO by remote end equals TCP_INFO by descriptor, local end reported" 
     const acc = conn.server;
     const cport = conn.client_port;
     var by_fd: [512]u8 = undefined;
-    const n_fd = rd_tcp_info_fd(acc, &by_fd, by_fd.len);
+    const n_fd = abi.rd_tcp_info_fd(acc, &by_fd, by_fd.len);
 
-    const fd = netlink.rd_diag_open();
-    defer _ = netlink.rd_diag_close(fd);
+    const fd = try netlink.open();
+    defer netlink.close(fd) catch {};
     const remote = addr20(.v4, lo, cport);
     var local = [_]u8{0} ** 20; // no hint
     var out: [512]u8 = undefined;
-    try testing.expectEqual(n_fd, byRemote(fd, &remote, 0, &local, &out));
+    try testing.expectEqual(n_fd, searchRemote(fd, &remote, 0, &local, &out));
     try expectSameInfo(by_fd[0..@intCast(n_fd)], out[0..@intCast(n_fd)]);
     try testing.expectEqualSlices(u8, &addr20(.v4, lo, l.port), &local);
     // With the right local port; with another one nothing matches.
-    try testing.expectEqual(n_fd, byRemote(fd, &remote, l.port, &local, &out));
-    try testing.expectEqual(sys.neg(.NOENT), byRemote(fd, &remote, l.port +% 1, &local, &out));
+    try testing.expectEqual(n_fd, searchRemote(fd, &remote, l.port, &local, &out));
+    try testing.expectEqual(abi.errno(error.NOENT), searchRemote(fd, &remote, l.port +% 1, &local, &out));
     // The local end found is a hint for the next call: its exact lookup
     // alone finds the socket, ranked best; a wrong hint falls back to the dump.
     const la: inet.Addr = .{ .family = inet.AF_INET, .port = l.port, .bytes = lo };
     const ra: inet.Addr = .{ .family = inet.AF_INET, .port = cport, .bytes = lo };
     var hint: HintCtx = .{ .req = request(la, ra), .remote = ra, .local_port = 0 };
-    try testing.expectEqual(@as(i32, 0), netlink.run(fd, &test_scratch, .single, &hint));
+    try netlink.run(fd, &test_scratch, .single, &hint);
     try testing.expectEqual(Candidate.top, hint.found.rank);
-    try testing.expectEqual(n_fd, byRemote(fd, &remote, 0, &local, &out));
+    try testing.expectEqual(n_fd, searchRemote(fd, &remote, 0, &local, &out));
     try testing.expectEqualSlices(u8, &addr20(.v4, lo, l.port), &local);
     local = addr20(.v4, lo, l.port +% 1);
-    try testing.expectEqual(n_fd, byRemote(fd, &remote, 0, &local, &out));
+    try testing.expectEqual(n_fd, searchRemote(fd, &remote, 0, &local, &out));
     try testing.expectEqualSlices(u8, &addr20(.v4, lo, l.port), &local);
     local = addr20(.v6, ts.v6_loopback, l.port); // another family: ignored
-    try testing.expectEqual(n_fd, byRemote(fd, &remote, 0, &local, &out));
+    try testing.expectEqual(n_fd, searchRemote(fd, &remote, 0, &local, &out));
     try testing.expectEqualSlices(u8, &addr20(.v4, lo, l.port), &local);
     // The client's remote end is the listener: that finds the client socket.
-    try testing.expectEqual(n_fd, byRemote(fd, &addr20(.v4, lo, l.port), 0, &local, &out));
+    try testing.expectEqual(n_fd, searchRemote(fd, &addr20(.v4, lo, l.port), 0, &local, &out));
     try testing.expectEqualSlices(u8, &remote, &local);
     // Truncated to out_cap, full length returned; no socket; bad arguments.
     var small = [_]u8{0xaa} ** 16;
-    try testing.expectEqual(n_fd, rd_tcp_info_by_remote(fd, &remote, 0, &local, null, &small, 8, &test_scratch, test_scratch.len));
+    try testing.expectEqual(n_fd, abi.rd_tcp_info_by_remote(fd, &remote, 0, &local, null, &small, 8, &test_scratch, test_scratch.len));
     try testing.expectEqual(@as(u8, 0xaa), small[8]);
-    try testing.expectEqual(n_fd, rd_tcp_info_by_remote(fd, &remote, 0, &local, null, null, 0, &test_scratch, test_scratch.len));
-    try testing.expectEqual(sys.neg(.NOENT), byRemote(fd, &addr20(.v4, lo, 1), 0, &local, &out));
-    try testing.expectEqual(sys.neg(.NOENT), byRemote(fd, &addr20(.v6, ts.v6_loopback, cport), 0, &local, &out));
+    try testing.expectEqual(n_fd, abi.rd_tcp_info_by_remote(fd, &remote, 0, &local, null, null, 0, &test_scratch, test_scratch.len));
+    try testing.expectEqual(abi.errno(error.NOENT), searchRemote(fd, &addr20(.v4, lo, 1), 0, &local, &out));
+    try testing.expectEqual(abi.errno(error.NOENT), searchRemote(fd, &addr20(.v6, ts.v6_loopback, cport), 0, &local, &out));
     const bad = [_]u8{0} ** 20;
-    try testing.expectEqual(sys.neg(.INVAL), byRemote(fd, &bad, 0, &local, &out));
-    try testing.expectEqual(sys.neg(.INVAL), byRemote(fd, &remote, 65536, &local, &out));
-    try testing.expectEqual(sys.neg(.INVAL), rd_tcp_info_by_remote(fd, &remote, 0, null, null, &out, out.len, &test_scratch, test_scratch.len));
-    try testing.expectEqual(sys.neg(.INVAL), rd_tcp_info_by_remote(fd, &remote, 0, &local, null, &out, out.len, &test_scratch, 100));
+    try testing.expectEqual(abi.errno(error.INVAL), searchRemote(fd, &bad, 0, &local, &out));
+    try testing.expectEqual(abi.errno(error.INVAL), searchRemote(fd, &remote, 65536, &local, &out));
+    try testing.expectEqual(abi.errno(error.INVAL), abi.rd_tcp_info_by_remote(fd, &remote, 0, null, null, &out, out.len, &test_scratch, test_scratch.len));
+    try testing.expectEqual(abi.errno(error.INVAL), abi.rd_tcp_info_by_remote(fd, &remote, 0, &local, null, &out, out.len, &test_scratch, 100));
 }
 
 test "by remote end: an accepted socket wins over one still queued" {
@@ -685,18 +668,18 @@ test "by remote end: an accepted socket wins over one still queued" {
     const acc = try ts.accept(a.fd); // b's connection stays in its accept queue (inode 0)
     defer ts.close(acc);
 
-    const fd = netlink.rd_diag_open();
-    defer _ = netlink.rd_diag_close(fd);
+    const fd = try netlink.open();
+    defer netlink.close(fd) catch {};
     const remote = addr20(.v4, lo, cport);
     var local = [_]u8{0} ** 20; // no hint
     var out: [512]u8 = undefined;
-    try testing.expect(byRemote(fd, &remote, 0, &local, &out) >= 104);
+    try testing.expect(searchRemote(fd, &remote, 0, &local, &out) >= 104);
     try testing.expectEqualSlices(u8, &addr20(.v4, lo, a.port), &local);
-    try testing.expect(byRemote(fd, &remote, b.port, &local, &out) >= 104);
+    try testing.expect(searchRemote(fd, &remote, b.port, &local, &out) >= 104);
     try testing.expectEqualSlices(u8, &addr20(.v4, lo, b.port), &local);
     try testing.expectEqual(@as(u8, inet.TCP_ESTABLISHED), out[0]);
     // A hint at the queued socket is not taken as it is: the dump finds better.
-    try testing.expect(byRemote(fd, &remote, 0, &local, &out) >= 104);
+    try testing.expect(searchRemote(fd, &remote, 0, &local, &out) >= 104);
     try testing.expectEqualSlices(u8, &addr20(.v4, lo, a.port), &local);
 }
 
@@ -714,36 +697,36 @@ test "by remote end: IPv6, and IPv4 clients of a dual-stack listener" {
     const acc6 = try ts.accept(l.fd);
     defer ts.close(acc6);
 
-    const fd = netlink.rd_diag_open();
-    defer _ = netlink.rd_diag_close(fd);
+    const fd = try netlink.open();
+    defer netlink.close(fd) catch {};
     var local = [_]u8{0} ** 20; // no hint
     var out: [512]u8 = undefined;
     var by_fd: [512]u8 = undefined;
-    const n4 = rd_tcp_info_fd(acc4, &by_fd, by_fd.len);
+    const n4 = abi.rd_tcp_info_fd(acc4, &by_fd, by_fd.len);
     // Asked as IPv4: found on the AF_INET6 socket, local end reported as IPv4.
     const r4 = addr20(.v4, lo, try ts.localPort(c4));
-    try testing.expectEqual(n4, byRemote(fd, &r4, l.port, &local, &out));
+    try testing.expectEqual(n4, searchRemote(fd, &r4, l.port, &local, &out));
     try expectSameInfo(by_fd[0..@intCast(n4)], out[0..@intCast(n4)]);
     try testing.expectEqualSlices(u8, &addr20(.v4, lo, l.port), &local);
     // Again with that IPv4 local end as the hint (the kernel answers mapped).
     const la: inet.Addr = .{ .family = inet.AF_INET, .port = l.port, .bytes = lo };
     const ra: inet.Addr = .{ .family = inet.AF_INET, .port = try ts.localPort(c4), .bytes = lo };
     var hint: HintCtx = .{ .req = request(la, ra), .remote = ra, .local_port = l.port };
-    try testing.expectEqual(@as(i32, 0), netlink.run(fd, &test_scratch, .single, &hint));
+    try netlink.run(fd, &test_scratch, .single, &hint);
     try testing.expectEqual(Candidate.top, hint.found.rank);
     try testing.expectEqual(inet.AF_INET6, hint.found.local.family);
-    try testing.expectEqual(n4, byRemote(fd, &r4, l.port, &local, &out));
+    try testing.expectEqual(n4, searchRemote(fd, &r4, l.port, &local, &out));
     try testing.expectEqualSlices(u8, &addr20(.v4, lo, l.port), &local);
     // Asked as IPv4-mapped IPv6: reported the same way.
     const m = mapAddr(.{ .family = inet.AF_INET, .port = 0, .bytes = lo });
     const r4m = addr20(.v6, m.bytes, try ts.localPort(c4));
     local = [_]u8{0} ** 20;
-    try testing.expectEqual(n4, byRemote(fd, &r4m, 0, &local, &out));
+    try testing.expectEqual(n4, searchRemote(fd, &r4m, 0, &local, &out));
     try testing.expectEqualSlices(u8, &addr20(.v6, m.bytes, l.port), &local);
     // A true IPv6 client.
     const r6 = addr20(.v6, ts.v6_loopback, try ts.localPort(c6));
     local = [_]u8{0} ** 20;
-    try testing.expect(byRemote(fd, &r6, 0, &local, &out) >= 104);
+    try testing.expect(searchRemote(fd, &r6, 0, &local, &out) >= 104);
     try testing.expectEqualSlices(u8, &addr20(.v6, ts.v6_loopback, l.port), &local);
 }
 
@@ -751,25 +734,25 @@ test "by remote end: the inode leads to this process's descriptor, checked on ev
     const lo = ts.v4(127, 0, 0, 1);
     const conn = try ts.connection(.v4, lo, .v4, lo);
     defer conn.deinit();
-    const fd = netlink.rd_diag_open();
-    defer _ = netlink.rd_diag_close(fd);
+    const fd = try netlink.open();
+    defer netlink.close(fd) catch {};
     var local = [_]u8{0} ** 20;
     var inode_bytes: [4]u8 = undefined;
     var out: [512]u8 = undefined;
     const remote = addr20(.v4, lo, conn.client_port);
-    try testing.expect(rd_tcp_info_by_remote(fd, &remote, 0, &local, &inode_bytes, &out, out.len, &test_scratch, test_scratch.len) >= 104);
+    try testing.expect(abi.rd_tcp_info_by_remote(fd, &remote, 0, &local, &inode_bytes, &out, out.len, &test_scratch, test_scratch.len) >= 104);
     const inode = std.mem.readInt(u32, &inode_bytes, native);
     try testing.expectEqual(@as(?u64, inode), socket_fds.socketInode(conn.server));
-    var fds: [8 * 256]u8 = undefined;
-    const n = socket_fds.rd_socket_fds(&fds, fds.len);
+    var fds: [256]@import("records.zig").SocketFd = undefined;
+    const n = try socket_fds.list(&fds);
     var listed: ?i32 = null;
-    for (0..@intCast(n)) |i| {
-        if (std.mem.readInt(u32, fds[i * 8 + 4 ..][0..4], native) == inode) listed = @intCast(std.mem.readInt(u32, fds[i * 8 ..][0..4], native));
+    for (fds[0..@min(n, fds.len)]) |pair| {
+        if (pair.inode == inode) listed = @intCast(pair.fd);
     }
     try testing.expectEqual(@as(?i32, conn.server), listed);
-    try testing.expect(rd_tcp_info_fd_checked(conn.server, inode, &out, out.len) >= 104);
+    try testing.expect(abi.rd_tcp_info_fd_checked(conn.server, inode, &out, out.len) >= 104);
     try testing.expectEqual(@as(u8, inet.TCP_ESTABLISHED), out[0]);
     // The client's socket is another inode: the check refuses it.
-    try testing.expectEqual(sys.neg(.STALE), rd_tcp_info_fd_checked(conn.client, inode, &out, out.len));
-    try testing.expectEqual(sys.neg(.BADF), rd_tcp_info_fd_checked(-1, inode, &out, out.len));
+    try testing.expectEqual(abi.errno(error.STALE), abi.rd_tcp_info_fd_checked(conn.client, inode, &out, out.len));
+    try testing.expectEqual(abi.errno(error.BADF), abi.rd_tcp_info_fd_checked(-1, inode, &out, out.len));
 }

@@ -4,12 +4,8 @@ const std = @import("std");
 const linux = std.os.linux;
 const sys = @import("sys.zig");
 
-pub const Error = error{Syscall};
-
-fn check(rc: usize) Error!usize {
-    if (sys.failure(rc) != null) return error.Syscall;
-    return rc;
-}
+pub const Error = sys.Error;
+const check = sys.check;
 
 pub const Family = enum { v4, v6 };
 
@@ -98,7 +94,7 @@ pub fn tcpConnectFrom(family: Family, addr: [16]u8, port: u16, from: u16) Error!
 }
 
 /// Accepts from a non-blocking listener, waiting up to about a second for a
-/// connection; error.Syscall when none arrives.
+/// connection; error.AGAIN when none arrives.
 pub fn accept(fd: i32) Error!i32 {
     return acceptAny(&.{fd});
 }
@@ -108,16 +104,15 @@ pub fn accept(fd: i32) Error!i32 {
 pub fn acceptAny(fds: []const i32) Error!i32 {
     for (0..100) |_| {
         for (fds) |fd| {
-            const rc = linux.accept4(fd, null, null, linux.SOCK.CLOEXEC);
-            if (sys.failure(rc)) |e| {
-                if (e != sys.neg(.AGAIN)) return error.Syscall;
+            const rc = check(linux.accept4(fd, null, null, linux.SOCK.CLOEXEC)) catch |e| {
+                if (e != error.AGAIN) return e;
                 continue;
-            }
+            };
             return @intCast(rc);
         }
         std.Thread.sleep(10 * std.time.ns_per_ms);
     }
-    return error.Syscall;
+    return error.AGAIN;
 }
 
 pub fn close(fd: i32) void {

@@ -6,40 +6,35 @@ const linux = std.os.linux;
 const sys = @import("sys.zig");
 
 /// The kernel's id of the calling thread (gettid(2)).
-export fn rd_thread_id() i32 {
+pub fn id() i32 {
     return linux.gettid();
 }
 
 test "the thread id is the process id on the main thread and differs on another" {
-    try std.testing.expectEqual(linux.getpid(), rd_thread_id());
+    try std.testing.expectEqual(linux.getpid(), id());
     var other: i32 = 0;
     const t = try std.Thread.spawn(.{}, struct {
         fn run(out: *i32) void {
-            out.* = rd_thread_id();
+            out.* = id();
         }
     }.run, .{&other});
     t.join();
-    try std.testing.expect(other > 0 and other != rd_thread_id());
+    try std.testing.expect(other > 0 and other != id());
 }
 
 /// When thread `tid` started, in clock ticks since boot (field 22 of
-/// /proc/<tid>/task/<tid>/stat), as a double (exact below 2^53); -ENOENT
-/// when there is no such thread and -ESRCH when it has exited but is not
-/// yet reaped (state Z or X: its stat file lingers, but it runs no more),
-/// or another -errno. With the id it names a thread uniquely even after ids
-/// are reused.
-export fn rd_thread_start(tid: i32) f64 {
-    if (tid <= 0) return @floatFromInt(sys.neg(.INVAL));
+/// /proc/<tid>/task/<tid>/stat); error.NOENT when there is no such thread
+/// and error.SRCH when it has exited but is not yet reaped (state Z or X:
+/// its stat file lingers, but it runs no more). With the id it names a
+/// thread uniquely even after ids are reused.
+pub fn startTime(tid: i32) sys.Error!u64 {
+    if (tid <= 0) return error.INVAL;
     var path_buf: [64]u8 = undefined;
     const path = std.fmt.bufPrintZ(&path_buf, "/proc/{d}/task/{d}/stat", .{ tid, tid }) catch unreachable;
     var buf: [1024]u8 = undefined;
-    const text = switch (sys.readSmallFile(path, &buf)) {
-        .bytes => |b| b,
-        .errno => |e| return @floatFromInt(e),
-    };
-    const stat = parseStat(text) orelse return @floatFromInt(sys.neg(.PROTO));
-    if (stat.state == 'Z' or stat.state == 'X') return @floatFromInt(sys.neg(.SRCH));
-    return @floatFromInt(stat.start);
+    const stat = parseStat(try sys.readSmallFile(path, &buf)) orelse return error.PROTO;
+    if (stat.state == 'Z' or stat.state == 'X') return error.SRCH;
+    return stat.start;
 }
 
 /// The fields of a /proc stat line that tell whether a thread is the same
@@ -68,15 +63,13 @@ test parseStat {
 }
 
 test "a live thread has a start time, a missing one ENOENT" {
-    try std.testing.expect(rd_thread_start(rd_thread_id()) > 0);
-    try std.testing.expectEqual(@as(f64, @floatFromInt(sys.neg(.NOENT))), rd_thread_start(0x3fffffff));
-    try std.testing.expectEqual(@as(f64, @floatFromInt(sys.neg(.INVAL))), rd_thread_start(-1));
+    try std.testing.expect(try startTime(id()) > 0);
+    try std.testing.expectError(error.NOENT, startTime(0x3fffffff));
+    try std.testing.expectError(error.INVAL, startTime(-1));
 }
 
 test "a zombie (exited, not reaped) is gone: ESRCH" {
-    const rc = linux.fork();
-    try std.testing.expect(sys.failure(rc) == null);
-    const pid: i32 = @intCast(rc);
+    const pid: i32 = @intCast(try sys.check(linux.fork()));
     if (pid == 0) linux.exit(0);
     defer {
         var status: u32 = 0;
@@ -84,9 +77,11 @@ test "a zombie (exited, not reaped) is gone: ESRCH" {
     }
     // The child exits at once; wait (bounded) until the kernel shows it as Z.
     var tries: usize = 0;
-    while (rd_thread_start(pid) >= 0 and tries < 1000) : (tries += 1) {
+    while (startTime(pid)) |_| {
+        if (tries == 1000) break;
+        tries += 1;
         const pause: linux.timespec = .{ .sec = 0, .nsec = 1_000_000 };
         _ = linux.nanosleep(&pause, null);
-    }
-    try std.testing.expectEqual(@as(f64, @floatFromInt(sys.neg(.SRCH))), rd_thread_start(pid));
+    } else |_| {}
+    try std.testing.expectError(error.SRCH, startTime(pid));
 }

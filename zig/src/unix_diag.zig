@@ -23,8 +23,11 @@ const std = @import("std");
 const linux = std.os.linux;
 const sys = @import("sys.zig");
 const netlink = @import("netlink.zig");
+const records = @import("records.zig");
 
-const native = @import("builtin").cpu.arch.endian();
+const ListenerFigures = records.ListenerFigures;
+const UnixListener = records.UnixListener;
+const bit = netlink.stateBit;
 
 pub const AF_UNIX: u8 = linux.AF.UNIX;
 pub const SOCK_STREAM: u8 = linux.SOCK.STREAM;
@@ -155,58 +158,21 @@ pub const QueryNames = struct {
     }
 };
 
-fn add(buf: []u8, at: usize, v: u32) void {
-    const p = buf[at..][0..4];
-    std.mem.writeInt(u32, p, std.mem.readInt(u32, p, native) +% v, native);
-}
-
-fn put(buf: []u8, at: usize, v: u32) void {
-    std.mem.writeInt(u32, buf[at..][0..4], v, native);
-}
-
-fn get(buf: []const u8, at: usize) u32 {
-    return std.mem.readInt(u32, buf[at..][0..4], native);
-}
-
 fn isConnectionType(t: u8) bool {
     return t == SOCK_STREAM or t == SOCK_SEQPACKET;
 }
 
-fn bit(state: u8) u32 {
-    return @as(u32, 1) << @intCast(state);
-}
-
-/// Unix listener statistics by name, or for every listener when query_len
-/// is 0. `query` holds NUL-separated names (a trailing NUL is allowed, an
-/// empty name is -EINVAL): paths as bound, abstract names as '@' ++ name.
-///
-/// With N names, `out` receives N records of 16 bytes in query order,
-/// { active, queued, backlog, listeners } as native u32; returns N. queued and
-/// backlog sum the rqueue and wqueue of LISTEN sockets with that name
-/// (stream or seqpacket), listeners counts them, active counts accepted
-/// connections (ESTABLISHED, same name, inode != 0).
-///
-/// With no query, `out` receives one record per listening name (listeners
-/// sharing a name merged): { active u32, queued u32, backlog u32,
-/// name_len u32, name bytes ('@' first for abstract names), zero padding to
-/// a multiple of 4 }; returns the record count. `out` too small: -ENOSPC.
-/// `scratch` (at least 32 KiB) holds the request and replies. A kernel
-/// without unix_diag answers -ENOENT or -EPROTONOSUPPORT.
-pub export fn rd_unix_listener_stats(fd: i32, query: ?[*]const u8, query_len: u32, out: ?[*]u8, out_cap: u32, scratch: ?[*]u8, scratch_len: u32) i32 {
-    if (query_len > 0 and query == null) return sys.neg(.INVAL);
-    if (out_cap > 0 and out == null) return sys.neg(.INVAL);
-    const s = (scratch orelse return sys.neg(.INVAL))[0..scratch_len];
-    if (s.len < netlink.min_scratch) return sys.neg(.INVAL);
-    const o: []u8 = if (out) |p| p[0..out_cap] else &.{};
-    const q: []const u8 = if (query) |p| p[0..query_len] else &.{};
-    const n = QueryNames.count(q) orelse return sys.neg(.INVAL);
-    if (n == 0) return allListeners(fd, o, s);
-    if (n > std.math.maxInt(i32) / 16) return sys.neg(.INVAL);
-    if (o.len < n * 16) return sys.neg(.NOSPC);
-    var ctx: QueryCtx = .{ .query = q, .out = o[0 .. n * 16] };
-    const rc = netlink.run(fd, s, .dump, &ctx);
-    if (rc < 0) return rc;
-    return @intCast(n);
+/// Unix listener figures for each name of `query` (NUL-separated, see
+/// QueryNames; paths as bound, abstract names as '@' ++ name), written to
+/// `out` (one per name) in query order. queued and backlog sum the rqueue
+/// and wqueue of LISTEN sockets with that name (stream or seqpacket),
+/// listeners counts them, active counts accepted connections
+/// (ESTABLISHED, same name, inode != 0). `scratch` holds the request and
+/// replies. A kernel without unix_diag answers error.NOENT or
+/// error.PROTONOSUPPORT.
+pub fn queried(fd: i32, query: []const u8, out: []ListenerFigures, scratch: []u8) sys.Error!void {
+    var ctx: QueryCtx = .{ .query = query, .out = out };
+    try netlink.run(fd, scratch, .dump, &ctx);
 }
 
 fn writeDump(w: *netlink.Writer, states: u32, show: u32) netlink.Writer.Error!void {
@@ -215,64 +181,63 @@ fn writeDump(w: *netlink.Writer, states: u32, show: u32) netlink.Writer.Error!vo
 
 const QueryCtx = struct {
     query: []const u8,
-    out: []u8,
+    out: []ListenerFigures,
 
     pub fn build(_: *QueryCtx, w: *netlink.Writer) netlink.Writer.Error!void {
         try writeDump(w, bit(STATE_LISTEN) | bit(STATE_ESTABLISHED), UDIAG_SHOW_NAME | UDIAG_SHOW_RQLEN);
     }
 
     pub fn reset(self: *QueryCtx) void {
-        @memset(self.out, 0);
+        @memset(self.out, .{});
     }
 
-    pub fn accept(self: *QueryCtx, payload: []const u8) i32 {
-        const s = parse(payload) catch return sys.neg(.PROTO);
-        if (!isConnectionType(s.type) or s.name.len == 0) return 0;
+    pub fn accept(self: *QueryCtx, payload: []const u8) sys.Error!void {
+        const s = parse(payload) catch return error.PROTO;
+        if (!isConnectionType(s.type) or s.name.len == 0) return;
         const listen = s.state == STATE_LISTEN;
-        if (!listen and (s.state != STATE_ESTABLISHED or s.ino == 0)) return 0;
+        if (!listen and (s.state != STATE_ESTABLISHED or s.ino == 0)) return;
         const name = Name.fromKernel(s.name);
         var it = QueryNames.init(self.query);
         var i: usize = 0;
         while (it.next()) |q| : (i += 1) {
             if (!name.matches(q)) continue;
-            const r = self.out[i * 16 ..][0..16];
+            const r = &self.out[i];
             if (listen) {
-                add(r, 4, s.rqueue);
-                add(r, 8, s.wqueue);
-                add(r, 12, 1);
-            } else add(r, 0, 1);
+                r.queued +%= s.rqueue;
+                r.backlog +%= s.wqueue;
+                r.listeners +%= 1;
+            } else r.active +%= 1;
         }
-        return 0;
     }
 };
 
 /// Walks the variable-size records of the all-listeners answer.
 const Records = struct {
-    buf: []const u8,
+    buf: []u8,
     at: usize = 0,
 
-    const header = 16;
+    const Record = struct { head: *align(1) UnixListener, name: []const u8 };
 
-    fn next(self: *Records) ?struct { at: usize, name: []const u8 } {
-        if (self.at + header > self.buf.len) return null;
-        const at = self.at;
-        const n = get(self.buf, at + 12);
-        if (n > self.buf.len - at - header) return null;
-        self.at = at + header + netlink.alignTo4(n);
-        return .{ .at = at, .name = self.buf[at + header ..][0..n] };
+    fn next(self: *Records) ?Record {
+        if (self.buf.len - self.at < @sizeOf(UnixListener)) return null;
+        const head: *align(1) UnixListener = @ptrCast(self.buf[self.at..][0..@sizeOf(UnixListener)]);
+        const start = self.at + @sizeOf(UnixListener);
+        if (head.name_len > self.buf.len - start) return null;
+        self.at = start + netlink.alignTo4(head.name_len);
+        return .{ .head = head, .name = self.buf[start..][0..head.name_len] };
     }
 };
 
-fn allListeners(fd: i32, o: []u8, s: []u8) i32 {
-    var listen: ListenAllCtx = .{ .out = o };
-    var rc = netlink.run(fd, s, .dump, &listen);
-    if (rc < 0) return rc;
-    var active: ActiveAllCtx = .{ .out = o[0..listen.used] };
-    if (listen.count > 0) {
-        rc = netlink.run(fd, s, .dump, &active);
-        if (rc < 0) return rc;
-    }
-    return @intCast(listen.count);
+/// Every listening unix name: `out` receives one UnixListener record per
+/// name (listeners sharing a name merged), each followed by its name
+/// ('@' first for an abstract name) zero-padded to a multiple of 4;
+/// returns the record count. `out` too small: error.NOSPC.
+pub fn all(fd: i32, out: []u8, scratch: []u8) sys.Error!usize {
+    var listen: ListenAllCtx = .{ .out = out };
+    try netlink.run(fd, scratch, .dump, &listen);
+    var active: ActiveAllCtx = .{ .out = out[0..listen.used] };
+    if (listen.count > 0) try netlink.run(fd, scratch, .dump, &active);
+    return listen.count;
 }
 
 const ListenAllCtx = struct {
@@ -289,29 +254,27 @@ const ListenAllCtx = struct {
         self.count = 0;
     }
 
-    pub fn accept(self: *ListenAllCtx, payload: []const u8) i32 {
-        const s = parse(payload) catch return sys.neg(.PROTO);
-        if (s.state != STATE_LISTEN) return 0;
+    pub fn accept(self: *ListenAllCtx, payload: []const u8) sys.Error!void {
+        const s = parse(payload) catch return error.PROTO;
+        if (s.state != STATE_LISTEN) return;
         const name = Name.fromKernel(s.name);
-        if (name.isEmpty()) return 0;
+        if (name.isEmpty()) return;
         var it: Records = .{ .buf = self.out[0..self.used] };
         while (it.next()) |r| {
             if (!name.matches(r.name)) continue;
-            add(self.out, r.at + 4, s.rqueue);
-            add(self.out, r.at + 8, s.wqueue);
-            return 0;
+            r.head.queued +%= s.rqueue;
+            r.head.backlog +%= s.wqueue;
+            return;
         }
-        const size = Records.header + netlink.alignTo4(name.len());
-        if (self.out.len - self.used < size) return sys.neg(.NOSPC);
+        const size = @sizeOf(UnixListener) + netlink.alignTo4(name.len());
+        if (self.out.len - self.used < size) return error.NOSPC;
         const r = self.out[self.used..][0..size];
         @memset(r, 0);
-        put(r, 4, s.rqueue);
-        put(r, 8, s.wqueue);
-        put(r, 12, @intCast(name.len()));
-        name.write(r[Records.header..]);
+        const head: UnixListener = .{ .queued = s.rqueue, .backlog = s.wqueue, .name_len = @intCast(name.len()) };
+        r[0..@sizeOf(UnixListener)].* = std.mem.toBytes(head);
+        name.write(r[@sizeOf(UnixListener)..]);
         self.used += size;
         self.count += 1;
-        return 0;
     }
 };
 
@@ -324,21 +287,20 @@ const ActiveAllCtx = struct {
 
     pub fn reset(self: *ActiveAllCtx) void {
         var it: Records = .{ .buf = self.out };
-        while (it.next()) |r| put(self.out, r.at, 0);
+        while (it.next()) |r| r.head.active = 0;
     }
 
-    pub fn accept(self: *ActiveAllCtx, payload: []const u8) i32 {
-        const s = parse(payload) catch return sys.neg(.PROTO);
-        if (s.state != STATE_ESTABLISHED or s.ino == 0 or !isConnectionType(s.type)) return 0;
+    pub fn accept(self: *ActiveAllCtx, payload: []const u8) sys.Error!void {
+        const s = parse(payload) catch return error.PROTO;
+        if (s.state != STATE_ESTABLISHED or s.ino == 0 or !isConnectionType(s.type)) return;
         const name = Name.fromKernel(s.name);
-        if (name.isEmpty()) return 0;
+        if (name.isEmpty()) return;
         var it: Records = .{ .buf = self.out };
         while (it.next()) |r| {
             if (!name.matches(r.name)) continue;
-            add(self.out, r.at, 1);
-            return 0;
+            r.head.active +%= 1;
+            return;
         }
-        return 0;
     }
 };
 
@@ -427,19 +389,18 @@ const RawCtx = struct {
         self.named = 0;
         self.with_inode = 0;
     }
-    pub fn accept(self: *RawCtx, payload: []const u8) i32 {
-        const s = parse(payload) catch return sys.neg(.PROTO);
-        if (!Name.fromKernel(s.name).matches(self.name)) return 0;
+    pub fn accept(self: *RawCtx, payload: []const u8) sys.Error!void {
+        const s = parse(payload) catch return error.PROTO;
+        if (!Name.fromKernel(s.name).matches(self.name)) return;
         self.named += 1;
         if (s.ino != 0) self.with_inode += 1;
-        return 0;
     }
 };
 
 var test_scratch: [256 * 1024]u8 = undefined;
 
-fn readStats(out: []const u8, i: usize) [4]u32 {
-    return .{ get(out, i * 16), get(out, i * 16 + 4), get(out, i * 16 + 8), get(out, i * 16 + 12) };
+fn figures(r: anytype) [4]u32 {
+    return .{ r.active, r.queued, r.backlog, if (@hasField(@TypeOf(r.*), "name_len")) r.name_len else r.listeners };
 }
 
 test "real unix listeners: path and abstract, embryo sockets" {
@@ -464,14 +425,14 @@ test "real unix listeners: path and abstract, embryo sockets" {
     const acc = try ts.accept(lp);
     defer ts.close(acc);
 
-    const fd = netlink.rd_diag_open();
-    defer _ = netlink.rd_diag_close(fd);
+    const fd = try netlink.open();
+    defer netlink.close(fd) catch {};
 
     // The finding documented at the top: of the 3 server-side sockets of the
     // path listener only the accepted one is dumped, with the listener's
     // name and an inode; the 2 waiting ones show only in its rqueue.
     var raw: RawCtx = .{ .name = path };
-    try testing.expectEqual(@as(i32, 0), netlink.run(fd, &test_scratch, .dump, &raw));
+    try netlink.run(fd, &test_scratch, .dump, &raw);
     try testing.expectEqual(@as(u32, 1), raw.named);
     try testing.expectEqual(@as(u32, 1), raw.with_inode);
 
@@ -480,31 +441,28 @@ test "real unix listeners: path and abstract, embryo sockets" {
     @memcpy(abs_query[1..abstract.len], abstract[1..]);
     var qbuf: [256]u8 = undefined;
     const q = try std.fmt.bufPrint(&qbuf, "{s}\x00{s}\x00/nonexistent.sock", .{ path, abs_query[0..abstract.len] });
-    var out: [48]u8 = undefined;
-    try testing.expectEqual(@as(i32, 3), rd_unix_listener_stats(fd, q.ptr, @intCast(q.len), &out, out.len, &test_scratch, test_scratch.len));
-    try testing.expectEqual([4]u32{ 1, 2, 7, 1 }, readStats(&out, 0));
-    try testing.expectEqual([4]u32{ 0, 2, 5, 1 }, readStats(&out, 1));
-    try testing.expectEqual([4]u32{ 0, 0, 0, 0 }, readStats(&out, 2));
-    try testing.expectEqual(sys.neg(.NOSPC), rd_unix_listener_stats(fd, q.ptr, @intCast(q.len), &out, 47, &test_scratch, test_scratch.len));
-    try testing.expectEqual(sys.neg(.INVAL), rd_unix_listener_stats(fd, "a\x00\x00b", 4, &out, out.len, &test_scratch, test_scratch.len));
+    var out: [3]ListenerFigures = undefined;
+    try queried(fd, q, &out, &test_scratch);
+    try testing.expectEqual([4]u32{ 1, 2, 7, 1 }, figures(&out[0]));
+    try testing.expectEqual([4]u32{ 0, 2, 5, 1 }, figures(&out[1]));
+    try testing.expectEqual([4]u32{ 0, 0, 0, 0 }, figures(&out[2]));
 
     // Every listener: both names appear with the same figures.
-    var all: [256 * 1024]u8 = undefined;
-    const n = rd_unix_listener_stats(fd, null, 0, &all, all.len, &test_scratch, test_scratch.len);
+    var every: [256 * 1024]u8 = undefined;
+    const n = try all(fd, &every, &test_scratch);
     try testing.expect(n >= 2);
-    var it: Records = .{ .buf = &all };
+    var it: Records = .{ .buf = &every };
     var seen: u8 = 0;
-    for (0..@intCast(n)) |_| {
+    for (0..n) |_| {
         const r = it.next().?;
         if (std.mem.eql(u8, r.name, path)) {
             seen += 1;
-            try testing.expectEqual([4]u32{ 1, 2, 7, @intCast(path.len) }, readStats(all[r.at..], 0));
+            try testing.expectEqual([4]u32{ 1, 2, 7, @intCast(path.len) }, figures(r.head));
         } else if (std.mem.eql(u8, r.name, abs_query[0..abstract.len])) {
             seen += 1;
-            try testing.expectEqual([4]u32{ 0, 2, 5, @intCast(abstract.len) }, readStats(all[r.at..], 0));
+            try testing.expectEqual([4]u32{ 0, 2, 5, @intCast(abstract.len) }, figures(r.head));
         }
-        try testing.expect(r.name.len == 0 or r.at + 16 + r.name.len <= all.len);
     }
     try testing.expectEqual(@as(u8, 2), seen);
-    try testing.expectEqual(sys.neg(.NOSPC), rd_unix_listener_stats(fd, null, 0, &all, 8, &test_scratch, test_scratch.len));
+    try testing.expectError(error.NOSPC, all(fd, every[0..8], &test_scratch));
 }
