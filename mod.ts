@@ -21,6 +21,7 @@ export { Struct, type StructClass, type StructInstance } from "./src/struct.ts";
 export { privateDir } from "./src/private_dir.ts";
 export {
   AddressError,
+  AggregateMismatchError,
   ClosedError,
   Errno,
   errnoName,
@@ -33,11 +34,7 @@ export {
   RaindropsError,
 } from "./src/errors.ts";
 export { Aggregate, type AggregateOptions } from "./src/aggregate/aggregate.ts";
-export {
-  AggregateMismatchError,
-  SharedAggregate,
-  type SharedAggregateOptions,
-} from "./src/aggregate/shared_aggregate.ts";
+export { SharedAggregate, type SharedAggregateOptions } from "./src/aggregate/shared_aggregate.ts";
 export { type AggregateSummary, AggregateView } from "./src/aggregate/view.ts";
 export { type Bucket, BucketLayout, type BucketOptions, type LinearBuckets } from "./src/aggregate/histogram.ts";
 export { aggregateHeaders, type AggregateHeadersOptions } from "./src/watcher/headers.ts";

@@ -171,3 +171,22 @@ export class NoConnectionError extends RaindropsError {
     super(`cannot find the request's connection: ${detail}`, "NO_CONNECTION");
   }
 }
+
+/**
+ * A process opened a `SharedAggregate` file that holds another bucket
+ * layout, or that is not an aggregate file at all. Code `AGGREGATE_MISMATCH`.
+ *
+ * @example
+ * ```ts
+ * import { AggregateMismatchError, SharedAggregate } from "@raindrops/raindrops";
+ * const path = "/dev/shm/app.latency";
+ * try { new SharedAggregate({ path, buckets: { min: 0, max: 100, width: 10 } }); }
+ * catch (e) { if (e instanceof AggregateMismatchError) console.log(e.message); }
+ * ```
+ */
+export class AggregateMismatchError extends RaindropsError {
+  /** `message` says which layout the file holds and which was asked for. */
+  constructor(message: string) {
+    super(message, "AGGREGATE_MISMATCH");
+  }
+}

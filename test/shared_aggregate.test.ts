@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { Aggregate } from "../src/aggregate/aggregate.ts";
-import { AggregateMismatchError, SharedAggregate } from "../src/aggregate/shared_aggregate.ts";
+import { AggregateMismatchError, SharedAggregate } from "../mod.ts";
 import { EvaporatedError, ForeignFileError, Raindrops, RaindropsError } from "../mod.ts";
 import { runFixture, type RuntimeName, tempShm } from "./_helpers.ts";
 import { feederSamples } from "./fixtures/aggregate_feeder.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import { claimHeader } from "../file_header.ts";
-import { EvaporatedError, ForeignFileError, RaindropsError } from "../errors.ts";
+import { AggregateMismatchError, EvaporatedError, ForeignFileError } from "../errors.ts";
 import { counterWords, Raindrops } from "../raindrops.ts";
 import { BucketLayout, type BucketOptions } from "./histogram.ts";
 import { maxHigh, maxKey, minHigh, minKey, sampleOfMaxKey, sampleOfMinKey } from "./extreme_keys.ts";
@@ -26,25 +26,6 @@ export interface SharedAggregateOptions {
    * opening the file must give the same layout.
    */
   buckets?: BucketOptions;
-}
-
-/**
- * A process opened a {@link SharedAggregate} file that holds another bucket
- * layout, or that is not an aggregate file at all. Code `AGGREGATE_MISMATCH`.
- *
- * @example
- * ```ts
- * import { AggregateMismatchError, SharedAggregate } from "@raindrops/raindrops";
- * const path = "/dev/shm/app.latency";
- * try { new SharedAggregate({ path, buckets: { min: 0, max: 100, width: 10 } }); }
- * catch (e) { if (e instanceof AggregateMismatchError) console.log(e.message); }
- * ```
- */
-export class AggregateMismatchError extends RaindropsError {
-  /** `message` says which layout the file holds and which was asked for. */
-  constructor(message: string) {
-    super(message, "AGGREGATE_MISMATCH");
-  }
 }
 
 // Slot layout of the file. Slots 0-5 describe the layout; the rest is data.

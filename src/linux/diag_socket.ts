@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ClosedError, NativeError } from "../errors.ts";
+import { ClosedError, Errno, NativeError } from "../errors.ts";
 import { native } from "../native/library.ts";
 
 /**
@@ -22,7 +22,7 @@ const closer = new FinalizationRegistry<number>((fd) => {
 /** Explains a netlink failure, naming the kernel module when one is missing. */
 export function diagError(what: string, rc: number): NativeError {
   const errno = -rc;
-  const missing = errno === 93 /* EPROTONOSUPPORT */ || errno === 2 /* ENOENT */;
+  const missing = errno === Errno.EPROTONOSUPPORT || errno === Errno.ENOENT;
   return new NativeError(
     what,
     errno,

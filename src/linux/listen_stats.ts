@@ -9,6 +9,7 @@ import { native } from "../native/library.ts";
 import { LISTENER_FIGURES, TCP_LISTENER, UNIX_LISTENER } from "../native/records.ts";
 import { ADDR_RECORD, encodeAddress, formatAddress, formatRecord, parseAddress, withoutScope } from "./address.ts";
 import { type DiagChannel, diagError, type InetDiagSocket, withSocket } from "./diag_socket.ts";
+import { Errno } from "../errors.ts";
 
 /**
  * One listener's figures: `queued` connections wait in its accept queue,
@@ -36,7 +37,6 @@ export class ListenStats {
   }
 }
 
-const ENOSPC = -28;
 /** Addresses one query may name: the in-kernel filter must fit a 64 KiB attribute. */
 const MAX_QUERY = 1000;
 
@@ -60,7 +60,7 @@ function askRecords(sock: DiagChannel, what: string, call: Query, query: Uint8Ar
   for (let size = Math.max(minBytes, 4096, last);; size *= 4) {
     const out = new Uint8Array(size);
     const records = call(sock.fd, query, out, sock.scratch);
-    if (records === ENOSPC && size < 1 << 28) continue;
+    if (records === -Errno.ENOSPC && size < 1 << 28) continue;
     if (records < 0) throw diagError(what, records);
     if (query.length === 0) answerBytes.set(call, size);
     return { out, records };

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { NativeError } from "../errors.ts";
+import { Errno, NativeError } from "../errors.ts";
 import { native } from "../native/library.ts";
 import { ADDR_RECORD, decodeAddress, encodeAddress, formatAddress, type InetAddress, parseAddress } from "./address.ts";
 import { type DiagChannel, diagError, type InetDiagSocket, withSocket } from "./diag_socket.ts";
@@ -48,7 +48,9 @@ const localHints = new Map<string, Uint8Array>();
 const MAX_HINTS = 64;
 
 function lookupError(rc: number, what: string): NativeError {
-  return rc === -2 ? new NativeError("sock_diag TCP_INFO", 2, what) : diagError("sock_diag TCP_INFO", rc);
+  return rc === -Errno.ENOENT
+    ? new NativeError("sock_diag TCP_INFO", Errno.ENOENT, what)
+    : diagError("sock_diag TCP_INFO", rc);
 }
 
 /** @internal What {@link searchByRemote} found. */

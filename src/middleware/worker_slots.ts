@@ -33,7 +33,7 @@
 import { claimHeader, readHeader } from "../file_header.ts";
 import { native } from "../native/library.ts";
 import { Raindrops } from "../raindrops.ts";
-import { ExhaustedError, ForeignFileError, NativeError, RaindropsError } from "../errors.ts";
+import { Errno, ExhaustedError, ForeignFileError, NativeError, RaindropsError } from "../errors.ts";
 
 /** "RDMW" and layout version 2 (1 had no finished counts). */
 const MAGIC = 0x5244_4d57_0002n;
@@ -83,7 +83,7 @@ export interface WorkerTotals {
  */
 function threadStart(tid: number): bigint | undefined {
   const start = native().rd_thread_start(tid);
-  if (start === -2 /* ENOENT */ || start === -3 /* ESRCH */) return undefined;
+  if (start === -Errno.ENOENT || start === -Errno.ESRCH) return undefined;
   if (start < 0) throw new NativeError("reading a thread's start time", -start);
   return BigInt(start) & START_MASK;
 }
