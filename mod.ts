@@ -43,6 +43,6 @@ export { InetDiagSocket } from "./src/linux/diag_socket.ts";
 export { type FromRemoteOptions, TCP_STATES, TcpInfo } from "./src/linux/tcp_info.ts";
 export { TCP_INFO_FIELDS, type TcpInfoField } from "./src/linux/tcp_info_fields.ts";
 export { formatAddress, type InetAddress, parseAddress } from "./src/linux/address.ts";
-export { WorkerStats, type WorkerStatsOptions, type WorkerTotals } from "./src/middleware/worker_slots.ts";
+export { WorkerStats, type WorkerStatsOptions, type WorkerTotals } from "./src/worker_stats.ts";
 export { collectRaindrops, type MetricRegistry, type RaindropsCollectorOptions } from "./src/middleware/prom_client.ts";
 export type { PrometheusOptions } from "./src/middleware/format.ts";

@@ -10,7 +10,7 @@ import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync } from "node:fs";
 import process from "node:process";
 import { Errno, ForeignFileError, privateDir, Raindrops, SharedAggregate } from "../mod.ts";
-import { WorkerStats } from "../src/middleware/worker_slots.ts";
+import { WorkerStats } from "../src/worker_stats.ts";
 import { defaultStatsPath } from "../src/middleware/index.ts";
 import { claimHeader } from "../src/file_header.ts";
 import { tempShm } from "./_helpers.ts";

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import process from "node:process";
-import { WorkerStats } from "../src/middleware/worker_slots.ts";
+import { WorkerStats } from "../src/worker_stats.ts";
 import { fixture, type RuntimeName, RUNTIMES, scriptArgs, tempShm } from "./_helpers.ts";
 
 function state(pid: number): string {

@@ -5,7 +5,7 @@
  * @module
  */
 import { defaultStatsPath } from "./stats_path.ts";
-import { WorkerStats } from "./worker_slots.ts";
+import { WorkerStats } from "../worker_stats.ts";
 
 /**
  * Counters the middleware can use instead of a stats file: anything with

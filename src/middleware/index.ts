@@ -34,4 +34,4 @@ export {
   WorkerStats,
   type WorkerStatsOptions,
   type WorkerTotals,
-} from "./worker_slots.ts";
+} from "../worker_stats.ts";

@@ -10,7 +10,7 @@ import type { CallingWritingCounters } from "./counters.ts";
 import { FORMATS, type PrometheusOptions, type PrometheusStyle, prometheusStyle, type StatsFormat } from "./format.ts";
 import { checkListeners, kernelListenerStats, type ListenerStatsSource } from "../linux/listeners.ts";
 import type { RequestView } from "./request.ts";
-import type { WorkerStats } from "./worker_slots.ts";
+import type { WorkerStats } from "../worker_stats.ts";
 
 /**
  * Options for `raindrops()` and `withRaindrops()`. `C` is what the `allow`

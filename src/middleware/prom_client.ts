@@ -9,7 +9,7 @@ import { metricFamilies, type MetricFamily, type PrometheusOptions, prometheusSt
 import { checkListeners, kernelListenerStats, type ListenerStatsSource } from "../linux/listeners.ts";
 import { listenerSnapshots } from "./stats_endpoint.ts";
 import { defaultStatsPath } from "./stats_path.ts";
-import { WorkerStats } from "./worker_slots.ts";
+import { WorkerStats } from "../worker_stats.ts";
 
 /** The part of a prom-client `Registry` used here. */
 export interface MetricRegistry {

@@ -17,7 +17,7 @@ import {
 } from "../linux/listeners.ts";
 import { statSync } from "node:fs";
 import { hostRule } from "../http/host_rule.ts";
-import { WorkerStats } from "../middleware/worker_slots.ts";
+import { WorkerStats } from "../worker_stats.ts";
 import { aggregateHeaders, httpDate } from "./headers.ts";
 import { CSP, detailPage, indexPage } from "./_pages.ts";
 import { type Kind, ListenerState, type Tracked } from "./_state.ts";

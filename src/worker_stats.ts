@@ -30,10 +30,10 @@
  *
  * @module
  */
-import { claimHeader, readHeader } from "../file_header.ts";
-import { native } from "../native/library.ts";
-import { Raindrops } from "../raindrops.ts";
-import { Errno, ExhaustedError, ForeignFileError, NativeError, RaindropsError } from "../errors.ts";
+import { claimHeader, readHeader } from "./file_header.ts";
+import { currentThreadId, threadStartTicks } from "./native/thread.ts";
+import { Raindrops } from "./raindrops.ts";
+import { ExhaustedError, ForeignFileError, RaindropsError } from "./errors.ts";
 
 /** "RDMW" and layout version 2 (1 had no finished counts). */
 const MAGIC = 0x5244_4d57_0002n;
@@ -77,20 +77,15 @@ export interface WorkerTotals {
   workers: number;
 }
 
-/**
- * Start time of thread `tid`, or undefined once it is gone. Read by the
- * native side: Deno grants reading /proc/<pid> paths only with -A.
- */
+/** Start time of thread `tid` as an owner word holds it, or undefined once it is gone. */
 function threadStart(tid: number): bigint | undefined {
-  const start = native().rd_thread_start(tid);
-  if (start === -Errno.ENOENT || start === -Errno.ESRCH) return undefined;
-  if (start < 0) throw new NativeError("reading a thread's start time", -start);
-  return BigInt(start) & START_MASK;
+  const start = threadStartTicks(tid);
+  return start === undefined ? undefined : BigInt(start) & START_MASK;
 }
 
 /** The owner word of the calling OS thread. */
 function currentIdentity(): bigint {
-  const tid = native().rd_thread_id();
+  const tid = currentThreadId();
   const start = threadStart(tid);
   if (start === undefined) throw new RaindropsError(`cannot read /proc/${tid}/task/${tid}/stat`, "ENOENT", 2);
   return (BigInt(tid) << START_BITS) | start;
