@@ -119,3 +119,37 @@ for (const setup of CHILD_SETUPS) {
     });
   }
 }
+
+/** The status line of a stats request sent with `host` as its Host header (HTTP/1.0: the server closes after it). */
+async function statusWithHost(port: number, host: string): Promise<string> {
+  const raw = await rawExchange(port, `GET /_raindrops HTTP/1.0\r\nHost: ${host}\r\n\r\n`);
+  return raw.slice(0, raw.indexOf("\r\n"));
+}
+
+for (const form of FORMS) {
+  test(`${inProcess} with ${form}: a loopback-only endpoint refuses a rebound Host name`, async () => {
+    using tmp = tempShm("default-host");
+    const port = await freePort();
+    await using _server = serveDefault(appFor(form, tmp.path), port);
+    assert.match(await statusWithHost(port, `127.0.0.1:${port}`), / 200 /);
+    assert.match(await statusWithHost(port, `localhost:${port}`), / 200 /);
+    assert.match(await statusWithHost(port, `[::1]:${port}`), / 200 /);
+    assert.match(await statusWithHost(port, `rebound.example:${port}`), / 403 /);
+    assert.match(await statusWithHost(port, `127.0.0.1.rebound.example`), / 403 /);
+  });
+}
+
+test(`${inProcess}: hosts names extra Host names; an explicit allow answers any Host`, async () => {
+  using tmp = tempShm("default-hosts");
+  const named = new Hono().use(raindrops({ stats: tmp.path, hosts: ["stats.internal"] }));
+  const open = new Hono().use(raindrops({ stats: tmp.path, allow: "loopback" }));
+  const [p1, p2] = [await freePort(), await freePort()];
+  await using _a = serveDefault(named.fetch, p1);
+  await using _b = serveDefault(open.fetch, p2);
+  assert.match(await statusWithHost(p1, `stats.internal:${p1}`), / 200 /);
+  assert.match(await statusWithHost(p1, `STATS.internal`), / 200 /);
+  assert.match(await statusWithHost(p1, `other.internal:${p1}`), / 403 /);
+  assert.match(await statusWithHost(p2, `app.internal:${p2}`), / 200 /);
+  assert.throws(() => raindrops({ stats: tmp.path, hosts: ["http://x"] }), RangeError);
+  assert.throws(() => raindrops({ stats: tmp.path, hosts: [5 as unknown as string] }), TypeError);
+});

@@ -11,6 +11,7 @@ import { FORMATS, type PrometheusOptions, type PrometheusStyle, prometheusStyle,
 import { checkListeners, kernelListenerStats, type ListenerStatsSource } from "../linux/listeners.ts";
 import type { RequestView } from "./request.ts";
 import type { WorkerStats } from "../worker_stats.ts";
+import { hostRule } from "../http/host_rule.ts";
 
 /**
  * Options for `raindrops()` and `withRaindrops()`. `C` is what the `allow`
@@ -52,6 +53,16 @@ export interface RaindropsMiddlewareOptions<C extends RequestView = RequestView>
   /** Who may read the endpoint (default `"loopback"`); see {@link AllowOption}. */
   allow?: AllowOption<C>;
   /**
+   * Host header names the endpoint answers besides IP literals and
+   * `localhost`, or `"any"`. A web page that rebinds its own DNS name to
+   * 127.0.0.1 reaches a loopback-only endpoint from the user's browser with
+   * its name in Host, so with the default `allow: "loopback"` other names
+   * get 403 unless listed here. Default: `[]` with the default `allow`,
+   * `"any"` when `allow` is given (who may read is then the user's choice,
+   * and scrapers address servers by name).
+   */
+  hosts?: readonly string[] | "any";
+  /**
    * The client address for `allow`, for servers whose `env` does not carry
    * it or behind a proxy (e.g. `(c) => c.req.header("x-real-ip")`). Default:
    * read from `env` by shape (see `remoteAddressOf`).
@@ -86,6 +97,8 @@ export interface MiddlewareSettings<C extends RequestView> {
   readonly listenStats: ListenerStatsSource | false;
   readonly remoteAddress: (c: C) => string | undefined;
   readonly allowed: (address: string | undefined, c: C) => boolean | Promise<boolean>;
+  /** Whether a Host header is one the endpoint answers. */
+  readonly allowedHost: (host: string | undefined) => boolean;
   readonly bodyTracking: "auto" | "wrap";
 }
 
@@ -111,6 +124,8 @@ export function settingsFrom<C extends RequestView>(options: RaindropsMiddleware
     throw new RangeError(`bodyTracking must be "auto" or "wrap"`);
   }
   const allowed = compileAllow<C>(options.allow);
+  const hosts = options.hosts ?? (options.allow === undefined ? [] : "any");
+  const allowedHost = hosts === "any" ? () => true : hostRule(hosts);
   const prometheus = prometheusStyle(options.prometheus);
-  return { path, format, prometheus, listeners, listenStats, remoteAddress, allowed, bodyTracking };
+  return { path, format, prometheus, listeners, listenStats, remoteAddress, allowed, allowedHost, bodyTracking };
 }

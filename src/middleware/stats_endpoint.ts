@@ -48,10 +48,11 @@ export function statsEndpoint<C extends RequestView>(
   counters: Counters,
   beforeRead: () => void,
 ): (c: C) => Promise<Response> {
-  const { format, listeners, listenStats, remoteAddress, allowed, prometheus } = settings;
+  const { format, listeners, listenStats, remoteAddress, allowed, allowedHost, prometheus } = settings;
   return async function stats(c: C): Promise<Response> {
-    // Request checks, each a refusal before anything is read: who may read (and, beside it, any rule on the Host header).
+    // Request checks, each a refusal before anything is read: who may read, then the Host it was sent to.
     if (!(await allowed(remoteAddress(c), c))) return refusal(403, "Forbidden\n");
+    if (!allowedHost(c.req.header("host"))) return refusal(403, "Forbidden: unknown Host (see the hosts option)\n");
     const chosen = chooseFormat(c.req.query("format"), c.req.header("accept"), format);
     if (chosen === undefined) return refusal(400, `unknown format; use ?format=${FORMATS.join("|")}\n`);
     beforeRead();
