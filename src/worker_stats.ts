@@ -41,7 +41,8 @@ const MAGIC_MASK = ~0xffffn;
 const GROUPS = 1, RETIRED = 2, FOLDS = 3;
 const HEADER = 4;
 const GROUP = 4;
-const OWNER = 0, CALLING = 1, WRITING = 2, FINISHED = 3;
+// Offsets of a group's slots (not the public counter indexes below).
+const SLOT_OWNER = 0, SLOT_CALLING = 1, SLOT_WRITING = 2, SLOT_FINISHED = 3;
 /**
  * Reads of the finished sum retried while folds race them: a bound that a
  * finite number of dead groups never reaches, so a read cannot spin forever.
@@ -180,7 +181,7 @@ export class WorkerStats {
     this.#drops.size = HEADER + this.#groups * GROUP;
     this.#identity = currentIdentity();
     const at = HEADER + this.#claim() * GROUP;
-    this.#own = [at + CALLING, at + WRITING, at + FINISHED];
+    this.#own = [at + SLOT_CALLING, at + SLOT_WRITING, at + SLOT_FINISHED];
   }
 
   /** Claims a free (or dead worker's) group for this thread; returns its number. */
@@ -189,15 +190,15 @@ export class WorkerStats {
     for (let pass = 0; pass < 2; pass++) {
       for (let g = 0; g < this.#groups; g++) {
         const at = HEADER + g * GROUP;
-        const owner = d.getBigInt(at + OWNER);
+        const owner = d.getBigInt(at + SLOT_OWNER);
         if (owner === this.#identity) return g; // ours already (reopened after a module reload)
         if (owner !== 0n) {
           if (pass === 0 || alive(owner)) continue;
           this.#clear(g, owner);
         }
-        if (d.compareExchange(at + OWNER, 0, this.#identity) === 0n) {
-          d.set(at + CALLING, 0);
-          d.set(at + WRITING, 0);
+        if (d.compareExchange(at + SLOT_OWNER, 0, this.#identity) === 0n) {
+          d.set(at + SLOT_CALLING, 0);
+          d.set(at + SLOT_WRITING, 0);
           return g;
         }
       }
@@ -215,20 +216,20 @@ export class WorkerStats {
   #clear(g: number, owner: bigint): void {
     const d = this.#drops, at = HEADER + g * GROUP;
     const mark = CLEARING | this.#identity;
-    if (d.compareExchange(at + OWNER, owner, mark) !== owner) return;
-    d.set(at + CALLING, 0);
-    d.set(at + WRITING, 0);
+    if (d.compareExchange(at + SLOT_OWNER, owner, mark) !== owner) return;
+    d.set(at + SLOT_CALLING, 0);
+    d.set(at + SLOT_WRITING, 0);
     this.#fold(at);
-    d.compareExchange(at + OWNER, mark, 0);
+    d.compareExchange(at + SLOT_OWNER, mark, 0);
   }
 
   /** Moves a marked group's finished count into the retired total. */
   #fold(at: number): void {
     const d = this.#drops;
-    const finished = d.getBigInt(at + FINISHED);
+    const finished = d.getBigInt(at + SLOT_FINISHED);
     if (finished !== 0n) {
       d.incr(RETIRED, finished); // first add, then zero: a crash in between double-counts, never loses
-      d.set(at + FINISHED, 0);
+      d.set(at + SLOT_FINISHED, 0);
     }
     d.incr(FOLDS);
   }
@@ -266,10 +267,10 @@ export class WorkerStats {
       let folding = false;
       for (let g = 0; g < this.#groups && !folding; g++) {
         const at = HEADER + g * GROUP;
-        const owner = d.getBigInt(at + OWNER);
+        const owner = d.getBigInt(at + SLOT_OWNER);
         // A clearer that died mid-fold leaves its mark: not a fold in progress.
         folding = (owner & CLEARING) !== 0n && alive(owner);
-        sum += d.getBigInt(at + FINISHED);
+        sum += d.getBigInt(at + SLOT_FINISHED);
       }
       if (!folding && d.getBigInt(FOLDS) === folds) break;
     }
@@ -285,11 +286,11 @@ export class WorkerStats {
     let calling = 0, writing = 0, workers = 0;
     for (let g = 0; g < this.#groups; g++) {
       const at = HEADER + g * GROUP;
-      const owner = d.getBigInt(at + OWNER);
+      const owner = d.getBigInt(at + SLOT_OWNER);
       if (owner === 0n) continue;
       if (owner === this.#identity || (!(owner & CLEARING) && alive(owner))) {
-        calling += d.get(at + CALLING);
-        writing += d.get(at + WRITING);
+        calling += d.get(at + SLOT_CALLING);
+        writing += d.get(at + SLOT_WRITING);
         workers++;
       } else if (!alive(owner)) {
         this.#clear(g, owner); // a dead owner, or a clearer that died mid-way
@@ -315,7 +316,7 @@ export class WorkerStats {
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    const at = this.#own[0] - CALLING;
+    const at = this.#own[0] - SLOT_CALLING;
     this.#clear((at - HEADER) / GROUP, this.#identity);
     this.#drops.evaporate();
   }
@@ -349,9 +350,13 @@ export class WorkerStats {
       d.size = HEADER + Number(groups) * GROUP;
       const rows: { tid: number; calling: number; writing: number }[] = [];
       for (let at = HEADER; at < d.size; at += GROUP) {
-        const owner = d.getBigInt(at + OWNER);
+        const owner = d.getBigInt(at + SLOT_OWNER);
         if (owner === 0n || (owner & CLEARING) !== 0n || !alive(owner)) continue;
-        rows.push({ tid: Number(owner >> START_BITS), calling: d.get(at + CALLING), writing: d.get(at + WRITING) });
+        rows.push({
+          tid: Number(owner >> START_BITS),
+          calling: d.get(at + SLOT_CALLING),
+          writing: d.get(at + SLOT_WRITING),
+        });
       }
       return rows;
     } finally {

@@ -26,8 +26,6 @@ export {
   type StatsSnapshot,
 } from "./format.ts";
 export type { ListenerFigures, ListenerStatsSource } from "../linux/listeners.ts";
-/** The same types under the names the middleware gave them before listeners had one module. */
-export type { ListenerFigures as ListenQueue, ListenerStatsSource as ListenStatsSource } from "../linux/listeners.ts";
 export {
   DEFAULT_WORKERS,
   MAX_WORKERS,
