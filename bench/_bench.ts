@@ -28,11 +28,13 @@ export interface BenchResult {
   baselineValue?: number;
   /** Lowest and highest of the rounds, when there were several. */
   spread?: [number, number];
+  /** The ratio to the baseline when it is not value / baselineValue (e.g. the median of per-round ratios). */
+  ratio?: number;
 }
 
-/** Prints `BENCH {json}`: the result with the runtime and the ratio to its baseline. */
+/** Prints `BENCH {json}`: the result with the runtime and its ratio to its baseline. */
 export function emit(r: BenchResult): void {
-  const ratio = r.baselineValue ? r.value / r.baselineValue : undefined;
+  const ratio = r.ratio ?? (r.baselineValue ? r.value / r.baselineValue : undefined);
   console.log(`BENCH ${JSON.stringify({ runtime: runtimeLabel(), ...r, ratio })}`);
 }
 

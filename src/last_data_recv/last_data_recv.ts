@@ -114,6 +114,8 @@ export class LastDataRecv implements Disposable {
   readonly #sockets: ConnectionSockets;
   readonly #info: DataView;
   #tick = 0;
+  #env: unknown;
+  #localPort: number | undefined;
   #missed = 0;
   #lastError: Error | undefined;
   #closed = false;
@@ -203,7 +205,8 @@ export class LastDataRecv implements Disposable {
           "the server tells no client address (serve with Deno.serve(app.fetch) or Bun.serve({ fetch: app.fetch }))",
         );
       }
-      const localPort = serverPortOf(env);
+      if (env !== this.#env) (this.#env = env, this.#localPort = serverPortOf(env)); // Bun's env is the server, the same each time
+      const localPort = this.#localPort;
       const remote = `${client.host}:${client.port}`;
       const key = localPort ? `${remote}>${localPort}` : remote;
       if (this.#sockets.known(key)) return;
