@@ -13,7 +13,7 @@ failed=()
 # Runs one benchmark: its output goes to the terminal (without the BENCH
 # lines, which are for the table) and to the log.
 run() {
-  "$@" 2>&1 | tee -a "$log" | grep -v '^BENCH '
+  "$@" 2>&1 | tee -a "$log" | grep --line-buffered -v '^BENCH '
   [ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("$*")
 }
 
