@@ -17,11 +17,11 @@ import process from "node:process";
 import { Aggregate } from "../src/aggregate/aggregate.ts";
 import { SharedAggregate } from "../src/aggregate/shared_aggregate.ts";
 import { REGIONS } from "../src/aggregate/writer_regions.ts";
-import { runtimeLabel } from "./_bench.ts";
+import { emit, median, quick, runtimeLabel } from "./_bench.ts";
 
 const SAMPLES = 1 << 16;
-const PASSES = 8; // per timed pass: 524,288 adds
-const ROUNDS = 15;
+const PASSES = quick ? 2 : 8; // per timed pass: 524,288 adds
+const ROUNDS = quick ? 5 : 15;
 
 const small = new Float64Array(SAMPLES);
 let seed = 12345;
@@ -43,11 +43,6 @@ function cpuNsPerAdd(agg: Sink, samples: Float64Array): number {
   for (let p = 0; p < PASSES; p++) for (let i = 0; i < samples.length; i++) agg.add(samples[i]);
   const used = process.cpuUsage(before);
   return ((used.user + used.system) * 1e3) / (PASSES * samples.length);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 function figure(xs: number[], digits = 1): string {
@@ -81,6 +76,21 @@ try {
     const ratios = (v: number) => ns[v].map((x, r) => x / ns[0][r]);
     const cells = [figure(ns[0]), figure(ns[1]), `${figure(ratios(1), 2)}x`, figure(ns[2]), `${figure(ratios(2), 2)}x`];
     console.log(`  ${name.padEnd(20)} ${cells.map((c) => c.padEnd(20)).join(" ")}`);
+    for (
+      const [v, label] of [[0, "Aggregate.add"], [1, "SharedAggregate.add"], [
+        2,
+        "SharedAggregate.add, no region free",
+      ]] as const
+    ) {
+      emit({
+        group: "aggregate add",
+        name: `${label} (${name})`,
+        value: median(ns[v]),
+        unit: "ns/sample",
+        spread: [Math.min(...ns[v]), Math.max(...ns[v])],
+        ...(v ? { baseline: `Aggregate.add (${name})`, baselineValue: median(ns[0]) } : {}),
+      });
+    }
   }
   holders.forEach((h) => h.evaporate());
 } finally {

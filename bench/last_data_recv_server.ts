@@ -1,29 +1,40 @@
 /**
  * The server bench/last_data_recv.bench.ts measures: a Hono app answering
- * "ok" on `/`, served on port 0 with the runtime's own server and
- * `fetch: app.fetch`, as an app would be. MODE picks what runs per request:
- * `empty` (nothing but the handler), `noop` (a middleware that only calls
- * next()), `ldr` (LastDataRecv, every request) or `ldr16` (LastDataRecv
- * with `sample: 16`). `/_ldr` answers the
- * recorded count and misses. Prints `ready PORT` once listening.
+ * "ok" on `/`, served on port 0 with the runtime's own server, as an app
+ * would be. MODE picks what runs per request: `empty` (nothing but the
+ * handler, `fetch: app.fetch`), `noop` (a middleware that only calls
+ * next()), `middleware` (`app.use(ldr.middleware)`), `wrap`
+ * (`ldr.wrap(app.fetch)`) or `address` (a wrapper that only reads the
+ * client's address from the server: the least any per-connection scheme
+ * pays per request). `/_ldr` answers the recorded count and misses. Prints
+ * `ready PORT` once listening.
  */
 import process from "node:process";
 import { Hono } from "hono";
+import { clientAddressOf } from "../src/hono/server_env.ts";
 import { LastDataRecv } from "../src/last_data_recv/last_data_recv.ts";
+import type { FetchHandler } from "../src/middleware/fetch.ts";
 
 const mode = process.env.MODE ?? "empty";
 const app = new Hono();
-const ldr = new LastDataRecv({ sample: mode === "ldr16" ? 16 : 1 });
+const ldr = new LastDataRecv();
 if (mode === "noop") app.use(async (_c, next) => await next());
-if (mode.startsWith("ldr")) app.use(ldr.middleware);
+if (mode === "middleware") app.use(ldr.middleware);
 app.get("/", (c) => c.text("ok"));
 app.get("/_ldr", (c) => c.json({ count: ldr.aggregate.count, missed: ldr.missed, error: String(ldr.lastError) }));
 
 // deno-lint-ignore no-explicit-any
+const addressOnly: FetchHandler = (req: Request, env?: any) => {
+  if (clientAddressOf(env, req) === undefined) throw new Error("the server tells no client address");
+  return app.fetch(req, env);
+};
+const fetch: FetchHandler = mode === "wrap" ? ldr.wrap(app.fetch) : mode === "address" ? addressOnly : app.fetch;
+
+// deno-lint-ignore no-explicit-any
 const g = globalThis as any;
 if (g.Bun) {
-  const server = g.Bun.serve({ port: 0, fetch: app.fetch });
+  const server = g.Bun.serve({ port: 0, fetch });
   console.log(`ready ${server.port}`);
 } else {
-  g.Deno.serve({ port: 0, onListen: ({ port }: { port: number }) => console.log(`ready ${port}`) }, app.fetch);
+  g.Deno.serve({ port: 0, onListen: ({ port }: { port: number }) => console.log(`ready ${port}`) }, fetch);
 }

@@ -19,9 +19,9 @@ import process from "node:process";
 import { InetDiagSocket } from "../src/linux/diag_socket.ts";
 import { tcpListenerStats } from "../src/linux/listen_stats.ts";
 import { closeAll, connect, HeldListener, waitFor } from "../test/fixtures/linux_sockets.ts";
-import { runtimeLabel } from "./_bench.ts";
+import { emit, quick, runtimeLabel } from "./_bench.ts";
 
-const ACCEPTED = 5000, QUEUED = 50, NOFILE = 16_000, ROUNDS = 5;
+const ACCEPTED = 5000, QUEUED = 50, NOFILE = 16_000, ROUNDS = quick ? 3 : 5;
 const FEW_LISTENERS = 1000, MANY_LISTENERS = 8000;
 
 // deno-lint-ignore no-explicit-any
@@ -139,6 +139,8 @@ function compare(queries: Query[], sock: InetDiagSocket, n: number, check?: stri
       ours: median(o),
       gem: median(m),
       oursSpread: spread(o),
+      oursMin: Math.min(...o),
+      oursMax: Math.max(...o),
       gemSpread: spread(m),
       gemListeners,
     };
@@ -154,6 +156,17 @@ function print(title: string, rows: ReturnType<typeof compare>): void {
         (r.ours / r.gem).toFixed(2).padStart(6)
       }x   ${r.oursSpread} | ${r.gemSpread}`,
     );
+  }
+  for (const r of rows) {
+    emit({
+      group: "listener stats",
+      name: r.label,
+      value: r.ours,
+      unit: "CPU ms/query",
+      baseline: "gem raindrops (ruby)",
+      baselineValue: r.gem,
+      spread: [r.oursMin, r.oursMax],
+    });
   }
 }
 

@@ -1,11 +1,34 @@
 #!/usr/bin/env bash
-# Runs every benchmark under Deno and under Bun. Each benchmark prints its
-# own baseline from the same run, so the ratios are comparable.
-set -euo pipefail
+# Runs every benchmark under Deno and under Bun, then prints one table of
+# every figure beside its baseline (measured in the same run) and ratio.
+# BENCH_QUICK=1 runs fewer and shorter rounds (noisier, a few minutes).
+set -uo pipefail
 cd "$(dirname "$0")/.."
+DENO=${DENO:-node_modules/.bin/deno}
+BUN=${BUN:-node_modules/.bin/bun}
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+failed=()
+
+# Runs one benchmark: its output goes to the terminal (without the BENCH
+# lines, which are for the table) and to the log.
+run() {
+  "$@" 2>&1 | tee -a "$log" | grep --line-buffered -v '^BENCH '
+  [ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("$*")
+}
+
 for bench in bench/*.bench.ts; do
-  $DENO run -A "$bench"
-  $BUN "$bench"
+  run "$DENO" run -A "$bench"
+  run "$BUN" "$bench"
 done
-# Throughput of a Hono app with and without the middleware (needs wrk).
-DENO=$DENO BUN=$BUN bash bench/middleware.sh
+# CPU per request of a Hono app with and without the middleware (needs wrk).
+if [ -n "${BENCH_QUICK:-}" ]; then export ROUNDS=${ROUNDS:-3} SECONDS_EACH=${SECONDS_EACH:-2}; fi
+DENO=$DENO BUN=$BUN run bash bench/middleware.sh
+
+echo
+echo "Every figure, beside its baseline from the same run (CPU time unless the unit says otherwise):"
+"$DENO" run bench/results_table.ts <"$log"
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'FAILED: %s\n' "${failed[@]}"
+  exit 1
+fi

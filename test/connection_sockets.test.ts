@@ -6,13 +6,15 @@ import { connectionOf } from "../src/hono/connection.ts";
 import { sharedChannel } from "../src/linux/diag_socket.ts";
 import { ConnectionSockets } from "../src/last_data_recv/connection_sockets.ts";
 import { LastDataRecv } from "../src/last_data_recv/last_data_recv.ts";
-import { serveHono } from "./fixtures/hono_servers.ts";
+import { rawGet, serveHono } from "./fixtures/hono_servers.ts";
 import { connect, HeldListener, waitFor } from "./fixtures/linux_sockets.ts";
-import { runtimeName } from "./fixtures/watcher_servers.ts";
+import { runtimeName, sleep } from "./fixtures/watcher_servers.ts";
 
 const CLIENTS = 100, REQUESTS = 6;
 /** tcpi_bytes_received: offset and width in struct tcp_info. */
 const BYTES_RECEIVED = 128;
+/** Longer than the least interval between two sweeps of ConnectionSockets. */
+const SWEEP_WAIT_MS = 150;
 
 /** A keep-alive raw HTTP/1.1 client that counts every byte it sends. */
 class Client {
@@ -35,8 +37,12 @@ class Client {
     });
   }
 
-  static async connect(port: number): Promise<Client> {
-    const sock = net.connect(port, "127.0.0.1");
+  static async connect(port: number, localPort?: number): Promise<Client> {
+    const sock = net.connect({
+      port,
+      host: "127.0.0.1",
+      ...(localPort ? { localAddress: "127.0.0.1", localPort } : {}),
+    });
     await new Promise<void>((r, j) => (sock.once("connect", () => r()), sock.once("error", j)));
     return new Client(sock);
   }
@@ -60,91 +66,130 @@ class Client {
   }
 }
 
+/** A loopback port no socket holds just now. */
+async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((r) => probe.listen(0, "127.0.0.1", () => r()));
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise<void>((r) => probe.close(() => r()));
+  return port;
+}
+
+/** A client on `localPort`, retried while the port is briefly still taken (bounded). */
+async function boundClient(port: number, localPort: number): Promise<Client> {
+  for (let tries = 0;; tries++) {
+    try {
+      return await Client.connect(port, localPort);
+    } catch (e) {
+      if (tries >= 50 || (e as { code?: string }).code !== "EADDRINUSE") throw e;
+      await sleep(20);
+    }
+  }
+}
+
 /**
- * An app answering each request with the bytes its connection has received
- * as the cache reads them: keyed by the client's address, or by `?slot=`
- * to stand for a key a later connection reuses.
+ * An app answering a connection's first request with the bytes the
+ * connection has received as its first lookup read them, and "known" to
+ * every later one.
  */
-function app(sockets: ConnectionSockets): Hono {
-  const view = new DataView(sockets.info.buffer);
-  const a = new Hono();
-  a.get("/", (c) => {
+function app(connections: ConnectionSockets): Hono {
+  const view = new DataView(connections.info.buffer);
+  return new Hono().get("/", (c) => {
     const conn = connectionOf(c)!;
-    const slot = c.req.query("slot");
-    const n = sockets.read({ key: slot ?? conn.remote, remote: conn.remote, localPort: conn.localPort });
+    const key = `${conn.remote}>${conn.localPort}`;
+    if (connections.known(key)) return c.text("known");
+    const n = connections.first({ key, remote: conn.remote, localPort: conn.localPort });
     assert.ok(n >= BYTES_RECEIVED + 8, `tcp_info of ${n} bytes`);
     return c.text(String(view.getBigUint64(BYTES_RECEIVED, true)));
   });
-  return a;
 }
 
-/** Runs REQUESTS requests on each of CLIENTS concurrent connections; every answer must be that connection's own byte count. */
-async function round(port: number, slots: ((i: number) => number) | undefined, closeLast: boolean): Promise<Client[]> {
+/** REQUESTS requests on each of CLIENTS concurrent connections: the first answer must be that connection's own byte count, the others "known". */
+async function round(port: number): Promise<Client[]> {
   const clients = await Promise.all(Array.from({ length: CLIENTS }, () => Client.connect(port)));
   await Promise.all(clients.map(async (c, i) => {
     for (let r = 0; r < REQUESTS; r++) {
-      const body = await c.get(
-        slots ? `/?slot=${slots(i)}` : "/",
-        (i * 7 + r * 13) % 97,
-        closeLast && r === REQUESTS - 1,
-      );
-      assert.equal(Number(body), c.sent, `client ${i} request ${r}: the server read another connection's figures`);
+      const body = await c.get("/", (i * 7 + r * 13) % 97);
+      assert.equal(body, r === 0 ? String(c.sent) : "known", `client ${i} request ${r}`);
     }
   }));
   return clients;
 }
 
-test(`each request reads its own connection's TCP_INFO, over many concurrent keep-alive connections (${runtimeName})`, async () => {
-  const sockets = new ConnectionSockets(sharedChannel);
-  await using server = serveHono(app(sockets), "127.0.0.1");
-  const clients = await round(server.port, undefined, false);
-  assert.ok(sockets.size >= CLIENTS && sockets.size <= 2 * CLIENTS, `${sockets.size} connections remembered`);
+test(`a connection's first request reads its own TCP_INFO and later ones are known, over many concurrent connections (${runtimeName})`, async () => {
+  const connections = new ConnectionSockets(sharedChannel);
+  await using server = serveHono(app(connections), "127.0.0.1");
+  const clients = await round(server.port);
+  assert.ok(connections.size >= CLIENTS, `${connections.size} connections remembered`);
   for (const c of clients) c.sock.destroy();
 });
 
-test(`a key reused by a new connection (port reuse) reads the new connection, not a reused descriptor (${runtimeName})`, async () => {
-  const sockets = new ConnectionSockets(sharedChannel);
-  await using server = serveHono(app(sockets), "127.0.0.1");
-  // Round 1 ends with Connection: close, so the server closes each socket and
-  // its descriptor numbers become free for the next round's connections,
-  // which then come under the keys of round 1, shifted by one: a key's old
-  // descriptor most likely holds another new connection by then.
-  const first = await round(server.port, (i) => i, true);
-  await Promise.all(first.map((c) => c.closed()));
-  const second = await round(server.port, (i) => (i + 1) % CLIENTS, false);
-  for (const c of second) c.sock.destroy();
+test(`closed connections are forgotten, so memory stays bounded over rounds of connections (${runtimeName})`, async () => {
+  const connections = new ConnectionSockets(sharedChannel);
+  await using server = serveHono(app(connections), "127.0.0.1");
+  for (let r = 0; r < 3; r++) {
+    const clients = await round(server.port);
+    await Promise.all(clients.map((c) => (c.sock.destroy(), c.closed())));
+    // A request on a new connection runs the sweep due by then, and is remembered itself.
+    for (let tries = 0; connections.size > 2 && tries < 20; tries++) {
+      await sleep(SWEEP_WAIT_MS);
+      await rawGet("127.0.0.1", server.port, "/");
+    }
+    assert.ok(connections.size <= 2, `round ${r}: ${connections.size} connections remembered`);
+  }
 });
 
-test(`LastDataRecv records every request of keep-alive connections with no miss, by default from c.env (${runtimeName})`, async () => {
-  const ldr = new LastDataRecv();
-  const a = new Hono();
-  a.use(ldr.middleware);
-  a.get("/", (c) => c.text(String(c.req.header("x-pad")?.length ?? 0)));
-  await using server = serveHono(a, "127.0.0.1");
-  const clients = await Promise.all(Array.from({ length: 8 }, () => Client.connect(server.port)));
-  await Promise.all(clients.map(async (c) => {
-    for (let r = 0; r < 20; r++) await c.get("/", r);
-  }));
-  for (const c of clients) c.sock.destroy();
-  assert.equal(ldr.missed, 0, String(ldr.lastError));
-  assert.equal(ldr.aggregate.count, 8 * 20);
-  ldr.close();
+test(`LastDataRecv records each connection once, at its first request, over many concurrent keep-alive connections (${runtimeName})`, async () => {
+  for (const form of ["middleware", "wrap"] as const) {
+    using ldr = new LastDataRecv();
+    const a = new Hono();
+    if (form === "middleware") a.use(ldr.middleware);
+    a.get("/", (c) => c.text("ok"));
+    await using server = serveHono(form === "wrap" ? { fetch: ldr.wrap(a.fetch) } as Hono : a, "127.0.0.1");
+    const clients = await Promise.all(Array.from({ length: 40 }, () => Client.connect(server.port)));
+    await Promise.all(clients.map(async (c) => {
+      for (let r = 0; r < 10; r++) assert.equal(await c.get("/", r), "ok");
+    }));
+    assert.equal(ldr.missed, 0, String(ldr.lastError));
+    assert.equal(ldr.aggregate.count, 40, `${form}: one sample per connection`);
+    assert.ok(ldr.connections >= 40, `${form}: ${ldr.connections} remembered`);
+    for (const c of clients) c.sock.destroy();
+  }
 });
 
-test("a connection whose socket another process holds is read through sock_diag each time, and is still its own", async () => {
+test(`a new connection from a closed connection's client port is recorded as a new connection, with its own figures (${runtimeName})`, async () => {
+  const connections = new ConnectionSockets(sharedChannel);
+  await using server = serveHono(app(connections), "127.0.0.1");
+  const port = await freePort();
+  const a = await boundClient(server.port, port);
+  assert.equal(await a.get("/", 3), String(a.sent));
+  assert.equal(await a.get("/", 5), "known");
+  a.sock.resetAndDestroy(); // a reset leaves no TIME_WAIT at either end: the client's port is free at once
+  await a.closed();
+  await sleep(SWEEP_WAIT_MS);
+  const b = await boundClient(server.port, port);
+  assert.equal(b.sock.localPort, port);
+  assert.equal(await b.get("/", 40), String(b.sent), "the reused key reads the new connection");
+  assert.equal(await b.get("/", 2), "known");
+  b.sock.destroy();
+});
+
+test("a connection whose socket another process holds is remembered while open and forgotten once that process closes it", async () => {
   await using held = await HeldListener.start(["tcp", "127.0.0.1"]);
   const client = await connect({ host: "127.0.0.1", port: held.port });
   await held.accept(1);
-  const sockets = new ConnectionSockets(sharedChannel);
-  const view = new DataView(sockets.info.buffer);
+  const connections = new ConnectionSockets(sharedChannel);
   const remote = `127.0.0.1:${client.localPort}`;
   const conn = { key: remote, remote, local: `127.0.0.1:${held.port}` };
-  let sent = 0;
-  for (let i = 1; i <= 4; i++) {
-    client.write("x".repeat(i));
-    sent += i;
-    await waitFor(() => (sockets.read(conn), Number(view.getBigUint64(BYTES_RECEIVED, true)) === sent), () => sent);
-  }
-  assert.equal(sockets.size, 1);
+  client.write("xyz");
+  await waitFor(
+    () => (connections.first(conn), new DataView(connections.info.buffer).getBigUint64(BYTES_RECEIVED, true) === 3n),
+    () => "3 bytes",
+  );
+  connections.sweep();
+  assert.equal(connections.known(conn.key), true, "still open after a sweep");
+  await held.closeAccepted();
+  await waitFor(() => (connections.sweep(), connections.size === 0), () => `${connections.size} remembered`);
   client.destroy();
+  assert.equal(connections.known(conn.key), false);
 });

@@ -1,8 +1,9 @@
 /**
- * LastDataRecv: a Hono middleware recording, per request, how long ago
- * (ms) the request's connection last received data, from the kernel's
- * TCP_INFO `last_data_recv`, into an aggregate; and an endpoint serving
- * that aggregate.
+ * LastDataRecv: a Hono middleware (or a wrapper around a whole fetch
+ * handler) recording, once per connection at its first request, how long
+ * ago (ms) the connection last received data, from the kernel's TCP_INFO
+ * `last_data_recv`, into an aggregate; and an endpoint serving that
+ * aggregate.
  *
  * @module
  */
@@ -12,7 +13,9 @@ import type { AggregateView } from "../aggregate/view.ts";
 import { NoConnectionError } from "../errors.ts";
 import { InetDiagSocket, sharedChannel } from "../linux/diag_socket.ts";
 import { fieldEnd, TCP_INFO_FIELDS } from "../linux/tcp_info_fields.ts";
-import { connectionOf } from "../hono/connection.ts";
+import { joinHostPort } from "../linux/address.ts";
+import { clientAddressOf, serverPortOf } from "../hono/server_env.ts";
+import type { FetchHandler } from "../middleware/fetch.ts";
 import { aggregateHeaders } from "../watcher/headers.ts";
 import { type ConnectionKey, ConnectionSockets } from "./connection_sockets.ts";
 
@@ -45,10 +48,11 @@ export type ConnectionOf = (c: Context) => ConnectionAddresses | undefined;
 /** Options for {@link LastDataRecv}. */
 export interface LastDataRecvOptions {
   /**
-   * How to find the request's connection (see {@link ConnectionOf}). By
-   * default the request's own connection as the server tells it in `c.env`
-   * (`Deno.serve(app.fetch)`, `Bun.serve({ fetch: app.fetch })`), found
-   * by its client address (and, on Bun, the server's port).
+   * How to find the request's connection (see {@link ConnectionOf}); for
+   * the middleware only. By default the request's own connection as the
+   * server tells it in `env` (`Deno.serve(app.fetch)`,
+   * `Bun.serve({ fetch: app.fetch })`), found by its client address (and,
+   * on Bun, the server's port).
    */
   connection?: ConnectionOf;
   /**
@@ -57,9 +61,8 @@ export interface LastDataRecvOptions {
    */
   aggregate?: AggregateView;
   /**
-   * Record 1 request in `sample` (every `sample`-th one); default 1, every
-   * request. Raise it when the per-request cost (see {@link LastDataRecv})
-   * matters at your request rate.
+   * Record 1 connection in `sample` (every `sample`-th new one); default 1,
+   * every connection.
    */
   sample?: number;
   /** A netlink socket for first lookups; by default the process's shared one. */
@@ -67,34 +70,36 @@ export interface LastDataRecvOptions {
 }
 
 /**
- * Records each request's `last_data_recv` (ms since its connection last
- * received data, read from the kernel's TCP_INFO when the middleware
- * runs) into an aggregate, and serves it. Read as a request starts, it is
- * the time the request's bytes waited before the app saw them: in the
- * listen queue and the server's own queue. Lookups that fail (unknown
- * connection, connection already gone, a kernel without sock_diag) are
- * counted in {@link missed}, never thrown into the request.
+ * Records `last_data_recv` once per connection, at its first request (ms
+ * since the connection last received data, read from the kernel's
+ * TCP_INFO as the request starts): the time the request's bytes waited
+ * before the app saw them, in the listen queue and the server's own
+ * queue. Later requests on a keep-alive connection are not recorded (they
+ * would add near-zero samples); they cost one Map lookup on the
+ * connection's address pair. Lookups that fail (unknown connection,
+ * connection already gone, a kernel without sock_diag) are counted in
+ * {@link missed}, never thrown into the request.
  *
- * `middleware` records; `handler` answers with the aggregate's text chart
- * and the headers X-Count and, when count > 1, X-Min, X-Max, X-Mean,
- * X-Std-Dev, X-Outliers-Low and X-Outliers-High.
+ * `middleware` records under `app.use()`; {@link wrap} records around a
+ * whole fetch handler, which spares the app Hono's middleware dispatch.
+ * `handler` answers with the aggregate's text chart and the headers
+ * X-Count and, when count > 1, X-Min, X-Max, X-Mean, X-Std-Dev,
+ * X-Outliers-Low and X-Outliers-High.
  *
- * Cost: the server hides the connection's descriptor, so the first
- * request on a connection asks the kernel over sock_diag (which names the
- * socket's inode), the second finds this process's descriptor for that
- * inode, and every later request on a keep-alive connection is one
- * getsockopt(TCP_INFO) plus a check that the descriptor still holds that
- * socket (see {@link ConnectionSockets}); `bench/last_data_recv.bench.ts`
- * measures it against an empty handler. `sample: N` records 1 request in N.
+ * Cost: the server hides the connection's descriptor, so a connection's
+ * first request asks the kernel over sock_diag (see
+ * {@link ConnectionSockets}), which also names its socket; connections are
+ * forgotten once their socket has closed (checked in sweeps, at most one
+ * per interval). `bench/last_data_recv.bench.ts` measures both forms
+ * against an empty handler. `sample: N` records 1 connection in N.
  *
  * @example
  * ```ts
  * import { Hono } from "hono";
  * import { LastDataRecv } from "@raindrops/raindrops/hono";
  * const app = new Hono();
- * const ldr = new LastDataRecv(); // each request's own connection, from c.env
- * // or: new LastDataRecv({ connection: (c) => ({ local: "127.0.0.1:8080", remote: remoteOf(c) }) })
- * app.use(ldr.middleware);
+ * const ldr = new LastDataRecv(); // each connection's first request, found from env
+ * app.use(ldr.middleware);         // or: Deno.serve(ldr.wrap(app.fetch))
  * app.get("/_raindrops/last_data_recv", ldr.handler);
  * // later: ldr.close();
  * ```
@@ -102,7 +107,7 @@ export interface LastDataRecvOptions {
 export class LastDataRecv implements Disposable {
   /** The samples, in ms. */
   readonly aggregate: AggregateView;
-  /** 1 request in `sample` is recorded. */
+  /** 1 connection in `sample` is recorded. */
   readonly sample: number;
   /** The recording middleware, for `app.use()`. */
   readonly middleware: MiddlewareHandler;
@@ -112,6 +117,8 @@ export class LastDataRecv implements Disposable {
   readonly #sockets: ConnectionSockets;
   readonly #info: DataView;
   #tick = 0;
+  #env: unknown;
+  #localPort: number | undefined;
   #missed = 0;
   #lastError: Error | undefined;
   #closed = false;
@@ -140,12 +147,11 @@ export class LastDataRecv implements Disposable {
     const socket = options.socket;
     this.#sockets = new ConnectionSockets(socket ? () => socket : sharedChannel);
     this.#info = new DataView(this.#sockets.info.buffer);
-    const lastDataRecv: MiddlewareHandler = async (c, next) => {
-      if (++this.#tick >= sample) {
-        this.#tick = 0;
-        this.#record(c);
-      }
-      await next();
+    const custom = options.connection;
+    const lastDataRecv: MiddlewareHandler = (c, next) => {
+      if (custom) this.#customRequest(c, custom);
+      else this.#request(c.env, c.req.raw);
+      return next(); // no await: one promise fewer per request
     };
     const lastDataRecvReport: Handler = (c) =>
       c.text(agg.chart(), 200, { ...aggregateHeaders(agg), "Cache-Control": "no-cache" });
@@ -153,7 +159,7 @@ export class LastDataRecv implements Disposable {
     this.handler = lastDataRecvReport;
   }
 
-  /** Sampled requests whose `last_data_recv` could not be read. */
+  /** Sampled connections whose `last_data_recv` could not be read. */
   get missed(): number {
     return this.#missed;
   }
@@ -163,37 +169,84 @@ export class LastDataRecv implements Disposable {
     return this.#lastError;
   }
 
-  /** The request's connection as the cache names it; undefined when the server tells none. */
-  #connectionKey(c: Context): ConnectionKey | undefined {
-    if (this.#connection !== undefined) {
-      const conn = this.#connection(c);
-      return conn && { key: `${conn.local}|${conn.remote}`, remote: conn.remote, local: conn.local };
-    }
-    const conn = connectionOf(c);
-    if (conn === undefined) {
-      throw new NoConnectionError(
-        "c.env tells no client address (serve with Deno.serve(app.fetch) or Bun.serve({ fetch: app.fetch }))",
-      );
-    }
-    const { remote, localPort } = conn;
-    return { key: localPort ? `${remote}>${localPort}` : remote, remote, localPort };
+  /** Connections remembered now: those open, and those closed since the last sweep. */
+  get connections(): number {
+    return this.#sockets.size;
   }
 
-  #record(c: Context): void {
+  /**
+   * Wraps a fetch handler (`app.fetch`) so that each request is seen
+   * before it runs, as the middleware would see it, without Hono's
+   * middleware dispatch. Serve `handler` on a route of the app, as with
+   * the middleware. TypeError when `fetch` is not a function or the
+   * `connection` option was given (it reads a Hono `Context`).
+   *
+   * @example
+   * ```ts
+   * const ldr = new LastDataRecv();
+   * const app = new Hono().get("/", (c) => c.text("hi")).get("/_ldr", ldr.handler);
+   * Deno.serve(ldr.wrap(app.fetch)); // or Bun.serve({ fetch: ldr.wrap(app.fetch) })
+   * ```
+   */
+  wrap(fetch: FetchHandler): FetchHandler {
+    if (typeof fetch !== "function") throw new TypeError("fetch must be a function");
+    if (this.#connection) throw new TypeError("the connection option works with the middleware only");
+    // deno-lint-ignore no-explicit-any
+    return (request: Request, env?: any) => {
+      this.#request(env, request);
+      return fetch(request, env);
+    };
+  }
+
+  /** A request of a connection told by `env`: recorded when it is a sampled connection's first. */
+  #request(env: unknown, request: Request): void {
     if (this.#closed) return;
     try {
-      const conn = this.#connectionKey(c);
+      const client = clientAddressOf(env, request);
+      if (client === undefined) {
+        throw new NoConnectionError(
+          "the server tells no client address (serve with Deno.serve(app.fetch) or Bun.serve({ fetch: app.fetch }))",
+        );
+      }
+      if (env !== this.#env) (this.#env = env, this.#localPort = serverPortOf(env)); // Bun's env is the server, the same each time
+      const localPort = this.#localPort;
+      const remote = `${client.host}:${client.port}`;
+      const key = localPort ? `${remote}>${localPort}` : remote;
+      if (this.#sockets.known(key)) return;
+      this.#first({ key, remote: joinHostPort(client.host, client.port), localPort });
+    } catch (e) {
+      this.#fail(e);
+    }
+  }
+
+  /** A request whose connection the `connection` option tells. */
+  #customRequest(c: Context, connection: ConnectionOf): void {
+    if (this.#closed) return;
+    try {
+      const conn = connection(c);
       if (conn === undefined) {
         this.#missed++;
         return;
       }
-      const n = this.#sockets.read(conn);
-      if (n < fieldEnd(LAST_DATA_RECV)) this.#missed++;
-      else this.aggregate.add(this.#info.getUint32(LAST_DATA_RECV[1], true));
+      const key = `${conn.local}|${conn.remote}`;
+      if (!this.#sockets.known(key)) this.#first({ key, remote: conn.remote, local: conn.local });
     } catch (e) {
-      this.#missed++;
-      this.#lastError = e instanceof Error ? e : new Error(String(e));
+      this.#fail(e);
     }
+  }
+
+  /** A connection's first request: looked up (and so remembered), recorded when sampled. */
+  #first(conn: ConnectionKey): void {
+    const n = this.#sockets.first(conn);
+    if (++this.#tick < this.sample) return;
+    this.#tick = 0;
+    if (n < fieldEnd(LAST_DATA_RECV)) this.#missed++;
+    else this.aggregate.add(this.#info.getUint32(LAST_DATA_RECV[1], true));
+  }
+
+  #fail(e: unknown): void {
+    this.#missed++;
+    this.#lastError = e instanceof Error ? e : new Error(String(e));
   }
 
   /** Stops recording. */
