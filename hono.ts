@@ -40,6 +40,7 @@ export {
   connectionOf,
   type RequestConnection,
   type RequestLike,
+  requestListener,
   requestLocalAddress,
   requestTcpInfo,
 } from "./src/hono/connection.ts";

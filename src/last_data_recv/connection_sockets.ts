@@ -67,6 +67,8 @@ export interface ConnectionKey {
  *
  * @example
  * ```ts
+ * import { ConnectionSockets } from "./connection_sockets.ts";
+ * import { sharedChannel } from "../linux/diag_socket.ts";
  * const connections = new ConnectionSockets(sharedChannel);
  * const conn = { key: "127.0.0.1:50312", remote: "127.0.0.1:50312" };
  * if (!connections.known(conn.key)) {

@@ -16,7 +16,7 @@ import { fieldEnd, TCP_INFO_FIELDS } from "../linux/tcp_info_fields.ts";
 import { joinHostPort } from "../linux/address.ts";
 import { clientAddressOf, serverPortOf } from "../hono/server_env.ts";
 import type { FetchHandler } from "../middleware/fetch.ts";
-import { aggregateHeaders } from "../watcher/headers.ts";
+import { aggregateHeaders } from "../aggregate/headers.ts";
 import { type ConnectionKey, ConnectionSockets } from "./connection_sockets.ts";
 
 const LAST_DATA_RECV = TCP_INFO_FIELDS.find((f) => f[0] === "last_data_recv")!;
@@ -183,6 +183,8 @@ export class LastDataRecv implements Disposable {
    *
    * @example
    * ```ts
+   * import { Hono } from "hono";
+   * import { LastDataRecv } from "@raindrops/raindrops/hono";
    * const ldr = new LastDataRecv();
    * const app = new Hono().get("/", (c) => c.text("hi")).get("/_ldr", ldr.handler);
    * Deno.serve(ldr.wrap(app.fetch)); // or Bun.serve({ fetch: ldr.wrap(app.fetch) })

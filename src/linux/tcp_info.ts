@@ -20,7 +20,7 @@ import {
 
 export { TCP_STATES };
 
-/** Field specs by name: `get()` runs once per request in LastDataRecv. */
+/** Field specs by name, so `get()` finds a field without scanning the table. */
 const FIELD_BY_NAME: ReadonlyMap<string, FieldSpec> = new Map(TCP_INFO_FIELDS.map((f) => [f[0], f]));
 
 /** Room for the largest tcp_info a kernel returns today, with margin. */

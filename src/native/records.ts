@@ -6,8 +6,10 @@
  *
  * @example
  * ```ts
+ * import { LISTENER_FIGURES } from "./records.ts";
+ * const answer = new Uint8Array(2 * LISTENER_FIGURES.size); // two records, as the library fills them
  * const view = new DataView(answer.buffer);
- * view.getUint32(i * LISTENER_FIGURES.size + LISTENER_FIGURES.queued, true);
+ * const queuedOfSecond = view.getUint32(1 * LISTENER_FIGURES.size + LISTENER_FIGURES.queued, true);
  * ```
  *
  * @module

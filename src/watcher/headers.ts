@@ -1,10 +1,8 @@
 /**
- * HTTP dates for the Watcher's headers; the aggregate headers live beside
- * the aggregates and are re-exported here.
+ * HTTP dates for the Watcher's headers.
  *
  * @module
  */
-export { aggregateHeaders, type AggregateHeadersOptions } from "../aggregate/headers.ts";
 
 /**
  * An HTTP date for ms since the epoch, as in Last-Modified and X-Last-Reset.

@@ -18,7 +18,8 @@ import {
 import { statSync } from "node:fs";
 import { hostRule } from "../http/host_rule.ts";
 import { WorkerStats } from "../worker_stats.ts";
-import { aggregateHeaders, httpDate } from "./headers.ts";
+import { aggregateHeaders } from "../aggregate/headers.ts";
+import { httpDate } from "./headers.ts";
 import { CSP, detailPage, indexPage } from "./_pages.ts";
 import { type Kind, ListenerState, type Tracked } from "./_state.ts";
 import { WorkersState } from "./_workers.ts";
