@@ -371,21 +371,38 @@ fn expectSameInfo(a: []const u8, b: []const u8) !void {
     }
 }
 
+/// A loopback connection seen from its accepted end: its tcp_info read by
+/// descriptor (what every lookup by address must equal) and a sock_diag
+/// socket to do those lookups.
+const Probe = struct {
+    conn: ts.Connection,
+    by_fd: [512]u8,
+    n_fd: i32,
+    fd: i32,
+
+    fn init(listen_family: ts.Family, listen_addr: [16]u8, client_family: ts.Family, connect_addr: [16]u8) !Probe {
+        const conn = try ts.connection(listen_family, listen_addr, client_family, connect_addr);
+        errdefer conn.deinit();
+        var p: Probe = .{ .conn = conn, .by_fd = undefined, .n_fd = 0, .fd = try netlink.open() };
+        p.n_fd = abi.rd_tcp_info_fd(conn.server, &p.by_fd, p.by_fd.len);
+        return p;
+    }
+
+    fn deinit(self: *const Probe) void {
+        netlink.close(self.fd) catch {};
+        self.conn.deinit();
+    }
+};
+
 test "TCP_INFO by descriptor equals TCP_INFO by address pair" {
     const lo = ts.v4(127, 0, 0, 1);
-    const conn = try ts.connection(.v4, lo, .v4, lo);
-    defer conn.deinit();
-    const l = conn.listener;
-    const acc = conn.server;
-    const cport = conn.client_port;
-
-    var by_fd: [512]u8 = undefined;
-    const n_fd = abi.rd_tcp_info_fd(acc, &by_fd, by_fd.len);
+    const probe = try Probe.init(.v4, lo, .v4, lo);
+    defer probe.deinit();
+    const l, const cport, const fd = .{ probe.conn.listener, probe.conn.client_port, probe.fd };
+    const by_fd, const n_fd = .{ probe.by_fd, probe.n_fd };
     try testing.expect(n_fd >= 104);
     try testing.expectEqual(@as(u8, 1), by_fd[0]); // TCP_ESTABLISHED
 
-    const fd = try netlink.open();
-    defer netlink.close(fd) catch {};
     const local = addr20(.v4, lo, l.port);
     const remote = addr20(.v4, lo, cport);
     var by_addr: [512]u8 = undefined;
@@ -412,16 +429,10 @@ test "TCP_INFO by descriptor equals TCP_INFO by address pair" {
 test "TCP_INFO of an IPv4 client on a dual-stack IPv6 listener" {
     const any6 = [_]u8{0} ** 16;
     const lo = ts.v4(127, 0, 0, 1);
-    const conn = try ts.connection(.v6, any6, .v4, lo);
-    defer conn.deinit();
-    const l = conn.listener;
-    const acc = conn.server;
-    const cport = conn.client_port;
-    var by_fd: [512]u8 = undefined;
-    const n_fd = abi.rd_tcp_info_fd(acc, &by_fd, by_fd.len);
-
-    const fd = try netlink.open();
-    defer netlink.close(fd) catch {};
+    const probe = try Probe.init(.v6, any6, .v4, lo);
+    defer probe.deinit();
+    const l, const cport, const fd = .{ probe.conn.listener, probe.conn.client_port, probe.fd };
+    const by_fd, const n_fd = .{ probe.by_fd, probe.n_fd };
     var out: [512]u8 = undefined;
     // As IPv4-mapped IPv6 addresses (what a dual-stack server reports)...
     var mapped = [_]u8{0} ** 16;
@@ -602,16 +613,10 @@ fn searchRemote(fd: i32, remote: *const [20]u8, local_port: u32, local: *[20]u8,
 
 test "TCP_INFO by remote end equals TCP_INFO by descriptor, local end reported" {
     const lo = ts.v4(127, 0, 0, 1);
-    const conn = try ts.connection(.v4, lo, .v4, lo);
-    defer conn.deinit();
-    const l = conn.listener;
-    const acc = conn.server;
-    const cport = conn.client_port;
-    var by_fd: [512]u8 = undefined;
-    const n_fd = abi.rd_tcp_info_fd(acc, &by_fd, by_fd.len);
-
-    const fd = try netlink.open();
-    defer netlink.close(fd) catch {};
+    const probe = try Probe.init(.v4, lo, .v4, lo);
+    defer probe.deinit();
+    const l, const cport, const fd = .{ probe.conn.listener, probe.conn.client_port, probe.fd };
+    const by_fd, const n_fd = .{ probe.by_fd, probe.n_fd };
     const remote = addr20(.v4, lo, cport);
     var local = [_]u8{0} ** 20; // no hint
     var out: [512]u8 = undefined;
