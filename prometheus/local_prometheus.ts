@@ -39,8 +39,8 @@ export function prometheusBinary(): string | undefined {
   return probe.error ? undefined : "prometheus";
 }
 
-/** A port free on 127.0.0.1 right now. */
-function freePort(): Promise<number> {
+/** A port free on 127.0.0.1 right now (taken by whoever binds it first). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.on("error", reject);
