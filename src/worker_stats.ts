@@ -32,7 +32,7 @@
  */
 import { claimHeader, readHeader } from "./file_header.ts";
 import { currentThreadId, threadStartTicks } from "./native/thread.ts";
-import { Raindrops } from "./raindrops.ts";
+import { counterWords, Raindrops } from "./raindrops.ts";
 import { ExhaustedError, ForeignFileError, RaindropsError } from "./errors.ts";
 
 /** "RDMW" and layout version 2 (1 had no finished counts). */
@@ -142,6 +142,14 @@ export class WorkerStats {
   readonly #groups: number;
   /** Counter indices of this worker's calling, writing and finished. */
   readonly #own: [number, number, number];
+  /**
+   * The low words of those counters in {@link #words}: only this thread
+   * writes them (other workers touch a group only once its owner is dead),
+   * so a plain store is a whole update for readers, who load all 64 bits at
+   * once; a carry or borrow takes the atomic path. Empty once released.
+   */
+  #ownWords: readonly number[];
+  readonly #words: Int32Array;
   #released = false;
 
   private constructor(path: string, options: WorkerStatsOptions) {
@@ -182,6 +190,9 @@ export class WorkerStats {
     this.#identity = currentIdentity();
     const at = HEADER + this.#claim() * GROUP;
     this.#own = [at + SLOT_CALLING, at + SLOT_WRITING, at + SLOT_FINISHED];
+    const { words, stride } = counterWords(this.#drops);
+    this.#words = words;
+    this.#ownWords = this.#own.map((i) => i * stride);
   }
 
   /** Claims a free (or dead worker's) group for this thread; returns its number. */
@@ -239,12 +250,36 @@ export class WorkerStats {
    * {@link WorkerStats.WRITING} or {@link WorkerStats.FINISHED}.
    */
   incr(which: 0 | 1 | 2, delta = 1): void {
-    this.#drops.incr(this.#own[which], delta);
+    const w = which === 0 || which === 1 || which === 2 ? this.#ownWords[which] : undefined;
+    if (w !== undefined && typeof delta === "number" && (delta >>> 0) === delta) {
+      const sum = (this.#words[w] >>> 0) + delta;
+      if (sum <= 0xffffffff) {
+        this.#words[w] = sum;
+        return;
+      }
+    }
+    this.#drops.incr(this.#index(which, 3), delta); // a carry, a bad delta or released: the checked path
   }
 
   /** Subtracts `delta` (default 1) from this worker's {@link WorkerStats.CALLING} or {@link WorkerStats.WRITING}. */
   decr(which: 0 | 1, delta = 1): void {
-    this.#drops.decr(this.#own[which], delta);
+    const w = which === 0 || which === 1 ? this.#ownWords[which] : undefined;
+    if (w !== undefined && typeof delta === "number" && (delta >>> 0) === delta) {
+      const diff = (this.#words[w] >>> 0) - delta;
+      if (diff >= 0) {
+        this.#words[w] = diff;
+        return;
+      }
+    }
+    this.#drops.decr(this.#index(which, 2), delta); // a borrow, a bad delta or released: the checked path
+  }
+
+  /** The counter index of `which`, one of the first `count` of CALLING, WRITING, FINISHED; RangeError otherwise. */
+  #index(which: unknown, count: 2 | 3): number {
+    if (which === 0 || which === 1 || (which === 2 && count === 3)) return this.#own[which];
+    if (typeof which !== "number") throw new TypeError(`which must be a number, got ${typeof which}`);
+    const allowed = count === 3 ? "CALLING, WRITING or FINISHED" : "CALLING or WRITING (finished requests only rise)";
+    throw new RangeError(`which must be WorkerStats.${allowed}, got ${which}`);
   }
 
   /** This worker's own counts. */
@@ -316,6 +351,7 @@ export class WorkerStats {
   release(): void {
     if (this.#released) return;
     this.#released = true;
+    this.#ownWords = [];
     const at = this.#own[0] - SLOT_CALLING;
     this.#clear((at - HEADER) / GROUP, this.#identity);
     this.#drops.evaporate();
