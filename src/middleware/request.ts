@@ -35,7 +35,7 @@ export interface RequestView extends RequestLike {
  * ```
  */
 export function requestPath(url: string): string {
-  const start = url.charCodeAt(0) === 0x2f ? 0 : url.indexOf("/", url.indexOf("//") + 2);
+  const start = pathStart(url);
   if (start < 0) return "/";
   const query = url.indexOf("?", start);
   const path = query < 0 ? url.slice(start) : url.slice(start, query);
@@ -45,6 +45,38 @@ export function requestPath(url: string): string {
   } catch {
     return path; // malformed escapes: as Hono, keep the raw path
   }
+}
+
+/** Where the path of a request URL starts (a relative URL is a path already); -1 when it has none. */
+function pathStart(url: string): number {
+  if (url.charCodeAt(0) === 0x2f) return 0;
+  // The host starts after "http://" or "https://" (servers hand nothing else); a host holds no "/".
+  const host = url.charCodeAt(4) === 0x3a ? 7 : url.charCodeAt(5) === 0x3a ? 8 : url.indexOf("//") + 2;
+  return url.indexOf("/", host);
+}
+
+/**
+ * Whether `url`'s path, read as {@link requestPath} reads it, is `path`,
+ * comparing in place: only a path that differs from `path` by a
+ * percent-escape is decoded.
+ *
+ * @example
+ * ```ts
+ * hasPath("http://x/_raindrops?format=json", "/_raindrops"); // true
+ * hasPath("http://x/%5Fraindrops", "/_raindrops");           // true
+ * hasPath("http://x/_raindropsx", "/_raindrops");            // false
+ * ```
+ */
+export function hasPath(url: string, path: string): boolean {
+  const start = pathStart(url);
+  if (start < 0) return path === "/";
+  for (let i = 0; i < path.length; i++) {
+    const c = url.charCodeAt(start + i);
+    if (c !== path.charCodeAt(i) || c === 0x25) return c === 0x25 && requestPath(url) === path; // "%"
+  }
+  // Escapes never decode to nothing, so only the end of the path or its query may follow.
+  const end = start + path.length;
+  return end === url.length || url.charCodeAt(end) === 0x3f; // "?"
 }
 
 /** The {@link RequestView} of a request handed to a plain fetch handler; `req` is the object itself. */
