@@ -4,7 +4,8 @@
  * client's address, the server's port, the per-request completion signal
  * and the server's count of unfinished requests. This is the only code that
  * knows how `Deno.serve` (a `ServeHandlerInfo` per request) and `Bun.serve`
- * (its `Server`) shape `env`; everything else asks these functions.
+ * (its `Server`) shape `env`, and how Deno marks a response body it takes
+ * whole; everything else asks these functions.
  *
  * @module
  */
@@ -113,4 +114,35 @@ export function completionOf(env: unknown): PromiseLike<unknown> | undefined {
  */
 export function pendingCounterOf(env: unknown): PendingCounter | undefined {
   return env && typeof (env as Any).pendingRequests === "number" ? env as PendingCounter : undefined;
+}
+
+/**
+ * The own property by which Deno marks a response whose body is a string or
+ * bytes held for its fast path (found once, by its description, on a
+ * response of our own); undefined on servers that mark no such thing.
+ */
+const WHOLE_BODY_MARK: symbol | undefined = Object.getOwnPropertySymbols(new Response("x"))
+  .find((s) => s.description === "serve fast body");
+
+/**
+ * True when `env` has a completion signal (see {@link completionOf}) that
+ * settles as the server takes `res`, before any byte is sent, and so tells
+ * nothing about the body: Deno takes a string or byte body whole. Asked
+ * before reading the signal, which Deno creates on first read. False for
+ * any other body, and on servers without the mark, so a change in the
+ * server costs speed, never a count.
+ *
+ * @example
+ * ```ts
+ * import { completesAtHandOff } from "./server_env.ts";
+ * Deno.serve((_req, info) => {
+ *   const res = new Response("hi");
+ *   console.log(completesAtHandOff(info, res)); // true
+ *   return res;
+ * });
+ * ```
+ */
+export function completesAtHandOff(env: unknown, res: Response): boolean {
+  return WHOLE_BODY_MARK !== undefined && (res as Any)[WHOLE_BODY_MARK] != null &&
+    typeof env === "object" && env !== null && "completed" in env;
 }

@@ -1,13 +1,16 @@
 /**
  * The counting around an application and the stats endpoint, shared by the
- * `raindrops()` middleware and `withRaindrops()`: both hand it a small view
- * of the request ({@link RequestView}) and the response the app returned.
+ * `raindrops()` middleware and `withRaindrops()`: both hand it the request
+ * and the server's `env` (and, for the stats endpoint, a small view of the
+ * request: {@link RequestView}), and the response the app returned. The
+ * counting path takes no view, so `withRaindrops` allocates nothing per
+ * request.
  *
  * @module
  */
 import { CALLING, countersFrom, FINISHED } from "./counters.ts";
 import { type RaindropsMiddlewareOptions, settingsFrom } from "./options.ts";
-import { requestPath, type RequestView } from "./request.ts";
+import { hasPath, type RequestView } from "./request.ts";
 import { statsEndpoint } from "./stats_endpoint.ts";
 import { WritingTracker } from "./writing.ts";
 
@@ -15,14 +18,14 @@ import { WritingTracker } from "./writing.ts";
 export interface RaindropsCore<C extends RequestView> {
   /** The stats path. */
   readonly path: string;
-  /** True when `c` asks for the stats path; `path` is the request's path as the router saw it, if any. */
-  isStats(c: C, path?: string): boolean;
+  /** True when `request` asks for the stats path; `path` is the request's path as the router saw it, if any. */
+  isStats(request: Request, path?: string): boolean;
   /** Answers the stats path. */
   stats(c: C): Promise<Response>;
-  /** A request enters the app. */
-  enter(c: C): void;
-  /** The app returned `res` for `c`: counts it as writing; returns the response to send (maybe re-streamed). */
-  leave(c: C, res: Response): Response;
+  /** A request served by the server behind `env` enters the app. */
+  enter(env: unknown): void;
+  /** The app returned `res` for `request`: counts it as writing; returns the response to send (maybe re-streamed). */
+  leave(env: unknown, request: Request, res: Response): Response;
   /** The app threw `e`: rethrows it. */
   fail(e: unknown): never;
 }
@@ -44,25 +47,25 @@ export function raindropsCore<C extends RequestView>(options: RaindropsMiddlewar
 
   return {
     path: statsPath,
-    isStats(c: C, path?: string): boolean {
+    isStats(request: Request, path?: string): boolean {
       if (path === statsPath) return true;
       // Without a Host header a server may hand a relative URL, which routers misread.
-      const url = c.req.raw.url;
-      return (path === undefined || url.charCodeAt(0) === 0x2f) && requestPath(url) === statsPath;
+      const url = request.url;
+      return (path === undefined || url.charCodeAt(0) === 0x2f) && hasPath(url, statsPath);
     },
     stats(c: C): Promise<Response> {
       writing.enter(c.env);
       return answer(c).finally(() => writing.leave());
     },
-    enter(c: C): void {
+    enter(env: unknown): void {
       counters.incr(CALLING);
-      writing.enter(c.env);
+      writing.enter(env);
     },
-    leave(c: C, res: Response): Response {
+    leave(env: unknown, request: Request, res: Response): Response {
       counters.decr(CALLING);
       counters.incr(FINISHED);
       writing.leave();
-      return writing.track(c, res);
+      return writing.track(env, request, res);
     },
     fail,
   };

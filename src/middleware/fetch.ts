@@ -36,9 +36,8 @@ export function withRaindrops(
   const core: RaindropsCore<FetchRequest> = raindropsCore(options);
   // deno-lint-ignore no-explicit-any
   return function raindropsFetch(request: Request, env?: any): Response | Promise<Response> {
-    const c = new FetchRequest(request, env);
-    if (core.isStats(c)) return core.stats(c);
-    core.enter(c);
+    if (core.isStats(request)) return core.stats(new FetchRequest(request, env));
+    core.enter(env);
     let res: Response | Promise<Response>;
     try {
       res = fetch(request, env);
@@ -46,8 +45,8 @@ export function withRaindrops(
       core.fail(e);
     }
     if (typeof (res as PromiseLike<Response>)?.then === "function") {
-      return Promise.resolve(res).then((r) => core.leave(c, r), core.fail);
+      return Promise.resolve(res).then((r) => core.leave(env, request, r), core.fail);
     }
-    return core.leave(c, res as Response);
+    return core.leave(env, request, res as Response);
   };
 }

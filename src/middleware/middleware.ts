@@ -35,15 +35,15 @@ import type { RaindropsMiddlewareOptions } from "./options.ts";
 export function raindrops(options: RaindropsMiddlewareOptions<Context> = {}): MiddlewareHandler {
   const core: RaindropsCore<Context> = raindropsCore(options);
   function leave(c: Context): void {
-    const res = core.leave(c, c.res);
+    const res = core.leave(c.env, c.req.raw, c.res);
     if (res !== c.res) {
       c.res = undefined; // so Hono's setter does not copy headers onto a second Response
       c.res = res;
     }
   }
   return function raindrops(c, next) {
-    if (core.isStats(c, c.req.path)) return core.stats(c);
-    core.enter(c);
+    if (core.isStats(c.req.raw, c.req.path)) return core.stats(c);
+    core.enter(c.env);
     let pending: Promise<void>;
     try {
       pending = next();

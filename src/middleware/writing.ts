@@ -9,8 +9,11 @@
  *
  * @module
  */
-import { completionOf, type PendingCounter, pendingCounterOf, type RequestLike } from "../hono/server_env.ts";
+import { completesAtHandOff, completionOf, type PendingCounter, pendingCounterOf } from "../hono/server_env.ts";
 import { type Counters, WRITING } from "./counters.ts";
+
+/** Read once: Deno's global `Response` is a getter. */
+const ResponseClass = Response;
 
 /** How often a derived, nonzero `writing` is re-published while no request comes. */
 const DERIVED_REFRESH_MS = 10;
@@ -189,19 +192,19 @@ export class WritingTracker {
   }
 
   /**
-   * Raises `writing` for `res`, the response to `request`, leaving the app
-   * and arranges its release; returns the response to send (a re-streamed
-   * copy when wrapping).
+   * Raises `writing` for `res`, the response to `request` (served by the
+   * server behind `env`) leaving the app, and arranges its release; returns
+   * the response to send (a re-streamed copy when wrapping).
    */
-  track(request: RequestLike, res: Response): Response {
+  track(env: unknown, request: Request, res: Response): Response {
     // Checked before counting, so a bad handler result never leaves `writing` raised.
-    if (!(res instanceof Response)) throw new TypeError(`the handler returned ${typeof res}, not a Response`);
-    const env = request.env;
+    if (!(res instanceof ResponseClass)) throw new TypeError(`the handler returned ${typeof res}, not a Response`);
     if (this.#useServer && env) {
       if (this.#derived.derives(env)) {
         this.#derived.rise();
         return res;
       }
+      if (completesAtHandOff(env, res)) return res; // `writing` would rise and fall in one turn
       const completion = completionOf(env);
       if (completion) {
         this.#counters.incr(WRITING);
@@ -212,7 +215,7 @@ export class WritingTracker {
     return this.#wrap(request, res);
   }
 
-  #wrap(request: RequestLike, res: Response): Response {
+  #wrap(request: Request, res: Response): Response {
     let open = true;
     const release = () => {
       if (open) {
@@ -223,7 +226,7 @@ export class WritingTracker {
     this.#counters.incr(WRITING);
     const body = res.body;
     // HEAD: the server drops the body without reading or cancelling it.
-    if (body === null || body.locked || request.req.raw.method === "HEAD") {
+    if (body === null || body.locked || request.method === "HEAD") {
       release();
       return res;
     }
