@@ -30,6 +30,8 @@ export interface BenchResult {
   spread?: [number, number];
   /** The ratio to the baseline when it is not value / baselineValue (e.g. the median of per-round ratios). */
   ratio?: number;
+  /** Lowest and highest per-round ratio, when the ratio is a median of rounds. */
+  ratioSpread?: [number, number];
 }
 
 /** Prints `BENCH {json}`: the result with the runtime and its ratio to its baseline. */

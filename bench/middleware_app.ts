@@ -1,16 +1,16 @@
 /**
- * Hello-world Hono app for bench/middleware.sh. MODE=bare | noop (one
+ * Hello-world Hono app for bench/middleware.bench.ts. MODE=bare | noop (one
  * middleware that only calls next: the floor of any Hono middleware) |
  * raindrops | wrap (raindrops with bodyTracking "wrap") | fetch (withRaindrops around app.fetch) |
- * prometheus (@hono/prometheus, when installed); PORT; prints
- * "ready".
+ * prometheus (@hono/prometheus, when installed). Listens on PORT (default:
+ * any free port) and prints "ready PORT".
  */
 import process from "node:process";
 import { Hono } from "hono";
 import { raindrops, withRaindrops } from "../src/middleware/index.ts";
 
 const mode = process.env.MODE ?? "bare";
-const port = Number(process.env.PORT ?? 8080);
+const port = Number(process.env.PORT ?? 0);
 const app = new Hono();
 const stats = process.env.RAINDROPS_STATS ?? `/dev/shm/raindrops-bench-${process.pid}`;
 if (mode === "raindrops" || mode === "wrap") {
@@ -31,6 +31,9 @@ const fetch = mode === "fetch" ? withRaindrops(app.fetch, { stats }) : app.fetch
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
-if (g.Bun) g.Bun.serve({ hostname: "127.0.0.1", port, fetch });
-else g.Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, fetch);
-console.log("ready");
+if (g.Bun) console.log(`ready ${g.Bun.serve({ hostname: "127.0.0.1", port, fetch }).port}`);
+else {g.Deno.serve({
+    hostname: "127.0.0.1",
+    port,
+    onListen: (a: { port: number }) => console.log(`ready ${a.port}`),
+  }, fetch);}

@@ -1,8 +1,7 @@
 /**
  * Reads benchmark output on stdin and prints every figure in one aligned
  * table, each beside its baseline and ratio: the `BENCH {json}` lines the
- * bench scripts print (see `emit` in _bench.ts), and the result lines of
- * bench/middleware.sh (`bun   fetch   12.34 us/req (min a max b)  vs bare 1.010 ...`).
+ * bench scripts print (see `emit` in _bench.ts).
  *
  *   scripts/bench-all.sh   (runs every benchmark, then this)
  *   node_modules/.bin/deno run bench/results_table.ts < bench.log
@@ -15,32 +14,15 @@ import type { BenchResult } from "./_bench.ts";
 
 type Row = BenchResult & { runtime: string; ratio?: number };
 
-const MIDDLEWARE_LINE = /^(bun|deno)\s+(\S+)\s+([\d.]+) us\/req \(min ([\d.]+) max ([\d.]+)\)\s+vs (\S+)\s+([\d.]+)/;
-
 /** The rows found in `text`, in order. */
 export function parseResults(text: string): Row[] {
   const rows: Row[] = [];
   for (const line of text.split("\n")) {
-    if (line.startsWith("BENCH ")) {
-      try {
-        rows.push(JSON.parse(line.slice(6)));
-      } catch {
-        // a line cut off by a crashed bench: its figures are lost, the others stand
-      }
-      continue;
-    }
-    const m = MIDDLEWARE_LINE.exec(line);
-    if (m) {
-      const [, runtime, name, value, min, max, baseline, ratio] = m;
-      rows.push({
-        runtime,
-        group: "Hono middleware, wrk -c32 (bench/middleware.sh)",
-        name,
-        value: Number(value),
-        unit: "CPU µs/request",
-        spread: [Number(min), Number(max)],
-        ...(name === baseline ? {} : { baseline, baselineValue: Number(value) / Number(ratio), ratio: Number(ratio) }),
-      });
+    if (!line.startsWith("BENCH ")) continue;
+    try {
+      rows.push(JSON.parse(line.slice(6)));
+    } catch {
+      // a line cut off by a crashed bench: its figures are lost, the others stand
     }
   }
   return rows;
@@ -64,7 +46,11 @@ export function formatTable(rows: Row[]): string {
     r.unit,
     r.baseline ?? "",
     fmt(r.baselineValue),
-    r.ratio === undefined ? "" : `${r.ratio.toFixed(3)}x`,
+    r.ratio === undefined
+      ? ""
+      : `${r.ratio.toFixed(3)}x${
+        r.ratioSpread ? ` (${r.ratioSpread[0].toFixed(3)}–${r.ratioSpread[1].toFixed(3)})` : ""
+      }`,
   ]);
   const width = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const numeric = new Set([3, 4, 7, 8]);

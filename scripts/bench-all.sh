@@ -21,9 +21,6 @@ for bench in bench/*.bench.ts; do
   run "$DENO" run -A "$bench"
   run "$BUN" "$bench"
 done
-# CPU per request of a Hono app with and without the middleware (needs wrk).
-if [ -n "${BENCH_QUICK:-}" ]; then export ROUNDS=${ROUNDS:-3} SECONDS_EACH=${SECONDS_EACH:-2}; fi
-DENO=$DENO BUN=$BUN run bash bench/middleware.sh
 
 echo
 echo "Every figure, beside its baseline from the same run (CPU time unless the unit says otherwise):"
