@@ -11,7 +11,8 @@
  *
  *   node_modules/.bin/deno run -A bench/middleware.bench.ts
  *   node_modules/.bin/bun bench/middleware.bench.ts
- *   (ROUNDS, SECONDS_EACH, CONNS per wrk; BENCH_QUICK=1: 3 rounds of 2 s)
+ *   (ROUNDS, SECONDS_EACH, CONNS per wrk, VARIANTS=fetch,raindrops for some
+ *   only; BENCH_QUICK=1: 3 rounds of 2 s)
  *
  * @module
  */
@@ -41,6 +42,8 @@ const PAIRS: [Variant, Variant, number?][] = [
 ];
 const root = new URL("..", import.meta.url).pathname;
 if (existsSync(`${root}node_modules/@hono/prometheus`)) PAIRS.push(["prometheus", "noop"]);
+const only = process.env.VARIANTS?.split(",");
+if (only) PAIRS.splice(0, PAIRS.length, ...PAIRS.filter(([v]) => only.includes(v)));
 
 requireWrk("middleware bench");
 const app = new URL("./middleware_app.ts", import.meta.url).pathname;

@@ -63,6 +63,32 @@ for (const form of FORMS) {
   });
 }
 
+for (const form of FORMS) {
+  test(`${inProcess} with ${form}: a nested stats path is found in requests without a Host header`, async () => {
+    using tmp = tempShm("default-nested");
+    const port = await freePort();
+    const app = new Hono().get("/", (c) => c.text("hi"));
+    const path = "/ops/_raindrops";
+    const fetch = form === FORMS[0]
+      ? new Hono().use(raindrops({ stats: tmp.path, path })).route("/", app).fetch
+      : withRaindrops(app.fetch, { stats: tmp.path, path });
+    await using _server = serveDefault(fetch, port);
+    const answer = async (target: string) => {
+      const raw = await rawExchange(port, `GET ${target} HTTP/1.0\r\n\r\n`);
+      return { status: Number(raw.slice(9, 12)), body: raw.slice(raw.indexOf("\r\n\r\n") + 4) };
+    };
+    for (const target of [path, `${path}?format=json`, "/%6Fps/_raindrops", "/ops/%5Fraindrops?x=1"]) {
+      const { status, body } = await answer(target);
+      assert.equal(status, 200, `${target}: ${body}`);
+      assert.match(body, target.includes("json") ? /"calling":\d+/ : /^calling: \d+\n/, target);
+    }
+    for (const target of ["/ops/_raindropsx", "/x/ops/_raindrops", "/_raindrops"]) {
+      const { status, body } = await answer(target);
+      assert.doesNotMatch(body, /calling/, `${target} is not the stats path (${status})`);
+    }
+  });
+}
+
 /** A server started as a user starts it, in a child process, stopped on dispose. */
 async function startChild(cmd: string, args: string[], env: Record<string, string>): Promise<AsyncDisposable> {
   const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });

@@ -49,7 +49,10 @@ export function raindropsCore<C extends RequestView>(options: RaindropsMiddlewar
     path: statsPath,
     isStats(request: Request, path?: string): boolean {
       if (path === statsPath) return true;
-      // Without a Host header a server may hand a relative URL, which routers misread.
+      // Without a Host header a server may hand a relative URL (Bun does), which a router misreads
+      // as an empty path, one character, or the tail of the path from a later slash: only a path
+      // of that look can hide the stats path, so only then is the URL read (reading it costs).
+      if (path !== undefined && path.charCodeAt(0) === 0x2f && !statsPath.endsWith(path)) return false;
       const url = request.url;
       return (path === undefined || url.charCodeAt(0) === 0x2f) && hasPath(url, statsPath);
     },
