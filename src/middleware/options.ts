@@ -75,8 +75,8 @@ export interface RaindropsMiddlewareOptions<C extends RequestView = RequestView>
    *   falls when it settles: for a streamed body once the server has taken
    *   its last chunk (the rest is in the kernel's buffers) or the
    *   connection is gone, but for a fixed-length body (bytes, text) as soon
-   *   as the server takes it, before it is sent; use `"wrap"` to follow
-   *   those too;
+   *   as the server takes it, before it is sent, so a body the server
+   *   takes whole is not counted at all; use `"wrap"` to follow those too;
    * - `env.pendingRequests` is a number (Bun.serve's Server): the worker's
    *   `writing` is derived from the server's own count of unfinished
    *   requests, so bodies are passed through untouched;
