@@ -91,8 +91,17 @@ export interface LastDataRecvOptions {
  * first request asks the kernel over sock_diag (see
  * {@link ConnectionSockets}), which also names its socket; connections are
  * forgotten once their socket has closed (checked in sweeps, at most one
- * per interval). `bench/last_data_recv.bench.ts` measures both forms
- * against an empty handler. `sample: N` records 1 connection in N.
+ * per interval). Telling a request's connection is free on Deno (the
+ * client address comes with the request); on Bun it takes a call to
+ * `server.requestIP()`, so there it is made only while a new connection
+ * may be waiting for its first request, which the kernel tells through a
+ * watch of the server's own listening sockets (see
+ * {@link ListenerArrivals}); other requests cost one native call and no
+ * syscall. Every request is identified when there is no such watch: the
+ * `connection` option, a unix-socket server, a listener not held by this
+ * process, a kernel without io_uring. `bench/last_data_recv.bench.ts`
+ * measures both forms against an empty handler. `sample: N` records 1
+ * connection in N.
  *
  * @example
  * ```ts
