@@ -1,6 +1,6 @@
 /**
  * The server bench/last_data_recv.bench.ts measures: a Hono app answering
- * "ok" on `/`, served on port 0 with the runtime's own server, as an app
+ * "ok" on `/`, served on PORT (default 0: any) with the runtime's own server, as an app
  * would be. MODE picks what runs per request: `empty` (nothing but the
  * handler, `fetch: app.fetch`), `noop` (a middleware that only calls
  * next()), `middleware` (`app.use(ldr.middleware)`), `wrap`
@@ -16,6 +16,7 @@ import { LastDataRecv } from "../src/last_data_recv/last_data_recv.ts";
 import type { FetchHandler } from "../src/middleware/fetch.ts";
 
 const mode = process.env.MODE ?? "empty";
+const port = Number(process.env.PORT ?? 0);
 const app = new Hono();
 const ldr = new LastDataRecv();
 if (mode === "noop") app.use(async (_c, next) => await next());
@@ -33,8 +34,8 @@ const fetch: FetchHandler = mode === "wrap" ? ldr.wrap(app.fetch) : mode === "ad
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
 if (g.Bun) {
-  const server = g.Bun.serve({ port: 0, fetch });
+  const server = g.Bun.serve({ port, fetch });
   console.log(`ready ${server.port}`);
 } else {
-  g.Deno.serve({ port: 0, onListen: ({ port }: { port: number }) => console.log(`ready ${port}`) }, fetch);
+  g.Deno.serve({ port, onListen: ({ port }: { port: number }) => console.log(`ready ${port}`) }, fetch);
 }

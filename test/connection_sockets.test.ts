@@ -9,62 +9,13 @@ import { LastDataRecv } from "../src/last_data_recv/last_data_recv.ts";
 import { rawGet, serveHono } from "./fixtures/hono_servers.ts";
 import { connect, HeldListener, waitFor } from "./fixtures/linux_sockets.ts";
 import { runtimeName, sleep } from "./fixtures/watcher_servers.ts";
+import { Client } from "./fixtures/keep_alive_client.ts";
 
 const CLIENTS = 100, REQUESTS = 6;
 /** tcpi_bytes_received: offset and width in struct tcp_info. */
 const BYTES_RECEIVED = 128;
 /** Longer than the least interval between two sweeps of ConnectionSockets. */
 const SWEEP_WAIT_MS = 150;
-
-/** A keep-alive raw HTTP/1.1 client that counts every byte it sends. */
-class Client {
-  sent = 0;
-  #buf = "";
-  #waiting: ((body: string) => void) | undefined;
-  private constructor(readonly sock: net.Socket) {
-    sock.setEncoding("latin1");
-    sock.on("data", (d: string) => {
-      this.#buf += d;
-      const head = this.#buf.indexOf("\r\n\r\n");
-      if (head < 0) return;
-      const len = Number(/content-length:\s*(\d+)/i.exec(this.#buf.slice(0, head))?.[1] ?? NaN);
-      if (this.#buf.length < head + 4 + len) return;
-      const body = this.#buf.slice(head + 4, head + 4 + len);
-      this.#buf = this.#buf.slice(head + 4 + len);
-      const w = this.#waiting;
-      this.#waiting = undefined;
-      w?.(body);
-    });
-  }
-
-  static async connect(port: number, localPort?: number): Promise<Client> {
-    const sock = net.connect({
-      port,
-      host: "127.0.0.1",
-      ...(localPort ? { localAddress: "127.0.0.1", localPort } : {}),
-    });
-    await new Promise<void>((r, j) => (sock.once("connect", () => r()), sock.once("error", j)));
-    return new Client(sock);
-  }
-
-  /** GET `path` with `pad` bytes of padding header; resolves with the body, bounded. */
-  get(path: string, pad: number, close = false): Promise<string> {
-    const req = `GET ${path} HTTP/1.1\r\nHost: t\r\nX-Pad: ${"p".repeat(pad)}\r\n${
-      close ? "Connection: close\r\n" : ""
-    }\r\n`;
-    this.sent += req.length;
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no answer to ${path}`)), 10_000);
-      this.#waiting = (b) => (clearTimeout(t), resolve(b));
-      this.sock.write(req);
-    });
-  }
-
-  closed(): Promise<void> {
-    if (this.sock.closed) return Promise.resolve();
-    return new Promise((r) => this.sock.once("close", () => r()));
-  }
-}
 
 /** A loopback port no socket holds just now. */
 async function freePort(): Promise<number> {

@@ -14,6 +14,7 @@ import { type InetAddress, parseAddress } from "../linux/address.ts";
 import type { DiagChannel } from "../linux/diag_socket.ts";
 import { searchByRemote } from "../linux/tcp_info.ts";
 import { native } from "../native/library.ts";
+import { ownSocketFds } from "./own_sockets.ts";
 
 /** What is known of one connection: its socket's inode, and its descriptor once found. */
 interface Entry {
@@ -80,6 +81,8 @@ export class ConnectionSockets {
   /** The last first lookup's tcp_info bytes. */
   readonly info: Uint8Array = new Uint8Array(MAX_TCP_INFO);
   readonly #entries = new Map<string, Entry>();
+  /** The inodes of the entries' sockets. */
+  readonly #inodes = new Set<number>();
   readonly #channel: () => DiagChannel;
   #nextSweep = 0;
   #unlisted = false;
@@ -92,6 +95,11 @@ export class ConnectionSockets {
   /** Connections remembered now (closed ones linger until the next sweep). */
   get size(): number {
     return this.#entries.size;
+  }
+
+  /** Whether a remembered connection's socket has this inode. */
+  knowsInode(inode: number): boolean {
+    return this.#inodes.has(inode);
   }
 
   /** Whether the connection has been seen (its first request is past); sweeps when one is due. */
@@ -112,7 +120,10 @@ export class ConnectionSockets {
     const localPort = local?.port ?? conn.localPort;
     const found = searchByRemote(this.#channel(), remote, localPort, this.info, local);
     if (found.inode !== 0 && this.#entries.size < MAX_CONNECTIONS) {
+      const replaced = this.#entries.get(conn.key);
+      if (replaced) this.#inodes.delete(replaced.inode);
       this.#entries.set(conn.key, { inode: found.inode, fd: NOT_YET, remote, local: found.local, localPort });
+      this.#inodes.add(found.inode);
       this.#unlisted = true;
     }
     return found.length;
@@ -126,19 +137,16 @@ export class ConnectionSockets {
     for (const [key, e] of this.#entries) {
       if (e.fd === NOT_YET) e.fd = fdByInode?.get(e.inode) ?? NOT_HERE;
       const open = e.fd >= 0 ? lib.rd_tcp_info_fd_checked(e.fd, e.inode, this.info, 0) >= 0 : this.#stillThere(e);
-      if (!open) this.#entries.delete(key);
+      if (!open) (this.#entries.delete(key), this.#inodes.delete(e.inode));
     }
     this.#nextSweep = performance.now() + Math.max(MIN_SWEEP_MS, this.#entries.size * SWEEP_MS_PER_CONNECTION);
   }
 
-  /** This process's socket descriptors by inode; empty when /proc/self/fd cannot be read. */
+  /** This process's socket descriptors by inode. */
   #socketFds(): Map<number, number> {
-    const lib = native();
-    let pairs = new Uint32Array(Math.max(1024, 2 * this.#entries.size + 256));
-    let n = lib.rd_socket_fds(pairs, pairs.byteLength);
-    if (n > pairs.length / 2) n = lib.rd_socket_fds(pairs = new Uint32Array(2 * n + 256), pairs.byteLength);
+    const pairs = ownSocketFds(this.#entries.size);
     const byInode = new Map<number, number>();
-    for (let i = 0; i < Math.min(n, pairs.length / 2); i++) byInode.set(pairs[2 * i + 1], pairs[2 * i]);
+    for (let i = 0; i < pairs.length; i += 2) byInode.set(pairs[i + 1], pairs[i]);
     return byInode;
   }
 

@@ -18,6 +18,7 @@ import { clientAddressOf, serverPortOf } from "../hono/server_env.ts";
 import type { FetchHandler } from "../middleware/fetch.ts";
 import { aggregateHeaders } from "../aggregate/headers.ts";
 import { type ConnectionKey, ConnectionSockets } from "./connection_sockets.ts";
+import { ListenerArrivals } from "./listener_arrivals.ts";
 
 const LAST_DATA_RECV = TCP_INFO_FIELDS.find((f) => f[0] === "last_data_recv")!;
 
@@ -90,8 +91,17 @@ export interface LastDataRecvOptions {
  * first request asks the kernel over sock_diag (see
  * {@link ConnectionSockets}), which also names its socket; connections are
  * forgotten once their socket has closed (checked in sweeps, at most one
- * per interval). `bench/last_data_recv.bench.ts` measures both forms
- * against an empty handler. `sample: N` records 1 connection in N.
+ * per interval). Telling a request's connection is free on Deno (the
+ * client address comes with the request); on Bun it takes a call to
+ * `server.requestIP()`, so there it is made only while a new connection
+ * may be waiting for its first request, which the kernel tells through a
+ * watch of the server's own listening sockets (see
+ * {@link ListenerArrivals}); other requests cost one native call and no
+ * syscall. Every request is identified when there is no such watch: the
+ * `connection` option, a unix-socket server, a listener not held by this
+ * process, a kernel without io_uring. `bench/last_data_recv.bench.ts`
+ * measures both forms against an empty handler. `sample: N` records 1
+ * connection in N.
  *
  * @example
  * ```ts
@@ -119,6 +129,12 @@ export class LastDataRecv implements Disposable {
   #tick = 0;
   #env: unknown;
   #localPort: number | undefined;
+  /** The arrivals at the listeners of the server in `#env`, when it is one of this process's TCP servers that tells the port. */
+  #arrivals: ListenerArrivals | undefined;
+  /** Arrival watches by server, made once per server. */
+  readonly #watches = new WeakMap<object, ListenerArrivals | null>();
+  readonly #opened: ListenerArrivals[] = [];
+  readonly #seen = (inode: number) => this.#sockets.knowsInode(inode);
   #missed = 0;
   #lastError: Error | undefined;
   #closed = false;
@@ -204,21 +220,42 @@ export class LastDataRecv implements Disposable {
   #request(env: unknown, request: Request): void {
     if (this.#closed) return;
     try {
+      if (env !== this.#env) this.#serverOf(env);
+      const arrivals = this.#arrivals;
+      if (arrivals !== undefined && !arrivals.mayBeNew()) return; // a connection seen before
       const client = clientAddressOf(env, request);
       if (client === undefined) {
         throw new NoConnectionError(
           "the server tells no client address (serve with Deno.serve(app.fetch) or Bun.serve({ fetch: app.fetch }))",
         );
       }
-      if (env !== this.#env) (this.#env = env, this.#localPort = serverPortOf(env)); // Bun's env is the server, the same each time
       const localPort = this.#localPort;
       const remote = `${client.host}:${client.port}`;
       const key = localPort ? `${remote}>${localPort}` : remote;
-      if (this.#sockets.known(key)) return;
-      this.#first({ key, remote: joinHostPort(client.host, client.port), localPort });
+      if (!this.#sockets.known(key)) this.#first({ key, remote: joinHostPort(client.host, client.port), localPort });
+      arrivals?.settle(this.#seen);
     } catch (e) {
       this.#fail(e);
     }
+  }
+
+  /**
+   * Takes in a new `env`. Bun's is the server, the same each time: it tells
+   * the port, and arrivals at its listeners are watched.
+   */
+  #serverOf(env: unknown): void {
+    this.#env = env;
+    this.#localPort = serverPortOf(env);
+    this.#arrivals = undefined;
+    if (this.#localPort === undefined) return;
+    const server = env as object;
+    let watch = this.#watches.get(server);
+    if (watch === undefined) {
+      watch = ListenerArrivals.watch(this.#localPort) ?? null;
+      this.#watches.set(server, watch);
+      if (watch) this.#opened.push(watch);
+    }
+    this.#arrivals = watch ?? undefined;
   }
 
   /** A request whose connection the `connection` option tells. */
@@ -251,9 +288,11 @@ export class LastDataRecv implements Disposable {
     this.#lastError = e instanceof Error ? e : new Error(String(e));
   }
 
-  /** Stops recording. */
+  /** Stops recording and frees the watches of the servers' listeners. */
   close(): void {
     this.#closed = true;
+    for (const w of this.#opened) w.close();
+    this.#opened.length = 0;
   }
 
   /** Same as {@link close}, for `using`. */

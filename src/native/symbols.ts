@@ -52,6 +52,12 @@ export const symbols = {
   rd_tcp_info_fd: { args: ["i32" /* socket fd */, "buffer" /* out */, "u32"], returns: "i32" /* bytes */ },
   rd_tcp_info_fd_checked: { args: ["i32" /* socket fd */, "u32" /* its inode */, "buffer" /* out */, "u32"], returns: "i32" /* bytes */ },
   rd_socket_fds: { args: ["buffer" /* out: SOCKET_FD records */, "u32"], returns: "i32" /* sockets */ },
+  rd_tcp_local_port: { args: ["i32" /* socket fd */, "u32" /* 1 listening, 0 connected */], returns: "i32" /* port */ },
+
+  // Connection arrivals at this process's listeners (zig/src/arrivals.zig).
+  rd_arrivals_open: { args: ["buffer" /* listener fds, i32 each */, "u32" /* bytes */], returns: "i32" /* handle */ },
+  rd_arrivals_take: { args: ["i32" /* handle */], returns: "i32" /* 1: some arrived since the last call, 0: none */ },
+  rd_arrivals_close: { args: ["i32" /* handle */], returns: "i32" },
 
   // For test/records.test.ts only: the layout of every record, as text.
   rd_abi_layout: { args: ["buffer" /* out */, "u32"], returns: "i32" /* text length */ },

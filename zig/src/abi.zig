@@ -16,6 +16,8 @@ const tcp_listeners = @import("tcp_listeners.zig");
 const unix_diag = @import("unix_diag.zig");
 const tcp_info = @import("tcp_info.zig");
 const socket_fds = @import("socket_fds.zig");
+const arrivals = @import("arrivals.zig");
+const tcp_port = @import("tcp_port.zig");
 
 const Error = sys.Error;
 const max_i32 = std.math.maxInt(i32);
@@ -216,6 +218,37 @@ pub export fn rd_socket_fds(out: ?[*]u8, out_cap: u32) i32 {
     return count(socket_fds.list(recordsAt(records.SocketFd, out, out_cap) catch |e| return errno(e)));
 }
 
+/// The local port of `fd` when it is a TCP socket that is listening
+/// (`listening` 1) or connected (0); -ENOENT for another socket.
+pub export fn rd_tcp_local_port(fd: i32, listening: u32) i32 {
+    if (listening > 1) return errno(error.INVAL);
+    const port = tcp_port.of(fd, if (listening == 1) .listener else .connection) catch |e| return errno(e);
+    return port;
+}
+
+// Connection arrivals (arrivals.zig).
+
+/// Watches the listeners whose descriptors are the `len / 4` i32 at
+/// `fds`; returns the watch's handle.
+fn arrivalsOpen(fds: ?[*]u8, len: u32) Error!i32 {
+    if (len % @sizeOf(i32) != 0) return error.INVAL;
+    return arrivals.open(try recordsAt(i32, fds, len));
+}
+
+pub export fn rd_arrivals_open(fds: ?[*]u8, len: u32) i32 {
+    return arrivalsOpen(fds, len) catch |e| errno(e);
+}
+
+/// 1 when connections arrived since the last call, else 0; or -errno.
+pub export fn rd_arrivals_take(handle: i32) i32 {
+    const any = arrivals.take(handle) catch |e| return errno(e);
+    return @intFromBool(any);
+}
+
+pub export fn rd_arrivals_close(handle: i32) i32 {
+    return status(arrivals.close(handle));
+}
+
 /// The layout of every record in records.zig, and of the 20-byte address
 /// record, as text: a line "Name size" per record and "Name.field offset"
 /// per field. Written to `out` as far as it fits; returns its length.
@@ -272,6 +305,12 @@ test "argument checks: null pointers, lengths, scratch, alignment" {
     try testing.expectEqual(errno(error.INVAL), rd_tcp_info_by_addr(fd, null, &q, &out, out.len, &scratch, scratch.len));
     try testing.expectEqual(errno(error.INVAL), rd_tcp_info_by_remote(fd, &q, 70000, &out, null, &out, out.len, &scratch, scratch.len));
     try testing.expectEqual(errno(error.INVAL), rd_socket_fds(null, 8));
+    try testing.expectEqual(errno(error.INVAL), rd_tcp_local_port(0, 2));
+    var fds = [_]i32{ 0, 0 };
+    try testing.expectEqual(errno(error.INVAL), rd_arrivals_open(@ptrCast(&fds), 6));
+    try testing.expectEqual(errno(error.INVAL), rd_arrivals_open(@as([*]u8, @ptrCast(&fds)) + 1, 4));
+    try testing.expectEqual(errno(error.INVAL), rd_arrivals_open(null, 0));
+    try testing.expectEqual(errno(error.BADF), rd_arrivals_take(-1));
 }
 
 test "errors cross as negative errno numbers" {

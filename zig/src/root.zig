@@ -19,4 +19,6 @@ test {
     _ = @import("unix_diag.zig");
     _ = @import("tcp_info.zig");
     _ = @import("socket_fds.zig");
+    _ = @import("tcp_port.zig");
+    _ = @import("arrivals.zig");
 }
