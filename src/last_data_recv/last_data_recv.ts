@@ -21,6 +21,12 @@ import { type ConnectionKey, ConnectionSockets } from "./connection_sockets.ts";
 import { ListenerArrivals } from "./listener_arrivals.ts";
 
 const LAST_DATA_RECV = TCP_INFO_FIELDS.find((f) => f[0] === "last_data_recv")!;
+/** Requests between two looks at the clock for a rescan of the process's listeners. */
+const RESCAN_REQUESTS = 1024;
+/** Least time between two rescans of the process's listeners (each lists every socket of the process). */
+const RESCAN_MS = 1000;
+/** Rescans are spaced at least this many times their own duration apart. */
+const RESCAN_SPACING = 100;
 
 /** The two ends of a request's TCP connection as the server sees them, each `host:port` (`[v6]:port`). */
 export interface ConnectionAddresses {
@@ -91,15 +97,18 @@ export interface LastDataRecvOptions {
  * first request asks the kernel over sock_diag (see
  * {@link ConnectionSockets}), which also names its socket; connections are
  * forgotten once their socket has closed (checked in sweeps, at most one
- * per interval). Telling a request's connection is free on Deno (the
- * client address comes with the request); on Bun it takes a call to
- * `server.requestIP()`, so there it is made only while a new connection
- * may be waiting for its first request, which the kernel tells through a
- * watch of the server's own listening sockets (see
- * {@link ListenerArrivals}); other requests cost one native call and no
- * syscall. Every request is identified when there is no such watch: the
+ * per interval). Telling a request's connection costs (Bun's
+ * `server.requestIP()`, Deno's `info.remoteAddr`), so it is done only while
+ * a new connection may be waiting for its first request, which the kernel
+ * tells through a watch of this process's listening sockets (see
+ * {@link ListenerArrivals}): on Bun the server's own, on Deno (whose
+ * request tells no server port) every TCP listener of the process, looked
+ * for again at most once a second so that a server started later is
+ * covered (a connection it accepted before that may be recorded at a
+ * later request). Other requests cost one native call and no syscall.
+ * Every request is identified when there is no such watch: the
  * `connection` option, a unix-socket server, a listener not held by this
- * process, a kernel without io_uring. `bench/last_data_recv.bench.ts`
+ * process, more than 8 listeners, a kernel without io_uring. `bench/last_data_recv.bench.ts`
  * measures both forms against an empty handler. `sample: N` records 1
  * connection in N.
  *
@@ -133,6 +142,14 @@ export class LastDataRecv implements Disposable {
   #arrivals: ListenerArrivals | undefined;
   /** Arrival watches by server, made once per server. */
   readonly #watches = new WeakMap<object, ListenerArrivals | null>();
+  /**
+   * For servers that tell no port (Deno's): a watch of every TCP listener of
+   * the process, made at the first request identified (null when none can
+   * be made), and checked for new listeners from time to time.
+   */
+  #anyListener: ListenerArrivals | null | undefined;
+  #requestsSinceRescan = 0;
+  #nextRescan = 0;
   readonly #opened: ListenerArrivals[] = [];
   readonly #seen = (inode: number) => this.#sockets.knowsInode(inode);
   #missed = 0;
@@ -233,7 +250,8 @@ export class LastDataRecv implements Disposable {
       const remote = `${client.host}:${client.port}`;
       const key = localPort ? `${remote}>${localPort}` : remote;
       if (!this.#sockets.known(key)) this.#first({ key, remote: joinHostPort(client.host, client.port), localPort });
-      arrivals?.settle(this.#seen);
+      if (arrivals) arrivals.settle(this.#seen);
+      else if (localPort === undefined && this.#anyListener === undefined) this.#watchAnyListener();
     } catch (e) {
       this.#fail(e);
     }
@@ -241,13 +259,18 @@ export class LastDataRecv implements Disposable {
 
   /**
    * Takes in a new `env`. Bun's is the server, the same each time: it tells
-   * the port, and arrivals at its listeners are watched.
+   * the port, and arrivals at its listeners are watched. Deno's is new for
+   * each request and tells no port: arrivals at any listener of the
+   * process are watched.
    */
   #serverOf(env: unknown): void {
     this.#env = env;
     this.#localPort = serverPortOf(env);
-    this.#arrivals = undefined;
-    if (this.#localPort === undefined) return;
+    if (this.#localPort === undefined) {
+      if (++this.#requestsSinceRescan >= RESCAN_REQUESTS) this.#rescan();
+      this.#arrivals = this.#anyListener ?? undefined;
+      return;
+    }
     const server = env as object;
     let watch = this.#watches.get(server);
     if (watch === undefined) {
@@ -256,6 +279,32 @@ export class LastDataRecv implements Disposable {
       if (watch) this.#opened.push(watch);
     }
     this.#arrivals = watch ?? undefined;
+  }
+
+  /** Starts watching every listener of the process (after a request was identified: the server tells client addresses). */
+  #watchAnyListener(): void {
+    const watch = ListenerArrivals.watchAll() ?? null;
+    if (watch) this.#opened.push(watch);
+    this.#anyListener = watch;
+    this.#nextRescan = performance.now() + RESCAN_MS;
+  }
+
+  /**
+   * A listener opened since the watch began (another server of the
+   * process) is not covered by it: when the listeners changed, the watch is
+   * made again, and every request is identified until nothing waits.
+   */
+  #rescan(): void {
+    this.#requestsSinceRescan = 0;
+    const watch = this.#anyListener;
+    const start = performance.now();
+    if (!watch || start < this.#nextRescan) return;
+    if (watch.stale()) {
+      watch.close();
+      this.#watchAnyListener();
+    }
+    const end = performance.now();
+    this.#nextRescan = end + Math.max(RESCAN_MS, RESCAN_SPACING * (end - start));
   }
 
   /** A request whose connection the `connection` option tells. */

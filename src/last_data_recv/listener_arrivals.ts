@@ -1,9 +1,9 @@
 /**
- * New connections at a server's own TCP listeners, for a server that tells
- * a request's connection only at a price per request (Bun's
- * `server.requestIP`): while no connection is waiting for its first
- * request, a request's connection is one seen before and need not be
- * identified.
+ * New connections at this process's TCP listeners (a server's own, or
+ * all of them), for servers that tell a request's connection only at a
+ * price per request (Bun's `server.requestIP`, Deno's `info.remoteAddr`):
+ * while no connection is waiting for its first request, a request's
+ * connection is one seen before and need not be identified.
  *
  * The kernel reports each arrival at the listener through a watch held in
  * the native library (an io_uring multishot poll of a private epoll
@@ -36,6 +36,19 @@ const MAX_LISTENERS = 8;
 interface Listener {
   readonly fd: number;
   readonly inode: number;
+  readonly port: number;
+}
+
+/** This process's TCP listening sockets, on `port` or on any port. */
+function ownListeners(port?: number): Listener[] {
+  const lib = native();
+  const pairs = ownSocketFds();
+  const listeners: Listener[] = [];
+  for (let i = 0; i < pairs.length; i += 2) {
+    const p = lib.rd_tcp_local_port(pairs[i], 1);
+    if (p > 0 && (port === undefined || p === port)) listeners.push({ fd: pairs[i], inode: pairs[i + 1], port: p });
+  }
+  return listeners;
 }
 
 /**
@@ -57,15 +70,18 @@ interface Listener {
  * ```
  */
 export class ListenerArrivals implements Disposable {
-  readonly port: number;
+  /** The port watched, or undefined when every TCP listener of the process is (see {@link watchAll}). */
+  readonly port: number | undefined;
+  readonly #ports: ReadonlySet<number>;
   readonly #listeners: readonly Listener[];
   readonly #info = new Uint8Array(256);
   #handle: number;
   #identifying = true; // connections accepted before the watch are not known yet
   #nextCheck = 0;
 
-  private constructor(port: number, listeners: Listener[], handle: number) {
+  private constructor(port: number | undefined, listeners: Listener[], handle: number) {
     this.port = port;
+    this.#ports = new Set(listeners.map((l) => l.port));
     this.#listeners = listeners;
     this.#handle = handle;
   }
@@ -77,16 +93,30 @@ export class ListenerArrivals implements Disposable {
    */
   static watch(port: number): ListenerArrivals | undefined {
     if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new RangeError(`bad port ${port}`);
-    const lib = native();
-    const pairs = ownSocketFds();
-    const listeners: Listener[] = [];
-    for (let i = 0; i < pairs.length; i += 2) {
-      if (lib.rd_tcp_local_port(pairs[i], 1) === port) listeners.push({ fd: pairs[i], inode: pairs[i + 1] });
-    }
+    return ListenerArrivals.#open(port, ownListeners(port));
+  }
+
+  /**
+   * Watches every TCP listener this process holds, for a server that does
+   * not tell its port (Deno's); undefined as for {@link watch}. A listener
+   * opened later is not covered: {@link stale} tells when the set changed.
+   */
+  static watchAll(): ListenerArrivals | undefined {
+    return ListenerArrivals.#open(undefined, ownListeners());
+  }
+
+  static #open(port: number | undefined, listeners: Listener[]): ListenerArrivals | undefined {
     if (listeners.length === 0 || listeners.length > MAX_LISTENERS) return undefined;
     const fds = Int32Array.from(listeners, (l) => l.fd);
-    const handle = lib.rd_arrivals_open(fds, fds.byteLength);
+    const handle = native().rd_arrivals_open(fds, fds.byteLength);
     return handle < 0 ? undefined : new ListenerArrivals(port, listeners, handle);
+  }
+
+  /** Whether the process's TCP listeners (on the watched port, if one) are no longer the ones watched. Lists every socket of the process. */
+  stale(): boolean {
+    const now = ownListeners(this.port);
+    return now.length !== this.#listeners.length ||
+      now.some((l) => !this.#listeners.some((w) => w.fd === l.fd && w.inode === l.inode));
   }
 
   /** Whether the connection of a request starting now may be one not seen yet. Costs no syscall when none arrived. */
@@ -126,7 +156,7 @@ export class ListenerArrivals implements Disposable {
     }
     const pairs = ownSocketFds();
     for (let i = 0; i < pairs.length; i += 2) {
-      if (!seen(pairs[i + 1]) && lib.rd_tcp_local_port(pairs[i], 0) === this.port) return true;
+      if (!seen(pairs[i + 1]) && this.#ports.has(lib.rd_tcp_local_port(pairs[i], 0))) return true;
     }
     return false;
   }
