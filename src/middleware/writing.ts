@@ -32,7 +32,7 @@ class DerivedWriting {
   #last: unknown;
   /** The `env` last seen, when it is a server that counts its unfinished requests. */
   #server: PendingCounter | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
   constructor(readonly counters: Counters) {}
 
   /**
@@ -71,7 +71,6 @@ class DerivedWriting {
 
   /** Publishes `writing` = unfinished requests of the seen servers minus those still in the app. */
   refresh = (): void => {
-    this.#timer = undefined;
     let pending = 0;
     const servers = this.#servers;
     for (let i = 0; i < servers.length; i++) pending += servers[i].pendingRequests;
@@ -83,23 +82,33 @@ class DerivedWriting {
       else this.counters.decr(WRITING, -delta);
     }
     if (writing > 0) this.#schedule();
-    else if (servers.length > 1) this.#forgetIdle();
+    else {
+      this.#stop();
+      if (servers.length > 1) this.#forgetIdle();
+    }
   };
 
   #tick = (): void => {
     try {
       this.refresh();
     } catch {
-      // the counters were released (the worker is shutting down): stop
+      this.#stop(); // the counters were released (the worker is shutting down)
     }
   };
 
+  /** Re-derives every DERIVED_REFRESH_MS while `writing` is above 0: one interval, not a timer per period. */
   #schedule(): void {
     if (this.#timer !== undefined) return;
-    const t = setTimeout(this.#tick, DERIVED_REFRESH_MS);
+    const t = setInterval(this.#tick, DERIVED_REFRESH_MS);
     // deno-lint-ignore no-explicit-any
     (t as any)?.unref?.();
     this.#timer = t;
+  }
+
+  #stop(): void {
+    if (this.#timer === undefined) return;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
   }
 
   /** Drops servers with nothing pending (a stopped server stays at 0); the next request re-adds its own. */
