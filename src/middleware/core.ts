@@ -37,6 +37,13 @@ export function raindropsCore<C extends RequestView>(options: RaindropsMiddlewar
   const writing = new WritingTracker(counters, settings.bodyTracking);
   const answer = statsEndpoint(settings, counters, () => writing.refresh());
   const statsPath = settings.path;
+  // The tails of the stats path from each of its slashes: what a misread relative URL can leave of it.
+  const tails: string[] = [];
+  for (let i = statsPath.indexOf("/"); i >= 0; i = statsPath.indexOf("/", i + 1)) tails.push(statsPath.slice(i));
+  const isTail = (path: string): boolean => {
+    for (let i = 0; i < tails.length; i++) if (tails[i] === path) return true;
+    return false;
+  };
 
   function fail(e: unknown): never {
     counters.decr(CALLING);
@@ -52,7 +59,7 @@ export function raindropsCore<C extends RequestView>(options: RaindropsMiddlewar
       // Without a Host header a server may hand a relative URL (Bun does), which a router misreads
       // as an empty path, one character, or the tail of the path from a later slash: only a path
       // of that look can hide the stats path, so only then is the URL read (reading it costs).
-      if (path !== undefined && path.charCodeAt(0) === 0x2f && !statsPath.endsWith(path)) return false;
+      if (path !== undefined && path.charCodeAt(0) === 0x2f && !isTail(path)) return false;
       const url = request.url;
       return (path === undefined || url.charCodeAt(0) === 0x2f) && hasPath(url, statsPath);
     },
