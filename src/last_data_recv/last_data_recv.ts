@@ -301,6 +301,7 @@ export class LastDataRecv implements Disposable {
     if (!watch || start < this.#nextRescan) return;
     if (watch.stale()) {
       watch.close();
+      this.#opened.splice(this.#opened.indexOf(watch), 1);
       this.#watchAnyListener();
     }
     const end = performance.now();
