@@ -4,7 +4,9 @@
  * by side with its baseline (see _paired.ts): `withRaindrops(app.fetch)`
  * and a no-op middleware against the bare app; `app.use(raindrops())`, the
  * same with `bodyTracking: "wrap"`, and @hono/prometheus (when installed)
- * against the no-op middleware, the floor of any Hono middleware. Servers
+ * against the no-op middleware, the floor of any Hono middleware;
+ * `app.use(raindrops())` also against a no-op that awaits `next()`, the
+ * floor of a middleware that does anything once the handler is done. Servers
  * (bench/middleware_app.ts) run on this script's runtime; the pairs are
  * interleaved within each round; printed are the median and spread of the
  * per-round ratios, each variant's median CPU µs per request and req/s.
@@ -27,6 +29,7 @@ const CONNS = Number(process.env.CONNS ?? 16);
 const LABELS = {
   bare: "bare app",
   noop: "no-op middleware",
+  awaitNoop: "no-op middleware awaiting next()",
   raindrops: "app.use(raindrops())",
   wrap: 'app.use(raindrops({ bodyTracking: "wrap" }))',
   fetch: "withRaindrops(app.fetch)",
@@ -37,6 +40,7 @@ type Variant = keyof typeof LABELS;
 const PAIRS: [Variant, Variant, number?][] = [
   ["noop", "bare"],
   ["raindrops", "noop", 1.02],
+  ["raindrops", "awaitNoop"],
   ["wrap", "noop"],
   ["fetch", "bare", 1.02],
 ];

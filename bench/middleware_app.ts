@@ -1,6 +1,8 @@
 /**
  * Hello-world Hono app for bench/middleware.bench.ts. MODE=bare | noop (one
  * middleware that only calls next: the floor of any Hono middleware) |
+ * awaitNoop (one that awaits next and does nothing after it: the floor of
+ * a middleware that runs code once the handler is done) |
  * raindrops | wrap (raindrops with bodyTracking "wrap") | fetch (withRaindrops around app.fetch) |
  * prometheus (@hono/prometheus, when installed). Listens on PORT (default:
  * any free port) and prints "ready PORT".
@@ -23,8 +25,12 @@ if (mode === "raindrops" || mode === "wrap") {
   app.get("/metrics", printMetrics);
 } else if (mode === "noop") {
   app.use((_c, next) => next());
+} else if (mode === "awaitNoop") {
+  app.use(async (_c, next) => {
+    await next();
+  });
 } else if (!["bare", "fetch"].includes(mode)) {
-  throw new RangeError(`MODE must be bare, noop, raindrops, wrap, fetch or prometheus, got ${mode}`);
+  throw new RangeError(`MODE must be bare, noop, awaitNoop, raindrops, wrap, fetch or prometheus, got ${mode}`);
 }
 app.get("/", (c) => c.text("Hello World!"));
 const fetch = mode === "fetch" ? withRaindrops(app.fetch, { stats }) : app.fetch;
