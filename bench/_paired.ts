@@ -16,6 +16,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { readFileSync } from "node:fs";
 import process from "node:process";
+import { emit, median, quick, runtimeLabel } from "./_bench.ts";
 
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ). */
 const TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
@@ -107,4 +108,95 @@ export async function pairedRound(
 /** Warms up servers (JIT) by loading them all at once for `seconds`. */
 export async function warmUp(servers: BenchServer[], seconds: number, connections: number): Promise<void> {
   await Promise.all(servers.map((s) => load(s.port, seconds, connections)));
+}
+
+/** ROUNDS, SECONDS_EACH and CONNS (per wrk) from the environment; fewer, shorter rounds with BENCH_QUICK=1. */
+export const settings = {
+  rounds: Number(process.env.ROUNDS ?? (quick ? 3 : 6)),
+  seconds: Number(process.env.SECONDS_EACH ?? (quick ? 2 : 4)),
+  connections: Number(process.env.CONNS ?? 16),
+};
+
+/** A measured variant, its baseline, and the target ratio the project sets, if any. */
+export type Pair<V extends string> = readonly [V, V, number?];
+
+/** Each round's measurement of a pair's variant and baseline. */
+export interface PairRounds {
+  readonly variant: Measured[];
+  readonly base: Measured[];
+}
+
+/**
+ * Starts one server per variant named in `pairs` (`script` with `MODE` and
+ * `envOf(variant)` in its environment), warms them up, runs every pair side
+ * by side once per round, then hands the servers to `check` and stops them.
+ */
+export async function measurePairs<V extends string>(
+  script: string,
+  labels: Record<V, string>,
+  pairs: readonly Pair<V>[],
+  envOf: (variant: V) => Record<string, string> = () => ({}),
+  check: (servers: Record<V, BenchServer>) => Promise<void> = async () => {},
+): Promise<PairRounds[]> {
+  const servers = {} as Record<V, BenchServer>;
+  const results = pairs.map((): PairRounds => ({ variant: [], base: [] }));
+  try {
+    for (const v of new Set(pairs.flatMap(([v, base]) => [v, base]))) {
+      servers[v] = await startServer(labels[v], script, { MODE: v, ...envOf(v) });
+    }
+    await warmUp(Object.values(servers), 2, settings.connections);
+    for (let r = 0; r < settings.rounds; r++) {
+      for (const [i, [v, base]] of pairs.entries()) {
+        const [mv, mb] = await pairedRound(servers[v], servers[base], settings.seconds, settings.connections);
+        results[i].variant.push(mv);
+        results[i].base.push(mb);
+      }
+    }
+    await check(servers);
+  } finally {
+    for (const s of Object.values<BenchServer>(servers)) s.child.kill();
+  }
+  return results;
+}
+
+/** Prints each pair's median ratio with its spread, CPU µs and req/s, and the verdict on its target; emits its BENCH line in `group`. */
+export function reportPairs<V extends string>(
+  title: string,
+  group: string,
+  labels: Record<V, string>,
+  pairs: readonly Pair<V>[],
+  results: PairRounds[],
+): void {
+  const { rounds, seconds, connections } = settings;
+  const where = pinned ? ", servers on CPU 0, wrk on CPU 1" : "";
+  console.log(
+    `\n${title}, server CPU µs per request, each variant side by side with its baseline (${rounds} rounds of ${seconds} s, wrk -c${connections} keep-alive each${where}) — ${runtimeLabel()}`,
+  );
+  const width = Math.max(...pairs.map(([v]) => labels[v].length));
+  for (const [i, [v, base, target]] of pairs.entries()) {
+    const { variant, base: baseline } = results[i];
+    const ratios = variant.map((m, r) => m.us / baseline[r].us);
+    const ratio = median(ratios);
+    const us = median(variant.map((m) => m.us)), baseUs = median(baseline.map((m) => m.us));
+    const added = median(variant.map((m, r) => m.us - baseline[r].us));
+    const rps = (ms: Measured[]) => Math.round(median(ms.map((m) => m.rps)));
+    const verdict = target === undefined ? "" : `  target <= ${target}: ${ratio <= target ? "met" : "NOT met"}`;
+    console.log(
+      `  ${labels[v].padEnd(width)} ${ratio.toFixed(3)}x ${labels[base]} (rounds ${Math.min(...ratios).toFixed(3)}–${
+        Math.max(...ratios).toFixed(3)
+      })  ${us.toFixed(2)} vs ${baseUs.toFixed(2)} µs (${added >= 0 ? "+" : ""}${added.toFixed(2)})  ${
+        rps(variant)
+      } vs ${rps(baseline)} req/s${verdict}`,
+    );
+    emit({
+      group: `${group}, side by side with its baseline (wrk -c${connections} each)`,
+      name: labels[v],
+      value: us,
+      unit: "CPU µs/request",
+      baseline: labels[base],
+      baselineValue: baseUs,
+      ratio,
+      ratioSpread: [Math.min(...ratios), Math.max(...ratios)],
+    });
+  }
 }
