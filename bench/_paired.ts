@@ -45,7 +45,7 @@ export interface BenchServer {
 }
 
 /** Starts `script` with this runtime and `env` added, and waits for its `ready PORT`. */
-export async function startServer(label: string, script: string, env: Record<string, string>): Promise<BenchServer> {
+async function startServer(label: string, script: string, env: Record<string, string>): Promise<BenchServer> {
   const cmd = pin(0, g.Bun ? [process.execPath, script] : [g.Deno.execPath(), "run", "-A", script]);
   const child = spawn(cmd[0], cmd.slice(1), { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
   const port = await new Promise<number>((resolve, reject) => {
@@ -92,7 +92,7 @@ export interface Measured {
 }
 
 /** Loads `a` and `b` at the same time for `seconds`; returns each one's CPU per request. */
-export async function pairedRound(
+async function pairedRound(
   a: BenchServer,
   b: BenchServer,
   seconds: number,
@@ -106,7 +106,7 @@ export async function pairedRound(
 }
 
 /** Warms up servers (JIT) by loading them all at once for `seconds`. */
-export async function warmUp(servers: BenchServer[], seconds: number, connections: number): Promise<void> {
+async function warmUp(servers: BenchServer[], seconds: number, connections: number): Promise<void> {
   await Promise.all(servers.map((s) => load(s.port, seconds, connections)));
 }
 

@@ -108,9 +108,9 @@ export interface LastDataRecvOptions {
  * later request). Other requests cost one native call and no syscall.
  * Every request is identified when there is no such watch: the
  * `connection` option, a unix-socket server, a listener not held by this
- * process, more than 8 listeners, a kernel without io_uring. `bench/last_data_recv.bench.ts`
- * measures both forms against an empty handler. `sample: N` records 1
- * connection in N.
+ * process, more than 8 listeners, a kernel without io_uring.
+ * `bench/last_data_recv.bench.ts` measures both forms against an empty
+ * handler. `sample: N` records 1 connection in N.
  *
  * @example
  * ```ts
