@@ -11,8 +11,8 @@ export { type FetchHandler, withRaindrops } from "./fetch.ts";
 export { type RaindropsMiddlewareOptions } from "./options.ts";
 export { type CallingWritingCounters } from "./counters.ts";
 export { defaultStatsPath } from "./stats_path.ts";
-export { FetchRequest, type RequestView } from "./request.ts";
-export { type AllowOption, isLoopback, remoteAddressOf } from "./access.ts";
+export type { RequestView } from "../server/request_view.ts";
+export { type AllowOption, isLoopback } from "./access.ts";
 export {
   chooseFormat,
   metricFamilies,
