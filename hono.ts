@@ -23,9 +23,7 @@ export {
   raindrops,
   type RaindropsMiddlewareOptions,
   type StatsFormat,
-  type StatsSnapshot,
 } from "./src/middleware/index.ts";
-export type { ListenerSnapshot } from "./src/middleware/format.ts";
 export { type FetchHandler, withRaindrops } from "./src/middleware/fetch.ts";
 export { LastDataRecv, type LastDataRecvOptions } from "./src/last_data_recv/last_data_recv.ts";
 export { type ListenerFigures, type ListenerStatsSource, Watcher, type WatcherOptions } from "./src/watcher/watcher.ts";

@@ -7,7 +7,8 @@
  */
 import { type AllowOption, compileAllow } from "./access.ts";
 import type { CallingWritingCounters } from "./counters.ts";
-import { FORMATS, type PrometheusOptions, type PrometheusStyle, prometheusStyle, type StatsFormat } from "./format.ts";
+import { FORMATS, type StatsFormat } from "./format.ts";
+import { type PrometheusOptions, type PrometheusStyle, prometheusStyle } from "../exposition/metric_families.ts";
 import { checkListeners, kernelListenerStats, type ListenerStatsSource } from "../linux/listeners.ts";
 import { type Connection, connectionOf } from "../server/connection.ts";
 import type { RequestView } from "../server/request_view.ts";

@@ -6,8 +6,8 @@
  */
 import { requestListener } from "../server/connection.ts";
 import type { Counters } from "./counters.ts";
-import { chooseFormat, CONTENT_TYPES, FORMATS, render, type StatsSnapshot } from "./format.ts";
-import type { ListenerStatsSource } from "../linux/listeners.ts";
+import { chooseFormat, CONTENT_TYPES, FORMATS, render } from "./format.ts";
+import { listenerSnapshots, type StatsSnapshot } from "../exposition/snapshot.ts";
 import type { MiddlewareSettings } from "./options.ts";
 import type { RequestView } from "../server/request_view.ts";
 
@@ -24,19 +24,6 @@ function ownListener(c: RequestView): readonly string[] {
   } catch {
     return []; // no connection info (app.request, a unix socket) or the client already left
   }
-}
-
-/** Listener lines for `addresses`, in order, from `source`; an address the source does not know reports 0 and 0. */
-export function listenerSnapshots(
-  addresses: readonly string[],
-  source: ListenerStatsSource,
-): StatsSnapshot["listeners"] {
-  if (addresses.length === 0) return [];
-  const figures = source(addresses);
-  return addresses.map((address) => {
-    const f = figures.get(address);
-    return { address, active: f?.active ?? 0, queued: f?.queued ?? 0, backlog: f?.backlog };
-  });
 }
 
 /**
