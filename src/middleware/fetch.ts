@@ -37,7 +37,7 @@ export function withRaindrops(
   // deno-lint-ignore no-explicit-any
   return function raindropsFetch(request: Request, env?: any): Response | Promise<Response> {
     if (core.isStats(request)) return core.stats(requestView(request, env));
-    core.enter(env);
+    core.enter();
     let res: Response | Promise<Response>;
     try {
       res = fetch(request, env);

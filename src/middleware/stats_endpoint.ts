@@ -26,14 +26,10 @@ function ownListener(c: RequestView): readonly string[] {
   }
 }
 
-/**
- * Answers a stats request from `counters` as `settings` say. `beforeRead`
- * runs right before the counts are read (to make this worker's share exact).
- */
+/** Answers a stats request from `counters` as `settings` say. */
 export function statsEndpoint<C extends RequestView>(
   settings: MiddlewareSettings<C>,
   counters: Counters,
-  beforeRead: () => void,
 ): (c: C) => Promise<Response> {
   const { format, listeners, listenStats, connection, allowed, allowedHost, prometheus } = settings;
   return async function stats(c: C): Promise<Response> {
@@ -42,7 +38,6 @@ export function statsEndpoint<C extends RequestView>(
     if (!allowedHost(c.req.header("host"))) return refusal(403, "Forbidden: unknown Host (see the hosts option)\n");
     const chosen = chooseFormat(c.req.query("format"), c.req.header("accept"), format);
     if (chosen === undefined) return refusal(400, `unknown format; use ?format=${FORMATS.join("|")}\n`);
-    beforeRead();
     const totals = counters.totals();
     let snapshotListeners: StatsSnapshot["listeners"] = [];
     if (listenStats) {

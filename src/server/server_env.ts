@@ -2,7 +2,8 @@
  * What a server hands a fetch handler as its second argument (`env`, Hono's
  * `c.env`), read by shape alone, never by asking which runtime runs: the
  * request's connection, the server's port, the per-request completion
- * signal and the server's count of unfinished requests. This is the only
+ * signal, and whether the server tells JS the end of a response at all.
+ * This is the only
  * code that knows how `Deno.serve` (a `ServeHandlerInfo` per request) and
  * `Bun.serve` (its `Server`) shape `env`, and how Deno marks a response body
  * it takes whole; everything else asks these functions.
@@ -86,18 +87,20 @@ export function completionOf(env: unknown): PromiseLike<unknown> | undefined {
 }
 
 /**
- * `env` when it is a server that counts its unfinished requests (Bun's
- * `Server.pendingRequests`); undefined otherwise.
+ * True when `env` is a server that sends every response without telling
+ * JS when it ends, and that takes a body as it is, so JS cannot tell a
+ * streamed body from one it takes whole without converting it: Bun's
+ * `Server` (told by its `pendingRequests` count, a count of the whole
+ * server's requests, never of one response).
  *
  * @example
  * ```ts
- * import { pendingCounterOf } from "./server_env.ts";
- * const fetch = (_req: Request, server: unknown) =>
- *   new Response(String(pendingCounterOf(server)?.pendingRequests)); // e.g. "3" on Bun
+ * import { endsUnseen } from "./server_env.ts";
+ * const fetch = (_req: Request, server: unknown) => new Response(String(endsUnseen(server))); // "true" on Bun
  * ```
  */
-export function pendingCounterOf(env: unknown): { readonly pendingRequests: number } | undefined {
-  return env && typeof (env as Any).pendingRequests === "number" ? env as Any : undefined;
+export function endsUnseen(env: unknown): boolean {
+  return typeof env === "object" && env !== null && typeof (env as Any).pendingRequests === "number";
 }
 
 /**
