@@ -26,7 +26,7 @@ export {
 } from "./src/middleware/index.ts";
 export { type FetchHandler, withRaindrops } from "./src/middleware/fetch.ts";
 export { LastDataRecv, type LastDataRecvOptions } from "./src/last_data_recv/last_data_recv.ts";
-export { type ListenerFigures, type ListenerStatsSource, Watcher, type WatcherOptions } from "./src/watcher/watcher.ts";
+export { Watcher, type WatcherOptions } from "./src/watcher/watcher.ts";
 export {
   type Connection,
   connectionOf,

@@ -17,7 +17,7 @@ export { chooseFormat, renderJson, renderText, type StatsFormat } from "./format
 export { metricFamilies, type PrometheusOptions, prometheusStyle } from "../exposition/metric_families.ts";
 export { renderOpenMetrics, renderPrometheus } from "../exposition/prometheus_text.ts";
 export type { StatsSnapshot } from "../exposition/snapshot.ts";
-export type { ListenerFigures, ListenerStatsSource } from "../linux/listeners.ts";
+export type { ListenStatsSource } from "../linux/listeners.ts";
 export {
   DEFAULT_WORKERS,
   MAX_WORKERS,

@@ -9,7 +9,7 @@ import { type AllowOption, compileAllow } from "./access.ts";
 import type { CallingWritingCounters } from "./counters.ts";
 import { FORMATS, type StatsFormat } from "./format.ts";
 import { type PrometheusOptions, type PrometheusStyle, prometheusStyle } from "../exposition/metric_families.ts";
-import { checkListeners, kernelListenerStats, type ListenerStatsSource } from "../linux/listeners.ts";
+import { checkListeners, kernelListenerStats, type ListenStatsSource } from "../linux/listeners.ts";
 import { type Connection, connectionOf } from "../server/connection.ts";
 import type { RequestView } from "../server/request_view.ts";
 import type { WorkerStats } from "../worker_stats.ts";
@@ -31,8 +31,8 @@ export interface RaindropsMiddlewareOptions<C extends RequestView = RequestView>
   stats?: string | WorkerStats | CallingWritingCounters;
   /** The `<name>` of the default stats path (see `defaultStatsPath`). */
   name?: string;
-  /** Worker slot groups when the middleware creates the stats file (default 128). */
-  workers?: number;
+  /** Worker slot groups when the middleware creates the stats file (default 128); the JSON's `workers` is the live count. */
+  workerSlots?: number;
   /** The stats endpoint (default `/_raindrops`). */
   path?: string;
   /**
@@ -47,7 +47,7 @@ export interface RaindropsMiddlewareOptions<C extends RequestView = RequestView>
    * kernel (`kernelListenerStats`, sock_diag). `false` prints no listener
    * lines.
    */
-  listenStats?: ListenerStatsSource | false;
+  listenStats?: ListenStatsSource | false;
   /** Format when neither `?format=` nor `Accept` picks one (default `"text"`). */
   format?: StatsFormat;
   /** Metric-name prefix and constant labels of the Prometheus formats. */
@@ -102,7 +102,7 @@ export interface MiddlewareSettings<C extends RequestView> {
   readonly format: StatsFormat;
   readonly prometheus: PrometheusStyle;
   readonly listeners: readonly string[] | "auto";
-  readonly listenStats: ListenerStatsSource | false;
+  readonly listenStats: ListenStatsSource | false;
   readonly connection: (c: C) => Connection | undefined;
   readonly allowed: (address: string | undefined, c: C) => boolean | Promise<boolean>;
   /** Whether a Host header is one the endpoint answers. */

@@ -7,7 +7,7 @@
 import { requestListener } from "../server/connection.ts";
 import type { Counters } from "./counters.ts";
 import { chooseFormat, CONTENT_TYPES, FORMATS, render } from "./format.ts";
-import { listenerSnapshots, type StatsSnapshot } from "../exposition/snapshot.ts";
+import { listenStatsOf, type StatsSnapshot } from "../exposition/snapshot.ts";
 import type { MiddlewareSettings } from "./options.ts";
 import type { RequestView } from "../server/request_view.ts";
 
@@ -39,10 +39,10 @@ export function statsEndpoint<C extends RequestView>(
     const chosen = chooseFormat(c.req.query("format"), c.req.header("accept"), format);
     if (chosen === undefined) return refusal(400, `unknown format; use ?format=${FORMATS.join("|")}\n`);
     const totals = counters.totals();
-    let snapshotListeners: StatsSnapshot["listeners"] = [];
+    let snapshotListeners: StatsSnapshot["listeners"] = new Map();
     if (listenStats) {
       const addresses = listeners === "auto" ? ownListener(c) : listeners;
-      snapshotListeners = listenerSnapshots(addresses, listenStats);
+      snapshotListeners = listenStatsOf(addresses, listenStats);
     }
     const snapshot: StatsSnapshot = {
       calling: totals.calling,
