@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { Hono } from "hono";
 import { Struct } from "../mod.ts";
-import { raindrops, WorkerStats } from "../src/middleware/index.ts";
+import { raindrops } from "../src/middleware/middleware.ts";
+import { WorkerStats } from "../src/worker_stats.ts";
 import { tempShm } from "./_helpers.ts";
 import { serve, testApp, waitFor } from "./fixtures/middleware_serve.ts";
 

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { withRaindrops } from "../src/middleware/fetch.ts";
-import { WorkerStats } from "../src/middleware/index.ts";
+import { WorkerStats } from "../src/worker_stats.ts";
 import { tempShm } from "./_helpers.ts";
 import { serve, waitFor } from "./fixtures/middleware_serve.ts";
 

@@ -5,17 +5,11 @@ import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { Raindrops } from "../mod.ts";
 import { ExhaustedError, ForeignFileError } from "../src/errors.ts";
-import {
-  chooseFormat,
-  isLoopback,
-  MAX_WORKERS,
-  prometheusStyle,
-  renderJson,
-  renderOpenMetrics,
-  renderPrometheus,
-  renderText,
-  WorkerStats,
-} from "../src/middleware/index.ts";
+import { chooseFormat, renderJson, renderText } from "../src/middleware/format.ts";
+import { isLoopback } from "../src/middleware/access.ts";
+import { MAX_WORKERS, WorkerStats } from "../src/worker_stats.ts";
+import { prometheusStyle } from "../src/exposition/metric_families.ts";
+import { renderOpenMetrics, renderPrometheus } from "../src/exposition/prometheus_text.ts";
 import { RUNTIMES, scriptArgs, tempShm } from "./_helpers.ts";
 import { TID } from "./fixtures/middleware_serve.ts";
 

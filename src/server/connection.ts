@@ -45,7 +45,9 @@ export interface Connection {
  * Deno.serve(app.fetch);
  * ```
  */
-export function connectionOf(c: RequestView): Connection | undefined {
+export function connectionOf(
+  c: Pick<RequestView, "env"> & { readonly req: Pick<RequestView["req"], "raw"> },
+): Connection | undefined {
   return envConnection(c.env, c.req.raw);
 }
 
