@@ -9,7 +9,7 @@ import { chooseFormat, renderJson, renderText } from "../src/middleware/format.t
 import { isLoopback } from "../src/middleware/access.ts";
 import { MAX_WORKERS, WorkerStats } from "../src/worker_stats.ts";
 import { prometheusStyle } from "../src/exposition/metric_families.ts";
-import { renderOpenMetrics, renderPrometheus } from "../src/exposition/prometheus_text.ts";
+import { renderOpenMetrics, renderPrometheus } from "../src/exposition/_prometheus_text.ts";
 import { RUNTIMES, scriptArgs, tempShm } from "./_helpers.ts";
 import { TID } from "./fixtures/middleware_serve.ts";
 

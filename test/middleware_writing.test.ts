@@ -11,7 +11,7 @@ import { raindrops } from "../src/middleware/middleware.ts";
 import { withRaindrops } from "../src/middleware/fetch.ts";
 import { WorkerStats } from "../src/worker_stats.ts";
 import { tempShm } from "./_helpers.ts";
-import { completesAtHandOff, completionOf } from "../src/server/server_env.ts";
+import { completesAtHandOff, completionOf } from "../src/server/_server_env.ts";
 import { serve, waitFor } from "./fixtures/middleware_serve.ts";
 
 const onDeno = typeof (globalThis as { Bun?: unknown }).Bun === "undefined";

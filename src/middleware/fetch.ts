@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type RaindropsCore, raindropsCore } from "./core.ts";
+import { type RaindropsCore, raindropsCore } from "./_core.ts";
 import type { RaindropsMiddlewareOptions } from "./options.ts";
 import { type RequestView, requestView } from "../server/request_view.ts";
 

@@ -6,7 +6,7 @@
  * @module
  */
 import type { PrometheusStyle } from "../exposition/metric_families.ts";
-import { renderOpenMetrics, renderPrometheus } from "../exposition/prometheus_text.ts";
+import { renderOpenMetrics, renderPrometheus } from "../exposition/_prometheus_text.ts";
 import type { StatsSnapshot } from "../exposition/snapshot.ts";
 
 /** The output formats. */

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { type RaindropsCore, raindropsCore } from "./core.ts";
+import { type RaindropsCore, raindropsCore } from "./_core.ts";
 import type { RaindropsMiddlewareOptions } from "./options.ts";
 
 /**

@@ -1,6 +1,6 @@
 /**
  * A request's own TCP connection: as its server tells it (see
- * `server_env.ts`), then its TCP_INFO, its local end and the listener that
+ * `_server_env.ts`), then its TCP_INFO, its local end and the listener that
  * accepted it through sock_diag, since `Deno.serve` and `Bun.serve` hide
  * socket descriptors and local addresses.
  *
@@ -12,7 +12,7 @@ import type { InetDiagSocket } from "../linux/diag_socket.ts";
 import { tcpListenerOf } from "../linux/listen_stats.ts";
 import { TcpInfo } from "../linux/tcp_info.ts";
 import type { RequestView } from "./request_view.ts";
-import { envConnection } from "./server_env.ts";
+import { envConnection } from "./_server_env.ts";
 
 /**
  * A request's TCP connection as its server tells it. Every app's

@@ -28,7 +28,7 @@ type Any = any;
  *
  * @example
  * ```ts
- * import { envConnection } from "./server_env.ts";
+ * import { envConnection } from "./_server_env.ts";
  * envConnection({ remoteAddr: { hostname: "127.0.0.1", port: 50312 } }, new Request("http://x/"));
  * // { remoteAddress: "127.0.0.1", remotePort: 50312 }
  * ```
@@ -56,7 +56,7 @@ export function envConnection(env: unknown, request: Request): Connection | unde
  *
  * @example
  * ```ts
- * import { serverPortOf } from "./server_env.ts";
+ * import { serverPortOf } from "./_server_env.ts";
  * serverPortOf({ port: 8080, requestIP() {} }); // 8080
  * ```
  */
@@ -74,7 +74,7 @@ export function serverPortOf(env: unknown): number | undefined {
  *
  * @example
  * ```ts
- * import { completionOf } from "./server_env.ts";
+ * import { completionOf } from "./_server_env.ts";
  * Deno.serve((_req, info) => {
  *   completionOf(info)?.then(() => console.log("done"));
  *   return new Response("hi");
@@ -95,7 +95,7 @@ export function completionOf(env: unknown): PromiseLike<unknown> | undefined {
  *
  * @example
  * ```ts
- * import { endsUnseen } from "./server_env.ts";
+ * import { endsUnseen } from "./_server_env.ts";
  * const fetch = (_req: Request, server: unknown) => new Response(String(endsUnseen(server))); // "true" on Bun
  * ```
  */
@@ -121,7 +121,7 @@ const WHOLE_BODY_MARK: symbol | undefined = Object.getOwnPropertySymbols(new Res
  *
  * @example
  * ```ts
- * import { completesAtHandOff } from "./server_env.ts";
+ * import { completesAtHandOff } from "./_server_env.ts";
  * Deno.serve((_req, info) => {
  *   const res = new Response("hi");
  *   console.log(completesAtHandOff(info, res)); // true

@@ -3,7 +3,7 @@
  * counted only while an end that JS will see is pending, so `writing` never
  * exceeds the responses that have left the app and are not finished, in
  * any worker, at any moment. By what the server offers (read from its `env`
- * by `src/server/server_env.ts`):
+ * by `src/server/_server_env.ts`):
  * - a per-request completion promise (Deno.serve, `deno serve`): counted
  *   until it settles; a body the server takes whole settles it at once, so
  *   such a body is not counted at all;
@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { completesAtHandOff, completionOf, endsUnseen } from "../server/server_env.ts";
+import { completesAtHandOff, completionOf, endsUnseen } from "../server/_server_env.ts";
 import { type Counters, WRITING } from "./counters.ts";
 
 /** Read once: Deno's global `Response` is a getter. */

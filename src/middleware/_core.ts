@@ -10,10 +10,10 @@
  */
 import { CALLING, countersFrom, FINISHED } from "./counters.ts";
 import { type RaindropsMiddlewareOptions, settingsFrom } from "./options.ts";
-import { hasPath } from "./request_path.ts";
+import { hasPath } from "./_request_path.ts";
 import type { RequestView } from "../server/request_view.ts";
-import { statsEndpoint } from "./stats_endpoint.ts";
-import { WritingTracker } from "./writing.ts";
+import { statsEndpoint } from "./_stats_endpoint.ts";
+import { WritingTracker } from "./_writing.ts";
 
 /** The counting and the stats endpoint, shared by the middleware and `withRaindrops`. */
 export interface RaindropsCore<C extends RequestView> {
