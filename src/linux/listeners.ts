@@ -20,21 +20,21 @@ export type ListenerAddress =
 
 /**
  * Where listener figures come from: given listener names (or `undefined`
- * for every listener), a map from name to its {@link ListenStats}, of which
- * `active` and `queued` are needed and `backlog` is given where the source
- * knows it (a plain object will do); a name missing from the map counts as
- * 0 and 0. The default is {@link kernelListenerStats}.
+ * for every listener), a map from name to figures, each at least the
+ * `active` and `queued` of {@link ListenStats} (a `ListenStats` itself, or
+ * a plain object); `backlog` and `listeners` when the source knows them. A
+ * name missing from the map counts as 0 and 0. The default is
+ * {@link kernelListenerStats}.
  *
  * @example
  * ```ts
- * import type { ListenStatsSource } from "./listeners.ts";
  * const fixed: ListenStatsSource = (names) =>
  *   new Map((names ?? ["127.0.0.1:8080"]).map((n) => [n, { active: 1, queued: 0 }]));
  * ```
  */
 export type ListenStatsSource = (
   listeners: readonly string[] | undefined,
-) => Map<string, Pick<ListenStats, "active" | "queued"> & { readonly backlog?: number }>;
+) => Map<string, Pick<ListenStats, "active" | "queued"> & Partial<Pick<ListenStats, "backlog" | "listeners">>>;
 
 /** Why a TCP-looking name failed, with what to write instead when we can tell. */
 function hintFor(name: string): string {
