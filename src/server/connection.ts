@@ -20,11 +20,13 @@ import { envConnection } from "./_server_env.ts";
  * `(c) => ({ remoteAddress: c.req.header("x-real-ip") ?? "", remotePort: 0 })`).
  */
 export interface Connection {
-  /** The client's address (IP literal, no brackets) and port. */
+  /** The client's address (IP literal, no brackets). */
   readonly remoteAddress: string;
+  /** The client's port. */
   readonly remotePort: number;
-  /** This end, when the server tells it (else found from the kernel). */
+  /** This end's address, when the server tells it (else found from the kernel). */
   readonly localAddress?: string;
+  /** This end's port, when the server tells it (Bun does, Deno does not). */
   readonly localPort?: number;
 }
 
