@@ -6,8 +6,9 @@
  * @module
  */
 import { CSS, SCRIPT } from "./_client.ts";
-import type { Kind, ListenerState } from "./_state.ts";
-import type { WorkersState } from "./_workers.ts";
+import type { Kind, WatchedListener } from "./_watched_listener.ts";
+import type { WatchedListeners } from "./_listeners.ts";
+import type { WatchedWorkers } from "./_workers.ts";
 
 /** Content-Security-Policy of every page: only inline code, data only from this server. */
 export const CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; " +
@@ -76,7 +77,7 @@ function workerRow(tid: string, calling: number, writing: number): string {
 }
 
 /** The workers of the middleware's stats file: totals, then one row per worker. */
-function workersSection(w: WorkersState): string {
+function workersSection(w: WatchedWorkers): string {
   const rows = [workerRow("all", w.calling, w.writing)];
   for (const each of w.toJSON(0).perWorker) rows.push(workerRow(String(each.tid), each.calling, each.writing));
   return `<h2>Workers</h2>
@@ -105,11 +106,11 @@ export interface IndexExtras {
   omitted: number;
   maxListeners: number;
   /** The workers of a middleware stats file, when the Watcher reads one. */
-  workers?: WorkersState;
+  workers?: WatchedWorkers;
 }
 
 /** Links, figures and reset button of one listener, as the index shows it. */
-function indexRow(base: string, addr: string, st: ListenerState): string {
+function indexRow(base: string, addr: string, st: WatchedListener): string {
   const a = escapeHtml(base + "active/" + encodeAddr(addr));
   const q = escapeHtml(base + "queued/" + encodeAddr(addr));
   const t = escapeHtml(base + "tail/" + encodeAddr(addr));
@@ -128,12 +129,12 @@ function indexRow(base: string, addr: string, st: ListenerState): string {
 export function indexPage(
   base: string,
   delay: number,
-  listeners: Map<string, ListenerState>,
+  listeners: WatchedListeners,
   time: number,
   extras: IndexExtras,
 ): string {
   const { error, omitted, maxListeners, workers } = extras;
-  const rows = [...listeners].map(([addr, st]) => indexRow(base, addr, st)).join("\n");
+  const rows = [...listeners.entries()].map(([addr, st]) => indexRow(base, addr, st)).join("\n");
   return page(
     "raindrops watcher",
     { "data-page": "index", "data-base": base, "data-delay": String(delay) },
@@ -172,7 +173,7 @@ const CARDS: [string, string][] = [
 ];
 
 /** A detail page: summary figures, live charts over time and of the histogram, the text chart. */
-export function detailPage(base: string, delay: number, kind: Kind, addr: string, st: ListenerState): string {
+export function detailPage(base: string, delay: number, kind: Kind, addr: string, st: WatchedListener): string {
   const t = st.get(kind);
   const agg = t.aggregate;
   const other: Kind = kind === "active" ? "queued" : "active";
