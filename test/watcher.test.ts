@@ -407,8 +407,8 @@ test(`POST /reset refuses Origin: null and a Host that is not an IP address, loc
     const res = await post({ Host: host, Origin: `http://${host}` });
     assert.equal(res.status, 303, host);
   }
-  assert.throws(() => new Watcher({ listeners: [addr], hosts: ["http://x/"], stats: () => new Map() }), RangeError);
-  assert.throws(() => new Watcher({ listeners: [addr], hosts: [1 as never], stats: () => new Map() }), TypeError);
+  assert.throws(() => new Watcher({ listeners: [addr], hosts: ["http://x/"], listenStats: () => new Map() }), RangeError);
+  assert.throws(() => new Watcher({ listeners: [addr], hosts: [1 as never], listenStats: () => new Map() }), TypeError);
 });
 
 test(`POST /reset sends only a single-slash path back: //host and /\\host Referers go to the index (${runtimeName})`, async () => {
@@ -442,7 +442,7 @@ test(`at most maxTails tails stream at once: one more gets 503, and a slot frees
   assert.deepEqual(await readers[2].lines(1, 200), [], "the new tail streams (nothing due yet)");
   for (const r of readers) await r.cancel();
   await eventually(() => watcher.tails === 0, () => watcher.tails);
-  assert.throws(() => new Watcher({ maxTails: 0, stats: () => new Map() }), RangeError);
+  assert.throws(() => new Watcher({ maxTails: 0, listenStats: () => new Map() }), RangeError);
 });
 
 test(`with no listeners given, every TCP and unix listener is watched, new ones appear and closed ones go (${runtimeName})`, async () => {
@@ -471,35 +471,35 @@ test(`with no listeners given, every TCP and unix listener is watched, new ones 
 test("the constructor checks its options: TypeError for wrong types, RangeError for bad values", () => {
   const noStats = () => new Map();
   assert.throws(() => new Watcher(null as never), TypeError);
-  assert.throws(() => new Watcher({ listeners: "127.0.0.1:80" as never, stats: noStats }), TypeError);
-  assert.throws(() => new Watcher({ listeners: [80 as never], stats: noStats }), TypeError);
-  assert.throws(() => new Watcher({ listeners: ["localhost:80"], stats: noStats }), RangeError);
-  assert.throws(() => new Watcher({ listeners: ["127.0.0.1"], stats: noStats }), RangeError);
-  assert.throws(() => new Watcher({ delay: "1" as never, stats: noStats }), TypeError);
-  assert.throws(() => new Watcher({ delay: 0, stats: noStats }), RangeError);
-  assert.throws(() => new Watcher({ delay: Infinity, stats: noStats }), RangeError);
-  assert.throws(() => new Watcher({ delay: 1e7, stats: noStats }), RangeError, "beyond what a timer honours");
-  assert.throws(() => new Watcher({ delay: 1e-6, stats: noStats }), RangeError);
-  assert.throws(() => new Watcher({ tailMaxSeconds: 1e7, stats: noStats }), RangeError);
-  assert.throws(() => new Watcher({ history: 1.5, stats: noStats }), RangeError);
-  assert.throws(() => new Watcher({ maxListeners: 0, stats: noStats }), RangeError);
-  assert.throws(() => new Watcher({ maxListeners: 2.5, stats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ listeners: "127.0.0.1:80" as never, listenStats: noStats }), TypeError);
+  assert.throws(() => new Watcher({ listeners: [80 as never], listenStats: noStats }), TypeError);
+  assert.throws(() => new Watcher({ listeners: ["localhost:80"], listenStats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ listeners: ["127.0.0.1"], listenStats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ delay: "1" as never, listenStats: noStats }), TypeError);
+  assert.throws(() => new Watcher({ delay: 0, listenStats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ delay: Infinity, listenStats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ delay: 1e7, listenStats: noStats }), RangeError, "beyond what a timer honours");
+  assert.throws(() => new Watcher({ delay: 1e-6, listenStats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ tailMaxSeconds: 1e7, listenStats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ history: 1.5, listenStats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ maxListeners: 0, listenStats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ maxListeners: 2.5, listenStats: noStats }), RangeError);
   assert.throws(
-    () => new Watcher({ listeners: ["127.0.0.1:1", "127.0.0.1:2"], maxListeners: 1, stats: noStats }),
+    () => new Watcher({ listeners: ["127.0.0.1:1", "127.0.0.1:2"], maxListeners: 1, listenStats: noStats }),
     RangeError,
   );
-  assert.throws(() => new Watcher({ workerStats: 1 as never, stats: noStats }), TypeError);
-  assert.throws(() => new Watcher({ workerStats: "", stats: noStats }), RangeError);
-  assert.throws(() => new Watcher({ buckets: 0, stats: noStats }), RangeError);
-  assert.throws(() => new Watcher({ stats: "kernel" as never }), TypeError);
+  assert.throws(() => new Watcher({ stats: 1 as never, listenStats: noStats }), TypeError);
+  assert.throws(() => new Watcher({ stats: "", listenStats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ buckets: 0, listenStats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ listenStats: "kernel" as never }), TypeError);
 });
 
-test("a failing stats source is reported on the index, not thrown, and the next good poll clears it", async () => {
+test("a failing listenStats source is reported on the index, not thrown, and the next good poll clears it", async () => {
   let fail = true;
   using watcher = new Watcher({
     listeners: ["127.0.0.1:1"],
     delay: 60,
-    stats: (l) => {
+    listenStats: (l) => {
       if (fail) throw new Error("no <netlink>");
       return new Map(l!.map((k) => [k, { active: 1, queued: 0 }]));
     },
@@ -512,9 +512,9 @@ test("a failing stats source is reported on the index, not thrown, and the next 
   assert.equal(watcher.lastError, undefined);
 });
 
-test("a stats source giving non-count figures or no Map is an error of the poll, never a thrown timer", () => {
+test("a listenStats source giving non-count figures or no Map is an error of the poll, never a thrown timer", () => {
   let answer: unknown = new Map([["127.0.0.1:1", { active: NaN, queued: 0 }]]);
-  using watcher = new Watcher({ listeners: ["127.0.0.1:1"], delay: 60, stats: () => answer as never });
+  using watcher = new Watcher({ listeners: ["127.0.0.1:1"], delay: 60, listenStats: () => answer as never });
   assert.equal(watcher.poll(), false);
   assert.match(watcher.lastError!.message, /non-count figures/);
   answer = [["127.0.0.1:1", { active: 1, queued: 0 }]];

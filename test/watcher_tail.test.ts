@@ -37,7 +37,7 @@ test(`a tail whose client never reads ends at its deadline and frees its slot ($
   // the server stops pulling the body well before the deadline.
   const name = "/" + "x".repeat(LONG_NAME);
   const source = () => new Map([[name, { active: 1, queued: 0 }]]);
-  using watcher = new Watcher({ listeners: [name], stats: source, delay: 0.001, tailMaxSeconds: 1 });
+  using watcher = new Watcher({ listeners: [name], listenStats: source, delay: 0.001, tailMaxSeconds: 1 });
   await using server = serve(watcher.app);
   const client = net.connect({ host: "127.0.0.1", port: server.port });
   try {

@@ -18,30 +18,39 @@ export type Listener =
   | { readonly kind: "unix"; readonly name: string }
   | { readonly kind: "abstract"; readonly name: string };
 
-/** What a stats source reports per listener. */
-export interface ListenerFigures {
-  /** Accepted connections that are open. */
-  readonly active: number;
-  /** Connections waiting in the accept queue. */
-  readonly queued: number;
-  /** The accept queue's limit (the `listen()` backlog), when the source knows it. */
-  readonly backlog?: number;
-}
-
 /**
  * Where listener figures come from: given listener names (or `undefined`
- * for every listener), a map from name to figures; a name missing from the
- * map counts as 0 and 0. The default is {@link kernelListenerStats}.
+ * for every listener), a map from name to figures, each at least the
+ * `active` and `queued` of {@link ListenStats} (a `ListenStats` itself, or
+ * a plain object); `backlog` and `listeners` when the source knows them. A
+ * name missing from the map counts as 0 and 0. The default is
+ * {@link kernelListenerStats}.
  *
  * @example
  * ```ts
- * const fixed: ListenerStatsSource = (names) =>
+ * const fixed: ListenStatsSource = (names) =>
  *   new Map((names ?? ["127.0.0.1:8080"]).map((n) => [n, { active: 1, queued: 0 }]));
  * ```
  */
-export type ListenerStatsSource = (
+export type ListenStatsSource = (
   listeners: readonly string[] | undefined,
-) => Map<string, ListenerFigures>;
+) => Map<string, Pick<ListenStats, "active" | "queued"> & Partial<Pick<ListenStats, "backlog" | "listeners">>>;
+
+/**
+ * Old name of {@link ListenStatsSource}.
+ *
+ * @deprecated Transitional while src/middleware and src/exposition switch to
+ * `ListenStatsSource`; removed before 0.2.0.
+ */
+export type ListenerStatsSource = ListenStatsSource;
+
+/**
+ * Old name of one listener's figures as a source gives them.
+ *
+ * @deprecated Transitional while src/middleware and src/exposition switch to
+ * `ListenStats`; removed before 0.2.0.
+ */
+export type ListenerFigures = ReturnType<ListenStatsSource> extends Map<string, infer F> ? F : never;
 
 /** Why a TCP-looking name failed, with what to write instead when we can tell. */
 function hintFor(name: string): string {

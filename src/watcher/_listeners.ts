@@ -5,20 +5,24 @@
  * @module
  */
 import type { BucketOptions } from "../aggregate/histogram.ts";
-import { isUnixListener, type ListenerFigures } from "../linux/listeners.ts";
+import type { ListenStats } from "../linux/listen_stats.ts";
+import { isUnixListener } from "../linux/listeners.ts";
 import { WatchedListener } from "./_watched_listener.ts";
 
+/** What the Watcher reads of a listener's figures. */
+type Figures = Pick<ListenStats, "active" | "queued">;
+
 /** A listener with connections now sorts first: queued, then active, then TCP before unix. */
-function busiestFirst([a, fa]: [string, ListenerFigures], [b, fb]: [string, ListenerFigures]): number {
+function busiestFirst([a, fa]: [string, Figures], [b, fb]: [string, Figures]): number {
   return fb.queued - fa.queued || fb.active - fa.active || Number(isUnixListener(a)) - Number(isUnixListener(b));
 }
 
 /** What a figures source gave, checked: a Map of non-negative safe integers. */
-function checked(figures: unknown): Map<string, ListenerFigures> {
-  if (!(figures instanceof Map)) throw new TypeError("the stats source must return a Map");
-  for (const [name, f] of figures as Map<string, ListenerFigures>) {
+function checked(figures: unknown): Map<string, Figures> {
+  if (!(figures instanceof Map)) throw new TypeError("the listenStats source must return a Map");
+  for (const [name, f] of figures as Map<string, Figures>) {
     if (!Number.isSafeInteger(f?.active) || !Number.isSafeInteger(f?.queued) || f.active < 0 || f.queued < 0) {
-      throw new RangeError(`the stats source gave ${name} non-count figures: ${JSON.stringify(f)}`);
+      throw new RangeError(`the listenStats source gave ${name} non-count figures: ${JSON.stringify(f)}`);
     }
   }
   return figures;
@@ -91,7 +95,7 @@ export class WatchedListeners {
    * there is room, busiest first, dropping one that has had no connection
    * to make room for one that has.
    */
-  #admit(figures: Map<string, ListenerFigures>, now: number): void {
+  #admit(figures: Map<string, Figures>, now: number): void {
     const followed = this.#byName;
     for (const name of followed.keys()) if (!figures.has(name)) followed.delete(name);
     if (figures.size > followed.size) {

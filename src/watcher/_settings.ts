@@ -6,7 +6,8 @@
  */
 import { BucketLayout, type BucketOptions } from "../aggregate/histogram.ts";
 import { hostRule } from "../http/host_rule.ts";
-import { checkListeners, type ListenerStatsSource } from "../linux/listeners.ts";
+import { checkListeners, type ListenStatsSource } from "../linux/listeners.ts";
+import { WorkerStats } from "../worker_stats.ts";
 import type { WatcherOptions } from "./options.ts";
 
 /** The options checked, with their defaults filled in. */
@@ -22,10 +23,10 @@ export interface WatcherSettings {
   readonly maxTails: number;
   /** Whether a Host header may reset. */
   readonly allowedHost: (host: string | null | undefined) => boolean;
-  /** The stats file to read workers from. */
-  readonly workerStats: string | undefined;
+  /** The path of the stats file to read workers from. */
+  readonly stats: string | undefined;
   /** The figures source given, or undefined for the kernel. */
-  readonly stats: ListenerStatsSource | undefined;
+  readonly listenStats: ListenStatsSource | undefined;
 }
 
 const DEFAULT_HISTORY = 600;
@@ -52,9 +53,10 @@ function count(value: unknown, what: string, fallback: number, max: number): num
   return n;
 }
 
-function path(value: unknown, what: string): string | undefined {
+function statsPath(value: unknown, what: string): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "string") throw new TypeError(`${what} must be a path`);
+  if (value instanceof WorkerStats) return value.path;
+  if (typeof value !== "string") throw new TypeError(`${what} must be a path or a WorkerStats`);
   if (value === "" || value.includes("\0")) throw new RangeError(`bad ${what} path ${JSON.stringify(value)}`);
   return value;
 }
@@ -75,13 +77,13 @@ export function watcherSettings(options: WatcherOptions): WatcherSettings {
   }
   const maxTails = count(options.maxTails, "maxTails", DEFAULT_MAX_TAILS, MAX_LIMIT);
   const allowedHost = hostRule(options.hosts);
-  const workerStats = path(options.workerStats, "workerStats");
+  const stats = statsPath(options.stats, "stats");
   const tailMaxSeconds = positive(options.tailMaxSeconds, "tailMaxSeconds", DEFAULT_TAIL_SECONDS);
   if (tailMaxSeconds > MAX_TIMER_SECONDS) {
     throw new RangeError(`tailMaxSeconds must be at most ${MAX_TIMER_SECONDS}, got ${tailMaxSeconds}`);
   }
-  if (options.stats !== undefined && typeof options.stats !== "function") {
-    throw new TypeError("stats must be a function");
+  if (options.listenStats !== undefined && typeof options.listenStats !== "function") {
+    throw new TypeError("listenStats must be a function");
   }
   BucketLayout.from(options.buckets); // a bad layout throws here, before any timer
   return {
@@ -93,7 +95,7 @@ export function watcherSettings(options: WatcherOptions): WatcherSettings {
     tailMaxSeconds,
     maxTails,
     allowedHost,
-    workerStats,
-    stats: options.stats,
+    stats,
+    listenStats: options.listenStats,
   };
 }

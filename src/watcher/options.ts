@@ -4,14 +4,15 @@
  * @module
  */
 import type { BucketOptions } from "../aggregate/histogram.ts";
-import type { ListenerStatsSource } from "../linux/listeners.ts";
+import type { ListenStatsSource } from "../linux/listeners.ts";
+import type { WorkerStats } from "../worker_stats.ts";
 
 /**
  * Options for `Watcher`.
  *
  * @example
  * ```ts
- * import { Watcher, type WatcherOptions } from "raindrops/hono";
+ * import { Watcher, type WatcherOptions } from "@raindrops/raindrops/hono";
  *
  * const options: WatcherOptions = { listeners: ["127.0.0.1:8080"], delay: 1, maxTails: 8 };
  * using watcher = new Watcher(options);
@@ -57,13 +58,16 @@ export interface WatcherOptions {
    */
   hosts?: readonly string[];
   /**
-   * Path of a middleware stats file (the `stats` path given to the
-   * `raindrops` middleware): the index then also shows the workers' calling and
-   * writing, in total and per worker, with charts over time. Read without
-   * becoming one of its workers; a missing file shows as such until it
-   * appears.
+   * The middleware's stats file (the `stats` given to the `raindrops`
+   * middleware), as a path or an open `WorkerStats`: the index then also
+   * shows the workers' calling and writing, in total and per worker, with
+   * charts over time. Read without becoming one of its workers; a missing
+   * file shows as such until it appears.
    */
-  workerStats?: string;
-  /** Replaces the kernel as the source of figures (tests, remote sources). */
-  stats?: ListenerStatsSource;
+  stats?: string | WorkerStats;
+  /**
+   * The source of listener figures, default the kernel (through
+   * sock_diag); another source for tests or remote figures.
+   */
+  listenStats?: ListenStatsSource;
 }

@@ -9,7 +9,7 @@
  */
 import type { Hono } from "hono";
 import { InetDiagSocket } from "../linux/diag_socket.ts";
-import { kernelListenerStats, type ListenerStatsSource } from "../linux/listeners.ts";
+import { kernelListenerStats, type ListenStatsSource } from "../linux/listeners.ts";
 import { WatchedListeners } from "./_listeners.ts";
 import { Poller } from "./_poller.ts";
 import { watcherRoutes } from "./_routes.ts";
@@ -19,6 +19,7 @@ import { WatchedWorkers } from "./_workers.ts";
 import type { WatcherOptions } from "./options.ts";
 
 export type { WatcherOptions } from "./options.ts";
+// Transitional, for hono.ts until it exports ListenStatsSource from src/linux/listeners.ts: remove then.
 export type { ListenerFigures, ListenerStatsSource } from "../linux/listeners.ts";
 
 /**
@@ -28,7 +29,7 @@ export type { ListenerFigures, ListenerStatsSource } from "../linux/listeners.ts
  * `maxListeners`) and keeps per listener an aggregate of active and of
  * queued connections, when each peak (a value above 0 reaching the
  * maximum) was first and last seen, and the time of the last reset. With
- * `workerStats` it also follows the workers of a middleware stats file. A
+ * `stats` it also follows the workers of a middleware stats file. A
  * timer drives the polls: `close()` (or `using`) stops it and ends every
  * tail.
  *
@@ -68,7 +69,7 @@ export type { ListenerFigures, ListenerStatsSource } from "../linux/listeners.ts
  *
  * @example
  * ```ts
- * import { Watcher } from "raindrops/hono";
+ * import { Watcher } from "@raindrops/raindrops/hono";
  * // Polls every second until watcher.close() (a top-level `using` would close it at once).
  * const watcher = new Watcher({ listeners: ["127.0.0.1:8080"], delay: 1 });
  * Deno.serve({ hostname: "127.0.0.1", port: 9418 }, watcher.fetch);
@@ -101,12 +102,10 @@ export class Watcher implements Disposable {
     this.delay = settings.delay;
     this.maxListeners = settings.maxListeners;
     this.maxTails = settings.maxTails;
-    const source: ListenerStatsSource = settings.stats ??
+    const source: ListenStatsSource = settings.listenStats ??
       ((l) => kernelListenerStats(l, this.#socket ??= new InetDiagSocket()));
     const listeners = this.#listeners = new WatchedListeners(settings.listeners, settings, Date.now());
-    const workers = settings.workerStats === undefined
-      ? undefined
-      : new WatchedWorkers(settings.workerStats, settings.history);
+    const workers = settings.stats === undefined ? undefined : new WatchedWorkers(settings.stats, settings.history);
     this.#poller = new Poller(settings.delay, (now) => {
       try {
         listeners.record(source(listeners.asked), now);
