@@ -21,8 +21,9 @@
  */
 import { writeSync } from "node:fs";
 import process from "node:process";
-import { runtime } from "../native/ffi.ts";
 import { VERSION } from "../version.ts";
+import { isoSeconds } from "../_iso_time.ts";
+import { commandLineArgs } from "./_args.ts";
 import { Aggregate } from "../aggregate/aggregate.ts";
 import { InetDiagSocket } from "../linux/diag_socket.ts";
 import { type ListenStats, tcpListenerStats, unixListenerStats } from "../linux/listen_stats.ts";
@@ -174,11 +175,6 @@ function byAddress([a]: [string, unknown], [b]: [string, unknown]): number {
   return fa - fb || (ha < hb ? -1 : ha > hb ? 1 : 0) || pa - pb;
 }
 
-/** `2025-01-02T03:04:05Z`: UTC, whole seconds, one column. */
-export function timestamp(d = new Date()): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
 const HEADER = ["timestamp", "address", "active", "queued"] as const;
 
 /** Formats rows under the header's columns; `width` is the address column's width. */
@@ -298,7 +294,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         wake = undefined;
         if (interrupted) break;
       }
-      const time = timestamp();
+      const time = isoSeconds(Date.now());
       const all = sample(o, sock);
       running.add(all);
       const rows = all.filter(([, s]) => s.queued >= o.threshold);
@@ -327,5 +323,5 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  process.exit(await main(runtime().args()));
+  process.exit(await main(commandLineArgs()));
 }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { isoSeconds } from "../_iso_time.ts";
 import { CSS, SCRIPT } from "./_client.ts";
 import type { Kind, WatchedListener } from "./_watched_listener.ts";
 import type { WatchedListeners } from "./_listeners.ts";
@@ -33,8 +34,10 @@ export function encodeAddr(addr: string): string {
   return encodeURIComponent(addr);
 }
 
-function isoSeconds(ms: number): string {
-  return ms ? new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z") : "-";
+
+/** A time on a page: ISO to the second, `-` for none (0). */
+function shownTime(ms: number): string {
+  return ms ? isoSeconds(ms) : "-";
 }
 
 function fmt(x: number | undefined): string {
@@ -140,7 +143,7 @@ export function indexPage(
     { "data-page": "index", "data-base": base, "data-delay": String(delay) },
     `
 <h1>raindrops watcher</h1>
-<p id="status" class="status">polled every ${delay} s, last poll ${isoSeconds(time)}</p>
+<p id="status" class="status">polled every ${delay} s, last poll ${shownTime(time)}</p>
 ${error === undefined ? "" : `<p class="status stale">last poll failed: ${escapeHtml(error)}</p>\n`}${
       workers ? workersSection(workers) : ""
     }<p class="legend"><span class="active">active</span><span class="queued">queued</span></p>
@@ -187,9 +190,9 @@ export function detailPage(base: string, delay: number, kind: Kind, addr: string
     stddev: fmt(agg.stddev),
     outliersLow: String(agg.outliersLow),
     outliersHigh: String(agg.outliersHigh),
-    firstPeakAt: isoSeconds(t.firstPeakAt),
-    lastPeakAt: isoSeconds(t.lastPeakAt),
-    lastReset: isoSeconds(st.lastReset),
+    firstPeakAt: shownTime(t.firstPeakAt),
+    lastPeakAt: shownTime(t.lastPeakAt),
+    lastReset: shownTime(st.lastReset),
   };
   const cards = CARDS.map(([field, label]) =>
     `<div class="card"><div class="k">${label}</div><div class="v" data-field="${field}">${values[field]}</div></div>`

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { isoSeconds } from "../_iso_time.ts";
 import type { Poller } from "./_poller.ts";
 import type { WatchedListeners } from "./_listeners.ts";
 
@@ -16,10 +17,6 @@ export interface TailRequest {
   readonly limit: number;
 }
 
-/** ISO 8601 to the second, as the tail prints it. */
-function isoSeconds(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
 
 /** The tails streaming from one Watcher. */
 export class Tailer {
