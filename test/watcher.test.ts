@@ -407,7 +407,10 @@ test(`POST /reset refuses Origin: null and a Host that is not an IP address, loc
     const res = await post({ Host: host, Origin: `http://${host}` });
     assert.equal(res.status, 303, host);
   }
-  assert.throws(() => new Watcher({ listeners: [addr], hosts: ["http://x/"], listenStats: () => new Map() }), RangeError);
+  assert.throws(
+    () => new Watcher({ listeners: [addr], hosts: ["http://x/"], listenStats: () => new Map() }),
+    RangeError,
+  );
   assert.throws(() => new Watcher({ listeners: [addr], hosts: [1 as never], listenStats: () => new Map() }), TypeError);
 });
 

@@ -34,7 +34,6 @@ export function encodeAddr(addr: string): string {
   return encodeURIComponent(addr);
 }
 
-
 /** A time on a page: ISO to the second, `-` for none (0). */
 function shownTime(ms: number): string {
   return ms ? isoSeconds(ms) : "-";

@@ -142,7 +142,10 @@ export function watcherRoutes(parts: WatcherParts): Hono {
     if (!sameOrigin(c.req.header("Origin"), host)) return c.text("Forbidden: cross-origin reset\n", 403);
     if (!settings.allowedHost(hostHeader)) {
       const shown = JSON.stringify(hostHeader);
-      return c.text(`Forbidden: reset under Host ${shown}; use an IP address, localhost, or a name in \`hosts\`\n`, 403);
+      return c.text(
+        `Forbidden: reset under Host ${shown}; use an IP address, localhost, or a name in \`hosts\`\n`,
+        403,
+      );
     }
     const found = named(c, "");
     if (!found) return notFound(c);

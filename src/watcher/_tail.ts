@@ -17,7 +17,6 @@ export interface TailRequest {
   readonly limit: number;
 }
 
-
 /** The tails streaming from one Watcher. */
 export class Tailer {
   /** Most tails streaming at once. */
