@@ -4,7 +4,7 @@ import net from "node:net";
 import { rmSync } from "node:fs";
 import { Hono } from "hono";
 import { Watcher } from "../src/watcher/watcher.ts";
-import { closeAll, connect, HeldListener } from "./fixtures/linux_sockets.ts";
+import { acceptingServer, closeAll, connect, HeldListener } from "./fixtures/linux_sockets.ts";
 import { eventually, LineReader, rawPost, runtimeName, serve, sleep } from "./fixtures/watcher_servers.ts";
 
 const DELAY = 0.05; // seconds between polls
@@ -526,3 +526,52 @@ test("a listenStats source giving non-count figures or no Map is an error of the
   answer = new Map([["127.0.0.1:1", { active: 2, queued: 1 }]]);
   assert.equal(watcher.poll(), true);
 });
+
+test(`a listener nothing listens on is marked on the index and in the JSON; an idle one and one served by a wildcard are not (${runtimeName})`, async () => {
+  await using wildcard = await acceptingServer("0.0.0.0");
+  await using idle = await acceptingServer("127.0.0.1");
+  const freed = await acceptingServer("127.0.0.1");
+  const gone = `127.0.0.1:${freed.port}`;
+  await freed[Symbol.asyncDispose]();
+  const asked = [`127.0.0.1:${idle.port}`, `127.0.0.1:${wildcard.port}`, gone];
+  using watcher = new Watcher({ listeners: asked, delay: DELAY });
+  await using server = serve(watcher.app);
+  const series = await (await fetch(`${server.origin}/series.json`)).json();
+  assert.deepEqual(series.listeners.map((l: { addr: string; listening: boolean }) => [l.addr, l.listening]), [
+    [asked[0], true],
+    [asked[1], true],
+    [gone, false],
+  ]);
+  const one = await (await fetch(`${server.origin}/series/${encodeURIComponent(gone)}.json`)).json();
+  assert.equal(one.listening, false);
+  const html = await (await fetch(`${server.origin}/`)).text();
+  const marked = [...html.matchAll(/<tr data-addr="([^"]+)" class="unlistened">/g)].map((m) => m[1]);
+  assert.deepEqual(marked, [gone]);
+  // A server starting there is listening at the next poll.
+  await using back = await listenOn(freed.port);
+  await eventually(async () => {
+    const s = await (await fetch(`${server.origin}/series/${encodeURIComponent(gone)}.json`)).json();
+    return s.listening === true;
+  });
+  assert.ok(back.listening);
+});
+
+test("a listenStats source's listeners: 0 marks a listener; figures without listeners do not", async () => {
+  const source = () =>
+    new Map([
+      ["10.0.0.1:80", { active: 0, queued: 0, listeners: 0 }],
+      ["10.0.0.2:80", { active: 0, queued: 0 }],
+    ]);
+  using watcher = new Watcher({ listeners: ["10.0.0.1:80", "10.0.0.2:80"], delay: 60, listenStats: source });
+  const data = await (await watcher.fetch(new Request("http://127.0.0.1/series.json"))).json();
+  assert.deepEqual(data.listeners.map((l: { listening: boolean }) => l.listening), [false, true]);
+});
+
+/** A TCP server on 127.0.0.1:`port`, closed on dispose. */
+async function listenOn(port: number): Promise<net.Server & AsyncDisposable> {
+  const server = net.createServer((c) => c.destroy());
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(port, "127.0.0.1", resolve));
+  return Object.assign(server, {
+    [Symbol.asyncDispose]: () => new Promise<void>((r) => server.close(() => r())),
+  });
+}

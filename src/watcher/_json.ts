@@ -47,6 +47,7 @@ export function seriesJSON(
     omitted: listeners.omitted,
     listeners: [...listeners.entries()].map(([addr, l]) => ({
       addr,
+      listening: l.listening,
       active: l.active.current,
       queued: l.queued.current,
       lastReset: l.lastReset,
@@ -60,6 +61,7 @@ export function seriesJSON(
 export function listenerSeriesJSON(at: PollTimes, addr: string, l: WatchedListener, points: number) {
   return {
     addr,
+    listening: l.listening,
     time: at.time,
     delay: at.delay,
     lastReset: l.lastReset,

@@ -10,7 +10,10 @@ import { isUnixListener } from "../linux/listeners.ts";
 import { WatchedListener } from "./_watched_listener.ts";
 
 /** What the Watcher reads of a listener's figures. */
-type Figures = Pick<ListenStats, "active" | "queued">;
+type Figures = Pick<ListenStats, "active" | "queued"> & Partial<Pick<ListenStats, "listeners">>;
+
+/** Tells a name no listening socket takes connections for, from its figures. */
+export type Unlistened = (name: string, figures: Figures) => boolean;
 
 /** A listener with connections now sorts first: queued, then active, then TCP before unix. */
 function busiestFirst([a, fa]: [string, Figures], [b, fb]: [string, Figures]): number {
@@ -80,10 +83,12 @@ export class WatchedListeners {
    * first drops the closed ones and admits new ones. Throws for figures
    * that are not counts, recording nothing.
    */
-  record(source: unknown, now: number): void {
+  record(source: unknown, now: number, unlistened: Unlistened): void {
     const figures = checked(source);
     if (this.#given === undefined) this.#admit(figures, now);
-    for (const [name, f] of figures) this.#byName.get(name)?.record(f.active, f.queued, now);
+    for (const [name, f] of figures) {
+      this.#byName.get(name)?.record(f.active, f.queued, now, !unlistened(name, f));
+    }
   }
 
   #start(name: string, now: number): void {

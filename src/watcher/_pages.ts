@@ -117,7 +117,7 @@ function indexRow(base: string, addr: string, st: WatchedListener): string {
   const q = escapeHtml(base + "queued/" + encodeAddr(addr));
   const t = escapeHtml(base + "tail/" + encodeAddr(addr));
   const r = escapeHtml(base + "reset/" + encodeAddr(addr));
-  return `<tr data-addr="${escapeHtml(addr)}">
+  return `<tr data-addr="${escapeHtml(addr)}"${st.listening ? "" : ' class="unlistened"'}>
 <td class="addr">${escapeHtml(addr)}</td>
 <td class="num active">${st.active.current}</td>
 <td class="num queued">${st.queued.current}</td>

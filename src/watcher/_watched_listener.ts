@@ -47,6 +47,8 @@ export class WatchedFigure {
 export class WatchedListener {
   readonly active: WatchedFigure;
   readonly queued: WatchedFigure;
+  /** False while the last poll found no listening socket for this name (a typo'd port, a stopped server). */
+  listening = true;
   /** ms since the epoch of the last reset (creation counts as one). */
   lastReset: number;
   /** The last polls: time (ms), active, queued. */
@@ -70,7 +72,8 @@ export class WatchedListener {
   }
 
   /** Records one poll's figures. */
-  record(active: number, queued: number, now: number): void {
+  record(active: number, queued: number, now: number, listening = true): void {
+    this.listening = listening;
     this.active.add(active, now);
     this.queued.add(queued, now);
     this.#history.push(now, active, queued);

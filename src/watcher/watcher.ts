@@ -9,8 +9,8 @@
  */
 import type { Hono } from "hono";
 import { InetDiagSocket } from "../linux/diag_socket.ts";
-import { kernelListenerStats, type ListenStatsSource } from "../linux/listeners.ts";
-import { WatchedListeners } from "./_listeners.ts";
+import { kernelListenerStats, type ListenStatsSource, nothingListens } from "../linux/listeners.ts";
+import { type Unlistened, WatchedListeners } from "./_listeners.ts";
 import { Poller } from "./_poller.ts";
 import { watcherRoutes } from "./_routes.ts";
 import { watcherSettings } from "./_settings.ts";
@@ -102,13 +102,17 @@ export class Watcher implements Disposable {
     this.delay = settings.delay;
     this.maxListeners = settings.maxListeners;
     this.maxTails = settings.maxTails;
-    const source: ListenStatsSource = settings.listenStats ??
-      ((l) => kernelListenerStats(l, this.#socket ??= new InetDiagSocket()));
+    const socket = () => this.#socket ??= new InetDiagSocket();
+    const source: ListenStatsSource = settings.listenStats ?? ((l) => kernelListenerStats(l, socket()));
+    // A source's word is taken as given; the kernel is asked whether a wildcard takes the address.
+    const unlistened: Unlistened = settings.listenStats
+      ? (_, f) => f.listeners === 0
+      : (name, f) => nothingListens(name, f, socket());
     const listeners = this.#listeners = new WatchedListeners(settings.listeners, settings, Date.now());
     const workers = settings.stats === undefined ? undefined : new WatchedWorkers(settings.stats, settings.history);
     this.#poller = new Poller(settings.delay, (now) => {
       try {
-        listeners.record(source(listeners.asked), now);
+        listeners.record(source(listeners.asked), now, unlistened);
       } finally {
         workers?.read(now);
       }
