@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RuntimeName, RUNTIMES, scriptArgs } from "./_helpers.ts";
-import { acceptingServer, closeAll, connect, HeldListener, waitFor } from "./fixtures/linux_sockets.ts";
+import { closeAll, connect, HeldListener, listenedAndNot, waitFor } from "./fixtures/linux_sockets.ts";
 import { tcpListenerStats } from "../src/linux/listen_stats.ts";
 
 const CLI = new URL("../src/cli/listener_stats.ts", import.meta.url).pathname;
@@ -175,12 +175,8 @@ for (const rt of RUNTIME_NAMES) {
   });
 
   test(`${rt}: an address nothing listens on is marked; an idle listener and one served by a wildcard are not`, async () => {
-    await using wildcard = await acceptingServer("0.0.0.0");
-    await using idle = await acceptingServer("127.0.0.1");
-    const freed = await acceptingServer("127.0.0.1");
-    const gone = `127.0.0.1:${freed.port}`;
-    await freed[Symbol.asyncDispose]();
-    const asked = [`127.0.0.1:${idle.port}`, `127.0.0.1:${wildcard.port}`, gone];
+    await using addresses = await listenedAndNot();
+    const { asked, gone } = addresses;
     const text = await cli(rt, asked);
     assert.equal(text.code, 0, text.stderr);
     const lines = text.stdout.trimEnd().split("\n").slice(1);

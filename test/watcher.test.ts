@@ -4,7 +4,7 @@ import net from "node:net";
 import { rmSync } from "node:fs";
 import { Hono } from "hono";
 import { Watcher } from "../src/watcher/watcher.ts";
-import { acceptingServer, closeAll, connect, HeldListener } from "./fixtures/linux_sockets.ts";
+import { closeAll, connect, HeldListener, listenedAndNot } from "./fixtures/linux_sockets.ts";
 import { eventually, LineReader, rawPost, runtimeName, serve, sleep } from "./fixtures/watcher_servers.ts";
 
 const DELAY = 0.05; // seconds between polls
@@ -528,12 +528,8 @@ test("a listenStats source giving non-count figures or no Map is an error of the
 });
 
 test(`a listener nothing listens on is marked on the index and in the JSON; an idle one and one served by a wildcard are not (${runtimeName})`, async () => {
-  await using wildcard = await acceptingServer("0.0.0.0");
-  await using idle = await acceptingServer("127.0.0.1");
-  const freed = await acceptingServer("127.0.0.1");
-  const gone = `127.0.0.1:${freed.port}`;
-  await freed[Symbol.asyncDispose]();
-  const asked = [`127.0.0.1:${idle.port}`, `127.0.0.1:${wildcard.port}`, gone];
+  await using addresses = await listenedAndNot();
+  const { asked, gone } = addresses;
   using watcher = new Watcher({ listeners: asked, delay: DELAY });
   await using server = serve(watcher.app);
   const series = await (await fetch(`${server.origin}/series.json`)).json();
@@ -548,7 +544,7 @@ test(`a listener nothing listens on is marked on the index and in the JSON; an i
   const marked = [...html.matchAll(/<tr data-addr="([^"]+)" class="unlistened">/g)].map((m) => m[1]);
   assert.deepEqual(marked, [gone]);
   // A server starting there is listening at the next poll.
-  await using back = await listenOn(freed.port);
+  await using back = await listenOn(addresses.port);
   await eventually(async () => {
     const s = await (await fetch(`${server.origin}/series/${encodeURIComponent(gone)}.json`)).json();
     return s.listening === true;
