@@ -63,6 +63,8 @@ export type { ListenerFigures, ListenerStatsSource } from "../linux/listeners.ts
  *   `omitted`, `maxListeners` and `workers`; with `since`, only the polls
  *   after that time, so the index fetches each point once).
  *
+ * A watched address no listening socket takes connections for (a typo'd
+ * port) is marked on the index and has `listening: false` in the JSON.
  * An address that is not watched answers 404 and creates no state. Every
  * name shown in HTML is escaped; pages carry their CSS, script and SVG
  * inline and a Content-Security-Policy that forbids loading anything else.
