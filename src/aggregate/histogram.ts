@@ -210,20 +210,15 @@ export class BucketLayout {
    * the largest row; no line is longer than 80 characters.
    */
   chart(counts: ArrayLike<number>, outliersLow: number, outliersHigh: number, total: number): string {
-    const rows = this.rows(counts, outliersLow, outliersHigh).map(({ label, count }): [string, number] => [
-      label,
-      count,
-    ]);
-    rows.push(["Total", total]);
-
+    const rows = [...this.rows(counts, outliersLow, outliersHigh), { label: "Total", count: total }];
     let labelWidth = 0, countWidth = 0, peak = 0;
-    for (const [label, count] of rows) {
+    for (const { label, count } of rows) {
       labelWidth = Math.max(labelWidth, label.length);
       countWidth = Math.max(countWidth, String(count).length);
     }
-    for (let r = 0; r < rows.length - 1; r++) peak = Math.max(peak, rows[r][1]);
+    for (let r = 0; r < rows.length - 1; r++) peak = Math.max(peak, rows[r].count);
     const barWidth = Math.max(1, CHART_WIDTH - labelWidth - countWidth - 4);
-    return rows.map(([label, count], r) => {
+    return rows.map(({ label, count }, r) => {
       const n = r === rows.length - 1 || count === 0 ? 0 : Math.max(1, Math.round((count / peak) * barWidth));
       const line = `${label.padStart(labelWidth)} | ${"#".repeat(n).padEnd(barWidth)} ${
         String(count).padStart(countWidth)
