@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
 import { NativeLibraryError } from "../errors.ts";
 
 /** A C type in the neutral symbol table. */
@@ -52,8 +51,6 @@ export interface Runtime {
   arrayBufferAt(address: number, bytes: number): ArrayBuffer;
   /** An environment variable, or undefined. */
   env(name: string): string | undefined;
-  /** The command-line arguments after the script, exactly as given. */
-  args(): string[];
 }
 
 // deno-lint-ignore no-explicit-any
@@ -79,24 +76,7 @@ function bunRuntime(): Runtime {
     },
     arrayBufferAt: (address, bytes) => ffi.toArrayBuffer(address, 0, bytes),
     env: (name) => g.process?.env?.[name],
-    args: () => withDoubleDash(g.process.argv.slice(2)),
   };
-}
-
-/**
- * Bun drops a `--` that directly follows the script from `process.argv`,
- * so `script -- -d` would read `-d` as an option; the kernel's copy of the
- * command line keeps it.
- */
-function withDoubleDash(args: string[]): string[] {
-  let cmdline: string[];
-  try {
-    cmdline = readFileSync("/proc/self/cmdline", "utf8").split("\0").slice(0, -1);
-  } catch {
-    return args;
-  }
-  const at = cmdline.length - args.length - 1;
-  return at > 0 && cmdline[at] === "--" ? ["--", ...args] : args;
 }
 
 function denoRuntime(): Runtime {
@@ -126,7 +106,6 @@ function denoRuntime(): Runtime {
         return undefined; // no --allow-env: behave as if unset
       }
     },
-    args: () => [...Deno.args],
   };
 }
 
