@@ -190,3 +190,22 @@ export class AggregateMismatchError extends RaindropsError {
     super(message, "AGGREGATE_MISMATCH");
   }
 }
+
+/**
+ * A metric defined differently from the one of the same name already in its
+ * shared file (another type, label names, buckets or gauge aggregation):
+ * every worker sharing the file must define it the same way.
+ *
+ * @example
+ * ```ts
+ * import { MetricMismatchError } from "raindrops";
+ * try { counter.inc(); }
+ * catch (e) { if (e instanceof MetricMismatchError) console.log(e.message); }
+ * ```
+ */
+export class MetricMismatchError extends RaindropsError {
+  /** `message` names the metric, the file, and both definitions. */
+  constructor(message: string) {
+    super(message, "METRIC_MISMATCH");
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Metric rows as Prometheus text (0.0.4) or OpenMetrics 1.0, and as the
+ * values prom-client's `Registry` reads from a metric's `get()`.
+ *
+ * @module
+ */
+import type { Row } from "./_read.ts";
+import type { MetricDefinition, SeriesEntry } from "./_series_log.ts";
+
+/** The label that tells the workers of a per-worker gauge apart. */
+export const WORKER_LABEL = "worker";
+
+/** A number as the exposition formats write it. */
+export function numberText(v: number): string {
+  return Number.isNaN(v) ? "NaN" : v === Infinity ? "+Inf" : v === -Infinity ? "-Inf" : String(v);
+}
+
+/** Escapes a label value (backslash, double quote, newline). */
+export function escapeLabel(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+/** `a="x",b="y"` of a label set (labels whose value is empty are left out, as Prometheus reads them). */
+const labelTexts = new WeakMap<SeriesEntry, string>();
+function labelText(s: SeriesEntry): string {
+  let text = labelTexts.get(s);
+  if (text === undefined) {
+    const names = s.metric.definition.labelNames;
+    text = s.values.map((v, i) => (v === "" ? "" : `${names[i]}="${escapeLabel(v)}"`)).filter(Boolean).join(",");
+    labelTexts.set(s, text);
+  }
+  return text;
+}
+
+/** The labels of a row without braces: constant labels first, then the set's own, then its worker. */
+function rowLabels(constant: string, row: Row): string {
+  const own = labelText(row.series), worker = row.worker === undefined ? "" : `${WORKER_LABEL}="${row.worker}"`;
+  return [constant, own, worker].filter(Boolean).join(",");
+}
+
+/** The family name OpenMetrics gives a counter (without `_total`). */
+export function counterFamily(name: string): string {
+  return name.endsWith("_total") ? name.slice(0, -6) : name;
+}
+
+/**
+ * One metric family in Prometheus text or OpenMetrics, every line ending in
+ * a newline. `constant` is a rendered list of labels put on every series.
+ */
+export function renderFamily(d: MetricDefinition, rows: readonly Row[], openMetrics: boolean, constant = ""): string {
+  const family = openMetrics && d.type === "counter" ? counterFamily(d.name) : d.name;
+  const help = openMetrics ? d.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"') : d.help
+    .replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+  let out = `# HELP ${family} ${help}\n# TYPE ${family} ${d.type}\n`;
+  if (d.type !== "histogram") {
+    const name = openMetrics && d.type === "counter" ? `${family}_total` : d.name;
+    for (const row of rows) {
+      const labels = rowLabels(constant, row);
+      out += `${name}${labels ? `{${labels}}` : ""} ${numberText(row.cells[0])}\n`;
+    }
+    return out;
+  }
+  const bounds = d.buckets!, n = bounds.length;
+  for (const row of rows) {
+    const c = row.cells, labels = rowLabels(constant, row);
+    const bucket = `${d.name}_bucket{${labels ? `${labels},` : ""}le="`, own = labels ? `{${labels}}` : "";
+    let cumulative = 0;
+    for (let i = 0; i < n; i++) {
+      cumulative += c[i];
+      out += `${bucket}${numberText(bounds[i])}"} ${cumulative}\n`;
+    }
+    cumulative += c[n];
+    out += `${bucket}+Inf"} ${cumulative}\n${d.name}_sum${own} ${numberText(c[n + 1])}\n`;
+    out += `${d.name}_count${own} ${cumulative}\n`;
+  }
+  return out;
+}
+
+/** One value as prom-client's `Registry` reads it. */
+export interface PromClientValue {
+  value: number;
+  labels: Record<string, string | number>;
+  metricName?: string;
+}
+
+/** The rows as prom-client's `get()` values (histograms as `_bucket`, `_sum` and `_count` values). */
+export function promClientValues(d: MetricDefinition, rows: readonly Row[]): PromClientValue[] {
+  const out: PromClientValue[] = [];
+  for (const row of rows) {
+    const labels: Record<string, string | number> = {};
+    row.series.values.forEach((v, i) => v !== "" && (labels[d.labelNames[i]] = v));
+    if (row.worker !== undefined) labels[WORKER_LABEL] = String(row.worker);
+    if (d.type !== "histogram") {
+      out.push({ value: row.cells[0], labels });
+      continue;
+    }
+    const c = row.cells, n = d.buckets!.length;
+    let cumulative = 0;
+    for (let i = 0; i <= n; i++) {
+      cumulative += c[i];
+      const le = i < n ? d.buckets![i] : "+Inf";
+      out.push({ value: cumulative, labels: { ...labels, le }, metricName: `${d.name}_bucket` });
+    }
+    out.push({ value: c[n + 1], labels, metricName: `${d.name}_sum` });
+    out.push({ value: cumulative, labels, metricName: `${d.name}_count` });
+  }
+  return out;
+}
