@@ -95,6 +95,9 @@ export class MetricsFile {
   /** The whole mapping as bytes (the heap). */
   u8: Uint8Array = new Uint8Array(0);
   readonly #rd: Raindrops;
+  /** The mapping as 32-bit words, and the distance between counters in them (see `counterWords`). */
+  #words: Int32Array = new Int32Array(0);
+  #stride = 0;
   readonly #identity: bigint;
   #closed = false;
 
@@ -136,8 +139,11 @@ export class MetricsFile {
   #map(bytes: number): void {
     const slots = Math.ceil(bytes / Raindrops.SIZE);
     if (slots > this.#rd.size) this.#rd.size = slots;
-    const { buffer } = counterWords(this.#rd).words;
+    const { words, stride } = counterWords(this.#rd);
+    const { buffer } = words;
     if (buffer === this.f64.buffer) return;
+    this.#words = words;
+    this.#stride = stride;
     this.f64 = new Float64Array(buffer);
     this.u64 = new BigUint64Array(buffer);
     this.u8 = new Uint8Array(buffer);
@@ -190,23 +196,35 @@ export class MetricsFile {
     return this.#identity;
   }
 
+  /** True when region `r` was ever used (read without a BigInt: scrapes ask for every region). */
+  used(r: number): boolean {
+    const w = (HEADER + r) * this.#stride;
+    return (this.#words[w] | this.#words[w + 1]) !== 0;
+  }
+
   /** The owner word of region `r`. */
   owner(r: number): bigint {
     return this.#rd.getBigInt(HEADER + r);
   }
 
   /**
-   * Claims a region for this thread: a free one, else one whose owner is
-   * dead. `clearGauges` zeroes the region's gauge cells while it is marked
-   * {@link CLAIMING}, so readers never see a dead owner's gauges as ours.
+   * Claims a region for this thread: a released one, else one whose owner
+   * is dead, else one never used, so the regions in use stay as few as the
+   * workers alive at once. `clearGauges` zeroes the region's gauge cells
+   * while it is marked {@link CLAIMING}, so readers never take a dead
+   * owner's gauges for ours.
    */
   claimRegion(clearGauges: (region: number) => void): number {
     const rd = this.#rd, regions = this.layout.regions;
-    for (let pass = 0; pass < 2; pass++) {
+    const wanted = [
+      (owner: bigint) => owner === RELEASED,
+      (owner: bigint) => owner !== 0n && owner !== RELEASED && !alive(owner),
+      (owner: bigint) => owner === 0n,
+    ];
+    for (const want of wanted) {
       for (let r = 0; r < regions; r++) {
         const owner = rd.getBigInt(HEADER + r);
-        const free = owner === 0n || owner === RELEASED;
-        if (pass === 0 ? !free : free || alive(owner)) continue;
+        if (!want(owner)) continue;
         const mark = CLAIMING | this.#identity;
         if (rd.compareExchange(HEADER + r, owner, mark) !== owner) continue;
         clearGauges(r);

@@ -6,7 +6,7 @@
  * @module
  */
 import { alive } from "../worker_stats.ts";
-import { CLAIMING, type MetricsFile, RELEASED } from "./_file.ts";
+import { CLAIMING, type MetricsFile, RELEASED, SEGMENT_CELLS } from "./_file.ts";
 import type { MetricEntry, SeriesEntry } from "./_series_log.ts";
 
 /** Regions to read, taken once per scrape. */
@@ -21,10 +21,11 @@ export interface Regions {
 export function regionsOf(file: MetricsFile, gauges: boolean): Regions {
   const used: number[] = [], live: number[] = [];
   for (let r = 0; r < file.layout.regions; r++) {
-    const owner = file.owner(r);
-    if (owner === 0n) continue;
+    if (!file.used(r)) continue;
     used.push(r);
-    if (!gauges || owner === RELEASED || (owner & CLAIMING) !== 0n) continue;
+    if (!gauges) continue;
+    const owner = file.owner(r);
+    if (owner === RELEASED || (owner & CLAIMING) !== 0n) continue;
     if (owner === file.identity || alive(owner)) live.push(r);
   }
   return { used, live };
@@ -39,13 +40,23 @@ export interface Row {
   readonly cells: Float64Array;
 }
 
-/** Adds the label set's cells over `regions` into `out`. */
-function addUp(file: MetricsFile, regions: readonly number[], s: SeriesEntry, out: Float64Array): void {
-  const f = file.f64, n = out.length;
-  for (const r of regions) {
-    const at = file.layout.cellIndex(r, s.cell);
-    for (let k = 0; k < n; k++) out[k] += f[at + k];
+/**
+ * Every cell handed out, added up over `regions`: what counters and
+ * histograms show. Page by page (a region's cells of a segment are one
+ * page), so the reads are sequential; reading one label set across every
+ * region instead would hit pages 4 KiB apart, which share cache sets.
+ */
+export function totalsOf(file: MetricsFile, regions: readonly number[]): Float64Array {
+  file.mapCells();
+  const top = file.cellTop, out = new Float64Array(top), f = file.f64;
+  for (let from = 0; from < top; from += SEGMENT_CELLS) {
+    const count = Math.min(SEGMENT_CELLS, top - from);
+    for (const r of regions) {
+      const at = file.layout.cellIndex(r, from) - from;
+      for (let k = from; k < from + count; k++) out[k] += f[at + k];
+    }
   }
+  return out;
 }
 
 /**
@@ -70,19 +81,19 @@ function gaugeValue(file: MetricsFile, regions: readonly number[], s: SeriesEntr
 }
 
 /**
- * The rows of a metric: every label set that has counted anything (an
+ * The rows of a metric (`totals` from {@link totalsOf} over `regions.used`): every label set that has counted anything (an
  * overflow set last, once it has), in the order they were made; a gauge's
  * label set only while a live worker has set it.
  */
-export function rowsOf(file: MetricsFile, regions: Regions, m: MetricEntry): Row[] {
-  const rows: Row[] = [], type = m.definition.type;
-  const ordered = m.overflow ? [...m.series.filter((s) => !s.overflow), m.overflow] : m.series;
-  for (const series of ordered) {
-    if (type !== "gauge") {
-      const cells = new Float64Array(m.cells);
-      addUp(file, regions.used, series, cells);
-      if (series.overflow && cells.every((v) => v === 0)) continue;
-      rows.push({ series, cells });
+export function rowsOf(file: MetricsFile, regions: Regions, totals: Float64Array, m: MetricEntry): Row[] {
+  const rows: Row[] = [], gauge = m.definition.type === "gauge";
+  // The overflow set (made with its metric) goes last.
+  const order = m.series.map((_, i) => i).sort((a, b) => Number(m.series[a].overflow) - Number(m.series[b].overflow));
+  for (const i of order) {
+    const series = m.series[i];
+    if (!gauge) {
+      const cells = totals.subarray(series.cell, series.cell + m.cells);
+      if (!series.overflow || cells.some((v) => v !== 0)) rows.push({ series, cells });
     } else if (m.definition.aggregate === "perWorker") {
       for (const worker of regions.live) {
         const at = file.layout.cellIndex(worker, series.cell);

@@ -99,6 +99,8 @@ export class SeriesLog {
   readonly #metrics = new Map<string, MetricEntry>();
   readonly #byRecord = new Map<number, MetricEntry>();
   readonly #series = new Map<string, SeriesEntry>();
+  /** Definitions already found and checked against the file's. */
+  readonly #checked = new WeakMap<MetricDefinition, MetricEntry>();
 
   constructor(file: MetricsFile) {
     this.#file = file;
@@ -216,6 +218,8 @@ export class SeriesLog {
 
   /** The file's entry for `definition`, added when missing; MetricMismatchError when it differs. */
   metric(definition: MetricDefinition): MetricEntry {
+    const known = this.#checked.get(definition);
+    if (known !== undefined) return known;
     for (;;) {
       this.catchUp(true);
       const found = this.#metrics.get(definition.name);
@@ -229,7 +233,10 @@ export class SeriesLog {
         // A labelled metric's overflow set is made with it, so a full file still has it;
         // a metric without labels has its one set from the start, shown as 0.
         const labelled = found.definition.labelNames.length > 0;
-        if (labelled ? found.overflow : found.series.length > 0) return found;
+        if (labelled ? found.overflow : found.series.length > 0) {
+          this.#checked.set(definition, found);
+          return found;
+        }
         if (this.#addSeries(found, labelled ? null : []) === null) throw this.#full(`metric ${definition.name}`);
         continue;
       }

@@ -43,6 +43,30 @@ export function counterFamily(name: string): string {
   return name.endsWith("_total") ? name.slice(0, -6) : name;
 }
 
+/** Each row's line starts (name and labels, up to the value), kept per label set for the next scrape. */
+const lineStarts = new WeakMap<SeriesEntry, { key: string; starts: string[] }>();
+
+/**
+ * The starts of a row's lines, up to the value: one for a counter or
+ * gauge; a histogram's buckets, +Inf, sum and count.
+ */
+function startsOf(d: MetricDefinition, row: Row, openMetrics: boolean, constant: string): string[] {
+  const key = `${openMetrics}${constant}`, cached = row.worker === undefined ? lineStarts.get(row.series) : undefined;
+  if (cached?.key === key) return cached.starts;
+  const labels = rowLabels(constant, row), own = labels ? `{${labels}}` : "";
+  let starts: string[];
+  if (d.type !== "histogram") {
+    const name = openMetrics && d.type === "counter" ? `${counterFamily(d.name)}_total` : d.name;
+    starts = [`${name}${own} `];
+  } else {
+    const bucket = `${d.name}_bucket{${labels ? `${labels},` : ""}le="`;
+    starts = [...d.buckets!.map((b) => `${bucket}${numberText(b)}"} `), `${bucket}+Inf"} `];
+    starts.push(`${d.name}_sum${own} `, `${d.name}_count${own} `);
+  }
+  if (row.worker === undefined) lineStarts.set(row.series, { key, starts });
+  return starts;
+}
+
 /**
  * One metric family in Prometheus text or OpenMetrics, every line ending in
  * a newline. `constant` is a rendered list of labels put on every series.
@@ -52,26 +76,19 @@ export function renderFamily(d: MetricDefinition, rows: readonly Row[], openMetr
   const help = openMetrics ? d.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"') : d.help
     .replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
   let out = `# HELP ${family} ${help}\n# TYPE ${family} ${d.type}\n`;
-  if (d.type !== "histogram") {
-    const name = openMetrics && d.type === "counter" ? `${family}_total` : d.name;
-    for (const row of rows) {
-      const labels = rowLabels(constant, row);
-      out += `${name}${labels ? `{${labels}}` : ""} ${numberText(row.cells[0])}\n`;
-    }
-    return out;
-  }
-  const bounds = d.buckets!, n = bounds.length;
   for (const row of rows) {
-    const c = row.cells, labels = rowLabels(constant, row);
-    const bucket = `${d.name}_bucket{${labels ? `${labels},` : ""}le="`, own = labels ? `{${labels}}` : "";
+    const starts = startsOf(d, row, openMetrics, constant), c = row.cells;
+    if (d.type !== "histogram") {
+      out += `${starts[0]}${numberText(c[0])}\n`;
+      continue;
+    }
+    const n = c.length - 1; // buckets and +Inf
     let cumulative = 0;
     for (let i = 0; i < n; i++) {
       cumulative += c[i];
-      out += `${bucket}${numberText(bounds[i])}"} ${cumulative}\n`;
+      out += `${starts[i]}${cumulative}\n`;
     }
-    cumulative += c[n];
-    out += `${bucket}+Inf"} ${cumulative}\n${d.name}_sum${own} ${numberText(c[n + 1])}\n`;
-    out += `${d.name}_count${own} ${cumulative}\n`;
+    out += `${starts[n]}${numberText(c[n])}\n${starts[n + 1]}${cumulative}\n`;
   }
   return out;
 }

@@ -20,11 +20,12 @@ export interface HistogramConfiguration<T extends string> extends MetricConfigur
 
 /** A histogram's label set, from `labels(...)`. */
 export class HistogramChild extends SeriesCells {
-  readonly #bounds: readonly number[];
+  /** The bounds as a typed array: a frozen array's elements are slow to read on JavaScriptCore. */
+  readonly #bounds: Float64Array;
 
   constructor(metric: Histogram<string>, values: readonly string[]) {
     super(metric, values);
-    this.#bounds = metric.definition.buckets!;
+    this.#bounds = Float64Array.from(metric.definition.buckets!);
   }
 
   /** Counts `value` (a finite number, in base units) in its bucket and adds it to the sum. */

@@ -7,7 +7,7 @@
  */
 import { defaultStatsPath } from "../middleware/stats_path.ts";
 import { DEFAULT_WORKER_SLOTS, MAX_WORKER_SLOTS } from "./_file.ts";
-import { regionsOf, rowsOf } from "./_read.ts";
+import { regionsOf, rowsOf, totalsOf } from "./_read.ts";
 import type { MetricDefinition, MetricEntry } from "./_series_log.ts";
 import { Store } from "./_store.ts";
 import { counterFamily, escapeLabel, numberText, type PromClientValue, promClientValues, renderFamily } from "./_text.ts";
@@ -112,9 +112,9 @@ export class Registry {
     };
     valuesOf = (r, d) => {
       const store = r.#open();
-      const m = store.log.metric(d);
-      store.file.mapCells();
-      return promClientValues(m.definition, rowsOf(store.file, regionsOf(store.file, d.type === "gauge"), m));
+      const m = store.log.metric(d), regions = regionsOf(store.file, d.type === "gauge");
+      const totals = d.type === "gauge" ? new Float64Array(0) : totalsOf(store.file, regions.used);
+      return promClientValues(m.definition, rowsOf(store.file, regions, totals, m));
     };
   }
 
@@ -252,8 +252,11 @@ export class Registry {
     const entries = this.#entries().filter((m) => only === undefined || m.definition.name === only);
     const file = this.#open().file;
     const regions = regionsOf(file, entries.some((m) => m.definition.type === "gauge"));
+    const totals = totalsOf(file, regions.used);
     let out = "";
-    for (const m of entries) out += renderFamily(m.definition, rowsOf(file, regions, m), openMetrics, this.#defaultLabels);
+    for (const m of entries) {
+      out += renderFamily(m.definition, rowsOf(file, regions, totals, m), openMetrics, this.#defaultLabels);
+    }
     return out;
   }
 
