@@ -43,7 +43,7 @@ export function raindrops(options: RaindropsMiddlewareOptions<Context> = {}): Mi
   }
   return function raindrops(c, next) {
     if (core.isStats(c.req.raw, c.req.path)) return core.stats(c);
-    core.enter(c.env);
+    core.enter();
     let pending: Promise<void>;
     try {
       pending = next();
