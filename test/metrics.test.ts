@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, symlinkSync, writeFileSync } from "node:fs";
 import { Registry as PromRegistry } from "prom-client";
 import {
   Counter,
@@ -16,6 +16,10 @@ import {
   Registry,
 } from "../src/metrics/mod.ts";
 import { ForeignFileError, MetricMismatchError } from "../src/errors.ts";
+import { prometheusStyle } from "../src/exposition/metric_families.ts";
+import { renderOpenMetrics, renderPrometheus } from "../src/exposition/prometheus_text.ts";
+import { registryJson } from "../src/exposition/registry_text.ts";
+import { readFamilies } from "../src/metrics/registry.ts";
 import { claimHeader } from "../src/file_header.ts";
 import { Raindrops } from "../src/raindrops.ts";
 import { WorkerStats } from "../src/worker_stats.ts";
@@ -206,4 +210,27 @@ test("hostile files are refused with ForeignFileError: other formats, other vers
   using link = tempShm("metrics-link");
   symlinkSync(corrupt.path, link.path);
   await assert.rejects(new Registry({ path: link.path }).metrics(), /symbolic link/);
+});
+
+test("the stats endpoint's Prometheus formats and JSON carry a registry's families after raindrops' own", async (t) => {
+  using tmp = tempShm("metrics-snapshot");
+  using registry = sample(tmp.path).registry;
+  const snapshot = { calling: 1, writing: 0, workers: 1, requests: 5, listeners: [], metrics: readFamilies(registry) };
+  const text = renderPrometheus(snapshot, prometheusStyle({ labels: { service: "shop" } }));
+  assert.match(text, /^raindrops_requests_total\{service="shop"\} 5$/m);
+  assert.match(text, /^shop_orders_total\{service="shop",kind="gift",region="eu"\} 1$/m);
+  assert.match(text, /^shop_checkout_seconds_bucket\{service="shop",kind="gift",le="\+Inf"\} 3$/m);
+  const om = renderOpenMetrics(snapshot);
+  assert.match(om, /^shop_orders_total\{kind="gift",region="eu"\} 1\n[^]*# EOF\n$/m);
+  assert.deepEqual(registryJson(snapshot.metrics).shop_checkout_seconds, {
+    type: "histogram",
+    help: "Checkout time.",
+    series: [{ labels: { kind: "gift" }, buckets: { "0.1": 1, "1": 2, "+Inf": 3 }, sum: 7.55, count: 3 }],
+  });
+  // A registry with nothing defined and no file reads as empty, and creates no file.
+  using idle = tempShm("metrics-idle");
+  assert.deepEqual(readFamilies(new Registry({ path: idle.path })), []);
+  assert.equal(existsSync(idle.path), false);
+  if (!promtool) return t.skip("promtool is not installed (apt-get install prometheus)");
+  assert.equal(promtoolCheck(text), "");
 });

@@ -6,6 +6,7 @@
  * @module
  */
 import type { ListenerStatsSource } from "../linux/listeners.ts";
+import type { RegistryFamily } from "./registry_text.ts";
 
 /** One listener's queue figures. */
 export interface ListenerSnapshot {
@@ -31,6 +32,8 @@ export interface StatsSnapshot {
   requests?: number;
   /** Listener lines, in order. */
   listeners: readonly ListenerSnapshot[];
+  /** The user's metrics (a registry's families, see `readFamilies`), after raindrops' own in the Prometheus formats. */
+  metrics?: readonly RegistryFamily[];
 }
 
 /**

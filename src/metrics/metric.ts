@@ -7,7 +7,7 @@
 import type { GaugeAggregation, MetricDefinition, MetricType } from "./_series_log.ts";
 import { adopt, type MetricValues, register, Registry, type RegisteredMetric, storeOf, valuesOf } from "./registry.ts";
 import { SEGMENT_CELLS } from "./_file.ts";
-import { WORKER_LABEL } from "./_text.ts";
+import { WORKER_LABEL } from "../exposition/registry_text.ts";
 
 /** Label values by label name; a missing label is the empty value. */
 export type LabelValues<T extends string> = Partial<Record<T, string | number>>;

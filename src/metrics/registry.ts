@@ -5,12 +5,21 @@
  *
  * @module
  */
-import { defaultStatsPath } from "../middleware/stats_path.ts";
+import { defaultStatsPath } from "../stats_path.ts";
 import { DEFAULT_WORKER_SLOTS, MAX_WORKER_SLOTS } from "./_file.ts";
 import { regionsOf, rowsOf, totalsOf } from "./_read.ts";
 import type { MetricDefinition, MetricEntry } from "./_series_log.ts";
 import { Store } from "./_store.ts";
-import { counterFamily, escapeLabel, numberText, type PromClientValue, promClientValues, renderFamily } from "./_text.ts";
+import { existsSync } from "node:fs";
+import {
+  counterFamily,
+  escapeLabel,
+  numberText,
+  type PromClientValue,
+  promClientValues,
+  type RegistryFamily,
+  renderRegistry,
+} from "../exposition/registry_text.ts";
 
 /** Content type of Prometheus text format 0.0.4. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -63,6 +72,8 @@ export let storeOf: (registry: Registry) => Store;
 export let adopt: (registry: Registry, definition: MetricDefinition) => void;
 /** Internal: sets where a registry's file is (a function: found at first use), unless it is open at another path. */
 let placeAt: (registry: Registry, path: string | (() => string)) => boolean;
+/** Internal: every metric of a registry's file as read now (see {@link readFamilies}). */
+let familiesOf: (registry: Registry) => RegistryFamily[];
 /** Internal: one metric's values read from its registry's file. */
 export let valuesOf: (registry: Registry, definition: MetricDefinition) => PromClientValue[];
 
@@ -105,6 +116,10 @@ export class Registry {
   static {
     storeOf = (r) => r.#open();
     adopt = (r, d) => void r.#own.set(d.name, d);
+    familiesOf = (r) => {
+      if (typeof r.#path === "function") r.#path = r.#path();
+      return r.#idle ? [] : r.#families();
+    };
     placeAt = (r, path) => {
       if (r.#store !== null) return r.#path === (typeof path === "function" ? path() : path);
       r.#path = path;
@@ -247,17 +262,23 @@ export class Registry {
     return [...store.log.metrics];
   }
 
-  /** The file's metrics rendered (no `# EOF`). */
-  #renderFile(openMetrics: boolean, only?: string): string {
+  /** The file's metrics (or only the one named `only`) as read now. */
+  #families(only?: string): RegistryFamily[] {
     const entries = this.#entries().filter((m) => only === undefined || m.definition.name === only);
     const file = this.#open().file;
     const regions = regionsOf(file, entries.some((m) => m.definition.type === "gauge"));
     const totals = totalsOf(file, regions.used);
-    let out = "";
-    for (const m of entries) {
-      out += renderFamily(m.definition, rowsOf(file, regions, totals, m), openMetrics, this.#defaultLabels);
-    }
-    return out;
+    return entries.map((m) => ({ definition: m.definition, rows: rowsOf(file, regions, totals, m) }));
+  }
+
+  /** The file's metrics rendered (no `# EOF`). */
+  #renderFile(openMetrics: boolean, only?: string): string {
+    return renderRegistry(this.#families(only), openMetrics, this.#defaultLabels);
+  }
+
+  /** True when reading would only create an empty file: nothing defined here, no file yet. */
+  get #idle(): boolean {
+    return this.#store === null && this.#own.size === 0 && typeof this.#path === "string" && !existsSync(this.#path);
   }
 
   /** A metric of another registry or of prom-client, through its `get()`. */
@@ -306,6 +327,22 @@ export class Registry {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/**
+ * Every metric of `registry`'s file as read now, for an exposition that
+ * renders them beside raindrops' own series (the stats endpoint's
+ * `StatsSnapshot.metrics`). Reading claims no region; a registry with no
+ * file yet and nothing defined gives none (the file is not created).
+ *
+ * @example
+ * ```ts
+ * import { readFamilies, register } from "./registry.ts";
+ * readFamilies(register).map((f) => f.definition.name); // e.g. ["jobs_total"]
+ * ```
+ */
+export function readFamilies(registry: Registry = register): RegistryFamily[] {
+  return familiesOf(registry);
 }
 
 /** The file of the default registry: beside the middleware's stats file, with `.metrics` added. */

@@ -1,11 +1,19 @@
 /**
- * Metric rows as Prometheus text (0.0.4) or OpenMetrics 1.0, and as the
- * values prom-client's `Registry` reads from a metric's `get()`.
+ * The families of a metrics registry (`src/metrics/`) as Prometheus text
+ * (0.0.4) or OpenMetrics 1.0, as JSON, and as the values prom-client's
+ * `Registry` reads from a metric's `get()`; and the escaping and naming
+ * rules every Prometheus exposition here follows.
  *
  * @module
  */
-import type { Row } from "./_read.ts";
-import type { MetricDefinition, SeriesEntry } from "./_series_log.ts";
+import type { Row } from "../metrics/_read.ts";
+import type { MetricDefinition, SeriesEntry } from "../metrics/_series_log.ts";
+
+/** A metric of a registry as read at one moment: its definition and its rows. */
+export interface RegistryFamily {
+  readonly definition: MetricDefinition;
+  readonly rows: readonly Row[];
+}
 
 /** The label that tells the workers of a per-worker gauge apart. */
 export const WORKER_LABEL = "worker";
@@ -89,6 +97,57 @@ export function renderFamily(d: MetricDefinition, rows: readonly Row[], openMetr
       out += `${starts[i]}${cumulative}\n`;
     }
     out += `${starts[n]}${numberText(c[n])}\n${starts[n + 1]}${cumulative}\n`;
+  }
+  return out;
+}
+
+/** `a="x",b="y"` of constant labels, put on every series. */
+export function constantLabels(labels: Readonly<Record<string, string>>): string {
+  return Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",");
+}
+
+/**
+ * Every family of a registry in Prometheus text or OpenMetrics (without
+ * `# EOF`); `constant` from {@link constantLabels}.
+ *
+ * @example
+ * ```ts
+ * import { readFamilies, register } from "../metrics/registry.ts";
+ * renderRegistry(readFamilies(register), false); // "# HELP jobs_total Jobs run.\n# TYPE jobs_total counter\njobs_total 3\n"
+ * ```
+ */
+export function renderRegistry(families: readonly RegistryFamily[], openMetrics: boolean, constant = ""): string {
+  let out = "";
+  for (const f of families) out += renderFamily(f.definition, f.rows, openMetrics, constant);
+  return out;
+}
+
+/**
+ * A registry's families for the stats endpoint's JSON: by name, the type,
+ * help and each series' labels with its value, or for a histogram its
+ * cumulative bucket counts by bound, sum and count.
+ *
+ * @example
+ * ```ts
+ * import { readFamilies, register } from "../metrics/registry.ts";
+ * registryJson(readFamilies(register));
+ * // { jobs_total: { type: "counter", help: "Jobs run.", series: [{ labels: {}, value: 3 }] } }
+ * ```
+ */
+export function registryJson(families: readonly RegistryFamily[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const { definition: d, rows } of families) {
+    const series = rows.map((row) => {
+      const labels: Record<string, string> = {};
+      row.series.values.forEach((v, i) => v !== "" && (labels[d.labelNames[i]] = v));
+      if (row.worker !== undefined) labels[WORKER_LABEL] = String(row.worker);
+      if (d.type !== "histogram") return { labels, value: row.cells[0] };
+      const buckets: Record<string, number> = {}, n = d.buckets!.length;
+      let cumulative = 0;
+      for (let i = 0; i <= n; i++) buckets[i < n ? numberText(d.buckets![i]) : "+Inf"] = cumulative += row.cells[i];
+      return { labels, buckets, sum: row.cells[n + 1], count: cumulative };
+    });
+    out[d.name] = { type: d.type, help: d.help, series };
   }
   return out;
 }
