@@ -39,7 +39,12 @@ async function pairedScrapes(ours: () => Promise<unknown>, theirs: () => Promise
     t.push(await cpuMsPerCall(theirs, calls));
     ratios.push(o[r] / t[r]);
   }
-  return { ours: median(o), theirs: median(t), ratio: median(ratios), spread: [Math.min(...ratios), Math.max(...ratios)] };
+  return {
+    ours: median(o),
+    theirs: median(t),
+    ratio: median(ratios),
+    spread: [Math.min(...ratios), Math.max(...ratios)],
+  };
 }
 
 const registries: Registry[] = [];
@@ -47,8 +52,16 @@ try {
   // Hot paths, in a registry on a shared file.
   const registry = new Registry({ path, workerSlots: WORKERS + 1 });
   registries.push(registry);
-  const child = new Counter({ name: "bench_total", help: "Bench.", labelNames: ["a"], registers: [registry] }).labels("x");
-  const timing = new Histogram({ name: "bench_seconds", help: "Bench.", labelNames: ["a"], buckets: BUCKETS, registers: [registry] })
+  const child = new Counter({ name: "bench_total", help: "Bench.", labelNames: ["a"], registers: [registry] }).labels(
+    "x",
+  );
+  const timing = new Histogram({
+    name: "bench_seconds",
+    help: "Bench.",
+    labelNames: ["a"],
+    buckets: BUCKETS,
+    registers: [registry],
+  })
     .labels("x");
   const shared = new Int32Array(new SharedArrayBuffer(64));
   const atomics = nsPerOp((n) => {
@@ -66,31 +79,63 @@ try {
   for (let w = 0; w < WORKERS; w++) {
     const worker = w === 0 ? registry : new Registry({ path });
     if (w > 0) registries.push(worker);
-    const h = new Histogram({ name: "scrape_seconds", help: "Scraped.", labelNames: ["route"], buckets: BUCKETS, registers: [worker] });
-    for (let s = 0; s < LABEL_SETS; s++) for (let i = 0; i < 20; i++) h.labels(`/route/${s}`).observe(values(w * 1000 + s * 20 + i));
+    const h = new Histogram({
+      name: "scrape_seconds",
+      help: "Scraped.",
+      labelNames: ["route"],
+      buckets: BUCKETS,
+      registers: [worker],
+    });
+    for (let s = 0; s < LABEL_SETS; s++) {
+      for (let i = 0; i < 20; i++) h.labels(`/route/${s}`).observe(values(w * 1000 + s * 20 + i));
+    }
   }
   const reader = new Registry({ path });
   registries.push(reader);
 
   // prom-client, the same data in one process.
   const prom = new PromRegistry();
-  const ph = new PromHistogram({ name: "scrape_seconds", help: "Scraped.", labelNames: ["route"], buckets: BUCKETS, registers: [prom] });
+  const ph = new PromHistogram({
+    name: "scrape_seconds",
+    help: "Scraped.",
+    labelNames: ["route"],
+    buckets: BUCKETS,
+    registers: [prom],
+  });
   for (let w = 0; w < WORKERS; w++) {
-    for (let s = 0; s < LABEL_SETS; s++) for (let i = 0; i < 20; i++) ph.labels(`/route/${s}`).observe(values(w * 1000 + s * 20 + i));
+    for (let s = 0; s < LABEL_SETS; s++) {
+      for (let i = 0; i < 20; i++) ph.labels(`/route/${s}`).observe(values(w * 1000 + s * 20 + i));
+    }
   }
   const scrape = await pairedScrapes(() => reader.metrics(), () => prom.metrics());
 
   report(`metrics: writes, ns per operation (best of 5 x ${N / 1e6}M)`, [
     { label: "Atomics.add, SharedArrayBuffer (baseline)", value: atomics, unit: "ns/op" },
-    { label: "Counter child inc(), /dev/shm file", value: inc, unit: "ns/op", baseline: atomics, baselineName: "Atomics.add" },
-    { label: "Histogram child observe(), 12 buckets", value: observe, unit: "ns/op", baseline: inc, baselineName: "Counter child inc()" },
+    {
+      label: "Counter child inc(), /dev/shm file",
+      value: inc,
+      unit: "ns/op",
+      baseline: atomics,
+      baselineName: "Atomics.add",
+    },
+    {
+      label: "Histogram child observe(), 12 buckets",
+      value: observe,
+      unit: "ns/op",
+      baseline: inc,
+      baselineName: "Counter child inc()",
+    },
   ]);
   const title = `metrics: scrape of ${WORKERS} workers x ${LABEL_SETS} label sets x ${BUCKETS.length} buckets, CPU ms`;
   console.log(`\n${title} — ${runtimeLabel()}`);
-  console.log(`  ${"prom-client registry.metrics(), one process (baseline)".padEnd(56)} ${scrape.theirs.toFixed(3)} ms`);
+  console.log(
+    `  ${"prom-client registry.metrics(), one process (baseline)".padEnd(56)} ${scrape.theirs.toFixed(3)} ms`,
+  );
   console.log(
     `  ${"Registry#metrics(), 64 worker regions".padEnd(56)} ${scrape.ours.toFixed(3)} ms  ` +
-      `${scrape.ratio.toFixed(2)}x baseline (median of per-round ratios, ${scrape.spread.map((x) => x.toFixed(2)).join("-")})`,
+      `${scrape.ratio.toFixed(2)}x baseline (median of per-round ratios, ${
+        scrape.spread.map((x) => x.toFixed(2)).join("-")
+      })`,
   );
   emit({ group: title, name: "prom-client registry.metrics()", value: scrape.theirs, unit: "ms" });
   emit({

@@ -87,7 +87,10 @@ test("metrics() renders Prometheus text and OpenMetrics, each clean for promtool
   );
   registry.setContentType(OPENMETRICS_CONTENT_TYPE);
   const om = await registry.metrics();
-  assert.match(om, /^# HELP shop_orders Orders taken\.\n# TYPE shop_orders counter\nshop_orders_total\{kind="gift",region="eu"\} 1\n/);
+  assert.match(
+    om,
+    /^# HELP shop_orders Orders taken\.\n# TYPE shop_orders counter\nshop_orders_total\{kind="gift",region="eu"\} 1\n/,
+  );
   assert.ok(om.endsWith("# EOF\n"));
   if (!promtool) return t.skip("promtool is not installed (apt-get install prometheus)");
   assert.equal(promtoolCheck(text), "");
@@ -97,7 +100,12 @@ test("a prom-client Registry collects our metrics, and merges our registry", asy
   using tmp = tempShm("metrics-prom");
   using registry = new Registry({ path: tmp.path });
   const prom = new PromRegistry();
-  const counter = new Counter({ name: "jobs_total", help: "Jobs run.", labelNames: ["queue"], registers: [registry, prom] });
+  const counter = new Counter({
+    name: "jobs_total",
+    help: "Jobs run.",
+    labelNames: ["queue"],
+    registers: [registry, prom],
+  });
   counter.labels("mail").inc(4);
   new Histogram({ name: "job_seconds", help: "Job time.", buckets: [1], registers: [registry] }).observe(2);
   const collected = await prom.metrics();
@@ -138,12 +146,17 @@ test("gauges combine their writers as configured; startTimer and the bucket help
   max.set(3);
   max.set(-2);
   assert.equal((await max.get()).values[0].value, -2);
-  const h = new Histogram({ name: "t_seconds", help: "T.", buckets: linearBuckets(0.5, 0.5, 2), registers: [registry] });
+  const h = new Histogram({
+    name: "t_seconds",
+    help: "T.",
+    buckets: linearBuckets(0.5, 0.5, 2),
+    registers: [registry],
+  });
   const seconds = h.startTimer()();
   assert.ok(seconds >= 0 && seconds < 0.5);
   assert.equal((await h.get()).values.find((v) => v.labels.le === 0.5)?.value, 1);
   assert.deepEqual(exponentialBuckets(1, 2, 3), [1, 2, 4]);
-  assert.equal((await other.metrics()), "");
+  assert.equal(await other.metrics(), "");
 });
 
 test("misuse gets typed errors that name the fix", () => {
@@ -162,7 +175,10 @@ test("misuse gets typed errors that name the fix", () => {
   assert.throws(() => new Counter({ name: "x", help: "x", labelNames: ["__x"], registers: [registry] }), RangeError);
   assert.throws(() => new Histogram({ name: "h", help: "h", buckets: [1, 1], registers: [registry] }), /ascend/);
   assert.throws(() => new Histogram({ name: "h", help: "h", labelNames: ["le"], registers: [registry] }), /le/);
-  assert.throws(() => new Gauge({ name: "g", help: "g", aggregate: "avg" as never, registers: [registry] }), RangeError);
+  assert.throws(
+    () => new Gauge({ name: "g", help: "g", aggregate: "avg" as never, registers: [registry] }),
+    RangeError,
+  );
   assert.throws(() => new Counter({ name: "c_total", help: "again", registers: [registry] }), /already registered/);
   assert.throws(() => new Registry({ workerSlots: 0 }), RangeError);
   assert.throws(() => new Gauge({ name: "g2", help: "g", registers: [registry] }).set(NaN), RangeError);
@@ -212,7 +228,7 @@ test("hostile files are refused with ForeignFileError: other formats, other vers
   await assert.rejects(new Registry({ path: link.path }).metrics(), /symbolic link/);
 });
 
-test("the stats endpoint's Prometheus formats and JSON carry a registry's families after raindrops' own", async (t) => {
+test("the stats endpoint's Prometheus formats and JSON carry a registry's families after raindrops' own", (t) => {
   using tmp = tempShm("metrics-snapshot");
   using registry = sample(tmp.path).registry;
   const snapshot = { calling: 1, writing: 0, workers: 1, requests: 5, listeners: [], metrics: readFamilies(registry) };

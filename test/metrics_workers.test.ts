@@ -9,7 +9,7 @@ import { statSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { Registry } from "../src/metrics/mod.ts";
 import { MetricsFile } from "../src/metrics/_file.ts";
-import { fixture, RUNTIMES, type RuntimeName, scriptArgs, tempShm } from "./_helpers.ts";
+import { fixture, type RuntimeName, RUNTIMES, scriptArgs, tempShm } from "./_helpers.ts";
 /** The fixture's histogram buckets. */
 const BUCKETS = [0.25, 0.75];
 
@@ -166,7 +166,10 @@ test("random SIGKILLs while 4 mixed processes count, restarted each time: the fi
   assert.ok(kills >= 4, `only ${kills} kills`);
   assert.equal(total(await scrape(reader)), acknowledged);
   // Restarted workers took the dead ones' regions.
-  assert.ok(usedRegions(tmp.path) <= MIXED.length + 1, `${usedRegions(tmp.path)} regions used by ${MIXED.length} workers`);
+  assert.ok(
+    usedRegions(tmp.path) <= MIXED.length + 1,
+    `${usedRegions(tmp.path)} regions used by ${MIXED.length} workers`,
+  );
 });
 
 test("10,000 short-lived workers leave the file no larger than the first did, with as many regions as workers at once", async () => {

@@ -6,13 +6,24 @@
  *
  * @module
  */
-import type { Row } from "../metrics/_read.ts";
-import type { MetricDefinition, SeriesEntry } from "../metrics/_series_log.ts";
+import type { MetricDefinition } from "../metrics/definition.ts";
 
-/** A metric of a registry as read at one moment: its definition and its rows. */
+/** One series of a registry's metric as read at one moment. */
+export interface FamilyRow {
+  /** Its label values, in the order of the metric's label names ("" for a label left out). */
+  readonly values: readonly string[];
+  /** The worker slot of a per-worker gauge's series. */
+  readonly worker?: number;
+  /** A counter's or gauge's value; a histogram's bucket counts (not cumulative), +Inf count and sum. */
+  readonly cells: Float64Array;
+}
+
+/** A metric of a registry as read at one moment: its definition and its series. */
 export interface RegistryFamily {
+  /** The metric, as its file defines it. */
   readonly definition: MetricDefinition;
-  readonly rows: readonly Row[];
+  /** Its series, in the order they were made (the overflow set last). */
+  readonly rows: readonly FamilyRow[];
 }
 
 /** The label that tells the workers of a per-worker gauge apart. */
@@ -29,20 +40,14 @@ export function escapeLabel(value: string): string {
 }
 
 /** `a="x",b="y"` of a label set (labels whose value is empty are left out, as Prometheus reads them). */
-const labelTexts = new WeakMap<SeriesEntry, string>();
-function labelText(s: SeriesEntry): string {
-  let text = labelTexts.get(s);
-  if (text === undefined) {
-    const names = s.metric.definition.labelNames;
-    text = s.values.map((v, i) => (v === "" ? "" : `${names[i]}="${escapeLabel(v)}"`)).filter(Boolean).join(",");
-    labelTexts.set(s, text);
-  }
-  return text;
+function labelText(names: readonly string[], values: readonly string[]): string {
+  return values.map((v, i) => (v === "" ? "" : `${names[i]}="${escapeLabel(v)}"`)).filter(Boolean).join(",");
 }
 
 /** The labels of a row without braces: constant labels first, then the set's own, then its worker. */
-function rowLabels(constant: string, row: Row): string {
-  const own = labelText(row.series), worker = row.worker === undefined ? "" : `${WORKER_LABEL}="${row.worker}"`;
+function rowLabels(d: MetricDefinition, constant: string, row: FamilyRow): string {
+  const own = labelText(d.labelNames, row.values),
+    worker = row.worker === undefined ? "" : `${WORKER_LABEL}="${row.worker}"`;
   return [constant, own, worker].filter(Boolean).join(",");
 }
 
@@ -51,17 +56,22 @@ export function counterFamily(name: string): string {
   return name.endsWith("_total") ? name.slice(0, -6) : name;
 }
 
-/** Each row's line starts (name and labels, up to the value), kept per label set for the next scrape. */
-const lineStarts = new WeakMap<SeriesEntry, { key: string; starts: string[] }>();
+/**
+ * Each row's line starts (name and labels, up to the value), kept for the
+ * next scrape by its label values (the same array as long as its registry
+ * is open).
+ */
+const lineStarts = new WeakMap<readonly string[], { key: string; starts: string[] }>();
 
 /**
  * The starts of a row's lines, up to the value: one for a counter or
  * gauge; a histogram's buckets, +Inf, sum and count.
  */
-function startsOf(d: MetricDefinition, row: Row, openMetrics: boolean, constant: string): string[] {
-  const key = `${openMetrics}${constant}`, cached = row.worker === undefined ? lineStarts.get(row.series) : undefined;
+function startsOf(d: MetricDefinition, row: FamilyRow, openMetrics: boolean, constant: string): string[] {
+  const key = `${openMetrics}${d.name}${constant}`;
+  const cached = row.worker === undefined ? lineStarts.get(row.values) : undefined;
   if (cached?.key === key) return cached.starts;
-  const labels = rowLabels(constant, row), own = labels ? `{${labels}}` : "";
+  const labels = rowLabels(d, constant, row), own = labels ? `{${labels}}` : "";
   let starts: string[];
   if (d.type !== "histogram") {
     const name = openMetrics && d.type === "counter" ? `${counterFamily(d.name)}_total` : d.name;
@@ -71,7 +81,7 @@ function startsOf(d: MetricDefinition, row: Row, openMetrics: boolean, constant:
     starts = [...d.buckets!.map((b) => `${bucket}${numberText(b)}"} `), `${bucket}+Inf"} `];
     starts.push(`${d.name}_sum${own} `, `${d.name}_count${own} `);
   }
-  if (row.worker === undefined) lineStarts.set(row.series, { key, starts });
+  if (row.worker === undefined) lineStarts.set(row.values, { key, starts });
   return starts;
 }
 
@@ -79,7 +89,12 @@ function startsOf(d: MetricDefinition, row: Row, openMetrics: boolean, constant:
  * One metric family in Prometheus text or OpenMetrics, every line ending in
  * a newline. `constant` is a rendered list of labels put on every series.
  */
-export function renderFamily(d: MetricDefinition, rows: readonly Row[], openMetrics: boolean, constant = ""): string {
+export function renderFamily(
+  d: MetricDefinition,
+  rows: readonly FamilyRow[],
+  openMetrics: boolean,
+  constant = "",
+): string {
   const family = openMetrics && d.type === "counter" ? counterFamily(d.name) : d.name;
   const help = openMetrics ? d.help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"') : d.help
     .replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
@@ -139,7 +154,7 @@ export function registryJson(families: readonly RegistryFamily[]): Record<string
   for (const { definition: d, rows } of families) {
     const series = rows.map((row) => {
       const labels: Record<string, string> = {};
-      row.series.values.forEach((v, i) => v !== "" && (labels[d.labelNames[i]] = v));
+      row.values.forEach((v, i) => v !== "" && (labels[d.labelNames[i]] = v));
       if (row.worker !== undefined) labels[WORKER_LABEL] = String(row.worker);
       if (d.type !== "histogram") return { labels, value: row.cells[0] };
       const buckets: Record<string, number> = {}, n = d.buckets!.length;
@@ -154,17 +169,20 @@ export function registryJson(families: readonly RegistryFamily[]): Record<string
 
 /** One value as prom-client's `Registry` reads it. */
 export interface PromClientValue {
+  /** The series' value. */
   value: number;
+  /** Its labels (a histogram bucket's `le` is its bound, or `"+Inf"`). */
   labels: Record<string, string | number>;
+  /** The series' own name when it is not the metric's (`…_bucket`, `…_sum`, `…_count`). */
   metricName?: string;
 }
 
 /** The rows as prom-client's `get()` values (histograms as `_bucket`, `_sum` and `_count` values). */
-export function promClientValues(d: MetricDefinition, rows: readonly Row[]): PromClientValue[] {
+export function promClientValues(d: MetricDefinition, rows: readonly FamilyRow[]): PromClientValue[] {
   const out: PromClientValue[] = [];
   for (const row of rows) {
     const labels: Record<string, string | number> = {};
-    row.series.values.forEach((v, i) => v !== "" && (labels[d.labelNames[i]] = v));
+    row.values.forEach((v, i) => v !== "" && (labels[d.labelNames[i]] = v));
     if (row.worker !== undefined) labels[WORKER_LABEL] = String(row.worker);
     if (d.type !== "histogram") {
       out.push({ value: row.cells[0], labels });

@@ -8,6 +8,7 @@
 import { alive } from "../worker_stats.ts";
 import { CLAIMING, type MetricsFile, RELEASED, SEGMENT_CELLS } from "./_file.ts";
 import type { MetricEntry, SeriesEntry } from "./_series_log.ts";
+import type { FamilyRow } from "../exposition/registry_text.ts";
 
 /** Regions to read, taken once per scrape. */
 export interface Regions {
@@ -29,15 +30,6 @@ export function regionsOf(file: MetricsFile, gauges: boolean): Regions {
     if (owner === file.identity || alive(owner)) live.push(r);
   }
   return { used, live };
-}
-
-/** One row of a family: a label set's figures, and the worker it belongs to for per-worker gauges. */
-export interface Row {
-  readonly series: SeriesEntry;
-  /** The region (worker slot) of a per-worker gauge's row. */
-  readonly worker?: number;
-  /** A counter's or gauge's value; a histogram's bucket counts, +Inf count and sum. */
-  readonly cells: Float64Array;
 }
 
 /**
@@ -85,23 +77,23 @@ function gaugeValue(file: MetricsFile, regions: readonly number[], s: SeriesEntr
  * overflow set last, once it has), in the order they were made; a gauge's
  * label set only while a live worker has set it.
  */
-export function rowsOf(file: MetricsFile, regions: Regions, totals: Float64Array, m: MetricEntry): Row[] {
-  const rows: Row[] = [], gauge = m.definition.type === "gauge";
+export function rowsOf(file: MetricsFile, regions: Regions, totals: Float64Array, m: MetricEntry): FamilyRow[] {
+  const rows: FamilyRow[] = [], gauge = m.definition.type === "gauge";
   // The overflow set (made with its metric) goes last.
   const order = m.series.map((_, i) => i).sort((a, b) => Number(m.series[a].overflow) - Number(m.series[b].overflow));
   for (const i of order) {
     const series = m.series[i];
     if (!gauge) {
       const cells = totals.subarray(series.cell, series.cell + m.cells);
-      if (!series.overflow || cells.some((v) => v !== 0)) rows.push({ series, cells });
+      if (!series.overflow || cells.some((v) => v !== 0)) rows.push({ values: series.values, cells });
     } else if (m.definition.aggregate === "perWorker") {
       for (const worker of regions.live) {
         const at = file.layout.cellIndex(worker, series.cell);
-        if (file.f64[at + 1] !== 0) rows.push({ series, worker, cells: Float64Array.of(file.f64[at]) });
+        if (file.f64[at + 1] !== 0) rows.push({ values: series.values, worker, cells: Float64Array.of(file.f64[at]) });
       }
     } else {
       const value = gaugeValue(file, regions.live, series);
-      if (value !== undefined) rows.push({ series, cells: Float64Array.of(value) });
+      if (value !== undefined) rows.push({ values: series.values, cells: Float64Array.of(value) });
     }
   }
   return rows;

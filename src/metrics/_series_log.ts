@@ -20,6 +20,7 @@
 import { ExhaustedError, ForeignFileError, MetricMismatchError, RaindropsError } from "../errors.ts";
 import { alive } from "../worker_stats.ts";
 import { MAX_RECORDS, type MetricsFile, RECORD_BYTES, SEGMENT_CELLS } from "./_file.ts";
+import type { MetricDefinition } from "./definition.ts";
 
 const METRIC = 1n, SERIES = 2n, VOID = 3n;
 const CLAIM = 1n << 63n;
@@ -27,28 +28,6 @@ const LOW = 0xffff_ffffn;
 const OVERFLOW_FLAG = 1n << 32n;
 /** How long an append waits for a live writer to finish the record before it. */
 const WAIT_MS = 10_000;
-
-/** The kinds of metric. */
-export type MetricType = "counter" | "gauge" | "histogram";
-
-/** How a gauge's per-worker values combine into what is shown. */
-export type GaugeAggregation = "sum" | "max" | "min" | "last" | "perWorker";
-
-/** A metric as stored in the file: what every process must agree on, and the first definer's help and cap. */
-export interface MetricDefinition {
-  readonly name: string;
-  readonly type: MetricType;
-  readonly help: string;
-  readonly labelNames: readonly string[];
-  /** Upper bounds of a histogram's buckets, ascending, without +Inf. */
-  readonly buckets?: readonly number[];
-  /** A gauge's aggregation. */
-  readonly aggregate?: GaugeAggregation;
-  /** Label sets kept before the overflow set takes the rest. */
-  readonly maxLabelSets: number;
-  /** The label value of every label in the overflow set. */
-  readonly overflowValue: string;
-}
 
 /** Cells per label set: a counter's value; a gauge's value and time set; a histogram's buckets, +Inf and sum. */
 export function cellsOf(d: Pick<MetricDefinition, "type" | "buckets">): number {
@@ -161,7 +140,13 @@ export class SeriesLog {
       throw new ForeignFileError(f.path ?? "anonymous memory", `has a corrupt record ${i} (${(e as Error).message})`);
     }
     if (kind === METRIC) {
-      const m: MetricEntry = { record: i, definition: value as MetricDefinition, cells: cellsOf(value as MetricDefinition), series: [], labelSets: 0 };
+      const m: MetricEntry = {
+        record: i,
+        definition: value as MetricDefinition,
+        cells: cellsOf(value as MetricDefinition),
+        series: [],
+        labelSets: 0,
+      };
       this.#metrics.set(m.definition.name, m);
       this.#byRecord.set(i, m);
       return;
@@ -180,7 +165,8 @@ export class SeriesLog {
     if (!metric || values.length !== metric.definition.labelNames.length) return false;
     if (!values.every((v) => typeof v === "string")) return false;
     const cells = metric.cells;
-    return cell + cells <= this.#file.cellTop && Math.floor(cell / SEGMENT_CELLS) === Math.floor((cell + cells - 1) / SEGMENT_CELLS);
+    return cell + cells <= this.#file.cellTop &&
+      Math.floor(cell / SEGMENT_CELLS) === Math.floor((cell + cells - 1) / SEGMENT_CELLS);
   }
 
   /**
@@ -240,7 +226,9 @@ export class SeriesLog {
         if (this.#addSeries(found, labelled ? null : []) === null) throw this.#full(`metric ${definition.name}`);
         continue;
       }
-      if (this.#append(METRIC, JSON.stringify(definition), 0, 0n) === null) throw this.#full(`metric ${definition.name}`);
+      if (this.#append(METRIC, JSON.stringify(definition), 0, 0n) === null) {
+        throw this.#full(`metric ${definition.name}`);
+      }
     }
   }
 
@@ -267,7 +255,9 @@ export class SeriesLog {
   /** Appends a label set (`null`: the overflow set) and reads it in. */
   #addSeries(metric: MetricEntry, values: readonly string[] | null): number | undefined | null {
     const overflow = values === null;
-    const text = JSON.stringify(overflow ? metric.definition.labelNames.map(() => metric.definition.overflowValue) : values);
+    const text = JSON.stringify(
+      overflow ? metric.definition.labelNames.map(() => metric.definition.overflowValue) : values,
+    );
     const added = this.#append(SERIES, text, metric.cells, BigInt(metric.record) | (overflow ? OVERFLOW_FLAG : 0n));
     this.catchUp(true);
     return added;

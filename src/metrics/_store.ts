@@ -31,7 +31,9 @@ export class Store {
     f.mapCells();
     for (const m of this.log.metrics) {
       if (m.definition.type !== "gauge") continue;
-      for (const s of m.series) f.f64.fill(0, f.layout.cellIndex(region, s.cell), f.layout.cellIndex(region, s.cell) + 2);
+      for (const s of m.series) {
+        f.f64.fill(0, f.layout.cellIndex(region, s.cell), f.layout.cellIndex(region, s.cell) + 2);
+      }
     }
   }
 

@@ -30,7 +30,9 @@ export function linearBuckets(start: number, width: number, count: number): numb
  * ```
  */
 export function exponentialBuckets(start: number, factor: number, count: number): number[] {
-  if (![start, factor, count].every(Number.isFinite) || start <= 0 || factor <= 1 || !Number.isInteger(count) || count < 1) {
+  if (
+    ![start, factor, count].every(Number.isFinite) || start <= 0 || factor <= 1 || !Number.isInteger(count) || count < 1
+  ) {
     throw new RangeError("exponentialBuckets needs a positive start, a factor above 1 and a positive integer count");
   }
   return Array.from({ length: count }, (_, i) => start * factor ** i);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { badNumber, Metric, type LabelValues, type MetricConfiguration, SeriesCells } from "./metric.ts";
+import { badNumber, type LabelValues, Metric, type MetricConfiguration, SeriesCells } from "./metric.ts";
 
 /** A counter's label set, from `labels(...)`: keep it to count without a lookup. */
 export class CounterChild extends SeriesCells {
@@ -34,16 +34,19 @@ export class CounterChild extends SeriesCells {
  * ```
  */
 export class Counter<T extends string = string> extends Metric<T, CounterChild> {
+  /** A counter named and labelled as `config` says; TypeError or RangeError for a bad configuration. */
   constructor(config: MetricConfiguration<T>) {
     super("counter", config, {}, []);
   }
 
+  /** The child of checked label values. */
   protected child(values: readonly string[]): CounterChild {
     return new CounterChild(this, values);
   }
 
   /** Adds `value` (default 1) to the label set `labels` (default: every label empty). */
   inc(labels: LabelValues<T>, value?: number): void;
+  /** Adds `value` (default 1) to the series without labels (every label empty). */
   inc(value?: number): void;
   inc(a?: unknown, b?: unknown): void {
     const [child, value] = this.split(a, b);

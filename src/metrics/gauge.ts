@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { GaugeAggregation } from "./_series_log.ts";
-import { badNumber, Metric, type LabelValues, type MetricConfiguration, SeriesCells, WORKER_LABEL } from "./metric.ts";
+import type { GaugeAggregation } from "./definition.ts";
+import { badNumber, type LabelValues, Metric, type MetricConfiguration, SeriesCells, WORKER_LABEL } from "./metric.ts";
 
 export type { GaugeAggregation };
 const AGGREGATIONS: readonly GaugeAggregation[] = ["sum", "max", "min", "last", "perWorker"];
@@ -29,6 +29,7 @@ export interface GaugeConfiguration<T extends string> extends MetricConfiguratio
 export class GaugeChild extends SeriesCells {
   readonly #stamped: boolean;
 
+  /** The label set `values` of `metric` (made by `labels()`). */
   constructor(metric: Gauge<string>, values: readonly string[]) {
     super(metric, values);
     this.#stamped = metric.definition.aggregate === "last";
@@ -89,18 +90,21 @@ export class GaugeChild extends SeriesCells {
  * ```
  */
 export class Gauge<T extends string = string> extends Metric<T, GaugeChild> {
+  /** A gauge named and labelled as `config` says; TypeError or RangeError for a bad configuration. */
   constructor(config: GaugeConfiguration<T>) {
     const aggregate = config?.aggregate ?? "sum";
     if (!AGGREGATIONS.includes(aggregate)) throw new RangeError(`aggregate must be one of ${AGGREGATIONS.join(", ")}`);
     super("gauge", config, { aggregate }, aggregate === "perWorker" ? [WORKER_LABEL] : []);
   }
 
+  /** The child of checked label values. */
   protected child(values: readonly string[]): GaugeChild {
     return new GaugeChild(this, values);
   }
 
   /** Sets this worker's value of the label set `labels` (default: every label empty). */
   set(labels: LabelValues<T>, value: number): void;
+  /** Sets this worker's value of the series without labels. */
   set(value: number): void;
   set(a: unknown, b?: unknown): void {
     const [child, value] = this.split(a, b);
@@ -109,6 +113,7 @@ export class Gauge<T extends string = string> extends Metric<T, GaugeChild> {
 
   /** Adds `value` (default 1). */
   inc(labels: LabelValues<T>, value?: number): void;
+  /** Adds `value` (default 1) to the series without labels. */
   inc(value?: number): void;
   inc(a?: unknown, b?: unknown): void {
     const [child, value] = this.split(a, b);
@@ -117,6 +122,7 @@ export class Gauge<T extends string = string> extends Metric<T, GaugeChild> {
 
   /** Subtracts `value` (default 1). */
   dec(labels: LabelValues<T>, value?: number): void;
+  /** Subtracts `value` (default 1) from the series without labels. */
   dec(value?: number): void;
   dec(a?: unknown, b?: unknown): void {
     const [child, value] = this.split(a, b);

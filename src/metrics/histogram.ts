@@ -4,10 +4,22 @@
  *
  * @module
  */
-import { badNumber, checkBuckets, Metric, type LabelValues, type MetricConfiguration, SeriesCells } from "./metric.ts";
+import { badNumber, checkBuckets, type LabelValues, Metric, type MetricConfiguration, SeriesCells } from "./metric.ts";
 
 /** Bucket upper bounds used when none are given: seconds, from 5 ms to 10 s. */
-export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+]);
 
 /** Configuration of a {@link Histogram}. */
 export interface HistogramConfiguration<T extends string> extends MetricConfiguration<T> {
@@ -23,6 +35,7 @@ export class HistogramChild extends SeriesCells {
   /** The bounds as a typed array: a frozen array's elements are slow to read on JavaScriptCore. */
   readonly #bounds: Float64Array;
 
+  /** The label set `values` of `metric` (made by `labels()`). */
   constructor(metric: Histogram<string>, values: readonly string[]) {
     super(metric, values);
     this.#bounds = Float64Array.from(metric.definition.buckets!);
@@ -71,16 +84,19 @@ export class HistogramChild extends SeriesCells {
  * ```
  */
 export class Histogram<T extends string = string> extends Metric<T, HistogramChild> {
+  /** A histogram named and labelled as `config` says; TypeError or RangeError for a bad configuration. */
   constructor(config: HistogramConfiguration<T>) {
     super("histogram", config, { buckets: Object.freeze(checkBuckets(config?.buckets ?? DEFAULT_BUCKETS)) }, ["le"]);
   }
 
+  /** The child of checked label values. */
   protected child(values: readonly string[]): HistogramChild {
     return new HistogramChild(this, values);
   }
 
   /** Observes `value` in the label set `labels` (default: every label empty). */
   observe(labels: LabelValues<T>, value: number): void;
+  /** Observes `value` in the series without labels (every label empty). */
   observe(value: number): void;
   observe(a: unknown, b?: unknown): void {
     const [child, value] = this.split(a, b);

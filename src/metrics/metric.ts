@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { GaugeAggregation, MetricDefinition, MetricType } from "./_series_log.ts";
-import { adopt, type MetricValues, register, Registry, type RegisteredMetric, storeOf, valuesOf } from "./registry.ts";
+import type { GaugeAggregation, MetricDefinition, MetricType } from "./definition.ts";
+import { adopt, type MetricValues, register, type RegisteredMetric, Registry, storeOf, valuesOf } from "./registry.ts";
 import { SEGMENT_CELLS } from "./_file.ts";
 import { WORKER_LABEL } from "../exposition/registry_text.ts";
 
@@ -56,6 +56,7 @@ export class SeriesCells {
   readonly #metric: Metric<string>;
   readonly #values: readonly string[];
 
+  /** The label set `values` of `metric` (made by `labels()`). */
   constructor(metric: Metric<string>, values: readonly string[]) {
     this.#metric = metric;
     this.#values = values;
@@ -81,7 +82,9 @@ export function badNumber(what: string, value: unknown, rule: string): Error {
 
 /** The parts of a definition a metric type adds. */
 export interface DefinitionExtras {
+  /** A histogram's bucket bounds. */
   readonly buckets?: readonly number[];
+  /** A gauge's aggregation. */
   readonly aggregate?: GaugeAggregation;
 }
 
@@ -92,10 +95,13 @@ export interface DefinitionExtras {
 export abstract class Metric<T extends string, Child extends SeriesCells = SeriesCells> implements RegisteredMetric {
   /** Its name (prom-client's `Registry` may rewrite it when rendering OpenMetrics). */
   name: string;
+  /** The HELP text. */
   readonly help: string;
+  /** Counter, gauge or histogram. */
   readonly type: MetricType;
   /** How prom-client's cluster aggregation combines it: these figures are already totals over workers. */
   readonly aggregator = "first";
+  /** Its label names, in the order `labels(...)` takes values. */
   readonly labelNames: readonly T[];
   /** What is stored in the file. */
   readonly definition: MetricDefinition;
@@ -104,11 +110,17 @@ export abstract class Metric<T extends string, Child extends SeriesCells = Serie
   readonly #children = new Map<string, Child>();
   readonly #index: ReadonlyMap<string, number>;
 
+  /**
+   * Checks `config` (TypeError or RangeError) and registers the metric in
+   * `config.registers`; `reserved` are label names its own series use.
+   */
   constructor(type: MetricType, config: MetricConfiguration<T>, extras: DefinitionExtras, reserved: readonly string[]) {
     if (config === null || typeof config !== "object") throw new TypeError("configuration must be an object");
     const { name, help } = config;
     if (typeof name !== "string") throw new TypeError(`name must be a string, got ${typeof name}`);
-    if (!NAME.test(name)) throw new RangeError(`metric name ${JSON.stringify(name)} is invalid ([a-zA-Z_:][a-zA-Z0-9_:]*)`);
+    if (!NAME.test(name)) {
+      throw new RangeError(`metric name ${JSON.stringify(name)} is invalid ([a-zA-Z_:][a-zA-Z0-9_:]*)`);
+    }
     if (typeof help !== "string" || help === "") throw new TypeError(`help of ${name} must be a non-empty string`);
     const labelNames = config.labelNames ?? [];
     if (!Array.isArray(labelNames)) throw new TypeError(`labelNames of ${name} must be an array of strings`);
@@ -160,12 +172,17 @@ export abstract class Metric<T extends string, Child extends SeriesCells = Serie
    * by name; a label left out has the empty value.
    */
   labels(...values: (string | number)[]): Child;
+  /** The label set of these values by label name; a label left out has the empty value. */
   labels(labels: LabelValues<T>): Child;
   labels(...args: unknown[]): Child {
     const values = args.length === 1 && typeof args[0] === "object" && args[0] !== null
       ? this.#byName(args[0] as Record<string, unknown>)
       : this.#positional(args);
-    const key = values.length === 1 ? values[0] : values.some((v) => v.includes("\0")) ? JSON.stringify(values) : values.join("\0");
+    const key = values.length === 1
+      ? values[0]
+      : values.some((v) => v.includes("\0"))
+      ? JSON.stringify(values)
+      : values.join("\0");
     let child = this.#children.get(key);
     if (child === undefined) {
       child = this.child(values);
@@ -183,7 +200,9 @@ export abstract class Metric<T extends string, Child extends SeriesCells = Serie
 
   #positional(args: unknown[]): string[] {
     if (args.length !== this.labelNames.length) {
-      throw new RangeError(`${this.name} has ${this.labelNames.length} labels (${this.labelNames.join(", ")}), got ${args.length} values`);
+      throw new RangeError(
+        `${this.name} has ${this.labelNames.length} labels (${this.labelNames.join(", ")}), got ${args.length} values`,
+      );
     }
     return args.map((v, i) => this.#text(this.labelNames[i], v));
   }
@@ -192,7 +211,9 @@ export abstract class Metric<T extends string, Child extends SeriesCells = Serie
     const values = this.labelNames.map(() => "");
     for (const [name, value] of Object.entries(labels)) {
       const i = this.#index.get(name);
-      if (i === undefined) throw new RangeError(`${this.name} has no label ${name} (it has ${this.labelNames.join(", ") || "none"})`);
+      if (i === undefined) {
+        throw new RangeError(`${this.name} has no label ${name} (it has ${this.labelNames.join(", ") || "none"})`);
+      }
       if (value !== undefined) values[i] = this.#text(name, value);
     }
     return values;
@@ -218,12 +239,20 @@ export abstract class Metric<T extends string, Child extends SeriesCells = Serie
 
 /** Checks histogram buckets: finite, strictly ascending, at most what one segment holds. */
 export function checkBuckets(buckets: unknown): number[] {
-  if (!Array.isArray(buckets) || buckets.length === 0) throw new TypeError("buckets must be a non-empty array of numbers");
-  if (buckets.length > SEGMENT_CELLS - 2) throw new RangeError(`at most ${SEGMENT_CELLS - 2} buckets, got ${buckets.length}`);
+  if (!Array.isArray(buckets) || buckets.length === 0) {
+    throw new TypeError("buckets must be a non-empty array of numbers");
+  }
+  if (buckets.length > SEGMENT_CELLS - 2) {
+    throw new RangeError(`at most ${SEGMENT_CELLS - 2} buckets, got ${buckets.length}`);
+  }
   const out = buckets.filter((b) => b !== Infinity);
   out.forEach((b, i) => {
-    if (typeof b !== "number" || !Number.isFinite(b)) throw new RangeError(`bucket bounds must be finite numbers, got ${b}`);
-    if (i > 0 && !(b > out[i - 1])) throw new RangeError(`bucket bounds must ascend strictly, got ${out[i - 1]} then ${b}`);
+    if (typeof b !== "number" || !Number.isFinite(b)) {
+      throw new RangeError(`bucket bounds must be finite numbers, got ${b}`);
+    }
+    if (i > 0 && !(b > out[i - 1])) {
+      throw new RangeError(`bucket bounds must ascend strictly, got ${out[i - 1]} then ${b}`);
+    }
   });
   return out;
 }

@@ -7,7 +7,16 @@
 export { Counter, CounterChild } from "./counter.ts";
 export { Gauge, type GaugeAggregation, GaugeChild, type GaugeConfiguration } from "./gauge.ts";
 export { DEFAULT_BUCKETS, Histogram, HistogramChild, type HistogramConfiguration } from "./histogram.ts";
-export { DEFAULT_MAX_LABEL_SETS, type LabelValues, type MetricConfiguration } from "./metric.ts";
+export {
+  DEFAULT_MAX_LABEL_SETS,
+  type DefinitionExtras,
+  type LabelValues,
+  Metric,
+  type MetricConfiguration,
+  SeriesCells,
+} from "./metric.ts";
+export type { MetricDefinition, MetricType } from "./definition.ts";
+export type { FamilyRow, PromClientValue, RegistryFamily } from "../exposition/registry_text.ts";
 export { exponentialBuckets, linearBuckets } from "./buckets.ts";
 export {
   defaultMetricsPath,

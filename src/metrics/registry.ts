@@ -8,7 +8,8 @@
 import { defaultStatsPath } from "../stats_path.ts";
 import { DEFAULT_WORKER_SLOTS, MAX_WORKER_SLOTS } from "./_file.ts";
 import { regionsOf, rowsOf, totalsOf } from "./_read.ts";
-import type { MetricDefinition, MetricEntry } from "./_series_log.ts";
+import type { MetricDefinition } from "./definition.ts";
+import type { MetricEntry } from "./_series_log.ts";
 import { Store } from "./_store.ts";
 import { existsSync } from "node:fs";
 import {
@@ -48,18 +49,27 @@ export interface RegistryOptions {
 
 /** What a metric's `get()` answers, as prom-client's `Registry` reads it. */
 export interface MetricValues {
+  /** The metric name. */
   name: string;
+  /** The HELP text. */
   help: string;
+  /** `counter`, `gauge`, `histogram` (or prom-client's `summary`). */
   type: string;
+  /** How prom-client's cluster aggregation would combine it across processes. */
   aggregator: string;
+  /** Each series' value and labels. */
   values: PromClientValue[];
 }
 
 /** A metric a registry can render: one of ours, or prom-client's (anything with prom-client's `get()`). */
 export interface RegisteredMetric {
+  /** The metric name (prom-client's `Registry` may rewrite it for OpenMetrics). */
   name: string;
+  /** The HELP text. */
   readonly help: string;
+  /** `counter`, `gauge`, `histogram` (or prom-client's `summary`). */
   readonly type: string;
+  /** Its series as read now. */
   get(): Promise<MetricValues>;
 }
 
@@ -215,7 +225,9 @@ export class Registry {
     const entries = Object.entries(labels);
     for (const [name] of entries) {
       if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name) || name.startsWith("__")) {
-        throw new RangeError(`label name ${JSON.stringify(name)} is invalid ([a-zA-Z_][a-zA-Z0-9_]*, not starting "__")`);
+        throw new RangeError(
+          `label name ${JSON.stringify(name)} is invalid ([a-zA-Z_][a-zA-Z0-9_]*, not starting "__")`,
+        );
       }
     }
     this.#defaultLabelNames = new Set(entries.map(([n]) => n));
@@ -231,15 +243,22 @@ export class Registry {
     const out = [...this.#metrics.values()];
     for (const m of this.#entries()) {
       if (this.#metrics.has(m.definition.name)) continue;
-      const d = m.definition, registry = this;
-      out.push({
+      const d = m.definition;
+      // `name` as prom-client's registry may leave it (it drops a counter's `_total` for OpenMetrics).
+      const view: RegisteredMetric = {
         name: d.name,
         help: d.help,
         type: d.type,
-        get(): Promise<MetricValues> {
-          return Promise.resolve({ name: this.name, help: d.help, type: d.type, aggregator: AGGREGATOR, values: valuesOf(registry, d) });
-        },
-      });
+        get: () =>
+          Promise.resolve({
+            name: view.name,
+            help: d.help,
+            type: d.type,
+            aggregator: AGGREGATOR,
+            values: valuesOf(this, d),
+          }),
+      };
+      out.push(view);
     }
     return out;
   }
@@ -301,7 +320,9 @@ export class Registry {
   async metrics(): Promise<string> {
     const openMetrics = this.#contentType === OPENMETRICS_CONTENT_TYPE;
     let out = this.#renderFile(openMetrics);
-    for (const m of this.#metrics.values()) if (!this.#own.has(m.name)) out += await this.#renderForeign(m, openMetrics);
+    for (const m of this.#metrics.values()) {
+      if (!this.#own.has(m.name)) out += await this.#renderForeign(m, openMetrics);
+    }
     return openMetrics ? `${out}# EOF\n` : out;
   }
 
