@@ -222,6 +222,11 @@ test("hostile files are refused with ForeignFileError: other formats, other vers
     file.close();
   }
   await assert.rejects(new Registry({ path: corrupt.path }).metrics(), /corrupt record 0/);
+  {
+    using header = new Raindrops(4, { path: corrupt.path });
+    header.set(2, 2 ** 40); // cells handed out: a count that would map a terabyte
+  }
+  await assert.rejects(new Registry({ path: corrupt.path }).metrics(), /claims 1099511627776 cells/);
 
   using link = tempShm("metrics-link");
   symlinkSync(corrupt.path, link.path);

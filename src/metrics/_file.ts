@@ -106,7 +106,7 @@ export class MetricsFile {
     try {
       this.layout = this.#claim(workerSlots);
       this.#identity = currentIdentity();
-      this.#map(this.layout.bytesFor(this.#rd.getBigInt(CELL_TOP) > 0n ? this.cellTop : 0));
+      this.mapCells();
     } catch (e) {
       this.#rd.evaporate();
       throw e;
@@ -186,9 +186,20 @@ export class MetricsFile {
     return this.layout.heap + at;
   }
 
-  /** Maps every cell handed out so far (other processes may have grown the file). */
+  /**
+   * Maps every cell handed out so far (other processes may have grown the
+   * file). A count no writer makes (more than every record could own) is a
+   * ForeignFileError: nothing that size is mapped.
+   */
   mapCells(): void {
-    this.#map(this.layout.bytesFor(this.cellTop));
+    const top = this.cellTop, heap = this.heapTop;
+    if (top > MAX_RECORDS * SEGMENT_CELLS || heap > HEAP_BYTES) {
+      throw new ForeignFileError(
+        this.path ?? "anonymous memory",
+        `claims ${top} cells and ${heap} bytes of names, more than a metrics file holds`,
+      );
+    }
+    this.#map(this.layout.bytesFor(top));
   }
 
   /** This thread's identity, as owner words hold it. */
