@@ -31,12 +31,13 @@ async function cpuMsPerCall(call: () => Promise<unknown>, calls: number): Promis
  * and of the per-round ratios.
  */
 async function pairedScrapes(ours: () => Promise<unknown>, theirs: () => Promise<unknown>) {
-  const rounds = quick ? 5 : 11, calls = quick ? 20 : 100;
+  // Rounds of about 100 ms each: CPU time is counted in scheduler ticks (a few ms).
+  const rounds = quick ? 5 : 11, oursCalls = quick ? 100 : 1000, theirsCalls = quick ? 20 : 200;
   for (let i = 0; i < 20; i++) await Promise.all([ours(), theirs()]);
   const o: number[] = [], t: number[] = [], ratios: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    o.push(await cpuMsPerCall(ours, calls));
-    t.push(await cpuMsPerCall(theirs, calls));
+    o.push(await cpuMsPerCall(ours, oursCalls));
+    t.push(await cpuMsPerCall(theirs, theirsCalls));
     ratios.push(o[r] / t[r]);
   }
   return {

@@ -43,10 +43,15 @@ export class HistogramChild extends SeriesCells {
 
   /** Counts `value` (a finite number, in base units) in its bucket and adds it to the sum. */
   observe(value: number): void {
-    if (typeof value !== "number" || !Number.isFinite(value)) throw badNumber("an observed value", value, "finite");
+    if (!Number.isFinite(value)) throw badNumber("an observed value", value, "finite"); // false for non-numbers too
+    // The first bound not below the value, by bisection: as few comparisons for any value.
     const bounds = this.#bounds, n = bounds.length;
-    let i = 0;
-    while (i < n && value > bounds[i]) i++;
+    let i = 0, end = n;
+    while (i < end) {
+      const mid = (i + end) >> 1;
+      if (value > bounds[mid]) i = mid + 1;
+      else end = mid;
+    }
     let f = this.file.f64;
     if (this.at >= f.length) f = this.cells();
     const at = this.at;
