@@ -190,3 +190,25 @@ export class AggregateMismatchError extends RaindropsError {
     super(message, "AGGREGATE_MISMATCH");
   }
 }
+
+/**
+ * A metric defined differently from the one of the same name already in its
+ * shared file (another type, label names, buckets or gauge aggregation):
+ * every worker sharing the file must define it the same way. Code
+ * `METRIC_MISMATCH`.
+ *
+ * @example
+ * ```ts
+ * import { Counter, MetricMismatchError, Registry } from "raindrops";
+ * const registry = new Registry({ path: "/dev/shm/app.metrics" });
+ * const jobs = new Counter({ name: "jobs_total", help: "Jobs.", labelNames: ["queue"], registers: [registry] });
+ * try { jobs.inc({ queue: "mail" }); } // another worker defined jobs_total with other labels
+ * catch (e) { if (e instanceof MetricMismatchError) console.log(e.message); }
+ * ```
+ */
+export class MetricMismatchError extends RaindropsError {
+  /** `message` names the metric, the file, and both definitions. */
+  constructor(message: string) {
+    super(message, "METRIC_MISMATCH");
+  }
+}

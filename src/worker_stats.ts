@@ -85,7 +85,7 @@ function threadStart(tid: number): bigint | undefined {
 }
 
 /** The owner word of the calling OS thread. */
-function currentIdentity(): bigint {
+export function currentIdentity(): bigint {
   const tid = currentThreadId();
   const start = threadStart(tid);
   if (start === undefined) throw new RaindropsError(`cannot read /proc/${tid}/task/${tid}/stat`, "ENOENT", 2);
@@ -93,7 +93,7 @@ function currentIdentity(): bigint {
 }
 
 /** True when the thread named by an owner word (without the clearing bit) still runs. */
-function alive(owner: bigint): boolean {
+export function alive(owner: bigint): boolean {
   const id = owner & ID_MASK;
   return threadStart(Number(id >> START_BITS)) === (id & START_MASK);
 }

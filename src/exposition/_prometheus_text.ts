@@ -4,27 +4,28 @@
  *
  * @module
  */
-import { metricFamilies, type MetricFamily, type MetricSample, type PrometheusStyle } from "./metric_families.ts";
+import { metricFamilies, type MetricSample, type PrometheusStyle } from "./metric_families.ts";
+import { constantLabels, counterFamily, escapeLabel, renderRegistry } from "./registry_text.ts";
 import type { StatsSnapshot } from "./snapshot.ts";
 
-/** Escapes a label value (backslash, double quote, newline). */
-function labelValue(value: string): string {
-  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
-}
-
 function sampleLine(name: string, sample: MetricSample): string {
-  const pairs = Object.entries(sample.labels).map(([k, v]) => `${k}="${labelValue(v)}"`);
+  const pairs = Object.entries(sample.labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
   return `${name}${pairs.length ? `{${pairs.join(",")}}` : ""} ${sample.value}\n`;
 }
 
-/** Renders families; OpenMetrics names a counter family without `_total` and ends with `# EOF`. */
-function renderFamilies(families: readonly MetricFamily[], openMetrics: boolean): string {
+/**
+ * Renders the snapshot's families, then the families of its metrics
+ * registry (with the style's constant labels); OpenMetrics names a counter
+ * family without `_total` and ends with `# EOF`.
+ */
+function renderFamilies(s: StatsSnapshot, style: PrometheusStyle | undefined, openMetrics: boolean): string {
   let out = "";
-  for (const f of families) {
-    const family = openMetrics && f.type === "counter" ? f.name.replace(/_total$/, "") : f.name;
+  for (const f of metricFamilies(s, style)) {
+    const family = openMetrics && f.type === "counter" ? counterFamily(f.name) : f.name;
     out += `# HELP ${family} ${f.help}\n# TYPE ${family} ${f.type}\n`;
     for (const sample of f.samples) out += sampleLine(f.name, sample);
   }
+  if (s.metrics) out += renderRegistry(s.metrics, openMetrics, constantLabels(style?.labels ?? {}));
   return openMetrics ? `${out}# EOF\n` : out;
 }
 
@@ -39,7 +40,7 @@ function renderFamilies(families: readonly MetricFamily[], openMetrics: boolean)
  * ```
  */
 export function renderPrometheus(s: StatsSnapshot, style?: PrometheusStyle): string {
-  return renderFamilies(metricFamilies(s, style), false);
+  return renderFamilies(s, style, false);
 }
 
 /**
@@ -52,5 +53,5 @@ export function renderPrometheus(s: StatsSnapshot, style?: PrometheusStyle): str
  * ```
  */
 export function renderOpenMetrics(s: StatsSnapshot, style?: PrometheusStyle): string {
-  return renderFamilies(metricFamilies(s, style), true);
+  return renderFamilies(s, style, true);
 }
