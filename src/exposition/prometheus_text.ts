@@ -17,8 +17,18 @@ function sampleLine(name: string, sample: MetricSample): string {
   return `${name}${pairs.length ? `{${pairs.join(",")}}` : ""} ${sample.value}\n`;
 }
 
-/** Renders families; OpenMetrics names a counter family without `_total` and ends with `# EOF`. */
-function renderFamilies(families: readonly MetricFamily[], openMetrics: boolean): string {
+/**
+ * Renders metric families as Prometheus text 0.0.4, or as OpenMetrics 1.0
+ * (a counter's family named without `_total`, ending with `# EOF`): for
+ * outputs that add families of their own, such as the exporter's.
+ *
+ * @example
+ * ```ts
+ * renderFamilies([{ name: "up_things", help: "Things up.", type: "gauge", samples: [{ labels: {}, value: 1 }] }], false);
+ * // "# HELP up_things Things up.\n# TYPE up_things gauge\nup_things 1\n"
+ * ```
+ */
+export function renderFamilies(families: readonly MetricFamily[], openMetrics: boolean): string {
   let out = "";
   for (const f of families) {
     const family = openMetrics && f.type === "counter" ? f.name.replace(/_total$/, "") : f.name;
