@@ -87,6 +87,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
+// Node.js before 24 leaves import.meta.main undefined: run, so it says which Node.js it needs.
+if (import.meta.main !== false) {
   process.exit(await main(process.argv.slice(2)));
 }
