@@ -18,6 +18,7 @@ export type OtelObservable = object;
 
 /** The result a batch callback reports into (`BatchObservableResult`). */
 export interface OtelBatchResult {
+  /** Reports `value` for `observable` with `attributes` in this collection. */
   observe(observable: OtelObservable, value: number, attributes?: OtelAttributes): void;
 }
 
@@ -26,7 +27,9 @@ export type OtelBatchCallback = (result: OtelBatchResult) => void;
 
 /** What an instrument is created with (`MetricOptions`). */
 export interface OtelInstrumentOptions {
+  /** What the instrument measures. */
   description?: string;
+  /** UCUM unit, e.g. `{request}`. */
   unit?: string;
 }
 
@@ -36,9 +39,13 @@ export interface OtelInstrumentOptions {
  * `@opentelemetry/api` (1.3 or later) is one.
  */
 export interface OtelMeter {
+  /** An asynchronous counter (monotonic sum). */
   createObservableCounter(name: string, options?: OtelInstrumentOptions): OtelObservable;
+  /** An asynchronous up-down counter (non-monotonic sum). */
   createObservableUpDownCounter(name: string, options?: OtelInstrumentOptions): OtelObservable;
+  /** Calls `callback` once per collection to observe every one of `observables`. */
   addBatchObservableCallback(callback: OtelBatchCallback, observables: OtelObservable[]): void;
+  /** Undoes {@link OtelMeter.addBatchObservableCallback}. */
   removeBatchObservableCallback(callback: OtelBatchCallback, observables: OtelObservable[]): void;
 }
 
@@ -62,6 +69,7 @@ export interface RaindropsInstrumentsOptions {
 
 /** Registered instruments; `close()` (or `using`) stops observing them. */
 export interface RaindropsInstruments extends Disposable {
+  /** Stops observing (the instruments stay registered but report nothing); later calls do nothing. */
   close(): void;
 }
 
