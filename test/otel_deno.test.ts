@@ -13,8 +13,7 @@ import { existsSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fixture, RUNTIMES, tempShm } from "./_helpers.ts";
-import { closeAll, connect, HeldListener, waitFor } from "./fixtures/linux_sockets.ts";
-import { tcpListenerStats } from "../src/linux/listen_stats.ts";
+import { queuedListener } from "./fixtures/queued_listener.ts";
 
 const API = new URL("../node_modules/@opentelemetry/api/package.json", import.meta.url).pathname;
 
@@ -63,13 +62,8 @@ test("Deno's built-in OpenTelemetry exports raindrops' instruments over OTLP/HTT
     t.skip("@opentelemetry/api is not installed (npm install --no-save @opentelemetry/api)");
     return;
   }
-  await using held = await HeldListener.start(["tcp", "127.0.0.1"]);
-  const a = `127.0.0.1:${held.port}`;
-  const clients = [
-    await connect({ host: "127.0.0.1", port: held.port }),
-    await connect({ host: "127.0.0.1", port: held.port }),
-  ];
-  await waitFor(() => tcpListenerStats(a).get(a)!.queued === 2, () => tcpListenerStats(a).get(a));
+  await using queue = await queuedListener(2);
+  const a = queue.address;
   using file = tempShm("otel-deno");
   const bodies: { type: string; body: string }[] = [];
   const receiver = createServer((req, res) => {
@@ -125,7 +119,7 @@ test("Deno's built-in OpenTelemetry exports raindrops' instruments over OTLP/HTT
     assert.equal(queued.unit, "{connection}");
     assert.deepEqual(queued.attributes, {
       "server.address": "127.0.0.1",
-      "server.port": held.port,
+      "server.port": queue.port,
       "network.transport": "tcp",
       "network.type": "ipv4",
     });
@@ -136,6 +130,5 @@ test("Deno's built-in OpenTelemetry exports raindrops' instruments over OTLP/HTT
     await exited;
     clearTimeout(timer);
     await new Promise((r) => receiver.close(r));
-    await closeAll(clients);
   }
 });

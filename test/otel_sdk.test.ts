@@ -8,11 +8,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tempShm } from "./_helpers.ts";
-import { closeAll, connect, HeldListener, waitFor } from "./fixtures/linux_sockets.ts";
+import { queuedListener } from "./fixtures/queued_listener.ts";
 import { seriesOf } from "./fixtures/exporter_process.ts";
 import { freePort, prometheusBinary, startPrometheus } from "../prometheus/local_prometheus.ts";
 import { type OtelMeter, registerRaindropsInstruments } from "../src/otel/instruments.ts";
-import { tcpListenerStats } from "../src/linux/listen_stats.ts";
 import { WorkerStats } from "../src/worker_stats.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -37,13 +36,8 @@ test("the OTel SDK's Prometheus exporter serves raindrops' instruments, and a re
     t.skip("@opentelemetry/sdk-metrics and @opentelemetry/exporter-prometheus are not installed");
     return;
   }
-  await using held = await HeldListener.start(["tcp", "127.0.0.1"]);
-  const a = `127.0.0.1:${held.port}`;
-  const clients = [
-    await connect({ host: "127.0.0.1", port: held.port }),
-    await connect({ host: "127.0.0.1", port: held.port }),
-  ];
-  await waitFor(() => tcpListenerStats(a).get(a)!.queued === 2, () => tcpListenerStats(a).get(a));
+  await using queue = await queuedListener(2);
+  const a = queue.address;
   using file = tempShm("otel-sdk");
   const stats = WorkerStats.open(file.path);
   stats.incr(WorkerStats.CALLING, 2);
@@ -62,7 +56,7 @@ test("the OTel SDK's Prometheus exporter serves raindrops' instruments, and a re
     const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const s = seriesOf(body);
     const listener =
-      `server_address="127.0.0.1",server_port="${held.port}",network_transport="tcp",network_type="ipv4"`;
+      `server_address="127.0.0.1",server_port="${queue.port}",network_transport="tcp",network_type="ipv4"`;
     /** The value of `name` whose labels include every `key="value"` of `has`. */
     const find = (name: string, has: string) =>
       [...s].find(([k]) => k.startsWith(`${name}{`) && has.split(",").every((pair) => k.includes(pair)))?.[1];
@@ -84,7 +78,7 @@ test("the OTel SDK's Prometheus exporter serves raindrops' instruments, and a re
     try {
       let seen: unknown;
       const ok = async () => {
-        const r = await prom.query(`raindrops_listener_queued_connections{server_port="${held.port}"}`);
+        const r = await prom.query(`raindrops_listener_queued_connections{server_port="${queue.port}"}`);
         const c = await prom.query(`http_server_active_requests{service_instance_id="test"}`);
         seen = [r, c];
         return r.length === 1 && r[0].value[1] === "2" && c.length === 1 && c[0].value[1] === "2";
@@ -103,7 +97,6 @@ test("the OTel SDK's Prometheus exporter serves raindrops' instruments, and a re
     instruments.close();
     await provider.shutdown();
     stats.release();
-    await closeAll(clients);
   }
 });
 

@@ -79,6 +79,32 @@ export function parseListenAddress(text: string): { host: string; port: number }
   return { host: m[1] ?? m[2], port };
 }
 
+/** Flags that take a value (`--flag=value` or `--flag value`), and what each sets. */
+const VALUE_FLAGS: Record<string, (o: ExporterOptions, value: string, flag: string) => void> = {
+  "--web.listen-address": (o, v) => Object.assign(o, parseListenAddress(v)),
+  "--web.telemetry-path": (o, v, flag) => {
+    if (!v.startsWith("/") || v === "/") {
+      throw new UsageError(`${flag} needs a path starting with "/" other than "/", got ${JSON.stringify(v)}`);
+    }
+    o.telemetryPath = v;
+  },
+  "--stats": (o, v, flag) => {
+    if (v === "") throw new UsageError(`${flag} needs a stats file path`);
+    if (!o.stats.includes(v)) o.stats.push(v);
+  },
+  "--max-listeners": (o, v, flag) => (o.maxListeners = positive(flag, v, true)),
+  "--peak.interval": (o, v, flag) => (o.peakIntervalMs = positive(flag, v, false) * 1000),
+  "--peak.window": (o, v, flag) => (o.peakWindowMs = positive(flag, v, false) * 1000),
+};
+
+/** Flags without a value. */
+const SWITCHES: Record<string, "help" | "version"> = {
+  "-h": "help",
+  "--help": "help",
+  "-V": "version",
+  "--version": "version",
+};
+
 /**
  * Parses the arguments after the script name; throws UsageError on bad input.
  *
@@ -100,58 +126,28 @@ export function parseExporterArgs(argv: readonly string[]): ExporterOptions {
     help: false,
     version: false,
   };
+  let listenersOnly = false;
   for (let i = 0; i < argv.length; i++) {
-    let arg = argv[i];
-    let inline: string | undefined;
-    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
-    if (eq > 0) [arg, inline] = [arg.slice(0, eq), arg.slice(eq + 1)];
-    const value = () => inline ?? argv[++i];
-    switch (arg) {
-      case "--web.listen-address": {
-        const text = value();
-        if (text === undefined) throw new UsageError(`${arg} needs a value`);
-        Object.assign(o, parseListenAddress(text));
-        break;
-      }
-      case "--web.telemetry-path": {
-        const path = value();
-        if (path === undefined || !path.startsWith("/") || path === "/") {
-          throw new UsageError(`${arg} needs a path starting with "/" other than "/", got ${JSON.stringify(path)}`);
-        }
-        o.telemetryPath = path;
-        break;
-      }
-      case "--stats": {
-        const path = value();
-        if (path === undefined || path === "") throw new UsageError(`${arg} needs a stats file path`);
-        if (!o.stats.includes(path)) o.stats.push(path);
-        break;
-      }
-      case "--max-listeners":
-        o.maxListeners = positive(arg, value(), true);
-        break;
-      case "--peak.interval":
-        o.peakIntervalMs = positive(arg, value(), false) * 1000;
-        break;
-      case "--peak.window":
-        o.peakWindowMs = positive(arg, value(), false) * 1000;
-        break;
-      case "-V":
-      case "--version":
-        o.version = true;
-        break;
-      case "-h":
-      case "--help":
-        o.help = true;
-        break;
-      case "--":
-        for (const rest of argv.slice(i + 1)) addListener(o, rest);
-        i = argv.length;
-        break;
-      default:
-        if (arg.startsWith("-") && arg.length > 1) throw new UsageError(`unknown option ${arg}`);
-        addListener(o, arg);
+    const arg = argv[i];
+    if (listenersOnly || !arg.startsWith("-") || arg === "-") {
+      addListener(o, arg);
+      continue;
     }
+    if (arg === "--") {
+      listenersOnly = true;
+      continue;
+    }
+    if (arg in SWITCHES) {
+      o[SWITCHES[arg]] = true;
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const set = VALUE_FLAGS[flag];
+    if (!set) throw new UsageError(`unknown option ${flag}`);
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new UsageError(`${flag} needs a value`);
+    set(o, value, flag);
   }
   if (o.peakWindowMs < o.peakIntervalMs) {
     throw new UsageError("--peak.window must be at least --peak.interval");
