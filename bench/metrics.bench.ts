@@ -8,7 +8,7 @@
  */
 import { rmSync } from "node:fs";
 import { Histogram as PromHistogram, Registry as PromRegistry } from "prom-client";
-import { Counter, Histogram, Registry } from "../src/metrics/mod.ts";
+import { Counter, Histogram, Registry } from "../mod.ts";
 import process from "node:process";
 import { emit, median, nsPerOp, quick, report, runtimeLabel } from "./_bench.ts";
 

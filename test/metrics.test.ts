@@ -14,7 +14,7 @@ import {
   linearBuckets,
   OPENMETRICS_CONTENT_TYPE,
   Registry,
-} from "../src/metrics/mod.ts";
+} from "../mod.ts";
 import { ForeignFileError, MetricMismatchError } from "../src/errors.ts";
 import { prometheusStyle } from "../src/exposition/metric_families.ts";
 import { renderOpenMetrics, renderPrometheus } from "../src/exposition/_prometheus_text.ts";

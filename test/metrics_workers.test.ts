@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { statSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { Registry } from "../src/metrics/mod.ts";
+import { Registry } from "../mod.ts";
 import { MetricsFile } from "../src/metrics/_file.ts";
 import { fixture, type RuntimeName, RUNTIMES, scriptArgs, tempShm } from "./_helpers.ts";
 /** The fixture's histogram buckets. */
