@@ -27,6 +27,7 @@ done
 
 cp README.md LICENSE "$stage/"
 chmod +x "$stage/src/cli/listener_stats.js"
+chmod +x "$stage/src/exporter/main.js"
 
 # The published package.json: the repository's, pointing at the compiled files.
 node - "$stage/package.json" <<'JS'
