@@ -226,6 +226,15 @@ pub export fn rd_tcp_local_port(fd: i32, listening: u32) i32 {
     return port;
 }
 
+/// The remote end of `fd` as an address record (20 bytes at `out`) when
+/// it is a connected TCP socket; 0, or -ENOENT for another socket.
+pub export fn rd_tcp_peer(fd: i32, out: ?[*]u8) i32 {
+    const rec = (out orelse return errno(error.INVAL))[0..inet.addr_size];
+    const addr = tcp_port.peer(fd) catch |e| return errno(e);
+    addr.encode(rec);
+    return 0;
+}
+
 // Connection arrivals (arrivals.zig).
 
 /// Watches the listeners whose descriptors are the `len / 4` i32 at
@@ -306,6 +315,7 @@ test "argument checks: null pointers, lengths, scratch, alignment" {
     try testing.expectEqual(errno(error.INVAL), rd_tcp_info_by_remote(fd, &q, 70000, &out, null, &out, out.len, &scratch, scratch.len));
     try testing.expectEqual(errno(error.INVAL), rd_socket_fds(null, 8));
     try testing.expectEqual(errno(error.INVAL), rd_tcp_local_port(0, 2));
+    try testing.expectEqual(errno(error.INVAL), rd_tcp_peer(0, null));
     var fds = [_]i32{ 0, 0 };
     try testing.expectEqual(errno(error.INVAL), rd_arrivals_open(@ptrCast(&fds), 6));
     try testing.expectEqual(errno(error.INVAL), rd_arrivals_open(@as([*]u8, @ptrCast(&fds)) + 1, 4));
