@@ -210,13 +210,13 @@ test(`ListenerArrivals reports an arrival although the server accepted it, until
   using arrivals = ListenerArrivals.watch(s.port)!;
   assert.ok(arrivals, "the server's own listener is found");
   assert.equal(arrivals.mayBeNew(), true, "connections accepted before the watch are not known");
-  const allSeen = () => (arrivals.settle(() => true), !arrivals.mayBeNew());
+  const allSeen = () => (arrivals.settle(new Set(ListenerArrivals.connectionsOn(new Set([s.port])))), !arrivals.mayBeNew());
   await waitFor(allSeen, () => "still identifying without any connection");
   const client = await Client.connect(s.port);
   assert.equal(await client.get("/", 0), "ok"); // accepted and served
   assert.equal(arrivals.mayBeNew(), true);
   for (const end = Date.now() + 10 * CHECK_WAIT_MS; Date.now() < end; await sleep(5)) {
-    arrivals.settle(() => false); // its socket is not one seen
+    arrivals.settle(new Set()); // its socket is not one seen
     assert.equal(arrivals.mayBeNew(), true, "identifying while a connection is not seen");
   }
   await waitFor(allSeen, () => "still identifying once every connection is seen");

@@ -16,7 +16,7 @@ import { heldTcpInfo, ownSocketFds, tcpEnds, unmapped } from "./own_sockets.ts";
 export interface OwnConnection {
   /** The socket's inode. */
   readonly inode: number;
-  /** Its descriptor in this process, or -1 when not looked for (found by the hinted four-tuple). */
+  /** Its descriptor in this process, or -1 when not looked for (found by `ownHint`). */
   readonly fd: number;
   /** Its local end. */
   readonly local: InetAddress;
@@ -29,11 +29,18 @@ export interface FindOwnConnectionOptions {
   /** Only a connection on this local port; by default any. */
   readonly localPort?: number;
   /**
-   * A local end of this process's connections to try first: the four-tuple
-   * it makes with `remote` exists once on the host, and it is this
-   * process's when the process holds the only listener on that end.
+   * The connection's local end, when told: its four-tuple is looked up
+   * first, and taken when this process holds its socket.
    */
-  readonly hint?: InetAddress;
+  readonly local?: InetAddress;
+  /**
+   * A local end of this process's own connections (one this function
+   * found), for when `local` is not told: the four-tuple it makes with
+   * `remote` exists once on the host and is taken without listing this
+   * process's descriptors (it is another process's only if that process
+   * shares this process's listening address and port).
+   */
+  readonly ownHint?: InetAddress;
   /** Inodes of connections known already: skipped when this process's descriptors are searched. */
   readonly known?: ReadonlySet<number>;
 }
@@ -43,8 +50,8 @@ function sameEnd(a: InetAddress, b: InetAddress): boolean {
 }
 
 /**
- * This process's connection whose remote end is `remote`: the hinted
- * four-tuple when it exists; else the one sock_diag finds, when this
+ * This process's connection whose remote end is `remote`: the four-tuple
+ * of `ownHint` when it exists; else the one sock_diag finds, when this
  * process holds its socket; else the one found among this process's own
  * socket descriptors by their ends (the sock_diag match was another
  * process's). NativeError with code ENOENT when this process holds no such
@@ -64,14 +71,14 @@ export function findOwnConnection(
   remote: InetAddress,
   options: FindOwnConnectionOptions = {},
 ): OwnConnection {
-  const { localPort, hint } = options;
+  const { localPort, local, ownHint } = options;
   let found: FoundConnection | undefined;
   try {
-    found = findConnection(channel, remote, { localPort, hint: hint ?? null });
+    found = findConnection(channel, remote, { localPort, hint: local ?? ownHint ?? null });
   } catch (e) {
     if (!(e instanceof NativeError) || e.errno !== Errno.ENOENT) throw e;
   }
-  if (found && found.inode !== 0 && found.byHint && hint) return { ...found, fd: -1 };
+  if (found && found.inode !== 0 && found.byHint && !local && ownHint) return { ...found, fd: -1 };
   const fds = ownSocketFds();
   const fd = found && found.inode !== 0 ? fds.get(found.inode) : undefined;
   if (found && fd !== undefined) return { ...found, fd };
