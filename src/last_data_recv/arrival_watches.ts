@@ -13,6 +13,8 @@ import { ListenerArrivals, ownListeners } from "./listener_arrivals.ts";
 const RESCAN_MS = 1000;
 /** Rescans are spaced at least this many times their own duration apart. */
 const RESCAN_SPACING = 100;
+/** Late connections remembered at most (those that never send again are forgotten with the rest). */
+const MAX_LATE = 65536;
 
 /**
  * Watches by server, closed with their listeners or with {@link close}.
@@ -32,10 +34,12 @@ export class ArrivalWatches implements Disposable {
   #nextRescan = 0;
   /**
    * Inodes of connections that reached a listener before it was watched:
-   * their first request may have passed unseen, so they are counted as
-   * missed rather than recorded at a later request.
+   * their first request may have passed unseen, so they are counted in
+   * {@link lateCount} and never recorded at a later request.
    */
   readonly late = new Set<number>();
+  /** Connections found late (see {@link late}) so far. */
+  lateCount = 0;
   /** Why the last watch could not be made, if one could not. */
   lastError: Error | undefined;
 
@@ -88,7 +92,10 @@ export class ArrivalWatches implements Disposable {
     const watched = new Set(old.listeners.map((l) => l.inode));
     const added = new Set(now.filter((l) => !watched.has(l.inode)).map((l) => l.port));
     if (added.size === 0) return;
-    for (const inode of ListenerArrivals.connectionsOn(added)) if (!seen.has(inode)) this.late.add(inode);
+    if (this.late.size > MAX_LATE) this.late.clear();
+    for (const inode of ListenerArrivals.connectionsOn(added)) {
+      if (!seen.has(inode) && !this.late.has(inode)) (this.late.add(inode), this.lateCount++);
+    }
   }
 
   /** A watch made by `make`, kept open; null when it cannot be made. */

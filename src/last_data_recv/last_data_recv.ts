@@ -55,7 +55,7 @@ export type { LastDataRecvOptions };
  * the process, looked for again at most once a second so that a server
  * started later is covered (connections it accepted before that are
  * counted in {@link missed}, as their first request may have passed
- * unseen). Other requests cost one native call and no syscall.
+ * unseen; one opened and closed before that goes uncounted). Other requests cost one native call and no syscall.
  * Every request is identified when there is no such watch: the
  * `connection` option, a unix-socket server, a listener not held by this
  * process, more than 8 listeners, a kernel without io_uring. Close it with
@@ -117,9 +117,13 @@ export class LastDataRecv implements Disposable {
     this.handler = lastDataRecvReport;
   }
 
-  /** Sampled connections whose `last_data_recv` could not be read. */
+  /**
+   * Sampled connections whose `last_data_recv` could not be read, and
+   * connections a later server of the process accepted before it was
+   * watched (see the class doc).
+   */
   get missed(): number {
-    return this.#missed;
+    return this.#missed + this.#watches.lateCount;
   }
 
   /** Why the last lookup failed, if one did. */
@@ -215,10 +219,10 @@ export class LastDataRecv implements Disposable {
   /** A connection's first request: looked up (and so remembered), recorded when sampled. */
   #first(conn: Connection): void {
     const found = this.#sockets.first(conn);
-    const late = this.#watches.late.delete(found.inode); // its first request may have passed unseen
+    if (this.#watches.late.delete(found.inode)) return; // counted: its first request may have passed unseen
     if (++this.#tick < this.sample) return;
     this.#tick = 0;
-    const ms = late ? undefined : tcpInfoField(found.info, "last_data_recv");
+    const ms = tcpInfoField(found.info, "last_data_recv");
     if (ms === undefined) this.#missed++;
     else this.aggregate.add(ms);
   }
