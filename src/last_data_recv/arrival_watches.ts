@@ -85,10 +85,11 @@ export class ArrivalWatches implements Disposable {
   #rescan(seen: ReadonlySet<number>): void {
     const old = this.#anyListener;
     const now = ownListeners();
-    if (old && !old.closed && !old.stale(now)) return;
+    const watching = old && !old.closed; // else every request was identified meanwhile
+    if (watching && !old.stale(now)) return;
     if (old) (old.close(), this.#open.delete(old));
     this.#anyListener = this.#opened(() => ListenerArrivals.watchAll());
-    if (!old || old.closed) return; // every request was identified meanwhile
+    if (!watching) return;
     const watched = new Set(old.listeners.map((l) => l.inode));
     const added = new Set(now.filter((l) => !watched.has(l.inode)).map((l) => l.port));
     if (added.size === 0) return;
