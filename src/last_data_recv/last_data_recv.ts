@@ -16,7 +16,7 @@ import { tcpInfoField } from "../linux/tcp_info_fields.ts";
 import type { FetchHandler } from "../middleware/fetch.ts";
 import type { Connection } from "../server/connection.ts";
 import { type RequestView, requestView } from "../server/request_view.ts";
-import { envConnection, serverPortOf } from "../server/server_env.ts";
+import { envConnection, serverPortOf } from "../server/_server_env.ts";
 import { ArrivalWatches } from "./arrival_watches.ts";
 import { ConnectionSockets } from "./connection_sockets.ts";
 import type { ListenerArrivals } from "./listener_arrivals.ts";

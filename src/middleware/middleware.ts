@@ -4,7 +4,7 @@
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { type RaindropsCore, raindropsCore } from "./core.ts";
+import { type RaindropsCore, raindropsCore } from "./_core.ts";
 import type { RaindropsMiddlewareOptions } from "./options.ts";
 
 /**
@@ -43,7 +43,7 @@ export function raindrops(options: RaindropsMiddlewareOptions<Context> = {}): Mi
   }
   return function raindrops(c, next) {
     if (core.isStats(c.req.raw, c.req.path)) return core.stats(c);
-    core.enter(c.env);
+    core.enter();
     let pending: Promise<void>;
     try {
       pending = next();
