@@ -21,7 +21,7 @@
 import net from "node:net";
 import process from "node:process";
 import { sharedChannel } from "../src/linux/diag_socket.ts";
-import { ConnectionSockets } from "../src/last_data_recv/connection_sockets.ts";
+import { ConnectionSockets } from "../src/last_data_recv/_connection_sockets.ts";
 import { nsPerOp, quick, report } from "./_bench.ts";
 import { type BenchServer, measurePairs, type Pair, reportPairs, requireWrk, settings } from "./_paired.ts";
 

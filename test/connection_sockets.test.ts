@@ -4,12 +4,12 @@ import net from "node:net";
 import { Hono } from "hono";
 import { connectionOf } from "../src/server/connection.ts";
 import { sharedChannel } from "../src/linux/diag_socket.ts";
-import { ConnectionSockets } from "../src/last_data_recv/connection_sockets.ts";
+import { ConnectionSockets } from "../src/last_data_recv/_connection_sockets.ts";
 import { NativeError } from "../src/errors.ts";
 import { tcpInfoField } from "../src/linux/tcp_info_fields.ts";
 import { LastDataRecv } from "../src/last_data_recv/last_data_recv.ts";
 import { rawGet, serveHono } from "./fixtures/hono_servers.ts";
-import { connect, HeldListener, waitFor } from "./fixtures/linux_sockets.ts";
+import { connect, HeldListener } from "./fixtures/linux_sockets.ts";
 import { runtimeName, sleep } from "./fixtures/watcher_servers.ts";
 import { Client } from "./fixtures/keep_alive_client.ts";
 
@@ -130,7 +130,12 @@ test("a connection whose socket another process holds is not taken, even with it
   const client = await connect({ host: "127.0.0.1", port: held.port });
   await held.accept(1);
   const connections = new ConnectionSockets(sharedChannel);
-  const conn = { remoteAddress: "127.0.0.1", remotePort: client.localPort!, localAddress: "127.0.0.1", localPort: held.port };
+  const conn = {
+    remoteAddress: "127.0.0.1",
+    remotePort: client.localPort!,
+    localAddress: "127.0.0.1",
+    localPort: held.port,
+  };
   client.write("xyz");
   assert.throws(() => connections.first(conn), (e: NativeError) => e instanceof NativeError && e.code === "ENOENT");
   assert.equal(connections.size, 0);

@@ -5,7 +5,7 @@ import { readdirSync, readlinkSync } from "node:fs";
 import net from "node:net";
 import { Hono } from "hono";
 import { LastDataRecv } from "../src/last_data_recv/last_data_recv.ts";
-import { ListenerArrivals } from "../src/last_data_recv/listener_arrivals.ts";
+import { ListenerArrivals } from "../src/last_data_recv/_listener_arrivals.ts";
 import type { FetchHandler } from "../src/middleware/fetch.ts";
 import { Client } from "./fixtures/keep_alive_client.ts";
 import { HeldListener, waitFor } from "./fixtures/linux_sockets.ts";
@@ -210,7 +210,8 @@ test(`ListenerArrivals reports an arrival although the server accepted it, until
   using arrivals = ListenerArrivals.watch(s.port)!;
   assert.ok(arrivals, "the server's own listener is found");
   assert.equal(arrivals.mayBeNew(), true, "connections accepted before the watch are not known");
-  const allSeen = () => (arrivals.settle(new Set(ListenerArrivals.connectionsOn(new Set([s.port])))), !arrivals.mayBeNew());
+  const allSeen =
+    () => (arrivals.settle(new Set(ListenerArrivals.connectionsOn(new Set([s.port])))), !arrivals.mayBeNew());
   await waitFor(allSeen, () => "still identifying without any connection");
   const client = await Client.connect(s.port);
   assert.equal(await client.get("/", 0), "ok"); // accepted and served

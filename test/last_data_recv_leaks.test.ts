@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readlinkSync } from "node:fs";
 import { LastDataRecv } from "../src/last_data_recv/last_data_recv.ts";
 import { spawn } from "node:child_process";
-import { type ChildResult, fixture, RUNTIMES, runFixture } from "./_helpers.ts";
+import { type ChildResult, fixture, runFixture, RUNTIMES } from "./_helpers.ts";
 import { rawGet } from "./fixtures/hono_servers.ts";
 import { runtimeName } from "./fixtures/watcher_servers.ts";
 
@@ -25,7 +25,9 @@ function descriptors(): { all: number; rings: number } {
 }
 
 /** `fetch` served on 127.0.0.1, port 0, by this runtime's server. */
-function serve(fetch: (req: Request, env?: unknown) => Response | Promise<Response>): { port: number; stop(): Promise<void> } {
+function serve(
+  fetch: (req: Request, env?: unknown) => Response | Promise<Response>,
+): { port: number; stop(): Promise<void> } {
   if (g.Bun) {
     const s = g.Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, fetch });
     return { port: s.port, stop: async () => void (await s.stop(true)) };

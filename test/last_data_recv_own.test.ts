@@ -4,14 +4,16 @@ import { spawn } from "node:child_process";
 import { Hono } from "hono";
 import { LastDataRecv } from "../src/last_data_recv/last_data_recv.ts";
 import { fixture } from "./_helpers.ts";
-import { rawGet, serveHono } from "./fixtures/hono_servers.ts";
+import { serveHono } from "./fixtures/hono_servers.ts";
 import { Client } from "./fixtures/keep_alive_client.ts";
 import { HeldListener } from "./fixtures/linux_sockets.ts";
 import { runtimeName, sleep } from "./fixtures/watcher_servers.ts";
 
 /** Runs the same-port client (perl) and resolves with its output lines, bounded. */
 function samePortClient(args: (string | number)[], ms = 30_000): Promise<string[]> {
-  const child = spawn("perl", [fixture("same_port_client.pl"), ...args.map(String)], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn("perl", [fixture("same_port_client.pl"), ...args.map(String)], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "", err = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (err += d));
@@ -41,7 +43,10 @@ test(`a client's idle connection to another process, from the same port, is neve
   assert.equal(lines.length, ROUNDS);
   for (const line of lines) assert.match(line, /^\d+ HTTP\/1.1 200/);
   assert.equal(ldr.aggregate.count, ROUNDS, `missed ${ldr.missed}: ${ldr.lastError}`);
-  assert.ok(ldr.aggregate.max! < IDLE_MS / 2, `max ${ldr.aggregate.max} ms: an idle connection of the other process was sampled`);
+  assert.ok(
+    ldr.aggregate.max! < IDLE_MS / 2,
+    `max ${ldr.aggregate.max} ms: an idle connection of the other process was sampled`,
+  );
 });
 
 test(`a server started after the first request: each of its connections is recorded or counted missed, none lost silently (${runtimeName})`, async () => {

@@ -17,9 +17,9 @@ import type { FetchHandler } from "../middleware/fetch.ts";
 import type { Connection } from "../server/connection.ts";
 import { type RequestView, requestView } from "../server/request_view.ts";
 import { envConnection, serverPortOf } from "../server/_server_env.ts";
-import { ArrivalWatches } from "./arrival_watches.ts";
-import { ConnectionSockets } from "./connection_sockets.ts";
-import type { ListenerArrivals } from "./listener_arrivals.ts";
+import { ArrivalWatches } from "./_arrival_watches.ts";
+import { ConnectionSockets } from "./_connection_sockets.ts";
+import type { ListenerArrivals } from "./_listener_arrivals.ts";
 import { type LastDataRecvOptions, lastDataRecvSettings } from "./options.ts";
 
 export type { LastDataRecvOptions };

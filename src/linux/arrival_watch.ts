@@ -28,7 +28,9 @@ const closer = new FinalizationRegistry<number>((handle) => {
  * @example
  * ```ts
  * import { ArrivalWatch } from "./arrival_watch.ts";
- * using watch = ArrivalWatch.open([listenerFd]);
+ * import { ownSocketFds, tcpLocalPort } from "./own_sockets.ts";
+ * const listeners = [...ownSocketFds().values()].filter((fd) => tcpLocalPort(fd, "listener") !== undefined);
+ * using watch = ArrivalWatch.open(listeners.slice(0, 1));
  * if (watch.take()) console.log("connections arrived since the last look");
  * ```
  */
@@ -55,7 +57,10 @@ export class ArrivalWatch implements Disposable {
     const list = Int32Array.from(fds);
     const handle = native().rd_arrivals_open(list, list.byteLength);
     if (handle === -Errno.EMFILE) {
-      throw new ExhaustedError("every arrival watch of the process is open: close() those no longer used", Errno.EMFILE);
+      throw new ExhaustedError(
+        "every arrival watch of the process is open: close() those no longer used",
+        Errno.EMFILE,
+      );
     }
     if (handle < 0) throw new NativeError("opening an arrival watch (io_uring)", -handle);
     return new ArrivalWatch(handle);

@@ -102,7 +102,10 @@ export function findConnection(
     channel.scratch.length,
   );
   if (rc < 0) {
-    throw lookupError(rc, `no connection from ${formatAddress(remote)}${localPort ? ` on local port ${localPort}` : ""}`);
+    throw lookupError(
+      rc,
+      `no connection from ${formatAddress(remote)}${localPort ? ` on local port ${localPort}` : ""}`,
+    );
   }
   if (localHints.size >= MAX_HINTS && !localHints.has(key)) localHints.clear();
   localHints.set(key, local.slice());

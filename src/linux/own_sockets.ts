@@ -16,7 +16,13 @@ import { ADDR_RECORD, decodeAddress, type InetAddress } from "./address.ts";
 export type SocketRole = "listener" | "connection";
 
 /** Errnos that mean "this descriptor is not (or no longer) what was asked for". */
-const NOT_THAT: ReadonlySet<number> = new Set([Errno.ENOENT, Errno.EBADF, Errno.ENOTSOCK, Errno.ESTALE, Errno.EOPNOTSUPP]);
+const NOT_THAT: ReadonlySet<number> = new Set([
+  Errno.ENOENT,
+  Errno.EBADF,
+  Errno.ENOTSOCK,
+  Errno.ESTALE,
+  Errno.EOPNOTSUPP,
+]);
 
 /** Undefined for a descriptor that is not what was asked; a NativeError for any other failure. */
 function notThat(rc: number, what: string): undefined {

@@ -1,5 +1,5 @@
 /**
- * The arrival watches of one LastDataRecv (see `listener_arrivals.ts`):
+ * The arrival watches of one LastDataRecv (see `_listener_arrivals.ts`):
  * one per server that tells its port (Bun's), made at its first request
  * and closed once its listeners are gone; or, for servers that tell no
  * port (Deno's), one of every TCP listener of the process, looked over
@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { ListenerArrivals, ownListeners } from "./listener_arrivals.ts";
+import { ListenerArrivals, ownListeners } from "./_listener_arrivals.ts";
 
 /** Least time between two rescans of the process's listeners (each lists every socket of the process). */
 const RESCAN_MS = 1000;
@@ -21,9 +21,10 @@ const MAX_LATE = 65536;
  *
  * @example
  * ```ts
- * import { ArrivalWatches } from "./arrival_watches.ts";
+ * import { ArrivalWatches } from "./_arrival_watches.ts";
  * const watches = new ArrivalWatches();
- * const arrivals = watches.ofServer(server, server.port); // Bun: per server
+ * const server = { port: 8080 }; // what a request's env names: Bun's Server
+ * const arrivals = watches.ofServer(server, server.port); // undefined when none can be made
  * watches.close();
  * ```
  */

@@ -48,14 +48,14 @@ export function ownListeners(port?: number): Listener[] {
 }
 
 /**
- * Arrivals at this process's listeners on one TCP port (or on all). 
+ * Arrivals at this process's listeners on one TCP port (or on all).
  * `undefined` from {@link watch} when there is none to watch, and
  * `mayBeNew` true for good once the listeners are gone: then every request
  * is identified, as without a watch.
  *
  * @example
  * ```ts
- * import { ListenerArrivals } from "./listener_arrivals.ts";
+ * import { ListenerArrivals } from "./_listener_arrivals.ts";
  * const arrivals = ListenerArrivals.watch(8080); // the port a server of this process listens on
  * // per request:
  * if (!arrivals || arrivals.mayBeNew()) {

@@ -68,7 +68,7 @@ function inetAddress(host: string, port: number): InetAddress {
  *
  * @example
  * ```ts
- * import { ConnectionSockets } from "./connection_sockets.ts";
+ * import { ConnectionSockets } from "./_connection_sockets.ts";
  * import { sharedChannel } from "../linux/diag_socket.ts";
  * const connections = new ConnectionSockets(sharedChannel);
  * const conn = { remoteAddress: "127.0.0.1", remotePort: 50312, localPort: 8080 };
