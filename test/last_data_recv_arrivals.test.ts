@@ -1,12 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readdirSync, readlinkSync } from "node:fs";
 import net from "node:net";
 import { Hono } from "hono";
 import { LastDataRecv } from "../src/last_data_recv/last_data_recv.ts";
 import { ListenerArrivals } from "../src/last_data_recv/_listener_arrivals.ts";
 import type { FetchHandler } from "../src/middleware/fetch.ts";
+import { descriptors } from "./fixtures/descriptors.ts";
 import { Client } from "./fixtures/keep_alive_client.ts";
 import { HeldListener, waitFor } from "./fixtures/linux_sockets.ts";
 import { runtimeName, sleep } from "./fixtures/watcher_servers.ts";
@@ -17,15 +17,7 @@ const g = globalThis as any;
 const CHECK_WAIT_MS = 30;
 
 /** This process's io_uring descriptors (the arrival watches hold one each). */
-function ringFds(): number {
-  let n = 0;
-  for (const entry of readdirSync("/proc/self/fd")) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${entry}`) === "anon_inode:[io_uring]") n++;
-    } catch { /* closed meanwhile */ }
-  }
-  return n;
-}
+const ringFds = () => descriptors().rings;
 
 /**
  * An app on a real server with LastDataRecv as middleware or around the

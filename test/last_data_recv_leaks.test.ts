@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readlinkSync } from "node:fs";
+import { descriptors } from "./fixtures/descriptors.ts";
 import { LastDataRecv } from "../src/last_data_recv/last_data_recv.ts";
 import { spawn } from "node:child_process";
 import { type ChildResult, fixture, runFixture, RUNTIMES } from "./_helpers.ts";
@@ -11,18 +11,6 @@ import { runtimeName } from "./fixtures/watcher_servers.ts";
 const g = globalThis as any;
 /** More than the native library's table of watches (64). */
 const CYCLES = 70;
-
-/** This process's descriptors, and those that are io_uring instances (an arrival watch holds one). */
-function descriptors(): { all: number; rings: number } {
-  let all = 0, rings = 0;
-  for (const fd of readdirSync("/proc/self/fd")) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`) === "anon_inode:[io_uring]") rings++;
-      all++;
-    } catch { /* closed meanwhile */ }
-  }
-  return { all, rings };
-}
 
 /** `fetch` served on 127.0.0.1, port 0, by this runtime's server. */
 function serve(
