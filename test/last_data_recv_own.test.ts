@@ -27,6 +27,31 @@ function samePortClient(args: (string | number)[], ms = 30_000): Promise<string[
   );
 }
 
+/**
+ * `app` on 127.0.0.2:P and another process listening on 127.0.0.1:P. The
+ * port is free on 127.0.0.2 but may be some connection's source port on
+ * 127.0.0.1: then again on another port (bounded).
+ */
+async function appBesideOther(app: Hono) {
+  for (let attempt = 1;; attempt++) {
+    const server = serveHono(app, "127.0.0.2");
+    try {
+      const other = await HeldListener.start(["tcp", "127.0.0.1", String(server.port)]);
+      return {
+        server,
+        other,
+        async [Symbol.asyncDispose]() {
+          await other[Symbol.asyncDispose]();
+          await server[Symbol.asyncDispose]();
+        },
+      };
+    } catch (e) {
+      await server[Symbol.asyncDispose]();
+      if (attempt >= 5) throw e;
+    }
+  }
+}
+
 test(`a client's idle connection to another process, from the same port, is never taken for its request (${runtimeName})`, async () => {
   const ROUNDS = 4, IDLE_MS = 1100;
   using ldr = new LastDataRecv();
@@ -35,8 +60,8 @@ test(`a client's idle connection to another process, from the same port, is neve
   app.get("/", (c) => c.text("ok"));
   // The app on 127.0.0.2:P; another process's service on 127.0.0.1:P, the
   // same port: neither the client's end nor the local port tells them apart.
-  await using server = serveHono(app, "127.0.0.2");
-  await using other = await HeldListener.start(["tcp", "127.0.0.1", String(server.port)]);
+  await using both = await appBesideOther(app);
+  const { server, other } = both;
   const accepting = other.accept(ROUNDS); // accepted, so its sockets rank as the app's do
   const lines = await samePortClient(["127.0.0.1", server.port, "127.0.0.2", server.port, ROUNDS, IDLE_MS]);
   await accepting;
