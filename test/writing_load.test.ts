@@ -10,7 +10,15 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { connect, type Socket } from "node:net";
 import { fixture, RUNTIMES, tempShm } from "./_helpers.ts";
-import { freePort, rawGet, spawnWorker, waitFor, type WorkerChild } from "./fixtures/middleware_serve.ts";
+import {
+  freePort,
+  rawGet,
+  serveParallel,
+  spawnWorker,
+  stopWorker,
+  waitFor,
+  type WorkerChild,
+} from "./fixtures/middleware_serve.ts";
 
 const HELD = 3;
 const READS = 12;
@@ -106,12 +114,6 @@ async function checkUnderLoad(port: number): Promise<void> {
   );
 }
 
-async function stop(w: WorkerChild): Promise<void> {
-  const late = setTimeout(() => w.kill("SIGKILL"), 5000);
-  await w.kill();
-  clearTimeout(late);
-}
-
 test("3 Bun.serve({ reusePort }) workers under wrk: writing within the open connections at every read", {
   timeout: 120_000,
 }, async () => {
@@ -128,7 +130,7 @@ test("3 Bun.serve({ reusePort }) workers under wrk: writing within the open conn
     }
     await checkUnderLoad(port);
   } finally {
-    await Promise.all(workers.map(stop));
+    await Promise.all(workers.map(stopWorker));
   }
 });
 
@@ -137,25 +139,10 @@ test("deno serve --parallel (3 threads) under wrk: writing within the open conne
 }, async () => {
   using tmp = tempShm("writing-load-deno");
   const port = await freePort();
-  const server = await spawnWorker(RUNTIMES.deno, [
-    "serve",
-    "-A",
-    "--parallel",
-    "--port",
-    String(port),
-    "--host",
-    "127.0.0.1",
-    fixture("writing_load_serve.ts"),
-  ], { RAINDROPS_STATS: tmp.path, DENO_JOBS: "3", APP_PORT: String(port) });
+  const server = await serveParallel("writing_load_serve.ts", port, tmp.path, 3);
   try {
-    assert.ok(await waitFor(() => server.output().includes("Listening on"), 20_000), "deno serve started");
-    const answering = new Set<string | undefined>();
-    assert.ok(
-      await waitFor(async () => answering.add((await rawGet(port, "/")).headers.get("x-worker")).size >= 3, 20_000),
-      "every thread answers",
-    );
     await checkUnderLoad(port);
   } finally {
-    await stop(server);
+    await stopWorker(server);
   }
 });
