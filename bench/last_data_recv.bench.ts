@@ -21,7 +21,7 @@
 import net from "node:net";
 import process from "node:process";
 import { sharedChannel } from "../src/linux/diag_socket.ts";
-import { ConnectionSockets } from "../src/last_data_recv/connection_sockets.ts";
+import { ConnectionSockets } from "../src/last_data_recv/_connection_sockets.ts";
 import { nsPerOp, quick, report } from "./_bench.ts";
 import { type BenchServer, measurePairs, type Pair, reportPairs, requireWrk, settings } from "./_paired.ts";
 
@@ -62,14 +62,13 @@ await new Promise<void>((r) => target.listen(0, "127.0.0.1", () => r()));
 const tport = (target.address() as net.AddressInfo).port;
 const probe = net.connect(tport, "127.0.0.1");
 await new Promise<void>((r) => probe.once("connect", () => r()));
-const remote = `127.0.0.1:${probe.localPort}`;
-const conn = { key: remote, remote, localPort: tport };
+const conn = { remoteAddress: "127.0.0.1", remotePort: probe.localPort!, localPort: tport };
 const connections = new ConnectionSockets(sharedChannel);
 const first = nsPerOp((n) => {
   for (let i = 0; i < n; i++) connections.first(conn);
 }, quick ? 2_000 : 20_000);
 const later = nsPerOp((n) => {
-  for (let i = 0; i < n; i++) connections.known(conn.key);
+  for (let i = 0; i < n; i++) connections.known(conn);
 }, quick ? 200_000 : 2_000_000);
 report("a request's path in LastDataRecv, µs per request", [
   { label: "first request: sock_diag lookup", value: first / 1000, unit: "µs" },

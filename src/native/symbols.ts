@@ -53,6 +53,7 @@ export const symbols = {
   rd_tcp_info_fd_checked: { args: ["i32" /* socket fd */, "u32" /* its inode */, "buffer" /* out */, "u32"], returns: "i32" /* bytes */ },
   rd_socket_fds: { args: ["buffer" /* out: SOCKET_FD records */, "u32"], returns: "i32" /* sockets */ },
   rd_tcp_local_port: { args: ["i32" /* socket fd */, "u32" /* 1 listening, 0 connected */], returns: "i32" /* port */ },
+  rd_tcp_ends: { args: ["i32" /* socket fd */, "buffer" /* out: local, remote address records */], returns: "i32" /* 0 */ },
 
   // Connection arrivals at this process's listeners (zig/src/arrivals.zig).
   rd_arrivals_open: { args: ["buffer" /* listener fds, i32 each */, "u32" /* bytes */], returns: "i32" /* handle */ },

@@ -226,6 +226,17 @@ pub export fn rd_tcp_local_port(fd: i32, listening: u32) i32 {
     return port;
 }
 
+/// Both ends of `fd` as two address records (local, then remote: 40
+/// bytes at `out`) when it is a connected TCP socket; 0, or -ENOENT for
+/// another socket.
+pub export fn rd_tcp_ends(fd: i32, out: ?[*]u8) i32 {
+    const recs = (out orelse return errno(error.INVAL))[0 .. 2 * inet.addr_size];
+    const e = tcp_port.ends(fd) catch |err| return errno(err);
+    e.local.encode(recs[0..inet.addr_size]);
+    e.remote.encode(recs[inet.addr_size..][0..inet.addr_size]);
+    return 0;
+}
+
 // Connection arrivals (arrivals.zig).
 
 /// Watches the listeners whose descriptors are the `len / 4` i32 at
@@ -306,6 +317,7 @@ test "argument checks: null pointers, lengths, scratch, alignment" {
     try testing.expectEqual(errno(error.INVAL), rd_tcp_info_by_remote(fd, &q, 70000, &out, null, &out, out.len, &scratch, scratch.len));
     try testing.expectEqual(errno(error.INVAL), rd_socket_fds(null, 8));
     try testing.expectEqual(errno(error.INVAL), rd_tcp_local_port(0, 2));
+    try testing.expectEqual(errno(error.INVAL), rd_tcp_ends(0, null));
     var fds = [_]i32{ 0, 0 };
     try testing.expectEqual(errno(error.INVAL), rd_arrivals_open(@ptrCast(&fds), 6));
     try testing.expectEqual(errno(error.INVAL), rd_arrivals_open(@as([*]u8, @ptrCast(&fds)) + 1, 4));
