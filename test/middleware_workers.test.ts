@@ -22,7 +22,6 @@ function startWorker(runtime: RuntimeName, stats: string, shared: number): Promi
   return spawnWorker(RUNTIMES[runtime], [...args, stats, String(shared)]);
 }
 
-
 /**
  * Open requests that a test releases at the end, each on its own raw
  * connection: closing the socket is seen by the server at once (an aborted
