@@ -12,8 +12,8 @@ export interface RaindropsOptions {
    * Back the counters with this file (created mode 0600) so that any Deno or
    * Bun process or thread opening the same path shares them, e.g.
    * `/dev/shm/myapp.raindrops`. An existing file must be a regular file of
-   * this user that no one else may write, not reached through a symlink
-   * (else `ForeignFileError`). Without a path the memory is ordinary
+   * this user that no one else may write, with no other name (hard link),
+   * not reached through a symlink (else `ForeignFileError`). Without a path the memory is ordinary
    * garbage-collected memory, private to this thread.
    *
    * Never truncate or shrink a file while any process has it open: the

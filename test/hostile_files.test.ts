@@ -7,7 +7,18 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import process from "node:process";
 import { Errno, ForeignFileError, privateDir, Raindrops, SharedAggregate } from "../mod.ts";
 import { WorkerStats } from "../src/worker_stats.ts";
@@ -80,6 +91,23 @@ test("our own file made writable by group or others is refused", () => {
   new Raindrops(1, { path: loose.path }).evaporate();
   chmodSync(loose.path, 0o620);
   refused(() => new Raindrops(1, { path: loose.path }), loose.path, Errno.EPERM);
+});
+
+test("a file with a second name (a hard link) is refused under either name, and left untouched", () => {
+  using victim = tempShm("key");
+  using link = tempShm("hardlink");
+  // Made by ourselves: protected_hardlinks does not stop a user linking their own file,
+  // and the refusal must not depend on who made the link.
+  writeFileSync(victim.path, "an unrelated secret", { mode: 0o600 });
+  linkSync(victim.path, link.path);
+  const before = readFileSync(victim.path);
+  for (const path of [link.path, victim.path]) {
+    refused(() => new Raindrops(1, { path }), path, Errno.EMLINK);
+    refused(() => new SharedAggregate({ path, zero: true }), path, Errno.EMLINK);
+    refused(() => WorkerStats.open(path), path, Errno.EMLINK);
+  }
+  assert.throws(() => new Raindrops(1, { path: link.path }), /remove this path/);
+  assert.deepEqual(readFileSync(victim.path), before, "not extended, not cleared");
 });
 
 test("a FIFO or a directory at the path: refused, and the process does not hang", () => {

@@ -43,6 +43,8 @@ const REFUSALS: Partial<Record<number, string>> = {
   [Errno.ENODEV]: "is not a regular file",
   [Errno.EPERM]: "belongs to another user or is writable by group or others",
   [Errno.ESTALE]: "was deleted, replaced or truncated while mapped",
+  [Errno.EMLINK]: "has another name (a hard link), so writing counters into it could overwrite an unrelated " +
+    "file: remove this path and let raindrops create the file afresh",
 };
 
 /** The typed error for a failed map or grow of the file at `path`. */

@@ -70,11 +70,15 @@ fn openCounterFile(path: [*:0]const u8) sys.Error!i32 {
 
 /// Refuses a file that is not safely ours: anything but a regular file
 /// (ENODEV: it cannot hold counters), a file owned by another user, or one
-/// that group or others may write (EPERM: its contents are not ours alone).
+/// that group or others may write (EPERM: its contents are not ours alone),
+/// or one with another name besides this one (EMLINK: with
+/// fs.protected_hardlinks=0 another user can hard-link any file of ours,
+/// say a key, at the counter path, and we would write counters into it).
 fn checkOwnFile(st: *const linux.Stat) sys.Error!void {
     if (linux.S.ISDIR(st.mode)) return error.ISDIR;
     if (!linux.S.ISREG(st.mode)) return error.NODEV;
     if (st.uid != linux.geteuid() or (st.mode & 0o022) != 0) return error.PERM;
+    if (st.nlink != 1) return error.MLINK;
 }
 
 /// The status of the open file `fd`, checked to be a counter file of ours.
@@ -94,8 +98,8 @@ fn extend(fd: i32, st: *const linux.Stat, bytes: usize) sys.Error!void {
 /// Maps the first `bytes` (a positive multiple of the page size) of the
 /// file at `path`, shared, and fills `out`. The file is created (mode 0600)
 /// when missing. An existing file must be a regular file of ours that no
-/// one else may write, reached without a symlink (else ELOOP, EISDIR,
-/// ENODEV or EPERM, see checkOwnFile); only then is it extended to `bytes`
+/// one else may write, with no other name, reached without a symlink (else
+/// ELOOP, EISDIR, ENODEV, EPERM or EMLINK, see checkOwnFile); only then is it extended to `bytes`
 /// if shorter (never shortened: another process may have it mapped) and,
 /// when `zero` is non-zero, cleared. Threads opening the same file share one
 /// mapping (see mappings.zig); ENOMEM when this process holds its budget of
@@ -321,6 +325,11 @@ test "hostile files are refused before they are extended or cleared" {
 
     try testing.expectEqual(@as(usize, 0), linux.mkdir(dir.path("dir"), 0o700));
     try testing.expectError(error.ISDIR, map(dir.path("dir"), page, false, &m));
+
+    try testing.expectEqual(@as(usize, 0), linux.link(victim, dir.path("hardlink")));
+    try testing.expectError(error.MLINK, map(dir.path("hardlink"), page, true, &m));
+    try testing.expectError(error.MLINK, map(victim, page, true, &m)); // either name
+    try testing.expectEqual(@as(i64, 10), fileSize(victim));
 
     if (linux.geteuid() == 0) { // only root can give a file away
         try makeFile(dir.path("theirs"), 0o600, 10);
