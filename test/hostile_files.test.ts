@@ -24,7 +24,7 @@ import { Errno, ForeignFileError, privateDir, Raindrops, SharedAggregate } from 
 import { WorkerStats } from "../src/worker_stats.ts";
 import { defaultStatsPath } from "../src/middleware/index.ts";
 import { claimHeader } from "../src/file_header.ts";
-import { tempShm } from "./_helpers.ts";
+import { fixture, RUNTIMES, scriptArgs, tempShm } from "./_helpers.ts";
 
 const root = process.getuid?.() === 0;
 const NOT_ROOT = "not root: cannot plant a file as another user (run as root to test it)";
@@ -85,6 +85,45 @@ test("a 0600 file of another user is refused even by root, who could open it", {
   refused(() => new SharedAggregate({ path: planted.path }), planted.path, Errno.EPERM);
   assert.equal(lstatSync(planted.path).size, 0);
 });
+
+test(
+  "another user's file this user may not open is refused naming its path and owner, not as a failed mmap",
+  { skip: !root && NOT_ROOT },
+  () => {
+    // Root opens anything, so the opener here is uid 65534 and the file root's.
+    const dir = `/tmp/raindrops-test-${process.pid}-eacces`;
+    mkdirSync(dir, { mode: 0o755 });
+    chmodSync(dir, 0o755);
+    try {
+      const path = `${dir}/stats`;
+      writeFileSync(path, "", { mode: 0o600 });
+      const runtime = "Bun" in globalThis ? "bun" : "deno";
+      const out = execFileSync("setpriv", [
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "env",
+        `HOME=${dir}`,
+        `DENO_DIR=${dir}/deno`,
+        RUNTIMES[runtime],
+        ...scriptArgs(runtime, fixture("open_refused.ts")),
+        path,
+      ], { encoding: "utf8" });
+      const errors = out.trim().split("\n").map((line) => JSON.parse(line));
+      assert.equal(errors.length, 3, out);
+      for (const e of errors) {
+        assert.equal(e.name, "ForeignFileError", out);
+        assert.equal(e.errno, Errno.EACCES);
+        assert.equal(e.path, path);
+        assert.match(e.message, new RegExp(`^${path} belongs to uid 0, and this process \\(uid 65534\\) may not open it`));
+        assert.match(e.message, /use a path of your own/);
+        assert.doesNotMatch(e.message, /mmap/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
 
 test("our own file made writable by group or others is refused", () => {
   using loose = tempShm("loose");

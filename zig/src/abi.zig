@@ -98,6 +98,14 @@ pub export fn rd_grow(path: ?[*:0]const u8, old_size: usize, new_size: usize, m:
     return status(shm.grow(p, old_size, new_size, m orelse return errno(error.INVAL)));
 }
 
+/// Writes the owner of the file at `path` and this process's euid to `out`.
+pub export fn rd_file_owner(path: ?[*:0]const u8, out: ?*[2]u32) i32 {
+    const p = path orelse return errno(error.INVAL);
+    const o = out orelse return errno(error.INVAL);
+    o.* = shm.owners(p) catch |e| return errno(e);
+    return 0;
+}
+
 pub export fn rd_private_dir(parent: ?[*:0]const u8, out: ?[*]u8, out_len: u32) i32 {
     const p = parent orelse return errno(error.INVAL);
     const o = out orelse return errno(error.INVAL);
@@ -282,6 +290,7 @@ test "argument checks: null pointers, lengths, scratch, alignment" {
     try testing.expectEqual(errno(error.INVAL), rd_map("/tmp/x", page, 0, null));
     try testing.expectEqual(errno(error.INVAL), rd_unmap(0, 4096));
     try testing.expectEqual(errno(error.INVAL), rd_private_dir("/tmp", null, 8));
+    try testing.expectEqual(errno(error.INVAL), rd_file_owner("/tmp", null));
     try testing.expectEqual(@as(f64, @floatFromInt(errno(error.INVAL))), rd_thread_start(-1));
 
     var scratch: [netlink.min_scratch]u8 = undefined;

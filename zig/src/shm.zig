@@ -144,6 +144,15 @@ pub fn grow(path: [*:0]const u8, old_bytes: usize, new_bytes: usize, m: *Mapping
     m.addr = addr;
 }
 
+/// The owner of the file at `path` (not following a symlink) and this
+/// process's effective uid, to explain a file the kernel would not let us
+/// open.
+pub fn owners(path: [*:0]const u8) sys.Error![2]u32 {
+    var st: linux.Stat = undefined;
+    _ = try sys.check(linux.lstat(path, &st));
+    return .{ st.uid, linux.geteuid() };
+}
+
 /// Creates (mode 0700) or checks this user's private directory
 /// `<parent>/raindrops-<euid>` for default shared files, and writes its
 /// NUL-terminated path to `out` (there even when refused, to name it).
@@ -237,6 +246,13 @@ fn giveAway(path: [*:0]const u8) usize {
     _ = sys.check(rc) catch return rc;
     defer _ = linux.close(@intCast(rc));
     return linux.fchown(@intCast(rc), 65534, 65534);
+}
+
+test owners {
+    const found = try owners("/proc/self/stat");
+    try testing.expectEqual(linux.geteuid(), found[1]);
+    try testing.expectEqual(@as(u32, 0), (try owners("/"))[0]);
+    try testing.expectError(error.NOENT, owners("/nonexistent-raindrops"));
 }
 
 test "bad sizes and paths are errno, not crashes" {
