@@ -211,21 +211,96 @@ test("privateDir() is ours and mode 0700; the middleware's default stats file is
   assert.equal(defaultStatsPath("shop"), `${dir}/shop`);
 });
 
-test("a private directory planted by another user, or as a symlink, is refused", { skip: !root && NOT_ROOT }, () => {
-  const parent = `/tmp/raindrops-test-${process.pid}-private`;
-  mkdirSync(parent, { mode: 0o1777 });
-  chmodSync(parent, 0o1777);
+/** A world-writable sticky directory standing in for /dev/shm, removed with what is in it. */
+function stickyParent(label: string): { path: string } & Disposable {
+  const path = `/tmp/raindrops-test-${process.pid}-${label}`;
+  mkdirSync(path, { mode: 0o1777 });
+  chmodSync(path, 0o1777);
+  return { path, [Symbol.dispose]: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** Runs `body` with XDG_RUNTIME_DIR set to `value` (or unset), and console.warn's lines collected. */
+function withEnv<T>(value: string | undefined, body: (warnings: string[]) => T): T {
+  const saved = process.env.XDG_RUNTIME_DIR, warn = console.warn, warnings: string[] = [];
+  if (value === undefined) delete process.env.XDG_RUNTIME_DIR;
+  else process.env.XDG_RUNTIME_DIR = value;
+  console.warn = (...args: unknown[]) => void warnings.push(args.join(" "));
   try {
-    const mine = `${parent}/raindrops-${process.geteuid!()}`;
-    asNobody(`mkdir -m 0700 ${mine}`);
-    refused(() => privateDir(parent), mine, Errno.EPERM);
-    rmSync(mine, { recursive: true });
-    asNobody(`ln -s /tmp ${mine}`);
-    refused(() => privateDir(parent), mine, Errno.ENOTDIR);
-    rmSync(mine);
-    assert.equal(privateDir(parent), mine);
-    assert.equal(lstatSync(mine).mode & 0o7777, 0o700);
+    return body(warnings);
   } finally {
-    rmSync(parent, { recursive: true, force: true });
+    console.warn = warn;
+    if (saved === undefined) delete process.env.XDG_RUNTIME_DIR;
+    else process.env.XDG_RUNTIME_DIR = saved;
   }
+}
+
+/** Asserts `dir` is a real directory of ours, mode 0700. */
+function assertPrivate(dir: string): void {
+  const st = lstatSync(dir);
+  assert.ok(st.isDirectory(), dir);
+  assert.equal(st.mode & 0o7777, 0o700, dir);
+  assert.equal(st.uid, process.geteuid!());
+}
+
+/** Ways another user (or, when not root, we ourselves) can hold the default directory's name. */
+const SQUATS: [string, (path: string) => void, boolean][] = [
+  ["a file", (path) => writeFileSync(path, ""), false],
+  ["a symlink to a directory", (path) => symlinkSync("/tmp", path), false],
+  ["a directory of ours, mode 0755", (path) => mkdirSync(path, { mode: 0o755 }), false],
+  ["another user's directory, mode 0700", (path) => asNobody(`mkdir -m 0700 ${path}`), true],
+  ["another user's directory, mode 0777", (path) => asNobody(`mkdir -m 0777 ${path}; chmod 0777 ${path}`), true],
+];
+
+for (const [n, [what, squat, needsRoot]] of SQUATS.entries()) {
+  test(`a default directory held as ${what}: privateDir() falls back to an unguessable one of ours, with one warning`, {
+    skip: needsRoot && !root && NOT_ROOT,
+  }, () => {
+    using parent = stickyParent(`squat-${n}`);
+    const held = `${parent.path}/raindrops-${process.geteuid!()}`;
+    squat(held);
+    withEnv(undefined, (warnings) => {
+      const dir = privateDir(parent.path);
+      assert.match(dir, new RegExp(`^${held}\\.[A-Za-z0-9]{12}$`));
+      assertPrivate(dir);
+      assert.equal(privateDir(parent.path), dir, "every later call (every worker) finds the same one");
+      assert.equal(warnings.length, 1, warnings.join("\n"));
+      assert.ok(warnings[0].includes(held) && warnings[0].includes(dir), warnings[0]);
+    });
+  });
+}
+
+test("a held default directory falls back to $XDG_RUNTIME_DIR first, when it is set", () => {
+  using parent = stickyParent("squat-xdg");
+  using runtimeDir = stickyParent("xdg");
+  chmodSync(runtimeDir.path, 0o700);
+  writeFileSync(`${parent.path}/raindrops-${process.geteuid!()}`, "");
+  withEnv(runtimeDir.path, () => {
+    const dir = privateDir(parent.path);
+    assert.equal(dir, `${runtimeDir.path}/raindrops-${process.geteuid!()}`);
+    assertPrivate(dir);
+  });
 });
+
+test(
+  "app.use(raindrops()) serves with the default stats file when another user holds /dev/shm/raindrops-<uid>",
+  { skip: !root && "not root: needs a private /dev/shm (unshare -m) and a directory of another user" },
+  () => {
+    // A private /dev/shm in a mount namespace, so the real one is not touched.
+    const runtime = "Bun" in globalThis ? "bun" : "deno";
+    const command = [
+      "mount -t tmpfs -o mode=1777 none /dev/shm",
+      `mkdir -m 0700 /dev/shm/raindrops-${process.geteuid!()}`,
+      `chown 65534:65534 /dev/shm/raindrops-${process.geteuid!()}`,
+      `exec env -u XDG_RUNTIME_DIR "$0" "$@"`,
+    ].join(" && ");
+    const out = execFileSync(
+      "unshare",
+      ["-m", "sh", "-c", command, RUNTIMES[runtime], ...scriptArgs(runtime, fixture("squatted_default.ts"))],
+      { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const { page, dir, files } = JSON.parse(out);
+    assert.equal(page, "hi");
+    assert.match(dir, /^\/dev\/shm\/raindrops-\d+\.[A-Za-z0-9]{12}$/);
+    assert.equal(files.length, 1, "the stats file is in the fallback directory");
+  },
+);

@@ -22,6 +22,7 @@ export const symbols = {
   rd_grow: { args: ["buffer" /* path\0 */, "usize" /* old bytes */, "usize" /* new bytes */, "buffer" /* in/out Mapping */], returns: "i32" },
   rd_file_owner: { args: ["buffer" /* path\0 */, "buffer" /* out: owner uid, our euid (u32 each) */], returns: "i32" },
   rd_private_dir: { args: ["buffer" /* parent\0 */, "buffer" /* out path\0 */, "u32" /* out length */], returns: "i32" /* path length */ },
+  rd_private_temp_dir: { args: ["buffer" /* parent\0 */, "buffer" /* out path\0 */, "u32" /* out length */], returns: "i32" /* path length */ },
 
   // Thread identity (zig/src/thread.zig).
   rd_thread_id: { args: [], returns: "i32" /* gettid() */ },

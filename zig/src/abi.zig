@@ -112,6 +112,12 @@ pub export fn rd_private_dir(parent: ?[*:0]const u8, out: ?[*]u8, out_len: u32) 
     return count(shm.privateDir(p, o[0..out_len]));
 }
 
+pub export fn rd_private_temp_dir(parent: ?[*:0]const u8, out: ?[*]u8, out_len: u32) i32 {
+    const p = parent orelse return errno(error.INVAL);
+    const o = out orelse return errno(error.INVAL);
+    return count(shm.privateTempDir(p, o[0..out_len]));
+}
+
 // Thread identity (thread.zig).
 
 pub export fn rd_thread_id() i32 {
@@ -290,6 +296,7 @@ test "argument checks: null pointers, lengths, scratch, alignment" {
     try testing.expectEqual(errno(error.INVAL), rd_map("/tmp/x", page, 0, null));
     try testing.expectEqual(errno(error.INVAL), rd_unmap(0, 4096));
     try testing.expectEqual(errno(error.INVAL), rd_private_dir("/tmp", null, 8));
+    try testing.expectEqual(errno(error.INVAL), rd_private_temp_dir("/tmp", null, 8));
     try testing.expectEqual(errno(error.INVAL), rd_file_owner("/tmp", null));
     try testing.expectEqual(@as(f64, @floatFromInt(errno(error.INVAL))), rd_thread_start(-1));
 
