@@ -106,8 +106,8 @@ export function growFile(old: Mapping, bytes: number, path: Uint8Array): Mapping
 }
 
 /** Unmaps a mapping. */
-export function unmap(address: number, bytes: number): void {
-  const rc = native().rd_unmap(address, bytes);
+export function unmap(address: number): void {
+  const rc = native().rd_unmap(address);
   if (rc < 0) throw new NativeError("munmap", -rc);
 }
 

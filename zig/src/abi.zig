@@ -86,9 +86,8 @@ pub export fn rd_map(path: ?[*:0]const u8, size: usize, zero: u32, out: ?*record
     return status(shm.map(p, size, zero != 0, out orelse return errno(error.INVAL)));
 }
 
-/// `size` is unused: the mapping table knows each mapping's length.
-pub export fn rd_unmap(addr: usize, size: usize) i32 {
-    _ = size;
+/// The mapping table knows each mapping's length.
+pub export fn rd_unmap(addr: usize) i32 {
     if (addr == 0) return errno(error.INVAL);
     return status(shm.unmap(addr));
 }
@@ -294,7 +293,7 @@ test "argument checks: null pointers, lengths, scratch, alignment" {
     const page = std.heap.pageSize();
     try testing.expectEqual(errno(error.INVAL), rd_map(null, page, 0, &m));
     try testing.expectEqual(errno(error.INVAL), rd_map("/tmp/x", page, 0, null));
-    try testing.expectEqual(errno(error.INVAL), rd_unmap(0, 4096));
+    try testing.expectEqual(errno(error.INVAL), rd_unmap(0));
     try testing.expectEqual(errno(error.INVAL), rd_private_dir("/tmp", null, 8));
     try testing.expectEqual(errno(error.INVAL), rd_private_temp_dir("/tmp", null, 8));
     try testing.expectEqual(errno(error.INVAL), rd_file_owner("/tmp", null));
