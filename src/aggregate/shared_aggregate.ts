@@ -98,7 +98,10 @@ function headerOf(layout: BucketLayout): bigint {
  * over with a new one). Reads while other processes add are not one atomic
  * snapshot (count may already include a sample whose sum is not yet in),
  * and a `reset()` or `zero: true` racing with `add()` may keep part of a
- * sample.
+ * sample. A writer killed in the middle of an `add()` (SIGKILL) may leave
+ * that one sample partly added (in the sum but not yet counted, or the
+ * reverse): at most one sample per killed writer. The count is always the
+ * outliers plus the buckets, whenever a writer stopped.
  *
  * @example
  * ```ts
