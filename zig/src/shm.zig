@@ -149,7 +149,7 @@ pub fn grow(path: [*:0]const u8, old_bytes: usize, new_bytes: usize, m: *Mapping
 /// open.
 pub fn owners(path: [*:0]const u8) sys.Error![2]u32 {
     var st: linux.Stat = undefined;
-    _ = try sys.check(linux.lstat(path, &st));
+    _ = try sys.check(linux.fstatat(linux.AT.FDCWD, path, &st, linux.AT.SYMLINK_NOFOLLOW));
     return .{ st.uid, linux.geteuid() };
 }
 
