@@ -115,7 +115,10 @@ test(
         assert.equal(e.name, "ForeignFileError", out);
         assert.equal(e.errno, Errno.EACCES);
         assert.equal(e.path, path);
-        assert.match(e.message, new RegExp(`^${path} belongs to uid 0, and this process \\(uid 65534\\) may not open it`));
+        assert.match(
+          e.message,
+          new RegExp(`^${path} belongs to uid 0, and this process \\(uid 65534\\) may not open it`),
+        );
         assert.match(e.message, /use a path of your own/);
         assert.doesNotMatch(e.message, /mmap/);
       }

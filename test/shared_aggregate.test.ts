@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import { Aggregate } from "../src/aggregate/aggregate.ts";
 import { AggregateMismatchError, SharedAggregate } from "../mod.ts";
 import { EvaporatedError, ForeignFileError, Raindrops, RaindropsError } from "../mod.ts";
-import { fixture, runFixture, RUNTIMES, type RuntimeName, scriptArgs, tempShm } from "./_helpers.ts";
+import { fixture, runFixture, type RuntimeName, RUNTIMES, scriptArgs, tempShm } from "./_helpers.ts";
 import { feederSamples } from "./fixtures/aggregate_feeder.ts";
 import { REGIONS } from "../src/aggregate/writer_regions.ts";
 
@@ -427,7 +427,11 @@ test("a writer stopped between counting a sample's bucket and its count leaves c
 
 /** Starts the killed-writer fixture and resolves with it once its first sample is in. */
 function startWriter(runtime: RuntimeName, path: string, sample: number) {
-  const child = spawn(RUNTIMES[runtime], [...scriptArgs(runtime, fixture("aggregate_killed_writer.ts")), path, `${sample}`], {
+  const child = spawn(RUNTIMES[runtime], [
+    ...scriptArgs(runtime, fixture("aggregate_killed_writer.ts")),
+    path,
+    `${sample}`,
+  ], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const closed = new Promise<string | null>((resolve) => child.on("close", (_code, signal) => resolve(signal)));
