@@ -18,9 +18,11 @@ export const symbols = {
   rd_page_size: { args: [], returns: "u32" },
   rd_slot_size: { args: [], returns: "u32" },
   rd_map: { args: ["buffer" /* path\0 */, "usize" /* bytes */, "u32" /* zero */, "buffer" /* out MAPPING record */], returns: "i32" },
-  rd_unmap: { args: ["usize" /* addr */, "usize" /* bytes */], returns: "i32" },
+  rd_unmap: { args: ["usize" /* addr */], returns: "i32" },
   rd_grow: { args: ["buffer" /* path\0 */, "usize" /* old bytes */, "usize" /* new bytes */, "buffer" /* in/out Mapping */], returns: "i32" },
+  rd_file_owner: { args: ["buffer" /* path\0 */, "buffer" /* out: owner uid, our euid (u32 each) */], returns: "i32" },
   rd_private_dir: { args: ["buffer" /* parent\0 */, "buffer" /* out path\0 */, "u32" /* out length */], returns: "i32" /* path length */ },
+  rd_private_temp_dir: { args: ["buffer" /* parent\0 */, "buffer" /* out path\0 */, "u32" /* out length */], returns: "i32" /* path length */ },
 
   // Thread identity (zig/src/thread.zig).
   rd_thread_id: { args: [], returns: "i32" /* gettid() */ },

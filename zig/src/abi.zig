@@ -86,9 +86,8 @@ pub export fn rd_map(path: ?[*:0]const u8, size: usize, zero: u32, out: ?*record
     return status(shm.map(p, size, zero != 0, out orelse return errno(error.INVAL)));
 }
 
-/// `size` is unused: the mapping table knows each mapping's length.
-pub export fn rd_unmap(addr: usize, size: usize) i32 {
-    _ = size;
+/// The mapping table knows each mapping's length.
+pub export fn rd_unmap(addr: usize) i32 {
     if (addr == 0) return errno(error.INVAL);
     return status(shm.unmap(addr));
 }
@@ -98,10 +97,24 @@ pub export fn rd_grow(path: ?[*:0]const u8, old_size: usize, new_size: usize, m:
     return status(shm.grow(p, old_size, new_size, m orelse return errno(error.INVAL)));
 }
 
+/// Writes the owner of the file at `path` and this process's euid to `out`.
+pub export fn rd_file_owner(path: ?[*:0]const u8, out: ?*[2]u32) i32 {
+    const p = path orelse return errno(error.INVAL);
+    const o = out orelse return errno(error.INVAL);
+    o.* = shm.owners(p) catch |e| return errno(e);
+    return 0;
+}
+
 pub export fn rd_private_dir(parent: ?[*:0]const u8, out: ?[*]u8, out_len: u32) i32 {
     const p = parent orelse return errno(error.INVAL);
     const o = out orelse return errno(error.INVAL);
     return count(shm.privateDir(p, o[0..out_len]));
+}
+
+pub export fn rd_private_temp_dir(parent: ?[*:0]const u8, out: ?[*]u8, out_len: u32) i32 {
+    const p = parent orelse return errno(error.INVAL);
+    const o = out orelse return errno(error.INVAL);
+    return count(shm.privateTempDir(p, o[0..out_len]));
 }
 
 // Thread identity (thread.zig).
@@ -291,8 +304,10 @@ test "argument checks: null pointers, lengths, scratch, alignment" {
     const page = std.heap.pageSize();
     try testing.expectEqual(errno(error.INVAL), rd_map(null, page, 0, &m));
     try testing.expectEqual(errno(error.INVAL), rd_map("/tmp/x", page, 0, null));
-    try testing.expectEqual(errno(error.INVAL), rd_unmap(0, 4096));
+    try testing.expectEqual(errno(error.INVAL), rd_unmap(0));
     try testing.expectEqual(errno(error.INVAL), rd_private_dir("/tmp", null, 8));
+    try testing.expectEqual(errno(error.INVAL), rd_private_temp_dir("/tmp", null, 8));
+    try testing.expectEqual(errno(error.INVAL), rd_file_owner("/tmp", null));
     try testing.expectEqual(@as(f64, @floatFromInt(errno(error.INVAL))), rd_thread_start(-1));
 
     var scratch: [netlink.min_scratch]u8 = undefined;
