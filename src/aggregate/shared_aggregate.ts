@@ -12,7 +12,7 @@ import { BucketLayout, type BucketOptions } from "./histogram.ts";
 import { maxHigh, maxKey, minHigh, minKey, sampleOfMaxKey, sampleOfMinKey } from "./extreme_keys.ts";
 import { exactMean, exactVariance } from "./moments.ts";
 import { AggregateView } from "./view.ts";
-import { type Carry, type RegionTotals, type WriterRegion, WriterRegions } from "./writer_regions.ts";
+import { type Carry, REGIONS, type RegionTotals, type WriterRegion, WriterRegions } from "./writer_regions.ts";
 
 /** Options for {@link SharedAggregate}. */
 export interface SharedAggregateOptions {
@@ -114,6 +114,11 @@ function headerOf(layout: BucketLayout): bigint {
  * ```
  */
 export class SharedAggregate extends AggregateView {
+  /**
+   * Writers of one file that get a region of their own (plain stores);
+   * writers beyond them add with atomics.
+   */
+  static readonly WRITER_REGIONS: number = REGIONS;
   /** The bucket layout. */
   readonly layout: BucketLayout;
   #rd: Raindrops | null;
