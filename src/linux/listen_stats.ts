@@ -50,25 +50,30 @@ function asList(input: unknown, what: string): string[] | undefined {
 type Query = (fd: number, query: Uint8Array, out: Uint8Array, scratch: Uint8Array) => number;
 
 /**
+ * The answer buffer, this thread's, reused by every query: each answer is
+ * read out before the next query, and a fresh buffer per call would cost
+ * page faults and garbage in proportion to the number of listeners. It
+ * keeps the size the largest answer needed.
+ */
+let answerBuffer = new Uint8Array(4096);
+
+/**
  * Calls a native query, growing the answer buffer while the kernel has more
- * to say; returns the buffer and the number of records written.
+ * to say (a too-small buffer costs a whole dump); returns the buffer and the
+ * number of records written.
  */
 function askRecords(sock: DiagChannel, what: string, call: Query, query: Uint8Array, minBytes: number) {
-  // A too-small buffer costs a whole dump: an all-listeners query starts
-  // from the size the last one of its kind needed.
-  const last = query.length === 0 ? answerBytes.get(call) ?? 0 : 0;
-  for (let size = Math.max(minBytes, 4096, last);; size *= 4) {
-    const out = new Uint8Array(size);
-    const records = call(sock.fd, query, out, sock.scratch);
-    if (records === -Errno.ENOSPC && size < 1 << 28) continue;
+  if (answerBuffer.length < minBytes) answerBuffer = new Uint8Array(minBytes);
+  for (;;) {
+    const records = call(sock.fd, query, answerBuffer, sock.scratch);
+    if (records === -Errno.ENOSPC && answerBuffer.length < 1 << 28) {
+      answerBuffer = new Uint8Array(answerBuffer.length * 4);
+      continue;
+    }
     if (records < 0) throw diagError(what, records);
-    if (query.length === 0) answerBytes.set(call, size);
-    return { out, records };
+    return { out: answerBuffer, records };
   }
 }
-
-/** The answer buffer size the last all-listeners query of each kind needed. */
-const answerBytes = new Map<Query, number>();
 
 /** Every listener: no query. */
 function askAll(sock: DiagChannel, what: string, call: Query, minBytes: number) {
@@ -78,6 +83,40 @@ function askAll(sock: DiagChannel, what: string, call: Query, minBytes: number) 
 /** One LISTENER_FIGURES record per queried address or path. */
 function ask(sock: DiagChannel, what: string, call: Query, query: Uint8Array, count: number): Uint8Array {
   return askRecords(sock, what, call, query, count * LISTENER_FIGURES.size).out;
+}
+
+/**
+ * The address records of the last all-TCP-listeners answer (5 words each)
+ * and their key strings. Listeners rarely change between two scrapes and
+ * come back sorted, so a record equal to the one at the same place last
+ * time takes its string (already hashed for the Map) instead of a new one.
+ */
+let lastTcpRecords = new Uint32Array(0);
+let lastTcpKeys: string[] = [];
+
+/** Every TCP listener in the answer of an all-listeners query, keyed canonically. */
+function tcpListeners(answer: Uint8Array, records: number): Map<string, ListenStats> {
+  const { size, addr, active, queued, backlog } = TCP_LISTENER;
+  const step = size / 4, at = addr / 4, addrWords = ADDR_RECORD / 4;
+  // Records are 4-byte aligned at the start of the answer buffer.
+  const words = new Uint32Array(answer.buffer, answer.byteOffset, (records * size) / 4);
+  const keptRecords = new Uint32Array(records * addrWords), keptKeys = new Array<string>(records);
+  const stats = new Map<string, ListenStats>();
+  for (let r = 0, w = 0; r < records; r++, w += step) {
+    const last = r * addrWords;
+    let same = last < lastTcpRecords.length;
+    for (let i = 0; i < addrWords; i++) {
+      const word = words[w + at + i];
+      same &&= lastTcpRecords[last + i] === word;
+      keptRecords[last + i] = word;
+    }
+    const key = same ? lastTcpKeys[r] : formatRecord(answer, r * size + addr);
+    keptKeys[r] = key;
+    stats.set(key, new ListenStats(words[w + active / 4], words[w + queued / 4], words[w + backlog / 4], 1));
+  }
+  lastTcpRecords = keptRecords;
+  lastTcpKeys = keptKeys;
+  return stats;
 }
 
 function perQuery(answer: Uint8Array, keys: string[]): Map<string, ListenStats> {
@@ -118,16 +157,8 @@ export function tcpListenerStats(
   const list = asList(addresses, "addresses");
   if (list === undefined) {
     return withSocket(sock, (s) => {
-      const { size, addr, active, queued, backlog } = TCP_LISTENER;
-      const { out: answer, records } = askAll(s, "sock_diag TCP listeners", tcpQuery, 64 * size);
-      // Records are 4-byte aligned at the start of a fresh buffer.
-      const words = new Uint32Array(answer.buffer, answer.byteOffset, (records * size) / 4);
-      const stats = new Map<string, ListenStats>();
-      for (let o = 0; o < records * size; o += size) {
-        const u32 = (field: number) => words[(o + field) / 4];
-        stats.set(formatRecord(answer, o + addr), new ListenStats(u32(active), u32(queued), u32(backlog), 1));
-      }
-      return stats;
+      const { out: answer, records } = askAll(s, "sock_diag TCP listeners", tcpQuery, 64 * TCP_LISTENER.size);
+      return tcpListeners(answer, records);
     });
   }
   if (list.length > MAX_QUERY) {
