@@ -189,8 +189,16 @@ fn countActive(fd: i32, rs: []TcpListener, family: ?u8, scratch: []u8) sys.Error
 
 /// Orders records by their addr20 key: family, then port, then address, so
 /// one (family, port) forms a run that starts with its wildcard listener.
+/// Byte order, compared 8, 8 and 4 bytes at a time as big-endian words.
 fn keyOrder(key: *const [rec_size]u8, r: TcpListener) std.math.Order {
-    return std.mem.order(u8, key, &r.addr);
+    inline for (.{ .{ u64, 0 }, .{ u64, 8 }, .{ u32, 16 } }) |part| {
+        const T = part[0];
+        const at = part[1];
+        const a = std.mem.readInt(T, key[at..][0..@sizeOf(T)], .big);
+        const b = std.mem.readInt(T, r.addr[at..][0..@sizeOf(T)], .big);
+        if (a != b) return std.math.order(a, b);
+    }
+    return .eq;
 }
 
 fn keyLess(_: void, a: TcpListener, b: TcpListener) bool {
@@ -200,7 +208,7 @@ fn keyLess(_: void, a: TcpListener, b: TcpListener) bool {
 /// Sorts the records and merges those with the same address (REUSEPORT
 /// listeners): their queues and backlogs add up. Returns the merged prefix.
 fn mergeListeners(rs: []TcpListener) []TcpListener {
-    std.mem.sort(TcpListener, rs, {}, keyLess);
+    std.sort.pdq(TcpListener, rs, {}, keyLess);
     var kept: usize = 0;
     for (rs) |r| {
         if (kept > 0 and keyOrder(&r.addr, rs[kept - 1]) == .eq) {
@@ -589,6 +597,20 @@ fn requestTypes(k: netlink.FakeKernel, types: []u16) !usize {
         types[n] = std.mem.bytesToValue(netlink.Header, buf[0..@sizeOf(netlink.Header)]).type;
     }
     return n;
+}
+
+test "record order is the byte order of addr20 keys" {
+    var prng = std.Random.DefaultPrng.init(0x0dd);
+    const rand = prng.random();
+    var a: TcpListener = .{ .addr = undefined };
+    var b: TcpListener = .{ .addr = undefined };
+    for (0..20000) |_| {
+        rand.bytes(&a.addr);
+        b.addr = a.addr;
+        // Mostly keys that share a prefix, so every word gets compared.
+        for (0..rand.uintAtMost(usize, 3)) |_| b.addr[rand.uintLessThan(usize, rec_size)] = rand.int(u8);
+        try testing.expectEqual(std.mem.order(u8, &a.addr, &b.addr), keyOrder(&a.addr, b));
+    }
 }
 
 test "a kernel that refuses TCPDIAG_GETSOCK is asked per family (FAKE kernel)" {
