@@ -7,6 +7,10 @@
  *    plus an idle listener: one address, both as a list, every listener;
  * 2. every listener with 1,000 and then 8,000 idle loopback listeners open
  *    here: the time ratio for 8x the listeners (target: at most 10x).
+ * Beside ours, the native call alone (the kernel's dump and the Zig that
+ * reads it, no JS): the floor under our figure, since the kernel's share
+ * (walking its socket tables and filling a record per socket) is the same
+ * work the gem asks for.
  * Needs about 13,000 descriptors; re-executes itself under `ulimit -n 16000`
  * when the soft limit is lower.
  * Run: node_modules/.bin/deno run -A bench/listen_stats.bench.ts
@@ -18,6 +22,8 @@ import net from "node:net";
 import process from "node:process";
 import { InetDiagSocket } from "../src/linux/diag_socket.ts";
 import { tcpListenerStats } from "../src/linux/listen_stats.ts";
+import { ADDR_RECORD, encodeAddress, parseAddress } from "../src/linux/address.ts";
+import { native } from "../src/native/library.ts";
 import { closeAll, connect, HeldListener, waitFor } from "../test/fixtures/linux_sockets.ts";
 import { emit, quick, runtimeLabel } from "./_bench.ts";
 
@@ -106,6 +112,29 @@ function cpuMsPerQuery(body: () => unknown, n: number): number {
   return (used.user + used.system) / 1000 / n;
 }
 
+/**
+ * The native call of one query alone, into a buffer allocated once: the
+ * kernel's dump and the Zig that reads it, without the JS around it.
+ */
+function nativeQuery(addrs: string[] | null, sock: InetDiagSocket): () => number {
+  const query = new Uint8Array((addrs?.length ?? 0) * ADDR_RECORD);
+  addrs?.forEach((a, i) => encodeAddress(parseAddress(a), query, i * ADDR_RECORD));
+  const out = new Uint8Array(4 << 20);
+  return () => {
+    const rc = native().rd_tcp_listener_stats(
+      sock.fd,
+      query,
+      query.length,
+      out,
+      out.length,
+      sock.scratch,
+      sock.scratch.length,
+    );
+    if (rc < 0) throw new Error(`rd_tcp_listener_stats: ${rc}`);
+    return rc;
+  };
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const spread = (xs: number[]) => `${Math.min(...xs).toFixed(3)}–${Math.max(...xs).toFixed(3)}`;
 
@@ -114,13 +143,13 @@ const spread = (xs: number[]) => `${Math.min(...xs).toFixed(3)}–${Math.max(...
  * CPU ms of each side and their spreads.
  */
 function compare(queries: Query[], sock: InetDiagSocket, n: number, check?: string) {
-  const ours = new Map<string, number[]>(), gem = new Map<string, number[]>();
+  const ours = new Map<string, number[]>(), gem = new Map<string, number[]>(), floor = new Map<string, number[]>();
+  const push = (m: Map<string, number[]>, label: string, ms: number) => m.set(label, [...m.get(label) ?? [], ms]);
   let gemListeners = 0;
   for (let r = 0; r < ROUNDS; r++) {
     for (const q of queries) {
-      const list = ours.get(q.label) ?? [];
-      list.push(cpuMsPerQuery(() => tcpListenerStats(q.addrs ?? undefined, sock), n));
-      ours.set(q.label, list);
+      push(ours, q.label, cpuMsPerQuery(() => tcpListenerStats(q.addrs ?? undefined, sock), n));
+      push(floor, q.label, cpuMsPerQuery(nativeQuery(q.addrs, sock), n));
     }
     const round = gemRound(queries, n, check);
     gemListeners = round.listeners;
@@ -130,7 +159,7 @@ function compare(queries: Query[], sock: InetDiagSocket, n: number, check?: stri
         throw new Error(`gem and ours disagree on ${check}: ${JSON.stringify(round.check)} vs ${JSON.stringify(mine)}`);
       }
     }
-    for (const q of queries) gem.set(q.label, [...gem.get(q.label) ?? [], round.ms[q.label]]);
+    for (const q of queries) push(gem, q.label, round.ms[q.label]);
   }
   return queries.map((q) => {
     const o = ours.get(q.label)!, m = gem.get(q.label)!;
@@ -138,6 +167,7 @@ function compare(queries: Query[], sock: InetDiagSocket, n: number, check?: stri
       label: q.label,
       ours: median(o),
       gem: median(m),
+      floor: median(floor.get(q.label)!),
       oursSpread: spread(o),
       oursMin: Math.min(...o),
       oursMax: Math.max(...o),
@@ -149,11 +179,17 @@ function compare(queries: Query[], sock: InetDiagSocket, n: number, check?: stri
 
 function print(title: string, rows: ReturnType<typeof compare>): void {
   console.log(`\n${title} — ${runtimeLabel()}, gem raindrops (ruby) in the same run`);
-  console.log(`  ${"query".padEnd(28)} ${"ours ms".padStart(9)} ${"gem ms".padStart(9)}  ours/gem   spread ours | gem`);
+  console.log(
+    `  ${"query".padEnd(28)} ${"ours ms".padStart(9)} ${
+      "gem ms".padStart(9)
+    }  ours/gem   native ms  native/gem   spread ours | gem`,
+  );
   for (const r of rows) {
     console.log(
       `  ${r.label.padEnd(28)} ${r.ours.toFixed(3).padStart(9)} ${r.gem.toFixed(3).padStart(9)}  ${
         (r.ours / r.gem).toFixed(2).padStart(6)
+      }x   ${r.floor.toFixed(3).padStart(9)}  ${
+        (r.floor / r.gem).toFixed(2).padStart(9)
       }x   ${r.oursSpread} | ${r.gemSpread}`,
     );
   }
