@@ -86,37 +86,44 @@ function ask(sock: DiagChannel, what: string, call: Query, query: Uint8Array, co
 }
 
 /**
- * The address records of the last all-TCP-listeners answer (5 words each)
- * and their key strings. Listeners rarely change between two scrapes and
- * come back sorted, so a record equal to the one at the same place last
- * time takes its string (already hashed for the Map) instead of a new one.
+ * The last all-TCP-listeners answer (its first `records` records, as
+ * words) with each record's key string and ListenStats, all reused from
+ * call to call. Listeners rarely change between two scrapes and come back
+ * in the same order, so a record equal to the one at the same place last
+ * time takes its key (a string already hashed for the Map) and, when its
+ * figures are equal too, its ListenStats (immutable): an unchanged listener
+ * costs no new objects.
  */
-let lastTcpRecords = new Uint32Array(0);
-let lastTcpKeys: string[] = [];
+const lastTcp = { words: new Uint32Array(0), records: 0, keys: [] as string[], stats: [] as ListenStats[] };
+
+function sameWords(a: Uint32Array, b: Uint32Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /** Every TCP listener in the answer of an all-listeners query, keyed canonically. */
 function tcpListeners(answer: Uint8Array, records: number): Map<string, ListenStats> {
   const { size, addr, active, queued, backlog } = TCP_LISTENER;
-  const step = size / 4, at = addr / 4, addrWords = ADDR_RECORD / 4;
+  const step = size / 4, keyFrom = addr / 4, keyTo = (addr + ADDR_RECORD) / 4;
   // Records are 4-byte aligned at the start of the answer buffer.
-  const words = new Uint32Array(answer.buffer, answer.byteOffset, (records * size) / 4);
-  const keptRecords = new Uint32Array(records * addrWords), keptKeys = new Array<string>(records);
-  const stats = new Map<string, ListenStats>();
+  const words = new Uint32Array(answer.buffer, answer.byteOffset, records * step);
+  const { keys, stats } = lastTcp, last = lastTcp.words, lastRecords = lastTcp.records;
+  const byKey = new Map<string, ListenStats>();
   for (let r = 0, w = 0; r < records; r++, w += step) {
-    const last = r * addrWords;
-    let same = last < lastTcpRecords.length;
-    for (let i = 0; i < addrWords; i++) {
-      const word = words[w + at + i];
-      same &&= lastTcpRecords[last + i] === word;
-      keptRecords[last + i] = word;
+    // Index r of keys and stats is read before it is overwritten.
+    const sameKey = r < lastRecords && sameWords(last, words, w + keyFrom, w + keyTo);
+    const sameFigures = sameKey && sameWords(last, words, w, w + step);
+    if (!sameKey) keys[r] = formatRecord(answer, r * size + addr);
+    if (!sameFigures) {
+      stats[r] = new ListenStats(words[w + active / 4], words[w + queued / 4], words[w + backlog / 4], 1);
     }
-    const key = same ? lastTcpKeys[r] : formatRecord(answer, r * size + addr);
-    keptKeys[r] = key;
-    stats.set(key, new ListenStats(words[w + active / 4], words[w + queued / 4], words[w + backlog / 4], 1));
+    byKey.set(keys[r], stats[r]);
   }
-  lastTcpRecords = keptRecords;
-  lastTcpKeys = keptKeys;
-  return stats;
+  keys.length = stats.length = records;
+  if (last.length < words.length) lastTcp.words = new Uint32Array(words.length);
+  lastTcp.words.set(words);
+  lastTcp.records = records;
+  return byKey;
 }
 
 function perQuery(answer: Uint8Array, keys: string[]): Map<string, ListenStats> {
@@ -140,7 +147,9 @@ const unixQuery: Query = (fd, q, out, s) =>
  * TCP listener statistics, IPv4 and IPv6. With addresses, the answer is
  * keyed by exactly the strings given (an IPv6 scope id is dropped from the
  * key), and an address nothing listens on gives zeros. With none, every TCP
- * listener on the machine, keyed canonically (`127.0.0.1:80`, `[::1]:80`).
+ * listener on the machine, keyed canonically (`127.0.0.1:80`, `[::1]:80`);
+ * a listener whose figures did not change since the last such answer keeps
+ * the same (immutable) ListenStats object.
  * A wildcard listener (`0.0.0.0:80`, `[::]:80`) counts connections made to
  * any local address on its port.
  *
