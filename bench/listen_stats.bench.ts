@@ -2,7 +2,9 @@
  * Listener statistics beside the Ruby gem raindrops (Debian `ruby-raindrops`,
  * installed with apt-get when missing), run in the same script on the same
  * sockets, as CPU time per query (user + system: the kernel's dump runs in
- * the asking process), median of 5 interleaved rounds:
+ * the asking process), over 9 interleaved rounds; each ratio is the median
+ * of the rounds' ratios, as the machine's load weighs on both sides of a
+ * round alike:
  * 1. one listener holding 5,000 accepted connections and 50 queued ones
  *    plus an idle listener: one address, both as a list, every listener;
  * 2. every listener with 1,000 and then 8,000 idle loopback listeners open
@@ -27,7 +29,7 @@ import { native } from "../src/native/library.ts";
 import { closeAll, connect, HeldListener, waitFor } from "../test/fixtures/linux_sockets.ts";
 import { emit, quick, runtimeLabel } from "./_bench.ts";
 
-const ACCEPTED = 5000, QUEUED = 50, NOFILE = 16_000, ROUNDS = quick ? 3 : 5;
+const ACCEPTED = 5000, QUEUED = 50, NOFILE = 16_000, ROUNDS = quick ? 3 : 9;
 const FEW_LISTENERS = 1000, MANY_LISTENERS = 8000;
 
 // deno-lint-ignore no-explicit-any
@@ -136,7 +138,6 @@ function nativeQuery(addrs: string[] | null, sock: InetDiagSocket): () => number
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const spread = (xs: number[]) => `${Math.min(...xs).toFixed(3)}–${Math.max(...xs).toFixed(3)}`;
 
 /**
  * Runs ours and the gem's rounds interleaved; returns per query the median
@@ -162,16 +163,18 @@ function compare(queries: Query[], sock: InetDiagSocket, n: number, check?: stri
     for (const q of queries) push(gem, q.label, round.ms[q.label]);
   }
   return queries.map((q) => {
-    const o = ours.get(q.label)!, m = gem.get(q.label)!;
+    const o = ours.get(q.label)!, m = gem.get(q.label)!, f = floor.get(q.label)!;
+    const ratios = o.map((x, i) => x / m[i]);
     return {
       label: q.label,
       ours: median(o),
       gem: median(m),
-      floor: median(floor.get(q.label)!),
-      oursSpread: spread(o),
+      floor: median(f),
+      ratio: median(ratios),
+      ratioSpread: [Math.min(...ratios), Math.max(...ratios)] as [number, number],
+      floorRatio: median(f.map((x, i) => x / m[i])),
       oursMin: Math.min(...o),
       oursMax: Math.max(...o),
-      gemSpread: spread(m),
       gemListeners,
     };
   });
@@ -180,17 +183,16 @@ function compare(queries: Query[], sock: InetDiagSocket, n: number, check?: stri
 function print(title: string, rows: ReturnType<typeof compare>): void {
   console.log(`\n${title} — ${runtimeLabel()}, gem raindrops (ruby) in the same run`);
   console.log(
-    `  ${"query".padEnd(28)} ${"ours ms".padStart(9)} ${
-      "gem ms".padStart(9)
-    }  ours/gem   native ms  native/gem   spread ours | gem`,
+    `  ${"query".padEnd(28)} ${"ours ms".padStart(9)} ${"gem ms".padStart(9)}  ours/gem (rounds)    ${
+      "native ms".padStart(9)
+    }  native/gem`,
   );
   for (const r of rows) {
+    const [lo, hi] = r.ratioSpread.map((x) => x.toFixed(2));
     console.log(
       `  ${r.label.padEnd(28)} ${r.ours.toFixed(3).padStart(9)} ${r.gem.toFixed(3).padStart(9)}  ${
-        (r.ours / r.gem).toFixed(2).padStart(6)
-      }x   ${r.floor.toFixed(3).padStart(9)}  ${
-        (r.floor / r.gem).toFixed(2).padStart(9)
-      }x   ${r.oursSpread} | ${r.gemSpread}`,
+        r.ratio.toFixed(2).padStart(6)
+      }x (${lo}–${hi})   ${r.floor.toFixed(3).padStart(9)}  ${r.floorRatio.toFixed(2).padStart(9)}x`,
     );
   }
   for (const r of rows) {
@@ -202,6 +204,8 @@ function print(title: string, rows: ReturnType<typeof compare>): void {
       baseline: "gem raindrops (ruby)",
       baselineValue: r.gem,
       spread: [r.oursMin, r.oursMax],
+      ratio: r.ratio,
+      ratioSpread: r.ratioSpread,
     });
   }
 }
@@ -252,7 +256,7 @@ const sock = new InetDiagSocket();
       if (a?.active !== ACCEPTED || a?.queued !== QUEUED) throw new Error(`${what}: ${JSON.stringify(a)}`);
     }
     print(
-      `listener stats, ${ACCEPTED} accepted + ${QUEUED} queued on one listener, one idle (CPU ms per query, median of ${ROUNDS})`,
+      `listener stats, ${ACCEPTED} accepted + ${QUEUED} queued on one listener, one idle (CPU ms per query, medians of ${ROUNDS} rounds)`,
       compare(
         [
           { label: "one address", addrs: [A] },
