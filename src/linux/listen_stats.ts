@@ -86,43 +86,64 @@ function ask(sock: DiagChannel, what: string, call: Query, query: Uint8Array, co
 }
 
 /**
- * The last all-TCP-listeners answer (its first `records` records, as
- * words) with each record's key string and ListenStats, all reused from
- * call to call. Listeners rarely change between two scrapes and come back
- * in the same order, so a record equal to the one at the same place last
- * time takes its key (a string already hashed for the Map) and, when its
- * figures are equal too, its ListenStats (immutable): an unchanged listener
- * costs no new objects.
+ * The last all-TCP-listeners answer (a copy of its first `records`
+ * records) with each record's key string and ListenStats. Listeners rarely
+ * change between two scrapes and both answers are sorted by address
+ * record, so walking them side by side finds each listener's record of
+ * last time: it gives its key (a string already hashed for the Map) and,
+ * when the figures are equal too, its ListenStats (immutable), so an
+ * unchanged listener costs no new objects, whatever came or went around it.
  */
-const lastTcp = { words: new Uint32Array(0), records: 0, keys: [] as string[], stats: [] as ListenStats[] };
+const lastTcp = { bytes: new Uint8Array(0), records: 0, keys: [] as string[], stats: [] as ListenStats[] };
 
-function sameWords(a: Uint32Array, b: Uint32Array, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) if (a[i] !== b[i]) return false;
+/** The byte order of the address records of record `i` of `a` and record `j` of `b`. */
+function keyOrder(
+  a: Uint8Array,
+  aWords: Uint32Array,
+  i: number,
+  b: Uint8Array,
+  bWords: Uint32Array,
+  j: number,
+): number {
+  const { size, addr } = TCP_LISTENER;
+  const ai = i * size + addr, bj = j * size + addr;
+  let same = true;
+  for (let k = 0; k < ADDR_RECORD / 4 && same; k++) same = aWords[ai / 4 + k] === bWords[bj / 4 + k];
+  if (same) return 0;
+  for (let k = 0; k < ADDR_RECORD; k++) {
+    if (a[ai + k] !== b[bj + k]) return a[ai + k] - b[bj + k];
+  }
+  return 0;
+}
+
+function sameWords(a: Uint32Array, i: number, b: Uint32Array, j: number, n: number): boolean {
+  for (let k = 0; k < n; k++) if (a[i + k] !== b[j + k]) return false;
   return true;
 }
 
-/** Every TCP listener in the answer of an all-listeners query, keyed canonically. */
+/** Every TCP listener in the answer of an all-listeners query (sorted records), keyed canonically. */
 function tcpListeners(answer: Uint8Array, records: number): Map<string, ListenStats> {
   const { size, addr, active, queued, backlog } = TCP_LISTENER;
-  const step = size / 4, keyFrom = addr / 4, keyTo = (addr + ADDR_RECORD) / 4;
+  const step = size / 4;
   // Records are 4-byte aligned at the start of the answer buffer.
   const words = new Uint32Array(answer.buffer, answer.byteOffset, records * step);
-  const { keys, stats } = lastTcp, last = lastTcp.words, lastRecords = lastTcp.records;
+  const last = lastTcp, lastWords = new Uint32Array(last.bytes.buffer, 0, last.records * step);
+  const keys = new Array<string>(records), stats = new Array<ListenStats>(records);
   const byKey = new Map<string, ListenStats>();
-  for (let r = 0, w = 0; r < records; r++, w += step) {
-    // Index r of keys and stats is read before it is overwritten.
-    const sameKey = r < lastRecords && sameWords(last, words, w + keyFrom, w + keyTo);
-    const sameFigures = sameKey && sameWords(last, words, w, w + step);
-    if (!sameKey) keys[r] = formatRecord(answer, r * size + addr);
-    if (!sameFigures) {
-      stats[r] = new ListenStats(words[w + active / 4], words[w + queued / 4], words[w + backlog / 4], 1);
-    }
+  for (let r = 0, j = 0; r < records; r++) {
+    // Last time's records ordered before this one are gone.
+    let order = 1;
+    while (j < last.records && (order = keyOrder(last.bytes, lastWords, j, answer, words, r)) < 0) j++;
+    const found = j < last.records && order === 0;
+    keys[r] = found ? last.keys[j] : formatRecord(answer, r * size + addr);
+    stats[r] = found && sameWords(lastWords, j * step, words, r * step, step)
+      ? last.stats[j]
+      : new ListenStats(words[r * step + active / 4], words[r * step + queued / 4], words[r * step + backlog / 4], 1);
     byKey.set(keys[r], stats[r]);
   }
-  keys.length = stats.length = records;
-  if (last.length < words.length) lastTcp.words = new Uint32Array(words.length);
-  lastTcp.words.set(words);
-  lastTcp.records = records;
+  if (last.bytes.length < records * size) last.bytes = new Uint8Array(records * size);
+  last.bytes.set(answer.subarray(0, records * size));
+  Object.assign(last, { records, keys, stats });
   return byKey;
 }
 
