@@ -9,6 +9,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import process from "node:process";
+import { availableParallelism } from "node:os";
 import { type RuntimeName, RUNTIMES } from "./_helpers.ts";
 import { startExporter } from "./fixtures/exporter_process.ts";
 import { freePort, startPrometheus } from "../prometheus/local_prometheus.ts";
@@ -93,7 +94,10 @@ for (const rt of Object.keys(RUNTIMES) as RuntimeName[]) {
         );
         const peak = await value(`raindrops_listener_queued_connections_max${sel}`);
         assert.ok(peak !== undefined && peak > 0, `queued_max ${peak}`);
-        assert.ok(peak <= 17, `queued_max ${peak} beyond the backlog of 16 (+1 the kernel allows)`);
+        // The kernel lets the queue reach backlog + 1, and checks that limit
+        // without a lock, so each CPU completing a handshake at once may pass it.
+        const most = 16 + 1 + availableParallelism();
+        assert.ok(peak <= most, `queued_max ${peak} beyond the backlog of 16 (+1, +1 a CPU the kernel allows)`);
         assert.equal(await value(`raindrops_listener_backlog_connections${sel}`), 16);
         assert.ok((await value(`raindrops_listener_active_connections${sel}`))! >= 1);
         assert.equal(await value(`raindrops_exporter_build_info`), 1);
