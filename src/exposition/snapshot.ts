@@ -14,6 +14,8 @@ export interface StatsSnapshot {
   calling: number;
   /** Responses whose body is still being written, over every live worker. */
   writing: number;
+  /** The shared stats file the counts come from, when they come from one (JSON only). */
+  stats?: string;
   /** Live workers counted (omitted from the gem's text format). */
   workers?: number;
   /** Requests finished by every worker, past and present (Prometheus only). */

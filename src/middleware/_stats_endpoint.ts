@@ -49,6 +49,7 @@ export function statsEndpoint<C extends RequestView>(
       calling: totals.calling,
       writing: totals.writing,
       workers: totals.workers,
+      stats: counters.path,
       requests: counters.finished?.(),
       listeners: snapshotListeners,
       metrics: chosen === "text" ? undefined : readFamilies(),

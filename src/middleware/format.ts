@@ -41,19 +41,22 @@ export function renderText(s: StatsSnapshot): string {
 }
 
 /**
- * JSON: `{ calling, writing, workers, listeners: { [address]: { active, queued } } }`.
+ * JSON: `{ calling, writing, workers, stats, listeners: { [address]: { active, queued } } }`;
+ * `stats` is the shared stats file's path (what the Watcher's `stats`
+ * option takes), left out for counters that are no file.
  *
  * @example
  * ```ts
- * JSON.parse(renderJson({ calling: 0, writing: 0, workers: 2, listeners: new Map() }));
- * // { calling: 0, writing: 0, workers: 2, listeners: {} }
+ * JSON.parse(renderJson({ calling: 0, writing: 0, workers: 2, stats: "/dev/shm/raindrops-1000/app", listeners: new Map() }));
+ * // { calling: 0, writing: 0, workers: 2, stats: "/dev/shm/raindrops-1000/app", listeners: {} }
  * ```
  */
 export function renderJson(s: StatsSnapshot): string {
   const listeners: Record<string, { active: number; queued: number }> = {};
   for (const [address, l] of s.listeners) listeners[address] = { active: l.active, queued: l.queued };
   const metrics = s.metrics?.length ? { metrics: registryJson(s.metrics) } : {};
-  return JSON.stringify({ calling: s.calling, writing: s.writing, workers: s.workers ?? null, listeners, ...metrics }) +
+  const file = s.stats === undefined ? {} : { stats: s.stats };
+  return JSON.stringify({ calling: s.calling, writing: s.writing, workers: s.workers ?? null, ...file, listeners, ...metrics }) +
     "\n";
 }
 
