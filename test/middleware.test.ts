@@ -328,3 +328,39 @@ for (const bodyTracking of onDeno ? ["auto", "wrap"] as const : ["wrap"] as cons
     },
   );
 }
+
+test("mounted under basePath, app.route or app.use(path), the stats path is answered under the mount", async () => {
+  using tmp = tempShm("mw-mount");
+  const based = new Hono().basePath("/api");
+  based.use(raindrops({ stats: tmp.path }));
+  based.get("/x", (c) => c.text("x"));
+  const sub = new Hono().use(raindrops({ stats: tmp.path })).get("/x", (c) => c.text("x"));
+  const routed = new Hono().route("/v1", sub);
+  const scoped = new Hono().use("/admin/*", raindrops({ stats: tmp.path }));
+  const tenant = new Hono().basePath("/t/:id").use(raindrops({ stats: tmp.path }));
+  const cases: [Hono, string, number][] = [
+    [based, "/api/_raindrops", 200],
+    [based, "/api/x", 200],
+    [based, "/api/x/_raindrops", 404],
+    [based, "/_raindrops", 404],
+    [routed, "/v1/_raindrops", 200],
+    [scoped, "/admin/_raindrops", 200],
+    [tenant, "/t/5/_raindrops", 200],
+    [tenant, "/t/5/6/_raindrops", 404],
+  ];
+  for (const [app, path, status] of cases) {
+    const res = await app.request(path, {}, LOCAL);
+    const body = await res.text();
+    assert.equal(res.status, status, `${path}: ${body}`);
+    if (status === 200 && path.endsWith("_raindrops")) assert.match(body, /^calling: 0\nwriting: 0\n/, path);
+  }
+  // And from a real server, whose requests carry its own listener.
+  const server = await serve(based.fetch);
+  try {
+    const body = await (await fetch(`${server.url}/api/_raindrops`)).text();
+    assert.match(body, new RegExp(`^127\\.0\\.0\\.1:${server.port} active: 1$`, "m"), body);
+  } finally {
+    await server.close();
+  }
+  WorkerStats.open(tmp.path).release();
+});

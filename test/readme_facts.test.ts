@@ -8,7 +8,10 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { RUNTIMES, scriptArgs } from "./_helpers.ts";
+import { Hono } from "hono";
+import { raindrops } from "../src/middleware/middleware.ts";
+import { WorkerStats } from "../src/worker_stats.ts";
+import { RUNTIMES, scriptArgs, tempShm } from "./_helpers.ts";
 import { hostRuntime } from "./fixtures/host_runtime.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -33,4 +36,24 @@ test("the default stats path is /dev/shm/raindrops-<uid>/<script>-<hash>, as the
   const r = spawnSync(RUNTIMES[hostRuntime], scriptArgs(hostRuntime, app), { env, encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout.trim(), new RegExp(`^/dev/shm/raindrops-${process.geteuid!()}/app-[0-9a-f]{8}$`));
+});
+
+test("a route registered before the middleware is not counted, and hides the stats path it matches", async () => {
+  says("a route registered before the middleware answers without it: its requests are not counted");
+  using tmp = tempShm("readme-order");
+  const local = { remoteAddr: { hostname: "127.0.0.1", port: 1 } };
+  let during = "";
+  const app = new Hono();
+  app.get("/early", async (c) => {
+    during = await (await app.request("/_raindrops", {}, local)).text();
+    return c.text("early");
+  });
+  app.use(raindrops({ stats: tmp.path }));
+  app.get("/late", async (c) => c.text(await (await app.request("/_raindrops", {}, local)).text()));
+  await app.request("/early", {}, local);
+  assert.match(during, /^calling: 0$/m);
+  assert.match(await (await app.request("/late", {}, local)).text(), /^calling: 1$/m);
+  const hiding = new Hono().get("*", (c) => c.text("catch-all")).use(raindrops({ stats: tmp.path }));
+  assert.equal(await (await hiding.request("/_raindrops", {}, local)).text(), "catch-all");
+  WorkerStats.open(tmp.path).release();
 });
