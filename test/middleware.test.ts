@@ -1,12 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { connect } from "node:net";
+import { connect, createServer } from "node:net";
 import { Hono } from "hono";
 import { Struct } from "../mod.ts";
 import { raindrops } from "../src/middleware/middleware.ts";
 import { WorkerStats } from "../src/worker_stats.ts";
 import { tempShm } from "./_helpers.ts";
-import { serve, testApp, waitFor } from "./fixtures/middleware_serve.ts";
+import { freePort, serve, testApp, waitFor } from "./fixtures/middleware_serve.ts";
 
 const LOCAL = { remoteAddr: { hostname: "127.0.0.1", port: 1 } };
 const onDeno = typeof (globalThis as any).Bun === "undefined";
@@ -195,7 +195,7 @@ test("listener lines come from listenStats for the given listeners, in the gem's
   );
   assert.deepEqual(asked, [["0.0.0.0:8080", "/tmp/app.sock", "[::1]:9"]]);
   const json = await (await app.request("/_raindrops?format=json", {}, LOCAL)).json();
-  assert.deepEqual(json.listeners["0.0.0.0:8080"], { active: 3, queued: 1 });
+  assert.deepEqual(json.listeners["0.0.0.0:8080"], { active: 3, queued: 1, listening: true });
   const prom = await (await app.request("/_raindrops?format=prometheus", {}, LOCAL)).text();
   assert.match(prom, /^raindrops_listener_active_connections\{listener="0\.0\.0\.0:8080"\} 3$/m);
   assert.match(prom, /^raindrops_listener_queued_connections\{listener="\/tmp\/app\.sock"\} 0$/m);
@@ -363,4 +363,30 @@ test("mounted under basePath, app.route or app.use(path), the stats path is answ
     await server.close();
   }
   WorkerStats.open(tmp.path).release();
+});
+
+test("a listener nothing listens on is marked in text, JSON and Prometheus; a wildcard's address is not", async () => {
+  using tmp = tempShm("mw-unlistened");
+  const nobody = `127.0.0.1:${await freePort()}`;
+  const wildcard = createServer();
+  await new Promise<void>((r) => wildcard.listen(0, "0.0.0.0", r));
+  const port = (wildcard.address() as { port: number }).port;
+  const served = `127.0.0.1:${port}`; // no socket bound to it: the 0.0.0.0 listener takes it
+  const app = testApp({ stats: tmp.path, listeners: [served, nobody, "/nonexistent/raindrops.sock"] });
+  try {
+    const text = await (await app.request("/_raindrops", {}, LOCAL)).text();
+    assert.match(text, new RegExp(`^${nobody} queued: 0\\n${nobody} listening: false$`, "m"), text);
+    assert.match(text, /^\/nonexistent\/raindrops\.sock listening: false$/m, text);
+    assert.doesNotMatch(text, new RegExp(`^${served} listening`, "m"), text);
+    const json = await (await app.request("/_raindrops?format=json", {}, LOCAL)).json();
+    assert.deepEqual(json.listeners[nobody], { active: 0, queued: 0, listening: false });
+    assert.equal(json.listeners[served].listening, true);
+    const prom = await (await app.request("/_raindrops?format=prometheus", {}, LOCAL)).text();
+    assert.match(prom, /^# TYPE raindrops_listener_up gauge$/m);
+    assert.match(prom, new RegExp(`^raindrops_listener_up\\{listener="${nobody}"\\} 0$`, "m"), prom);
+    assert.match(prom, new RegExp(`^raindrops_listener_up\\{listener="${served}"\\} 1$`, "m"), prom);
+  } finally {
+    await new Promise((r) => wildcard.close(r));
+    WorkerStats.open(tmp.path).release();
+  }
 });
