@@ -4,13 +4,17 @@
  */
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { Hono } from "hono";
 import { raindrops } from "../src/middleware/middleware.ts";
 import { WorkerStats } from "../src/worker_stats.ts";
+import { tcpListenerStats } from "../src/linux/listen_stats.ts";
+import { nothingListens } from "../src/linux/listeners.ts";
+import { freePort, waitFor } from "./fixtures/middleware_serve.ts";
+import { codeBlocks } from "./fixtures/readme.ts";
 import { RUNTIMES, scriptArgs, tempShm } from "./_helpers.ts";
 import { hostRuntime } from "./fixtures/host_runtime.ts";
 
@@ -19,6 +23,8 @@ const README = readFileSync(join(ROOT, "README.md"), "utf8");
 const DIR = join(ROOT, "test-output", `readme-facts-${hostRuntime}-${process.pid}`);
 mkdirSync(DIR, { recursive: true });
 after(() => rmSync(DIR, { recursive: true, force: true }));
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** Asserts the README holds `text`, whatever its line breaks. */
 function says(text: string): void {
@@ -56,4 +62,46 @@ test("a route registered before the middleware is not counted, and hides the sta
   const hiding = new Hono().get("*", (c) => c.text("catch-all")).use(raindrops({ stats: tmp.path }));
   assert.equal(await (await hiding.request("/_raindrops", {}, local)).text(), "catch-all");
   WorkerStats.open(tmp.path).release();
+});
+
+test(`${hostRuntime} names its default listener as the README says; which name reads what`, async () => {
+  const wildcard = hostRuntime === "bun" ? "[::]" : "0.0.0.0";
+  says("`deno serve app.ts` (and `Deno.serve`) bind `0.0.0.0`, port 8000; `bun app.ts` (and `Bun.serve`) bind `[::]`, port 3000, so there the lines read `[::]:3000 active: 15`");
+  says("`127.0.0.1:P` and `0.0.0.0:P` read 0. Under a `0.0.0.0:P` listener, `127.0.0.1:P` counts the connections made to 127.0.0.1 but no queue");
+  const block = codeBlocks().find((b) => b.lang === "ts" && b.code.includes("app.use(raindrops());"))!;
+  const file = join(DIR, "app.ts");
+  writeFileSync(file, block.code.replaceAll(`from "raindrops/hono"`, `from "${ROOT}hono.ts"`));
+  using tmp = tempShm("readme-listener");
+  const port = await freePort();
+  // As the README runs it: `deno serve app.ts` / `bun app.ts`, on a free port instead of 8000 / 3000.
+  const args = hostRuntime === "deno" ? ["serve", "-A", "--port", String(port), file] : [file];
+  const child = spawn(RUNTIMES[hostRuntime], args, {
+    env: { ...process.env, PORT: String(port), RAINDROPS_STATS: tmp.path, NO_COLOR: "1" },
+    stdio: "ignore",
+  });
+  try {
+    let text = "";
+    await waitFor(async () => {
+      text = await fetch(`http://127.0.0.1:${port}/_raindrops`).then((r) => r.text(), () => "");
+      return text !== "";
+    }, 15_000);
+    assert.match(text, new RegExp(`^${escape(`${wildcard}:${port}`)} active: 1\\n${escape(`${wildcard}:${port}`)} queued: 0$`, "m"));
+    // A keep-alive connection from 127.0.0.1, then the names the README compares.
+    const stats = tcpListenerStats([`0.0.0.0:${port}`, `[::]:${port}`, `127.0.0.1:${port}`]);
+    const active = (name: string) => stats.get(name)!.active;
+    if (hostRuntime === "bun") {
+      assert.ok(active(`[::]:${port}`) >= 1);
+      assert.equal(active(`127.0.0.1:${port}`) + active(`0.0.0.0:${port}`), 0);
+    } else {
+      assert.ok(active(`127.0.0.1:${port}`) >= 1);
+      assert.equal(stats.get(`127.0.0.1:${port}`)!.listeners, 0, "the queue is the wildcard's");
+    }
+    for (const name of [`0.0.0.0:${port}`, `[::]:${port}`, `127.0.0.1:${port}`]) {
+      const unlistened = hostRuntime === "deno" && name.startsWith("[::]");
+      assert.equal(nothingListens(name, stats.get(name)!), unlistened, `${name}: ${unlistened ? "no" : "a"} wildcard`);
+    }
+  } finally {
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("close", r));
+  }
 });
