@@ -36,7 +36,10 @@ test("the default stats path is /dev/shm/raindrops-<uid>/<script>-<hash>, as the
   says("else `/dev/shm/raindrops-<uid>/<name>`");
   says("(`/dev/shm/raindrops-1000/app-3f2a9c01` for `app.ts`)");
   const app = join(DIR, "app.ts");
-  writeFileSync(app, `import { defaultStatsPath } from "${ROOT}src/stats_path.ts";\nconsole.log(defaultStatsPath());\n`);
+  writeFileSync(
+    app,
+    `import { defaultStatsPath } from "${ROOT}src/stats_path.ts";\nconsole.log(defaultStatsPath());\n`,
+  );
   const env = { ...process.env };
   delete env.RAINDROPS_STATS;
   const r = spawnSync(RUNTIMES[hostRuntime], scriptArgs(hostRuntime, app), { env, encoding: "utf8" });
@@ -66,8 +69,12 @@ test("a route registered before the middleware is not counted, and hides the sta
 
 test(`${hostRuntime} names its default listener as the README says; which name reads what`, async () => {
   const wildcard = hostRuntime === "bun" ? "[::]" : "0.0.0.0";
-  says("`deno serve app.ts` (and `Deno.serve`) bind `0.0.0.0`, port 8000; `bun app.ts` (and `Bun.serve`) bind `[::]`, port 3000, so there the lines read `[::]:3000 active: 15`");
-  says("`127.0.0.1:P` and `0.0.0.0:P` read 0. Under a `0.0.0.0:P` listener, `127.0.0.1:P` counts the connections made to 127.0.0.1 but no queue");
+  says(
+    "`deno serve app.ts` (and `Deno.serve`) bind `0.0.0.0`, port 8000; `bun app.ts` (and `Bun.serve`) bind `[::]`, port 3000, so there the lines read `[::]:3000 active: 15`",
+  );
+  says(
+    "`127.0.0.1:P` and `0.0.0.0:P` read 0. Under a `0.0.0.0:P` listener, `127.0.0.1:P` counts the connections made to 127.0.0.1 but no queue",
+  );
   const block = codeBlocks().find((b) => b.lang === "ts" && b.code.includes("app.use(raindrops());"))!;
   const file = join(DIR, "app.ts");
   writeFileSync(file, block.code.replaceAll(`from "raindrops/hono"`, `from "${ROOT}hono.ts"`));
@@ -85,7 +92,10 @@ test(`${hostRuntime} names its default listener as the README says; which name r
       text = await fetch(`http://127.0.0.1:${port}/_raindrops`).then((r) => r.text(), () => "");
       return text !== "";
     }, 15_000);
-    assert.match(text, new RegExp(`^${escape(`${wildcard}:${port}`)} active: 1\\n${escape(`${wildcard}:${port}`)} queued: 0$`, "m"));
+    assert.match(
+      text,
+      new RegExp(`^${escape(`${wildcard}:${port}`)} active: 1\\n${escape(`${wildcard}:${port}`)} queued: 0$`, "m"),
+    );
     // A keep-alive connection from 127.0.0.1, then the names the README compares.
     const stats = tcpListenerStats([`0.0.0.0:${port}`, `[::]:${port}`, `127.0.0.1:${port}`]);
     const active = (name: string) => stats.get(name)!.active;

@@ -77,7 +77,11 @@ export function hasPath(url: string, path: string): boolean {
  */
 export function isMountedPath(path: string, routePath: string, statsPath: string): boolean {
   if (path.length <= statsPath.length || !path.endsWith(statsPath)) return false;
-  const mount = routePath.endsWith("/*") ? routePath.slice(0, -2) : routePath.endsWith("*") ? routePath.slice(0, -1) : "";
+  const mount = routePath.endsWith("/*")
+    ? routePath.slice(0, -2)
+    : routePath.endsWith("*")
+    ? routePath.slice(0, -1)
+    : "";
   if (mount === "" || mount.includes("*") || mount.includes("?")) return false;
   const base = path.slice(0, path.length - statsPath.length);
   if (!mount.includes(":")) return base === mount;

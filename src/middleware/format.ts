@@ -67,7 +67,14 @@ export function renderJson(s: StatsSnapshot): string {
   }
   const metrics = s.metrics?.length ? { metrics: registryJson(s.metrics) } : {};
   const file = s.stats === undefined ? {} : { stats: s.stats };
-  return JSON.stringify({ calling: s.calling, writing: s.writing, workers: s.workers ?? null, ...file, listeners, ...metrics }) +
+  return JSON.stringify({
+    calling: s.calling,
+    writing: s.writing,
+    workers: s.workers ?? null,
+    ...file,
+    listeners,
+    ...metrics,
+  }) +
     "\n";
 }
 
