@@ -31,7 +31,7 @@ function figure(x: number | undefined): string {
  *
  * @example
  * ```ts
- * import { Aggregate, aggregateHeaders } from "@raindrops/raindrops";
+ * import { Aggregate, aggregateHeaders } from "raindrops";
  * const agg = new Aggregate();
  * agg.add(3);
  * aggregateHeaders(agg, { always: true });

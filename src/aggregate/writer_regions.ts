@@ -52,7 +52,7 @@ export interface RegionTotals {
  *
  * @example
  * ```ts
- * import { SharedAggregate } from "@raindrops/raindrops";
+ * import { SharedAggregate } from "raindrops";
  * using agg = new SharedAggregate({ path: "/dev/shm/app.latency" });
  * agg.add(12); // the first add claims a region; later adds are plain stores to it
  * agg.count;   // every region of the file added up
@@ -120,7 +120,7 @@ export class WriterRegion {
  *
  * @example
  * ```ts
- * import { SharedAggregate } from "@raindrops/raindrops";
+ * import { SharedAggregate } from "raindrops";
  * using agg = new SharedAggregate({ path: "/dev/shm/app.latency" });
  * agg.add(12); // the first add claims a region; later adds are plain stores to it
  * agg.count;   // every region of the file added up

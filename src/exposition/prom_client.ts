@@ -53,8 +53,8 @@ interface MetricValues {
  * import { Hono } from "hono";
  * import { Registry } from "prom-client";
  * import { prometheus } from "@hono/prometheus";
- * import { collectRaindrops } from "@raindrops/raindrops";
- * import { raindrops } from "@raindrops/raindrops/hono";
+ * import { collectRaindrops } from "raindrops";
+ * import { raindrops } from "raindrops/hono";
  * const app = new Hono();
  * const registry = new Registry();
  * const { printMetrics, registerMetrics } = prometheus({ registry });

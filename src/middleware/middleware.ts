@@ -32,7 +32,7 @@ import { isMountedPath } from "./_request_path.ts";
  * @example
  * ```ts
  * import { Hono } from "hono";
- * import { raindrops } from "@raindrops/raindrops/hono";
+ * import { raindrops } from "raindrops/hono";
  * // deno serve --parallel, or Bun workers with reusePort
  * export default new Hono().use(raindrops()).get("/", (c) => c.text("hi"));
  * ```

@@ -12,7 +12,7 @@ import type { WorkerStats } from "../worker_stats.ts";
  *
  * @example
  * ```ts
- * import { Watcher, type WatcherOptions } from "@raindrops/raindrops/hono";
+ * import { Watcher, type WatcherOptions } from "raindrops/hono";
  *
  * const options: WatcherOptions = { listeners: ["127.0.0.1:8080"], delay: 1, maxTails: 8 };
  * using watcher = new Watcher(options);
