@@ -5,7 +5,8 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { Hono } from "hono";
@@ -13,10 +14,10 @@ import { raindrops } from "../src/middleware/middleware.ts";
 import { WorkerStats } from "../src/worker_stats.ts";
 import { tcpListenerStats } from "../src/linux/listen_stats.ts";
 import { nothingListens } from "../src/linux/listeners.ts";
-import { freePort, waitFor } from "./fixtures/middleware_serve.ts";
+import { freePort, rawGet, waitFor } from "./fixtures/middleware_serve.ts";
 import { codeBlocks } from "./fixtures/readme.ts";
 import { RUNTIMES, scriptArgs, tempShm } from "./_helpers.ts";
-import { hostRuntime } from "./fixtures/host_runtime.ts";
+import { hostRuntime, onlyUnder } from "./fixtures/host_runtime.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const README = readFileSync(join(ROOT, "README.md"), "utf8");
@@ -113,5 +114,55 @@ test(`${hostRuntime} names its default listener as the README says; which name r
   } finally {
     child.kill("SIGKILL");
     await new Promise((r) => child.once("close", r));
+  }
+});
+
+/** The pids of `pid`'s child processes. */
+function childrenOf(pid: number): number[] {
+  const path = `/proc/${pid}/task/${pid}/children`;
+  return existsSync(path) ? readFileSync(path, "utf8").trim().split(/\s+/).filter(Boolean).map(Number) : [];
+}
+
+onlyUnder("bun", "the README's Bun workers share the stats file and LastDataRecv's aggregate", async () => {
+  says("give it a `SharedAggregate` beside that file, else each worker answers with its own connections only");
+  const block = codeBlocks().find((b) => b.lang === "ts" && b.code.includes("Bun.spawn("))!;
+  const file = join(DIR, "workers.ts");
+  writeFileSync(
+    file,
+    block.code.replaceAll(`from "raindrops/hono"`, `from "${ROOT}hono.ts"`).replaceAll(
+      `from "raindrops"`,
+      `from "${ROOT}mod.ts"`,
+    ),
+  );
+  using tmp = tempShm("readme-workers");
+  const port = await freePort();
+  const parent = spawn(RUNTIMES.bun, [file], {
+    env: { ...process.env, PORT: String(port), RAINDROPS_STATS: tmp.path },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  const cpus = availableParallelism();
+  try {
+    let json: { workers?: number; stats?: string } = {};
+    const up = await waitFor(async () => {
+      json = await fetch(`http://127.0.0.1:${port}/_raindrops?format=json`).then((r) => r.json(), () => ({}));
+      return json.workers === cpus;
+    }, 20_000);
+    assert.ok(up, `workers: ${json.workers}, want ${cpus}`);
+    assert.equal(json.stats, tmp.path);
+    for (let i = 0; i < 6; i++) assert.equal((await rawGet(port, "/")).body, "hi");
+    // Each report's own connection is recorded before it answers: a shared count rises by one each time.
+    const counts: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      counts.push(Number((await rawGet(port, "/_raindrops/last_data_recv")).headers.get("x-count")));
+    }
+    assert.ok(counts[0] >= 7, counts.join(" "));
+    assert.deepEqual(counts, [0, 1, 2, 3].map((i) => counts[0] + i));
+  } finally {
+    const workers = childrenOf(parent.pid!);
+    parent.kill("SIGKILL");
+    await new Promise((r) => parent.once("close", r));
+    for (const pid of workers) process.kill(pid, "SIGKILL");
+    await waitFor(() => workers.every((pid) => !existsSync(`/proc/${pid}`)), 5000);
+    rmSync(`${tmp.path}.ldr`, { force: true });
   }
 });
