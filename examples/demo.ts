@@ -43,7 +43,9 @@ const listeners = [`127.0.0.1:${bunPort}`, `127.0.0.1:${denoPort}`];
 const env = { ...Deno.env.toObject(), RAINDROPS_STATS: stats, RAINDROPS_LISTENERS: listeners.join(",") };
 
 const children = spawnExampleServers(bunPort, denoPort, env, "inherit");
-const watcher = new Watcher({ listeners, delay: 1 });
+// Each row says what serves it; the workers panel reads the stats file they all share.
+const labels = { [listeners[0]]: "Bun workers (2 processes, reusePort)", [listeners[1]]: "deno serve --parallel" };
+const watcher = new Watcher({ listeners, delay: 1, stats, labels });
 const watcherServer = Deno.serve({ hostname: "127.0.0.1", port: watcherPort, onListen() {} }, watcher.fetch);
 
 async function waitFor(url: string): Promise<void> {

@@ -66,6 +66,13 @@ export interface WatcherOptions {
    */
   stats?: string | WorkerStats;
   /**
+   * What serves each listener, by its address as watched: shown beside the
+   * address on the pages and as `label` in the JSON, e.g.
+   * `{ "127.0.0.1:8080": "Bun workers (reusePort)" }`. Addresses not
+   * watched are ignored; listeners without a label show their address only.
+   */
+  labels?: Readonly<Record<string, string>>;
+  /**
    * The source of listener figures, default the kernel (through
    * sock_diag); another source for tests or remote figures.
    */
