@@ -149,7 +149,9 @@ const ticker = setInterval(async () => {
   // Queues straight from the kernel (this process is never blocked); the
   // counts from whichever server answers first.
   const queues = [...tcpListenerStats(listeners)].map(([a, l]) =>
-    `${a} active ${l.active} queued ${l.queued} (peak ${Math.max(peaks.get(a) ?? 0, l.queued)}) of ${l.backlog}`
+    `${a} active ${l.active} queued ${l.queued} (peak ${Math.max(peaks.get(a) ?? 0, l.queued)}) of ${
+      Math.round(l.backlog / Math.max(1, l.listeners))
+    } per socket`
   );
   peaks.clear();
   let counts = "calling ?  writing ?  workers ?  req/s ?";

@@ -5,6 +5,8 @@ import { Hono } from "hono";
 import { Struct } from "../mod.ts";
 import { raindrops } from "../src/middleware/middleware.ts";
 import { WorkerStats } from "../src/worker_stats.ts";
+import { tcpListenerStats } from "../src/linux/listen_stats.ts";
+import { HeldListener } from "./fixtures/linux_sockets.ts";
 import { tempShm } from "./_helpers.ts";
 import { freePort, serve, testApp, waitFor } from "./fixtures/middleware_serve.ts";
 
@@ -389,4 +391,19 @@ test("a listener nothing listens on is marked in text, JSON and Prometheus; a wi
     await new Promise((r) => wildcard.close(r));
     WorkerStats.open(tmp.path).release();
   }
+});
+
+test("Prometheus reports the backlog of each SO_REUSEPORT socket, where one overflows, not their sum", async () => {
+  using tmp = tempShm("mw-backlog");
+  await using first = await HeldListener.start(["tcp", "127.0.0.1", "0", "--reuse-port"]);
+  await using second = await HeldListener.start(["tcp", "127.0.0.1", String(first.port), "--reuse-port"]);
+  const addr = `127.0.0.1:${first.port}`;
+  const kernel = tcpListenerStats(addr).get(addr)!;
+  assert.equal(kernel.listeners, 2);
+  const app = testApp({ stats: tmp.path, listeners: [addr] });
+  const prom = await (await app.request("/_raindrops?format=prometheus", {}, LOCAL)).text();
+  const backlog = Number(prom.match(/^raindrops_listener_backlog_connections\{listener="[^"]+"\} (\d+)$/m)?.[1]);
+  assert.equal(backlog, kernel.backlog / 2, prom);
+  assert.ok(second.port === first.port && backlog > 0);
+  WorkerStats.open(tmp.path).release();
 });

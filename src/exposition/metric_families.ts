@@ -87,6 +87,21 @@ export interface MetricFamily {
   readonly samples: readonly MetricSample[];
 }
 
+const BACKLOG_HELP = "Limit of the accept queue of each listening socket on the address (the listen() backlog; " +
+  "SO_REUSEPORT sockets each have their own queue, and a socket drops connections past its own limit).";
+
+/**
+ * The accept-queue limit of each listening socket: the kernel's figure is
+ * summed over the SO_REUSEPORT sockets on the address, but each socket
+ * overflows at its own limit, so the sum is divided by their number
+ * (exact when they listened with the same backlog, as the workers of one
+ * server do; their mean otherwise).
+ */
+function perSocketBacklog(l: { backlog?: number; listeners?: number }): number | undefined {
+  if (l.backlog === undefined || !l.listeners || l.listeners < 2) return l.backlog;
+  return Math.round(l.backlog / l.listeners);
+}
+
 /**
  * The snapshot as Prometheus metric families, named by Prometheus'
  * conventions (counts of things end in the thing counted, counters in
@@ -94,7 +109,8 @@ export interface MetricFamily {
  * `raindrops_workers`, `raindrops_requests_total`, and per listener
  * `raindrops_listener_active_connections`,
  * `raindrops_listener_queued_connections`,
- * `raindrops_listener_backlog_connections` and `raindrops_listener_up` (1
+ * `raindrops_listener_backlog_connections` (per listening socket: see
+ * {@link perSocketBacklog}) and `raindrops_listener_up` (1
  * when a listening socket takes the address's connections, 0 when nothing
  * listens there: a typo'd port reads 0 connections like an idle listener).
  * Families without a figure are left out.
@@ -150,7 +166,7 @@ export function metricFamilies(s: StatsSnapshot, style: PrometheusStyle = PLAIN_
   const listenerFamilies: [string, string, (l: Figures, address: string) => number | undefined][] = [
     ["active_connections", "Accepted connections open on the listener.", (l) => l.active],
     ["queued_connections", "Connections waiting in the listener's accept queue.", (l) => l.queued],
-    ["backlog_connections", "Limit of the listener's accept queue (the listen() backlog).", (l) => l.backlog],
+    ["backlog_connections", BACKLOG_HELP, perSocketBacklog],
   ];
   const unlistened = s.unlistened;
   if (unlistened) {

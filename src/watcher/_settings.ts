@@ -74,7 +74,9 @@ function labelMap(value: unknown): ReadonlyMap<string, string> {
   const labels = new Map<string, string>();
   for (const [address, text] of Object.entries(value)) {
     if (typeof text !== "string") throw new TypeError(`labels[${JSON.stringify(address)}] must be a string`);
-    if (text.length > MAX_LABEL) throw new RangeError(`labels[${JSON.stringify(address)}] is over ${MAX_LABEL} characters`);
+    if (text.length > MAX_LABEL) {
+      throw new RangeError(`labels[${JSON.stringify(address)}] is over ${MAX_LABEL} characters`);
+    }
     labels.set(address, text);
   }
   return labels;
