@@ -8,7 +8,7 @@
  * @example Stats of a Hono app at GET /_raindrops
  * ```ts
  * import { Hono } from "hono";
- * import { raindrops } from "./hono.ts";
+ * import { raindrops } from "raindrops/hono";
  *
  * // deno serve, or bun: GET / says hi, GET /_raindrops gives the stats
  * export default new Hono().use(raindrops()).get("/", (c) => c.text("hi"));

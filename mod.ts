@@ -9,7 +9,7 @@
  *
  * @example Counters shared by path
  * ```ts
- * import { Raindrops } from "./mod.ts";
+ * import { Raindrops } from "raindrops";
  * using counters = new Raindrops(4, { path: "/dev/shm/demo.raindrops" });
  * counters.incr(0);
  * ```

@@ -43,7 +43,9 @@ const listeners = [`127.0.0.1:${bunPort}`, `127.0.0.1:${denoPort}`];
 const env = { ...Deno.env.toObject(), RAINDROPS_STATS: stats, RAINDROPS_LISTENERS: listeners.join(",") };
 
 const children = spawnExampleServers(bunPort, denoPort, env, "inherit");
-const watcher = new Watcher({ listeners, delay: 1 });
+// Each row says what serves it; the workers panel reads the stats file they all share.
+const labels = { [listeners[0]]: "Bun workers (2 processes, reusePort)", [listeners[1]]: "deno serve --parallel" };
+const watcher = new Watcher({ listeners, delay: 1, stats, labels });
 const watcherServer = Deno.serve({ hostname: "127.0.0.1", port: watcherPort, onListen() {} }, watcher.fetch);
 
 async function waitFor(url: string): Promise<void> {
@@ -147,7 +149,9 @@ const ticker = setInterval(async () => {
   // Queues straight from the kernel (this process is never blocked); the
   // counts from whichever server answers first.
   const queues = [...tcpListenerStats(listeners)].map(([a, l]) =>
-    `${a} active ${l.active} queued ${l.queued} (peak ${Math.max(peaks.get(a) ?? 0, l.queued)}) of ${l.backlog}`
+    `${a} active ${l.active} queued ${l.queued} (peak ${Math.max(peaks.get(a) ?? 0, l.queued)}) of ${
+      Math.round(l.backlog / Math.max(1, l.listeners))
+    } per socket`
   );
   peaks.clear();
   let counts = "calling ?  writing ?  workers ?  req/s ?";

@@ -32,7 +32,7 @@ export function errnoName(errno: number): string {
  *
  * @example
  * ```ts
- * import { Raindrops, RaindropsError } from "@raindrops/raindrops";
+ * import { Raindrops, RaindropsError } from "raindrops";
  * try { new Raindrops(1, { path: "/no/such/dir/x" }); }
  * catch (e) { if (e instanceof RaindropsError) console.log(e.code); } // "ENOENT"
  * ```
@@ -91,7 +91,7 @@ export class ClosedError extends RaindropsError {
  *
  * @example
  * ```ts
- * import { ForeignFileError, SharedAggregate } from "@raindrops/raindrops";
+ * import { ForeignFileError, SharedAggregate } from "raindrops";
  * try { new SharedAggregate({ path: "/dev/shm/app.latency" }); }
  * catch (e) { if (e instanceof ForeignFileError) console.log(e.path, e.reason); }
  * ```
@@ -117,7 +117,7 @@ export class ForeignFileError extends RaindropsError {
  *
  * @example
  * ```ts
- * import { ExhaustedError, Raindrops } from "@raindrops/raindrops";
+ * import { ExhaustedError, Raindrops } from "raindrops";
  * try { new Raindrops(1, { path: "/dev/shm/app.counters" }); }
  * catch (e) { if (e instanceof ExhaustedError) console.log(e.message); }
  * ```
@@ -158,8 +158,8 @@ export class AddressError extends RangeError {
  * @example
  * ```ts
  * import { Hono } from "hono";
- * import { NoConnectionError } from "@raindrops/raindrops";
- * import { requestTcpInfo } from "@raindrops/raindrops/hono";
+ * import { NoConnectionError } from "raindrops";
+ * import { requestTcpInfo } from "raindrops/hono";
  * new Hono().get("/", (c) => {
  *   try { return c.json(requestTcpInfo(c).fields); }
  *   catch (e) { return c.text(e instanceof NoConnectionError ? e.code : "error"); } // "NO_CONNECTION"
@@ -179,7 +179,7 @@ export class NoConnectionError extends RaindropsError {
  *
  * @example
  * ```ts
- * import { AggregateMismatchError, SharedAggregate } from "@raindrops/raindrops";
+ * import { AggregateMismatchError, SharedAggregate } from "raindrops";
  * const path = "/dev/shm/app.latency";
  * try { new SharedAggregate({ path, buckets: { min: 0, max: 100, width: 10 } }); }
  * catch (e) { if (e instanceof AggregateMismatchError) console.log(e.message); }

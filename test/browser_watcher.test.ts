@@ -176,6 +176,13 @@ test(
       assert.equal(await page.locator(`tr[data-tid="${workers[1].tid}"] td.writing`).textContent(), "1");
       assert.equal(await page.locator(`${all} svg.spark polyline`).count(), 2, "calling and writing lines");
       assert.match(await page.locator("#workers-status").textContent(), /^2 workers in /);
+      // Each listener row says what serves it; every chart shows its scale and unit.
+      const first = `tr[data-addr="127.0.0.1:${workers[0].port}"]`;
+      assert.equal(await page.locator(`${first} td.addr .label`).textContent(), "middleware worker 1");
+      assert.ok(await page.locator(`${first} td.addr .label`).isVisible());
+      assert.deepEqual(await page.locator(`${all} svg.spark text`).allTextContents(), ["3", "0"], "scale: top and 0");
+      const heads = await page.locator("th").allTextContents();
+      assert.ok(heads.includes("requests, last 24 s") && heads.includes("connections, last 24 s"), heads.join(" | "));
       // Let the charts show a few polls at this level before the picture.
       await page.waitForTimeout(1500);
       await page.screenshot({ path: `${OUTPUT}watcher-workers.png`, fullPage: true });

@@ -1,12 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { connect } from "node:net";
+import { connect, createServer } from "node:net";
 import { Hono } from "hono";
 import { Struct } from "../mod.ts";
 import { raindrops } from "../src/middleware/middleware.ts";
 import { WorkerStats } from "../src/worker_stats.ts";
+import { tcpListenerStats } from "../src/linux/listen_stats.ts";
+import { HeldListener } from "./fixtures/linux_sockets.ts";
 import { tempShm } from "./_helpers.ts";
-import { serve, testApp, waitFor } from "./fixtures/middleware_serve.ts";
+import { freePort, serve, testApp, waitFor } from "./fixtures/middleware_serve.ts";
 
 const LOCAL = { remoteAddr: { hostname: "127.0.0.1", port: 1 } };
 const onDeno = typeof (globalThis as any).Bun === "undefined";
@@ -106,7 +108,7 @@ test("formats: ?format= wins, then Accept; Prometheus and JSON content types; un
     app.request(`/_raindrops${q}`, { headers: accept ? { accept } : {} }, LOCAL);
   let res = await get("?format=json");
   assert.equal(res.headers.get("content-type"), "application/json; charset=utf-8");
-  assert.deepEqual(await res.json(), { calling: 0, writing: 0, workers: 1, listeners: {} });
+  assert.deepEqual(await res.json(), { calling: 0, writing: 0, workers: 1, stats: tmp.path, listeners: {} });
   res = await get("", "application/json");
   assert.equal((await res.json()).calling, 0);
   res = await get("", "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.3,*/*;q=0.1");
@@ -195,7 +197,7 @@ test("listener lines come from listenStats for the given listeners, in the gem's
   );
   assert.deepEqual(asked, [["0.0.0.0:8080", "/tmp/app.sock", "[::1]:9"]]);
   const json = await (await app.request("/_raindrops?format=json", {}, LOCAL)).json();
-  assert.deepEqual(json.listeners["0.0.0.0:8080"], { active: 3, queued: 1 });
+  assert.deepEqual(json.listeners["0.0.0.0:8080"], { active: 3, queued: 1, listening: true });
   const prom = await (await app.request("/_raindrops?format=prometheus", {}, LOCAL)).text();
   assert.match(prom, /^raindrops_listener_active_connections\{listener="0\.0\.0\.0:8080"\} 3$/m);
   assert.match(prom, /^raindrops_listener_queued_connections\{listener="\/tmp\/app\.sock"\} 0$/m);
@@ -328,3 +330,80 @@ for (const bodyTracking of onDeno ? ["auto", "wrap"] as const : ["wrap"] as cons
     },
   );
 }
+
+test("mounted under basePath, app.route or app.use(path), the stats path is answered under the mount", async () => {
+  using tmp = tempShm("mw-mount");
+  const based = new Hono().basePath("/api");
+  based.use(raindrops({ stats: tmp.path }));
+  based.get("/x", (c) => c.text("x"));
+  const sub = new Hono().use(raindrops({ stats: tmp.path })).get("/x", (c) => c.text("x"));
+  const routed = new Hono().route("/v1", sub);
+  const scoped = new Hono().use("/admin/*", raindrops({ stats: tmp.path }));
+  const tenant = new Hono().basePath("/t/:id").use(raindrops({ stats: tmp.path }));
+  const cases: [Hono, string, number][] = [
+    [based, "/api/_raindrops", 200],
+    [based, "/api/x", 200],
+    [based, "/api/x/_raindrops", 404],
+    [based, "/_raindrops", 404],
+    [routed, "/v1/_raindrops", 200],
+    [scoped, "/admin/_raindrops", 200],
+    [tenant, "/t/5/_raindrops", 200],
+    [tenant, "/t/5/6/_raindrops", 404],
+  ];
+  for (const [app, path, status] of cases) {
+    const res = await app.request(path, {}, LOCAL);
+    const body = await res.text();
+    assert.equal(res.status, status, `${path}: ${body}`);
+    if (status === 200 && path.endsWith("_raindrops")) assert.match(body, /^calling: 0\nwriting: 0\n/, path);
+  }
+  // And from a real server, whose requests carry its own listener.
+  const server = await serve(based.fetch);
+  try {
+    const body = await (await fetch(`${server.url}/api/_raindrops`)).text();
+    assert.match(body, new RegExp(`^127\\.0\\.0\\.1:${server.port} active: 1$`, "m"), body);
+  } finally {
+    await server.close();
+  }
+  WorkerStats.open(tmp.path).release();
+});
+
+test("a listener nothing listens on is marked in text, JSON and Prometheus; a wildcard's address is not", async () => {
+  using tmp = tempShm("mw-unlistened");
+  const nobody = `127.0.0.1:${await freePort()}`;
+  const wildcard = createServer();
+  await new Promise<void>((r) => wildcard.listen(0, "0.0.0.0", r));
+  const port = (wildcard.address() as { port: number }).port;
+  const served = `127.0.0.1:${port}`; // no socket bound to it: the 0.0.0.0 listener takes it
+  const app = testApp({ stats: tmp.path, listeners: [served, nobody, "/nonexistent/raindrops.sock"] });
+  try {
+    const text = await (await app.request("/_raindrops", {}, LOCAL)).text();
+    assert.match(text, new RegExp(`^${nobody} queued: 0\\n${nobody} listening: false$`, "m"), text);
+    assert.match(text, /^\/nonexistent\/raindrops\.sock listening: false$/m, text);
+    assert.doesNotMatch(text, new RegExp(`^${served} listening`, "m"), text);
+    const json = await (await app.request("/_raindrops?format=json", {}, LOCAL)).json();
+    assert.deepEqual(json.listeners[nobody], { active: 0, queued: 0, listening: false });
+    assert.equal(json.listeners[served].listening, true);
+    const prom = await (await app.request("/_raindrops?format=prometheus", {}, LOCAL)).text();
+    assert.match(prom, /^# TYPE raindrops_listener_up gauge$/m);
+    assert.match(prom, new RegExp(`^raindrops_listener_up\\{listener="${nobody}"\\} 0$`, "m"), prom);
+    assert.match(prom, new RegExp(`^raindrops_listener_up\\{listener="${served}"\\} 1$`, "m"), prom);
+  } finally {
+    await new Promise((r) => wildcard.close(r));
+    WorkerStats.open(tmp.path).release();
+  }
+});
+
+test("Prometheus reports the backlog of each SO_REUSEPORT socket, where one overflows, not their sum", async () => {
+  using tmp = tempShm("mw-backlog");
+  await using first = await HeldListener.start(["tcp", "127.0.0.1", "0", "--reuse-port"]);
+  await using second = await HeldListener.start(["tcp", "127.0.0.1", String(first.port), "--reuse-port"]);
+  const addr = `127.0.0.1:${first.port}`;
+  const kernel = tcpListenerStats(addr).get(addr)!;
+  assert.equal(kernel.listeners, 2);
+  const app = testApp({ stats: tmp.path, listeners: [addr] });
+  const prom = await (await app.request("/_raindrops?format=prometheus", {}, LOCAL)).text();
+  const backlog = Number(prom.match(/^raindrops_listener_backlog_connections\{listener="[^"]+"\} (\d+)$/m)?.[1]);
+  assert.equal(backlog, kernel.backlog / 2, prom);
+  assert.ok(second.port === first.port && backlog > 0);
+  WorkerStats.open(tmp.path).release();
+});

@@ -8,7 +8,7 @@ import { raindrops } from "../src/middleware/middleware.ts";
 import { WorkerStats } from "../src/worker_stats.ts";
 import { collectRaindrops } from "../mod.ts";
 import { tempShm } from "./_helpers.ts";
-import { serve } from "./fixtures/middleware_serve.ts";
+import { freePort, serve } from "./fixtures/middleware_serve.ts";
 
 const promtool = spawnSync("promtool", ["--version"]).error ? undefined : "promtool";
 
@@ -62,8 +62,8 @@ test("@hono/prometheus and raindrops on one /metrics endpoint of a real server",
   app.get("/metrics", printMetrics);
   const server = await serve(app.fetch);
   try {
-    const listener = `127.0.0.1:${server.port}`;
-    collectRaindrops(registry, { stats: tmp.path, listeners: [listener], prefix: "app_" });
+    const listener = `127.0.0.1:${server.port}`, nobody = `127.0.0.1:${await freePort()}`;
+    collectRaindrops(registry, { stats: tmp.path, listeners: [listener, nobody], prefix: "app_" });
     for (let i = 0; i < 5; i++) await (await fetch(`${server.url}/`)).text();
     const text = await (await fetch(`${server.url}/metrics`)).text();
     assert.match(text, /^http_requests_total\{method="GET",route="\/",status="200",ok="true"\} 5$/m);
@@ -72,6 +72,8 @@ test("@hono/prometheus and raindrops on one /metrics endpoint of a real server",
     assert.match(text, new RegExp(`^app_raindrops_listener_queued_connections\\{listener="${listener}"\\} 0$`, "m"));
     const backlog = Number(text.match(/^app_raindrops_listener_backlog_connections\{listener="[^"]+"\} (\d+)$/m)?.[1]);
     assert.ok(backlog > 0, `the listener's backlog is exported: ${backlog}`);
+    assert.match(text, new RegExp(`^app_raindrops_listener_up\\{listener="${listener}"\\} 1$`, "m"));
+    assert.match(text, new RegExp(`^app_raindrops_listener_up\\{listener="${nobody}"\\} 0$`, "m"), "nothing listens");
     checkMetrics(text);
   } finally {
     await server.close();

@@ -495,6 +495,26 @@ test("the constructor checks its options: TypeError for wrong types, RangeError 
   assert.throws(() => new Watcher({ stats: "", listenStats: noStats }), RangeError);
   assert.throws(() => new Watcher({ buckets: 0, listenStats: noStats }), RangeError);
   assert.throws(() => new Watcher({ listenStats: "kernel" as never }), TypeError);
+  assert.throws(() => new Watcher({ labels: ["x"] as never, listenStats: noStats }), TypeError);
+  assert.throws(() => new Watcher({ labels: { "127.0.0.1:1": 1 as never }, listenStats: noStats }), TypeError);
+  assert.throws(() => new Watcher({ labels: { "127.0.0.1:1": "x".repeat(201) }, listenStats: noStats }), RangeError);
+});
+
+test("labels say what serves each listener: on the index, the detail page and in the JSON, escaped", async () => {
+  const source = () => new Map([["10.0.0.1:80", { active: 1, queued: 0 }], ["10.0.0.2:80", { active: 0, queued: 0 }]]);
+  const labels = { "10.0.0.1:80": "Bun workers <reusePort>", "10.9.9.9:1": "not watched" };
+  using watcher = new Watcher({ listeners: ["10.0.0.1:80", "10.0.0.2:80"], delay: 60, listenStats: source, labels });
+  const get = (path: string) => watcher.fetch(new Request(`http://127.0.0.1${path}`));
+  const data = await (await get("/series.json")).json();
+  assert.deepEqual(data.listeners.map((l: { label: string | null }) => l.label), ["Bun workers <reusePort>", null]);
+  const html = await (await get("/")).text();
+  assert.ok(html.includes('<td class="addr">10.0.0.1:80<span class="label">Bun workers &lt;reusePort&gt;</span></td>'));
+  assert.ok(html.includes('<td class="addr">10.0.0.2:80</td>'));
+  assert.ok(!html.includes("not watched"));
+  assert.match(html, /<th>connections, last 120 min<\/th>/, "the charts' unit and span");
+  const detail = await (await get(`/active/${encodeURIComponent("10.0.0.1:80")}.html`)).text();
+  assert.ok(detail.includes('<p class="muted">Bun workers &lt;reusePort&gt;</p>'));
+  assert.ok(detail.includes('data-unit="connections"'));
 });
 
 test("a failing listenStats source is reported on the index, not thrown, and the next good poll clears it", async () => {

@@ -35,7 +35,7 @@ export interface AggregateSummary {
  *
  * @example
  * ```ts
- * import { Aggregate, type AggregateView } from "@raindrops/raindrops";
+ * import { Aggregate, type AggregateView } from "raindrops";
  * function report(agg: AggregateView): string {
  *   return `${agg.count} samples, mean ${agg.mean ?? "-"}\n${agg.chart()}`;
  * }

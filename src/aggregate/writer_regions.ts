@@ -54,7 +54,7 @@ export interface RegionTotals {
  *
  * @example
  * ```ts
- * import { SharedAggregate } from "@raindrops/raindrops";
+ * import { SharedAggregate } from "raindrops";
  * using agg = new SharedAggregate({ path: "/dev/shm/app.latency" });
  * agg.add(12); // the first add claims a region; later adds are plain stores to it
  * agg.count;   // every region of the file added up
@@ -148,7 +148,7 @@ function regionCount(f: Float64Array, size: number): number {
  *
  * @example
  * ```ts
- * import { SharedAggregate } from "@raindrops/raindrops";
+ * import { SharedAggregate } from "raindrops";
  * using agg = new SharedAggregate({ path: "/dev/shm/app.latency" });
  * agg.add(12); // the first add claims a region; later adds are plain stores to it
  * agg.count;   // every region of the file added up

@@ -87,15 +87,33 @@ export interface MetricFamily {
   readonly samples: readonly MetricSample[];
 }
 
+const BACKLOG_HELP = "Limit of the accept queue of each listening socket on the address (the listen() backlog; " +
+  "SO_REUSEPORT sockets each have their own queue, and a socket drops connections past its own limit).";
+
+/**
+ * The accept-queue limit of each listening socket: the kernel's figure is
+ * summed over the SO_REUSEPORT sockets on the address, but each socket
+ * overflows at its own limit, so the sum is divided by their number
+ * (exact when they listened with the same backlog, as the workers of one
+ * server do; their mean otherwise).
+ */
+function perSocketBacklog(l: { backlog?: number; listeners?: number }): number | undefined {
+  if (l.backlog === undefined || !l.listeners || l.listeners < 2) return l.backlog;
+  return Math.round(l.backlog / l.listeners);
+}
+
 /**
  * The snapshot as Prometheus metric families, named by Prometheus'
  * conventions (counts of things end in the thing counted, counters in
  * `_total`): `raindrops_calling_requests`, `raindrops_writing_requests`,
  * `raindrops_workers`, `raindrops_requests_total`, and per listener
  * `raindrops_listener_active_connections`,
- * `raindrops_listener_queued_connections` and
- * `raindrops_listener_backlog_connections`. Families without a figure are
- * left out.
+ * `raindrops_listener_queued_connections`,
+ * `raindrops_listener_backlog_connections` (per listening socket: see
+ * {@link perSocketBacklog}) and `raindrops_listener_up` (1
+ * when a listening socket takes the address's connections, 0 when nothing
+ * listens there: a typo'd port reads 0 connections like an idle listener).
+ * Families without a figure are left out.
  *
  * @example
  * ```ts
@@ -137,19 +155,24 @@ export function metricFamilies(s: StatsSnapshot, style: PrometheusStyle = PLAIN_
     });
   }
   type Figures = StatsSnapshot["listeners"] extends Map<string, infer F> ? F : never;
-  const perListener = (pick: (l: Figures) => number | undefined): MetricSample[] => {
+  const perListener = (pick: (l: Figures, address: string) => number | undefined): MetricSample[] => {
     const samples: MetricSample[] = [];
     for (const [address, l] of s.listeners) {
-      const value = pick(l);
+      const value = pick(l, address);
       if (value !== undefined) samples.push({ labels: { ...constant, listener: address }, value });
     }
     return samples;
   };
-  const listenerFamilies: [string, string, (l: Figures) => number | undefined][] = [
+  const listenerFamilies: [string, string, (l: Figures, address: string) => number | undefined][] = [
     ["active_connections", "Accepted connections open on the listener.", (l) => l.active],
     ["queued_connections", "Connections waiting in the listener's accept queue.", (l) => l.queued],
-    ["backlog_connections", "Limit of the listener's accept queue (the listen() backlog).", (l) => l.backlog],
+    ["backlog_connections", BACKLOG_HELP, perSocketBacklog],
   ];
+  const unlistened = s.unlistened;
+  if (unlistened) {
+    const up = "Whether a listening socket takes connections for the listener (0: nothing listens there).";
+    listenerFamilies.push(["up", up, (_, address) => unlistened.has(address) ? 0 : 1]);
+  }
   for (const [name, help, pick] of listenerFamilies) {
     const samples = perListener(pick);
     if (samples.length > 0) families.push({ name: `${p}listener_${name}`, help, type: "gauge", samples });

@@ -7,7 +7,7 @@
  */
 import { metricFamilies, type MetricFamily, type PrometheusOptions, prometheusStyle } from "./metric_families.ts";
 import { checkListeners, kernelListenerStats, type ListenStatsSource } from "../linux/listeners.ts";
-import { listenStatsOf } from "./snapshot.ts";
+import { listenStatsOf, unlistenedOf } from "./snapshot.ts";
 import { defaultStatsPath } from "../stats_path.ts";
 import { WorkerStats } from "../worker_stats.ts";
 
@@ -53,8 +53,8 @@ interface MetricValues {
  * import { Hono } from "hono";
  * import { Registry } from "prom-client";
  * import { prometheus } from "@hono/prometheus";
- * import { collectRaindrops } from "@raindrops/raindrops";
- * import { raindrops } from "@raindrops/raindrops/hono";
+ * import { collectRaindrops } from "raindrops";
+ * import { raindrops } from "raindrops/hono";
  * const app = new Hono();
  * const registry = new Registry();
  * const { printMetrics, registerMetrics } = prometheus({ registry });
@@ -80,10 +80,12 @@ export function collectRaindrops(registry: MetricRegistry, options: RaindropsCol
   const families = (): Map<string, MetricFamily> => {
     if (!current) {
       const totals = stats.totals();
+      const figures = listenStatsOf(listeners, source);
       const snapshot = {
         ...totals,
         requests: stats.finished(),
-        listeners: listenStatsOf(listeners, source),
+        listeners: figures,
+        unlistened: unlistenedOf(figures, source),
       };
       current = new Map(metricFamilies(snapshot, style).map((f) => [f.name, f]));
       queueMicrotask(() => (current = undefined));
@@ -96,6 +98,7 @@ export function collectRaindrops(registry: MetricRegistry, options: RaindropsCol
     workers: 0,
     requests: 0,
     listeners: new Map(listeners.map((address) => [address, { active: 0, queued: 0, backlog: 0 }])),
+    unlistened: new Set<string>(),
   };
   for (const family of metricFamilies(template, style)) {
     const metric = {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ListenStatsSource } from "../linux/listeners.ts";
+import { kernelListenerStats, type ListenStatsSource, nothingListens } from "../linux/listeners.ts";
 import type { RegistryFamily } from "./registry_text.ts";
 
 /** Everything the stats endpoint reports. */
@@ -14,12 +14,19 @@ export interface StatsSnapshot {
   calling: number;
   /** Responses whose body is still being written, over every live worker. */
   writing: number;
+  /** The shared stats file the counts come from, when they come from one (JSON only). */
+  stats?: string;
   /** Live workers counted (omitted from the gem's text format). */
   workers?: number;
   /** Requests finished by every worker, past and present (Prometheus only). */
   requests?: number;
   /** Each listener's figures by its address (`host:port`, `[v6]:port`, a unix path), in the order reported. */
   listeners: ReturnType<ListenStatsSource>;
+  /**
+   * The listeners no listening socket takes connections for (a typo'd
+   * port reads 0 like an idle listener); undefined when not asked.
+   */
+  unlistened?: ReadonlySet<string>;
   /** The user's metrics (a registry's families, see `readFamilies`), after raindrops' own in the Prometheus formats. */
   metrics?: readonly RegistryFamily[];
 }
@@ -40,5 +47,26 @@ export function listenStatsOf(addresses: readonly string[], source: ListenStatsS
   if (addresses.length === 0) return out;
   const figures = source(addresses);
   for (const address of addresses) out.set(address, figures.get(address) ?? { active: 0, queued: 0 });
+  return out;
+}
+
+/**
+ * The names among `listeners` (figures from `source`) that no listening
+ * socket takes connections for: from the kernel, as {@link nothingListens}
+ * tells (a wildcard or dual-stack `[::]` listener on the port takes the
+ * address); from another source, those it gives `listeners: 0`.
+ *
+ * @example
+ * ```ts
+ * import { unlistenedOf } from "./snapshot.ts";
+ * const source = () => new Map([["127.0.0.1:1", { active: 0, queued: 0, listeners: 0 }]]);
+ * unlistenedOf(listenStatsOf(["127.0.0.1:1"], source), source); // Set { "127.0.0.1:1" }
+ * ```
+ */
+export function unlistenedOf(listeners: StatsSnapshot["listeners"], source: ListenStatsSource): Set<string> {
+  const out = new Set<string>();
+  for (const [name, f] of listeners) {
+    if (f.listeners === 0 && (source !== kernelListenerStats || nothingListens(name, f))) out.add(name);
+  }
   return out;
 }

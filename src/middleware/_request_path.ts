@@ -60,3 +60,31 @@ export function hasPath(url: string, path: string): boolean {
   const end = start + path.length;
   return end === url.length || url.charCodeAt(end) === 0x3f; // "?"
 }
+
+/**
+ * Whether `path` (a request's path) is `statsPath` under the mount point of
+ * the route that runs the middleware: `routePath` as Hono tells it
+ * (`/api/*` under `basePath("/api")` or `app.route("/api", sub)`, `/*` at
+ * the root). Each `:param` of the mount stands for one segment; a mount
+ * with an optional or inner wildcard segment is not followed.
+ *
+ * @example
+ * ```ts
+ * isMountedPath("/api/_raindrops", "/api/*", "/_raindrops");     // true
+ * isMountedPath("/t/5/_raindrops", "/t/:id/*", "/_raindrops");   // true
+ * isMountedPath("/api/x/_raindrops", "/api/*", "/_raindrops");   // false
+ * ```
+ */
+export function isMountedPath(path: string, routePath: string, statsPath: string): boolean {
+  if (path.length <= statsPath.length || !path.endsWith(statsPath)) return false;
+  const mount = routePath.endsWith("/*")
+    ? routePath.slice(0, -2)
+    : routePath.endsWith("*")
+    ? routePath.slice(0, -1)
+    : "";
+  if (mount === "" || mount.includes("*") || mount.includes("?")) return false;
+  const base = path.slice(0, path.length - statsPath.length);
+  if (!mount.includes(":")) return base === mount;
+  const want = mount.split("/"), have = base.split("/");
+  return want.length === have.length && want.every((s, i) => s.startsWith(":") ? have[i] !== "" : s === have[i]);
+}

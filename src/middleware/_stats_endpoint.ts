@@ -7,7 +7,7 @@
 import { requestListener } from "../server/connection.ts";
 import type { Counters } from "./counters.ts";
 import { chooseFormat, CONTENT_TYPES, FORMATS, render } from "./format.ts";
-import { listenStatsOf, type StatsSnapshot } from "../exposition/snapshot.ts";
+import { listenStatsOf, type StatsSnapshot, unlistenedOf } from "../exposition/snapshot.ts";
 import type { MiddlewareSettings } from "./options.ts";
 import { readFamilies } from "../metrics/registry.ts";
 import type { RequestView } from "../server/request_view.ts";
@@ -49,8 +49,10 @@ export function statsEndpoint<C extends RequestView>(
       calling: totals.calling,
       writing: totals.writing,
       workers: totals.workers,
+      stats: counters.path,
       requests: counters.finished?.(),
       listeners: snapshotListeners,
+      unlistened: listenStats ? unlistenedOf(snapshotListeners, listenStats) : undefined,
       metrics: chosen === "text" ? undefined : readFamilies(),
     };
     const body = new TextEncoder().encode(render(chosen, snapshot, prometheus));

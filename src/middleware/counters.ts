@@ -33,6 +33,8 @@ export interface Counters {
   totals(): { calling: number; writing: number; workers?: number };
   /** Finished requests, ever (stats files only). */
   finished?(): number;
+  /** The stats file (stats files only). */
+  readonly path?: string;
 }
 
 /** Where the counts live, as the `stats`, `name` and `workerSlots` options say. */

@@ -23,7 +23,7 @@ export type FetchHandler = (request: Request, env?: any) => Response | Promise<R
  * @example
  * ```ts
  * import { Hono } from "hono";
- * import { withRaindrops } from "@raindrops/raindrops/hono";
+ * import { withRaindrops } from "raindrops/hono";
  * const app = new Hono().get("/", (c) => c.text("hi"));
  * Deno.serve(withRaindrops(app.fetch)); // or Bun.serve({ fetch: withRaindrops(app.fetch) })
  * ```

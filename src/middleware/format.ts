@@ -26,7 +26,9 @@ export const CONTENT_TYPES: Readonly<Record<StatsFormat, string>> = Object.freez
 
 /**
  * The gem's format: `calling`, `writing`, then an `active` and a `queued`
- * line per listener.
+ * line per listener, and `ADDRESS listening: false` after them for a
+ * listener nothing listens on (a line of its own, so the gem's lines keep
+ * their shape).
  *
  * @example
  * ```ts
@@ -36,24 +38,43 @@ export const CONTENT_TYPES: Readonly<Record<StatsFormat, string>> = Object.freez
  */
 export function renderText(s: StatsSnapshot): string {
   let out = `calling: ${s.calling}\nwriting: ${s.writing}\n`;
-  for (const [address, l] of s.listeners) out += `${address} active: ${l.active}\n${address} queued: ${l.queued}\n`;
+  for (const [address, l] of s.listeners) {
+    out += `${address} active: ${l.active}\n${address} queued: ${l.queued}\n`;
+    if (s.unlistened?.has(address)) out += `${address} listening: false\n`;
+  }
   return out;
 }
 
 /**
- * JSON: `{ calling, writing, workers, listeners: { [address]: { active, queued } } }`.
+ * JSON: `{ calling, writing, workers, stats, listeners: { [address]: { active, queued, listening } } }`;
+ * `listening` is false for a listener nothing listens on (left out when
+ * the snapshot does not tell);
+ * `stats` is the shared stats file's path (what the Watcher's `stats`
+ * option takes), left out for counters that are no file.
  *
  * @example
  * ```ts
- * JSON.parse(renderJson({ calling: 0, writing: 0, workers: 2, listeners: new Map() }));
- * // { calling: 0, writing: 0, workers: 2, listeners: {} }
+ * JSON.parse(renderJson({ calling: 0, writing: 0, workers: 2, stats: "/dev/shm/raindrops-1000/app", listeners: new Map() }));
+ * // { calling: 0, writing: 0, workers: 2, stats: "/dev/shm/raindrops-1000/app", listeners: {} }
  * ```
  */
 export function renderJson(s: StatsSnapshot): string {
-  const listeners: Record<string, { active: number; queued: number }> = {};
-  for (const [address, l] of s.listeners) listeners[address] = { active: l.active, queued: l.queued };
+  const listeners: Record<string, { active: number; queued: number; listening?: boolean }> = {};
+  for (const [address, l] of s.listeners) {
+    listeners[address] = s.unlistened
+      ? { active: l.active, queued: l.queued, listening: !s.unlistened.has(address) }
+      : { active: l.active, queued: l.queued };
+  }
   const metrics = s.metrics?.length ? { metrics: registryJson(s.metrics) } : {};
-  return JSON.stringify({ calling: s.calling, writing: s.writing, workers: s.workers ?? null, listeners, ...metrics }) +
+  const file = s.stats === undefined ? {} : { stats: s.stats };
+  return JSON.stringify({
+    calling: s.calling,
+    writing: s.writing,
+    workers: s.workers ?? null,
+    ...file,
+    listeners,
+    ...metrics,
+  }) +
     "\n";
 }
 

@@ -6,6 +6,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { type RaindropsCore, raindropsCore } from "./_core.ts";
 import type { RaindropsMiddlewareOptions } from "./options.ts";
+import { isMountedPath } from "./_request_path.ts";
 
 /**
  * Hono middleware reporting, from any worker, how many requests all
@@ -24,12 +25,14 @@ import type { RaindropsMiddlewareOptions } from "./options.ts";
  * The endpoint answers in the gem's text by default, in JSON for
  * `?format=json` or `Accept: application/json`, and in Prometheus text for
  * `?format=prometheus` or a Prometheus `Accept`; only loopback clients may
- * read it unless `allow` says otherwise (others get 403).
+ * read it unless `allow` says otherwise (others get 403). Under
+ * `basePath("/api")`, `app.route("/api", sub)` or `app.use("/api/*", ...)`
+ * the stats path is under the mount: `/api/_raindrops`.
  *
  * @example
  * ```ts
  * import { Hono } from "hono";
- * import { raindrops } from "@raindrops/raindrops/hono";
+ * import { raindrops } from "raindrops/hono";
  * // deno serve --parallel, or Bun workers with reusePort
  * export default new Hono().use(raindrops()).get("/", (c) => c.text("hi"));
  * ```
@@ -44,7 +47,12 @@ export function raindrops(options: RaindropsMiddlewareOptions<Context> = {}): Mi
     }
   }
   return function raindrops(c, next) {
-    if (core.isStats(c.req.raw, c.req.path)) return core.stats(c);
+    const path = c.req.path;
+    // Under basePath("/api") or app.route("/api", sub) the stats path is /api/_raindrops
+    // (Hono's routePath is read only for a path that ends so).
+    if (
+      core.isStats(c.req.raw, path) || (path.endsWith(core.path) && isMountedPath(path, c.req.routePath, core.path))
+    ) return core.stats(c);
     core.enter();
     let pending: Promise<void>;
     try {

@@ -41,7 +41,7 @@ export interface Connection {
  * @example
  * ```ts
  * import { Hono } from "hono";
- * import { connectionOf } from "@raindrops/raindrops/hono";
+ * import { connectionOf } from "raindrops/hono";
  * const app = new Hono();
  * app.get("/", (c) => c.text(connectionOf(c)?.remoteAddress ?? "unknown")); // "127.0.0.1"
  * Deno.serve(app.fetch);
@@ -62,7 +62,7 @@ export function connectionOf(
  * @example
  * ```ts
  * import { Hono } from "hono";
- * import { requestTcpInfo } from "@raindrops/raindrops/hono";
+ * import { requestTcpInfo } from "raindrops/hono";
  * const app = new Hono();
  * app.get("/tcp", (c) => c.json(requestTcpInfo(c).fields));
  * ```
@@ -86,7 +86,7 @@ export function requestTcpInfo(c: RequestView, sock?: InetDiagSocket): TcpInfo {
  * @example
  * ```ts
  * import { Hono } from "hono";
- * import { requestLocalAddress } from "@raindrops/raindrops/hono";
+ * import { requestLocalAddress } from "raindrops/hono";
  * const app = new Hono();
  * app.get("/where", (c) => c.text(requestLocalAddress(c))); // "127.0.0.1:8080"
  * ```
@@ -106,7 +106,7 @@ export function requestLocalAddress(c: RequestView, sock?: InetDiagSocket): stri
  * @example
  * ```ts
  * import { Hono } from "hono";
- * import { requestListener } from "@raindrops/raindrops/hono";
+ * import { requestListener } from "raindrops/hono";
  * const app = new Hono();
  * app.get("/who", (c) => c.text(requestListener(c) ?? "closed")); // "[::]:3000"
  * ```

@@ -10,6 +10,9 @@
  * @module
  */
 
+/** Polls the index charts keep (and ask `/series.json` for). */
+export const INDEX_POINTS = 120;
+
 /** The stylesheet of every page. */
 export const CSS = `
 :root { --active: #2563eb; --queued: #ea580c; --calling: #059669; --writing: #9333ea; --fg: #1f2933; --muted: #6b7785; --line: #d9dee4; }
@@ -26,6 +29,7 @@ th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid var(-
 th { font-weight: 600; color: var(--muted); font-size: .85rem; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.addr { font-family: ui-monospace, monospace; word-break: break-all; }
+td.addr .label { display: block; font-family: system-ui, sans-serif; color: var(--muted); font-size: .85rem; }
 tr.unlistened td.addr::after { content: " (nothing listens)"; color: #b91c1c; font-family: system-ui, sans-serif; }
 td.active { color: var(--active); font-weight: 600; }
 td.queued { color: var(--queued); font-weight: 600; }
@@ -38,6 +42,7 @@ button:hover { background: #e9ecf0; }
 svg { display: block; overflow: visible; }
 svg .axis { stroke: var(--line); stroke-width: 1; }
 svg text { font: 11px ui-monospace, monospace; fill: var(--muted); }
+svg text.unit { font-family: system-ui, sans-serif; }
 svg .line { fill: none; stroke-width: 1.5; stroke-linejoin: round; }
 svg .line.active { stroke: var(--active); }
 svg .line.queued { stroke: var(--queued); }
@@ -74,7 +79,7 @@ export const SCRIPT = `
   var failures = 0;
   // The index asks only for polls after the last one it has and keeps the
   // last INDEX_POINTS of each chart here, keyed by row; a reset starts a row over.
-  var INDEX_POINTS = 120;
+  var INDEX_POINTS = ${INDEX_POINTS};
   var chartPoints = {}, since = 0;
 
   function remember(kept, key, reset, fresh) {
@@ -108,12 +113,13 @@ export const SCRIPT = `
   function when(ms) { return ms ? new Date(ms).toISOString().replace(/\\.\\d{3}Z$/, "Z") : "-"; }
 
   // The series named in data-lines over time (points are [time, ...counts]
-  // in that order): one polyline each, axes only when there is room.
+  // in that order): one polyline each; full axes with the unit (data-unit)
+  // when there is room, else the scale (the top value and 0) at the left.
   function timeChart(svg, points) {
     var names = svg.getAttribute("data-lines").split(" ");
     var w = Number(svg.getAttribute("data-w")), h = Number(svg.getAttribute("data-h"));
     var axes = svg.getAttribute("data-axes") === "1";
-    var pad = axes ? { l: 40, r: 8, t: 8, b: 20 } : { l: 1, r: 1, t: 2, b: 2 };
+    var pad = axes ? { l: 40, r: 8, t: 8, b: 20 } : { l: 26, r: 1, t: 2, b: 2 };
     clear(svg);
     svg.setAttribute("viewBox", "0 0 " + w + " " + h);
     var maxY = 1, i;
@@ -132,6 +138,11 @@ export const SCRIPT = `
       svgEl("text", { x: pad.l - 4, y: y(0), "text-anchor": "end" }, svg).textContent = "0";
       svgEl("text", { x: w - pad.r, y: h - 4, "text-anchor": "end" }, svg).textContent = "now";
       svgEl("text", { x: pad.l, y: h - 4 }, svg).textContent = points.length > 1 ? "-" + Math.round(span / 1000) + " s" : "";
+      svgEl("text", { class: "unit", x: pad.l + 6, y: pad.t + 8 }, svg).textContent = svg.getAttribute("data-unit") || "";
+    } else {
+      svgEl("line", { class: "axis", x1: pad.l - 2, y1: pad.t, x2: pad.l - 2, y2: h - pad.b }, svg);
+      svgEl("text", { x: pad.l - 5, y: pad.t + 9, "text-anchor": "end" }, svg).textContent = String(maxY);
+      svgEl("text", { x: pad.l - 5, y: h - pad.b, "text-anchor": "end" }, svg).textContent = "0";
     }
     var last = points.length ? points[points.length - 1] : null;
     for (var s = 0; s < names.length; s++) {
@@ -179,8 +190,9 @@ export const SCRIPT = `
     return tr;
   }
 
-  function buildRow(addr) {
+  function buildRow(addr, label) {
     var tr = sparkRow("data-addr", addr, addr, ["active", "queued"]);
+    if (label) tr.querySelector("td.addr").appendChild(htmlEl("span", { class: "label" }, label));
     var links = htmlEl("td");
     var names = [["active/" + enc(addr) + ".html", "active"], ["queued/" + enc(addr) + ".html", "queued"],
       ["active/" + enc(addr) + ".txt", "txt"], ["tail/" + enc(addr) + ".txt", "tail"]];
@@ -245,7 +257,7 @@ export const SCRIPT = `
     chartPoints = kept;
     since = data.time;
     syncRows(document.getElementById("listeners"), "data-addr", data.listeners, function (l) { return l.addr; },
-      function (l) { return buildRow(l.addr); }, ["active", "queued"]);
+      function (l) { return buildRow(l.addr, l.label); }, ["active", "queued"]);
     var empty = document.getElementById("empty");
     if (empty) empty.hidden = data.listeners.length > 0;
     var omitted = document.getElementById("omitted");

@@ -30,7 +30,7 @@ export function cacheHeaders(lastPoll: number, delay: number): Record<string, st
  * undefined), X-Current, X-Last-Reset and the peak times.
  */
 export function figureHeaders(listener: WatchedListener, figure: WatchedFigure): Record<string, string> {
-  const h = aggregateHeaders(figure.aggregate, { always: true });
+  const h = aggregateHeaders(figure.aggregate);
   h["X-Current"] = String(figure.current);
   h["X-Last-Reset"] = httpDate(listener.lastReset);
   // Before any peak above 0, both name the start of these statistics (the gem's name its start).

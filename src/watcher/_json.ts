@@ -29,14 +29,14 @@ function figureJSON(f: WatchedFigure) {
 }
 
 /**
- * The index's series: every followed listener's current figures and its
+ * The index's series: every followed listener's label and current figures and its
  * last `points` polls after `since` (ms), how many are left out, and the
  * workers when a stats file is read.
  */
 export function seriesJSON(
   at: PollTimes,
   listeners: WatchedListeners,
-  limits: { maxListeners: number; workers: WatchedWorkers | undefined },
+  limits: { maxListeners: number; workers: WatchedWorkers | undefined; labels: ReadonlyMap<string, string> },
   points: number,
   since: number,
 ) {
@@ -47,6 +47,7 @@ export function seriesJSON(
     omitted: listeners.omitted,
     listeners: [...listeners.entries()].map(([addr, l]) => ({
       addr,
+      label: limits.labels.get(addr) ?? null,
       listening: l.listening,
       active: l.active.current,
       queued: l.queued.current,

@@ -6,7 +6,7 @@
  * @module
  */
 import { isoSeconds } from "../_iso_time.ts";
-import { CSS, SCRIPT } from "./_client.ts";
+import { CSS, INDEX_POINTS, SCRIPT } from "./_client.ts";
 import type { Kind, WatchedListener } from "./_watched_listener.ts";
 import type { WatchedListeners } from "./_listeners.ts";
 import type { WatchedWorkers } from "./_workers.ts";
@@ -68,6 +68,13 @@ function spark(series: string): string {
   return `<svg class="spark" width="240" height="36" data-w="240" data-h="36" data-axes="0" data-lines="${series}"></svg>`;
 }
 
+/** The index charts' header: their unit and the time they span. */
+function overTime(unit: string, delay: number): string {
+  const seconds = INDEX_POINTS * delay;
+  const span = seconds >= 120 ? `${+(seconds / 60).toFixed(1)} min` : `${+seconds.toFixed(1)} s`;
+  return `${unit}, last ${span}`;
+}
+
 /** One row of the workers table: totals (`tid` "all") or one worker. */
 function workerRow(tid: string, calling: number, writing: number): string {
   return `<tr data-tid="${tid}">
@@ -79,7 +86,7 @@ function workerRow(tid: string, calling: number, writing: number): string {
 }
 
 /** The workers of the middleware's stats file: totals, then one row per worker. */
-function workersSection(w: WatchedWorkers): string {
+function workersSection(w: WatchedWorkers, delay: number): string {
   const rows = [workerRow("all", w.calling, w.writing)];
   for (const each of w.toJSON(0).perWorker) rows.push(workerRow(String(each.tid), each.calling, each.writing));
   return `<h2>Workers</h2>
@@ -88,7 +95,9 @@ function workersSection(w: WatchedWorkers): string {
   }</span>${w.error === undefined ? "" : `: <span class="stale">${escapeHtml(w.error)}</span>`}</p>
 <p class="legend"><span class="calling">calling</span><span class="writing">writing</span></p>
 <table>
-<thead><tr><th>worker</th><th class="num">calling</th><th class="num">writing</th><th>over time</th></tr></thead>
+<thead><tr><th>worker</th><th class="num">calling</th><th class="num">writing</th><th>${
+    overTime("requests", delay)
+  }</th></tr></thead>
 <tbody id="workers">
 ${rows.join("\n")}
 </tbody>
@@ -109,16 +118,18 @@ export interface IndexExtras {
   maxListeners: number;
   /** The workers of a middleware stats file, when the Watcher reads one. */
   workers?: WatchedWorkers;
+  /** What serves each listener, by address. */
+  labels: ReadonlyMap<string, string>;
 }
 
 /** Links, figures and reset button of one listener, as the index shows it. */
-function indexRow(base: string, addr: string, st: WatchedListener): string {
+function indexRow(base: string, addr: string, st: WatchedListener, label: string | undefined): string {
   const a = escapeHtml(base + "active/" + encodeAddr(addr));
   const q = escapeHtml(base + "queued/" + encodeAddr(addr));
   const t = escapeHtml(base + "tail/" + encodeAddr(addr));
   const r = escapeHtml(base + "reset/" + encodeAddr(addr));
   return `<tr data-addr="${escapeHtml(addr)}"${st.listening ? "" : ' class="unlistened"'}>
-<td class="addr">${escapeHtml(addr)}</td>
+<td class="addr">${escapeHtml(addr)}${label ? `<span class="label">${escapeHtml(label)}</span>` : ""}</td>
 <td class="num active">${st.active.current}</td>
 <td class="num queued">${st.queued.current}</td>
 <td>${spark("active queued")}</td>
@@ -135,8 +146,8 @@ export function indexPage(
   time: number,
   extras: IndexExtras,
 ): string {
-  const { error, omitted, maxListeners, workers } = extras;
-  const rows = [...listeners.entries()].map(([addr, st]) => indexRow(base, addr, st)).join("\n");
+  const { error, omitted, maxListeners, workers, labels } = extras;
+  const rows = [...listeners.entries()].map(([addr, st]) => indexRow(base, addr, st, labels.get(addr))).join("\n");
   return page(
     "raindrops watcher",
     { "data-page": "index", "data-base": base, "data-delay": String(delay) },
@@ -144,10 +155,12 @@ export function indexPage(
 <h1>raindrops watcher</h1>
 <p id="status" class="status">polled every ${delay} s, last poll ${shownTime(time)}</p>
 ${error === undefined ? "" : `<p class="status stale">last poll failed: ${escapeHtml(error)}</p>\n`}${
-      workers ? workersSection(workers) : ""
+      workers ? workersSection(workers, delay) : ""
     }<p class="legend"><span class="active">active</span><span class="queued">queued</span></p>
 <table>
-<thead><tr><th>address</th><th class="num">active</th><th class="num">queued</th><th>over time</th><th>details</th><th></th></tr></thead>
+<thead><tr><th>address</th><th class="num">active</th><th class="num">queued</th><th>${
+      overTime("connections", delay)
+    }</th><th>details</th><th></th></tr></thead>
 <tbody id="listeners">
 ${rows}
 </tbody>
@@ -175,7 +188,14 @@ const CARDS: [string, string][] = [
 ];
 
 /** A detail page: summary figures, live charts over time and of the histogram, the text chart. */
-export function detailPage(base: string, delay: number, kind: Kind, addr: string, st: WatchedListener): string {
+export function detailPage(
+  base: string,
+  delay: number,
+  kind: Kind,
+  addr: string,
+  st: WatchedListener,
+  label?: string,
+): string {
   const t = st.get(kind);
   const agg = t.aggregate;
   const other: Kind = kind === "active" ? "queued" : "active";
@@ -213,6 +233,7 @@ export function detailPage(base: string, delay: number, kind: Kind, addr: string
       escapeHtml(`${base}tail/${enc}.txt`)
     }">tail</a></nav>
 <h1>${kind} connections on <span class="addr">${escapeHtml(addr)}</span></h1>
+${label ? `<p class="muted">${escapeHtml(label)}</p>\n` : ""}
 <p id="status" class="status">polled every ${delay} s</p>
 <div class="cards">
 ${cards}
@@ -222,8 +243,8 @@ ${cards}
     }"><button type="submit">reset</button></form>
 <h2>Over time</h2>
 <p class="legend"><span class="active">active</span><span class="queued">queued</span></p>
-<svg id="timechart" viewBox="0 0 800 220" width="100%" data-w="800" data-h="220" data-axes="1" data-lines="active queued"></svg>
-<h2>Histogram of ${kind}</h2>
+<svg id="timechart" viewBox="0 0 800 220" width="100%" data-w="800" data-h="220" data-axes="1" data-unit="connections" data-lines="active queued"></svg>
+<h2>Histogram of ${kind}: polls per number of ${kind} connections</h2>
 <svg id="histogram" viewBox="0 0 600 22" width="100%"></svg>
 <h2>As text</h2>
 <pre id="chart">${escapeHtml(agg.chart())}</pre>

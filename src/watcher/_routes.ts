@@ -7,6 +7,7 @@
  */
 import { type Context, Hono } from "hono";
 import { sameOrigin, sameOriginPath } from "../http/same_origin.ts";
+import { INDEX_POINTS } from "./_client.ts";
 import { cacheHeaders, figureHeaders, httpDate } from "./_headers.ts";
 import { listenerSeriesJSON, seriesJSON } from "./_json.ts";
 import type { WatchedListeners } from "./_listeners.ts";
@@ -28,7 +29,6 @@ export interface WatcherParts {
 
 const KINDS: readonly Kind[] = ["active", "queued"];
 /** Polls the index asks for when it does not say. */
-const INDEX_POINTS = 120;
 
 /** A non-negative integer query parameter, or `fallback` when absent; undefined when malformed. */
 function countParam(c: Context, name: string, fallback: number): number | undefined {
@@ -60,7 +60,7 @@ function html(c: Context, body: string, headers: Record<string, string>): Respon
 /** The Hono app serving every endpoint of a Watcher made of `parts`. */
 export function watcherRoutes(parts: WatcherParts): Hono {
   const { settings, listeners, workers, poller, tailer } = parts;
-  const { delay, maxListeners } = settings;
+  const { delay, maxListeners, labels } = settings;
   const app = new Hono();
   const times = () => ({ time: poller.lastPoll, delay });
   /** The watched listener named by the route's `name` parameter, minus `suffix`. */
@@ -75,7 +75,7 @@ export function watcherRoutes(parts: WatcherParts): Hono {
   app.get("/", function watcherIndex(c) {
     const path = new URL(c.req.url).pathname;
     const base = path.endsWith("/") ? path : path + "/";
-    const extras = { error: poller.lastError?.message, omitted: listeners.omitted, maxListeners, workers };
+    const extras = { error: poller.lastError?.message, omitted: listeners.omitted, maxListeners, workers, labels };
     return html(c, indexPage(base, delay, listeners, poller.lastPoll, extras), cacheHeaders(poller.lastPoll, delay));
   });
 
@@ -85,7 +85,7 @@ export function watcherRoutes(parts: WatcherParts): Hono {
     if (points === undefined || since === undefined) {
       return c.text("points and since must be non-negative integers\n", 400);
     }
-    const body = seriesJSON(times(), listeners, { maxListeners, workers }, points, since);
+    const body = seriesJSON(times(), listeners, { maxListeners, workers, labels }, points, since);
     return c.json(body, 200, { "Cache-Control": "no-store" });
   });
 
@@ -107,7 +107,7 @@ export function watcherRoutes(parts: WatcherParts): Hono {
       const figure = l.get(kind);
       const headers = { ...cacheHeaders(poller.lastPoll, delay), ...figureHeaders(l, figure) };
       if (txt) return c.text(figure.aggregate.chart(), 200, headers);
-      return html(c, detailPage(baseOf(c, marker), delay, kind, addr, l), headers);
+      return html(c, detailPage(baseOf(c, marker), delay, kind, addr, l, labels.get(addr)), headers);
     });
   }
 

@@ -27,6 +27,8 @@ export interface WatcherSettings {
   readonly stats: string | undefined;
   /** The figures source given, or undefined for the kernel. */
   readonly listenStats: ListenStatsSource | undefined;
+  /** What serves each listener, by address. */
+  readonly labels: ReadonlyMap<string, string>;
 }
 
 const DEFAULT_HISTORY = 600;
@@ -61,6 +63,25 @@ function statsPath(value: unknown, what: string): string | undefined {
   return value;
 }
 
+/** The longest label shown. */
+const MAX_LABEL = 200;
+
+function labelMap(value: unknown): ReadonlyMap<string, string> {
+  if (value === undefined) return new Map();
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new TypeError("labels must be an object from listener address to text");
+  }
+  const labels = new Map<string, string>();
+  for (const [address, text] of Object.entries(value)) {
+    if (typeof text !== "string") throw new TypeError(`labels[${JSON.stringify(address)}] must be a string`);
+    if (text.length > MAX_LABEL) {
+      throw new RangeError(`labels[${JSON.stringify(address)}] is over ${MAX_LABEL} characters`);
+    }
+    labels.set(address, text);
+  }
+  return labels;
+}
+
 /** Checks `options` and fills in the defaults. */
 export function watcherSettings(options: WatcherOptions): WatcherSettings {
   if (options === null || typeof options !== "object") throw new TypeError("options must be an object");
@@ -85,6 +106,7 @@ export function watcherSettings(options: WatcherOptions): WatcherSettings {
   if (options.listenStats !== undefined && typeof options.listenStats !== "function") {
     throw new TypeError("listenStats must be a function");
   }
+  const labels = labelMap(options.labels);
   BucketLayout.from(options.buckets); // a bad layout throws here, before any timer
   return {
     listeners,
@@ -97,5 +119,6 @@ export function watcherSettings(options: WatcherOptions): WatcherSettings {
     allowedHost,
     stats,
     listenStats: options.listenStats,
+    labels,
   };
 }

@@ -12,7 +12,7 @@ import type { WorkerStats } from "../worker_stats.ts";
  *
  * @example
  * ```ts
- * import { Watcher, type WatcherOptions } from "@raindrops/raindrops/hono";
+ * import { Watcher, type WatcherOptions } from "raindrops/hono";
  *
  * const options: WatcherOptions = { listeners: ["127.0.0.1:8080"], delay: 1, maxTails: 8 };
  * using watcher = new Watcher(options);
@@ -65,6 +65,13 @@ export interface WatcherOptions {
    * file shows as such until it appears.
    */
   stats?: string | WorkerStats;
+  /**
+   * What serves each listener, by its address as watched: shown beside the
+   * address on the pages and as `label` in the JSON, e.g.
+   * `{ "127.0.0.1:8080": "Bun workers (reusePort)" }`. Addresses not
+   * watched are ignored; listeners without a label show their address only.
+   */
+  labels?: Readonly<Record<string, string>>;
   /**
    * The source of listener figures, default the kernel (through
    * sock_diag); another source for tests or remote figures.

@@ -71,7 +71,7 @@ export type { ListenStatsSource } from "../linux/listeners.ts";
  *
  * @example
  * ```ts
- * import { Watcher } from "@raindrops/raindrops/hono";
+ * import { Watcher } from "raindrops/hono";
  * // Polls every second until watcher.close() (a top-level `using` would close it at once).
  * const watcher = new Watcher({ listeners: ["127.0.0.1:8080"], delay: 1 });
  * Deno.serve({ hostname: "127.0.0.1", port: 9418 }, watcher.fetch);
