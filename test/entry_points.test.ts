@@ -31,9 +31,6 @@ test("hono.ts leads to Hono (the check above can see it)", () => {
   assert.ok(closure("hono.ts").some((f) => /hono/.test(f) && f !== "hono.ts"));
 });
 
-/** Shipped files whose examples other branches rewrite (reshape-ldr, listing): to drop once they import as users do. */
-const EXAMPLES_PENDING = new Set(["src/last_data_recv/last_data_recv.ts", "src/linux/diag_socket.ts"]);
-
 test("doc examples of the shipped modules import the package as users do: raindrops, raindrops/hono", () => {
   const shipped = [
     "mod.ts",
@@ -51,9 +48,5 @@ test("doc examples of the shipped modules import the package as users do: raindr
       }
     });
   }
-  const pending = wrong.filter((w) => EXAMPLES_PENDING.has(w.slice(0, w.indexOf(":"))));
-  assert.deepEqual(wrong.filter((w) => !pending.includes(w)), []);
-  for (const file of EXAMPLES_PENDING) {
-    assert.ok(pending.some((w) => w.startsWith(`${file}:`)), `${file} is fixed: drop it from EXAMPLES_PENDING`);
-  }
+  assert.deepEqual(wrong, []);
 });

@@ -12,6 +12,7 @@ import { VERSION } from "../version.ts";
 import { WorkerStats } from "../worker_stats.ts";
 import type { ListenStatsSource } from "../linux/listeners.ts";
 import { WindowedPeaks } from "./_peaks.ts";
+import { unlistenedOf } from "../exposition/snapshot.ts";
 
 /** What the collector reads. */
 export interface CollectorOptions {
@@ -100,7 +101,12 @@ export class Collector {
     const began = performance.now();
     const { figures, found } = this.sample(now);
     const peaks = this.#peaks.read(now);
-    const families: MetricFamily[] = metricFamilies({ calling: 0, writing: 0, listeners: figures })
+    const families: MetricFamily[] = metricFamilies({
+      calling: 0,
+      writing: 0,
+      listeners: figures,
+      unlistened: unlistenedOf(figures, this.#o.listenStats),
+    })
       .filter((f) => f.name.startsWith("raindrops_listener_"));
     const window = `${this.#o.peakWindowMs / 1000} s`;
     const peak = (pick: "active" | "queued") =>

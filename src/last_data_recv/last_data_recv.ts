@@ -38,8 +38,8 @@ export type { LastDataRecvOptions };
  * `middleware` records under `app.use()`; {@link wrap} records around a
  * whole fetch handler, which spares the app Hono's middleware dispatch.
  * `handler` answers with the aggregate's text chart and the headers
- * X-Count and, when count > 1, X-Min, X-Max, X-Mean, X-Std-Dev,
- * X-Outliers-Low and X-Outliers-High.
+ * X-Count, X-Min, X-Max, X-Mean, X-Std-Dev, X-Outliers-Low and
+ * X-Outliers-High (`NaN` where a figure is undefined), as the Watcher does.
  *
  * Cost: the server hides the connection's descriptor, so a connection's
  * first request asks the kernel over sock_diag (see `ConnectionSockets`),
@@ -67,7 +67,7 @@ export type { LastDataRecvOptions };
  * @example
  * ```ts
  * import { Hono } from "hono";
- * import { LastDataRecv } from "@raindrops/raindrops/hono";
+ * import { LastDataRecv } from "raindrops/hono";
  * const app = new Hono();
  * const ldr = new LastDataRecv(); // each connection's first request, found from env
  * app.use(ldr.middleware);         // or: Deno.serve(ldr.wrap(app.fetch))
@@ -151,7 +151,7 @@ export class LastDataRecv implements Disposable {
    * @example
    * ```ts
    * import { Hono } from "hono";
-   * import { LastDataRecv } from "@raindrops/raindrops/hono";
+   * import { LastDataRecv } from "raindrops/hono";
    * const ldr = new LastDataRecv();
    * const app = new Hono().get("/", (c) => c.text("hi")).get("/_ldr", ldr.handler);
    * Deno.serve(ldr.wrap(app.fetch)); // or Bun.serve({ fetch: ldr.wrap(app.fetch) })

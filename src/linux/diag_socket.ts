@@ -41,7 +41,7 @@ export function diagError(what: string, rc: number): NativeError {
  *
  * @example
  * ```ts
- * import { InetDiagSocket, tcpListenerStats } from "@raindrops/raindrops";
+ * import { InetDiagSocket, tcpListenerStats } from "raindrops";
  * using sock = new InetDiagSocket();
  * tcpListenerStats("0.0.0.0:8080", sock);
  * ```
