@@ -77,14 +77,16 @@ export {
   type RegistryOptions,
 } from "./src/metrics/registry.ts";
 export {
-  type OtelAttributes,
-  type OtelBatchCallback,
-  type OtelBatchResult,
-  type OtelInstrumentOptions,
-  type OtelMeter,
-  type OtelObservable,
   type RaindropsInstruments,
   type RaindropsInstrumentsOptions,
   registerRaindropsInstruments,
 } from "./src/otel/instruments.ts";
+export type {
+  OtelAttributes,
+  OtelBatchCallback,
+  OtelBatchResult,
+  OtelInstrumentOptions,
+  OtelMeter,
+  OtelObservable,
+} from "./src/otel/meter.ts";
 export type { HistogramRow } from "./src/aggregate/histogram.ts";

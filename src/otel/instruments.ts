@@ -9,45 +9,9 @@
 import { checkListeners, kernelListenerStats, type ListenStatsSource, parseListener } from "../linux/listeners.ts";
 import { defaultStatsPath } from "../stats_path.ts";
 import { WorkerStats } from "../worker_stats.ts";
-
-/** Attributes of one observation. */
-export type OtelAttributes = Record<string, string | number>;
-
-/** An observable instrument, as the Meter hands it out (opaque here). */
-export type OtelObservable = object;
-
-/** The result a batch callback reports into (`BatchObservableResult`). */
-export interface OtelBatchResult {
-  /** Reports `value` for `observable` with `attributes` in this collection. */
-  observe(observable: OtelObservable, value: number, attributes?: OtelAttributes): void;
-}
-
-/** A batch observable callback. */
-export type OtelBatchCallback = (result: OtelBatchResult) => void;
-
-/** What an instrument is created with (`MetricOptions`). */
-export interface OtelInstrumentOptions {
-  /** What the instrument measures. */
-  description?: string;
-  /** UCUM unit, e.g. `{request}`. */
-  unit?: string;
-}
-
-/**
- * The part of an OpenTelemetry API `Meter` used here: observable counters
- * and up-down counters and batch callbacks. `metrics.getMeter(...)` of
- * `@opentelemetry/api` (1.3 or later) is one.
- */
-export interface OtelMeter {
-  /** An asynchronous counter (monotonic sum). */
-  createObservableCounter(name: string, options?: OtelInstrumentOptions): OtelObservable;
-  /** An asynchronous up-down counter (non-monotonic sum). */
-  createObservableUpDownCounter(name: string, options?: OtelInstrumentOptions): OtelObservable;
-  /** Calls `callback` once per collection to observe every one of `observables`. */
-  addBatchObservableCallback(callback: OtelBatchCallback, observables: OtelObservable[]): void;
-  /** Undoes {@link OtelMeter.addBatchObservableCallback}. */
-  removeBatchObservableCallback(callback: OtelBatchCallback, observables: OtelObservable[]): void;
-}
+import { placeDefaultRegistry, Registry, register } from "../metrics/registry.ts";
+import type { OtelAttributes, OtelBatchCallback, OtelMeter, OtelObservable } from "./meter.ts";
+import { observeRegistries } from "./registry_instruments.ts";
 
 /** Options for {@link registerRaindropsInstruments}. */
 export interface RaindropsInstrumentsOptions {
@@ -63,6 +27,14 @@ export interface RaindropsInstrumentsOptions {
   listeners?: readonly string[];
   /** Reads listen-queue figures; default: the kernel (sock_diag). */
   listenStats?: ListenStatsSource;
+  /**
+   * Registries whose metrics to observe, every metric of each one's file
+   * (your own, the middleware's request metrics, and those other
+   * processes defined); default `[register]`, the default registry, moved
+   * beside `stats` when that is given, as the middleware moves it; `[]`
+   * for none. A name in two registries is observed from the first.
+   */
+  registries?: readonly Registry[];
   /** Attributes added to every observation, e.g. `{ "service.instance.id": "web-1" }`. */
   attributes?: Readonly<OtelAttributes>;
 }
@@ -105,6 +77,23 @@ function listenerAttributes(name: string): OtelAttributes {
  * | `raindrops.listener.active_connections` | UpDownCounter | `{connection}` | per listener |
  * | `raindrops.listener.queued_connections` | UpDownCounter | `{connection}` | per listener |
  * | `raindrops.listener.queue.limit` | UpDownCounter | `{connection}` | the listen() backlog |
+ * | a registry counter `x_total` | Counter `x` | from the suffix | every worker past and present |
+ * | a registry gauge `x` | Gauge `x` | from the suffix | combined as the gauge says |
+ * | a registry histogram `x` | Counters `x_bucket` (`le`), `x_count`; UpDownCounter `x_sum` | `{observation}`; from the suffix | cumulative, as Prometheus has them |
+ * | `raindrops.registry.series` | Gauge | `{series}` | series each registry metric shows (`raindrops.metric.name`) |
+ *
+ * Registry metrics (`options.registries`, default the default registry)
+ * keep their names and labels, so a Prometheus exporter shows the names
+ * the stats endpoint shows; a unit comes from the name's suffix
+ * (`_seconds` is `s`, `_bytes` `By`, `_ratio` `1`). The OTel API has no
+ * observable histogram, and a synchronous one cannot be fed totals
+ * without inventing the observations, so a histogram is its cumulative
+ * bucket counts (attribute `le`, as Prometheus), count and sum. For the
+ * same reason `raindrops_request_duration_seconds` is not
+ * `http.server.request.duration`, whose attribute is the exact status
+ * code where ours is a class. A metric first defined after registration
+ * (here or by another process) gets its instruments in the collection
+ * that first reads it and is observed from the next one on.
  *
  * Listener observations carry `server.address`, `server.port`,
  * `network.transport` and `network.type`, as the Kestrel connection
@@ -143,6 +132,11 @@ export function registerRaindropsInstruments(
   const perListener = listeners.map((l) => ({ name: l, attributes: { ...constant, ...listenerAttributes(l) } }));
   const s = options.stats;
   const stats = s === false ? undefined : s instanceof WorkerStats ? s : WorkerStats.open(s ?? defaultStatsPath());
+  const registries = options.registries ?? [register];
+  if (!Array.isArray(registries) || !registries.every((r) => r instanceof Registry)) {
+    throw new TypeError("registries must be an array of raindrops Registry objects (e.g. [register])");
+  }
+  if (options.registries === undefined && stats) placeDefaultRegistry(stats.path);
 
   const upDown = (name: string, description: string, unit: string) =>
     meter.createObservableUpDownCounter(name, { description, unit });
@@ -183,7 +177,6 @@ export function registerRaindropsInstruments(
     ),
   };
   if (queue) observables.push(queue.active, queue.queued, queue.limit);
-  // The shared registry's metrics (issue 19) get their instruments here, observed in the same callback.
 
   const observe: OtelBatchCallback = (result) => {
     if (app && stats) {
@@ -203,12 +196,14 @@ export function registerRaindropsInstruments(
       }
     }
   };
-  meter.addBatchObservableCallback(observe, observables);
+  if (observables.length > 0) meter.addBatchObservableCallback(observe, observables);
+  const stopRegistries = registries.length > 0 ? observeRegistries(meter, registries, constant) : undefined;
   let open = true;
   const close = () => {
     if (!open) return;
     open = false;
-    meter.removeBatchObservableCallback(observe, observables);
+    if (observables.length > 0) meter.removeBatchObservableCallback(observe, observables);
+    stopRegistries?.();
   };
   return { close, [Symbol.dispose]: close };
 }
