@@ -156,7 +156,11 @@ test("registerRaindropsInstruments refuses what is not a Meter, and close() stop
   // With a registry: its own callback (added once, after a removal that finds nothing), removed by close().
   using file = tempShm("otel-fake-meter");
   using registry = new Registry({ path: file.path });
-  const both = registerRaindropsInstruments(meter, { stats: false, listeners: ["127.0.0.1:1"], registries: [registry] });
+  const both = registerRaindropsInstruments(meter, {
+    stats: false,
+    listeners: ["127.0.0.1:1"],
+    registries: [registry],
+  });
   both.close();
   assert.deepEqual(calls, ["add", "remove", "add", "remove", "remove"]);
 });

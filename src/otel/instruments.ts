@@ -9,7 +9,7 @@
 import { checkListeners, kernelListenerStats, type ListenStatsSource, parseListener } from "../linux/listeners.ts";
 import { defaultStatsPath } from "../stats_path.ts";
 import { WorkerStats } from "../worker_stats.ts";
-import { placeDefaultRegistry, Registry, register } from "../metrics/registry.ts";
+import { placeDefaultRegistry, register, Registry } from "../metrics/registry.ts";
 import type { OtelAttributes, OtelBatchCallback, OtelMeter, OtelObservable } from "./meter.ts";
 import { observeRegistries } from "./registry_instruments.ts";
 

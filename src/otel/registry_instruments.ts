@@ -42,8 +42,12 @@ function unitOf(name: string): string | undefined {
 /** The instruments of `d` on `meter`. */
 function instrumentsOf(meter: OtelMeter, d: MetricDefinition): MetricInstruments {
   const name = instrumentName(d), unit = unitOf(name), description = d.help;
-  if (d.type === "counter") return { type: d.type, value: meter.createObservableCounter(name, { description, unit }), ready: false };
-  if (d.type === "gauge") return { type: d.type, value: meter.createObservableGauge(name, { description, unit }), ready: false };
+  if (d.type === "counter") {
+    return { type: d.type, value: meter.createObservableCounter(name, { description, unit }), ready: false };
+  }
+  if (d.type === "gauge") {
+    return { type: d.type, value: meter.createObservableGauge(name, { description, unit }), ready: false };
+  }
   return {
     type: "histogram",
     bucket: meter.createObservableCounter(`${name}_bucket`, {
