@@ -7,10 +7,11 @@ import { rmSync } from "node:fs";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
-/** Paths of the two runtimes installed in the project. */
+/** Paths of the runtimes installed in the project. */
 export const RUNTIMES = {
   deno: `${ROOT}node_modules/.bin/deno`,
   bun: `${ROOT}node_modules/.bin/bun`,
+  node: `${ROOT}node_modules/.bin/node`,
 } as const;
 
 export type RuntimeName = keyof typeof RUNTIMES;
