@@ -71,3 +71,33 @@ export function openFdCount(): number {
   if (fs) return fs.readdirSync("/proc/self/fd").length;
   throw new Error("node:fs unavailable");
 }
+
+/** A Worker thread as the tests use it, the same on every runtime. */
+export interface Thread {
+  onmessage: ((e: { data: unknown }) => void) | null;
+  onerror: ((e: unknown) => void) | null;
+  postMessage(message: unknown): void;
+  terminate(): void;
+}
+
+/**
+ * Starts a Worker thread running the fixture `name`: the web Worker on Deno
+ * and Bun, node:worker_threads' Worker on Node.js (which has no web Worker).
+ * The fixture talks back through `parent` of ./fixtures/thread_parent.ts.
+ */
+export function startThread(name: string): Thread {
+  const url = new URL(`./fixtures/${name}`, import.meta.url);
+  // deno-lint-ignore no-explicit-any
+  const g = globalThis as any;
+  if (typeof g.Worker === "function") return new g.Worker(url.href, { type: "module" });
+  const worker = new (g.process.getBuiltinModule("node:worker_threads").Worker)(url);
+  const thread: Thread = {
+    onmessage: null,
+    onerror: null,
+    postMessage: (message) => worker.postMessage(message),
+    terminate: () => void worker.terminate(),
+  };
+  worker.on("message", (data: unknown) => thread.onmessage?.({ data }));
+  worker.on("error", (e: unknown) => thread.onerror?.(e));
+  return thread;
+}
