@@ -20,27 +20,18 @@ export {
   type AllowOption,
   type CallingWritingCounters,
   defaultStatsPath,
-  FetchRequest,
   raindrops,
   type RaindropsMiddlewareOptions,
-  type RequestView,
   type StatsFormat,
-  type StatsSnapshot,
 } from "./src/middleware/index.ts";
-export type { ListenerSnapshot } from "./src/middleware/format.ts";
 export { type FetchHandler, withRaindrops } from "./src/middleware/fetch.ts";
-export {
-  type ConnectionAddresses,
-  type ConnectionOf,
-  LastDataRecv,
-  type LastDataRecvOptions,
-} from "./src/last_data_recv/last_data_recv.ts";
+export { LastDataRecv, type LastDataRecvOptions } from "./src/last_data_recv/last_data_recv.ts";
 export { type ListenerFigures, type ListenerStatsSource, Watcher, type WatcherOptions } from "./src/watcher/watcher.ts";
 export {
+  type Connection,
   connectionOf,
-  type RequestConnection,
-  type RequestLike,
   requestListener,
   requestLocalAddress,
   requestTcpInfo,
-} from "./src/hono/connection.ts";
+} from "./src/server/connection.ts";
+export type { RequestView } from "./src/server/request_view.ts";

@@ -44,5 +44,7 @@ export { type FromRemoteOptions, TCP_STATES, TcpInfo } from "./src/linux/tcp_inf
 export { TCP_INFO_FIELDS, type TcpInfoField } from "./src/linux/tcp_info_fields.ts";
 export { formatAddress, type InetAddress, parseAddress } from "./src/linux/address.ts";
 export { WorkerStats, type WorkerStatsOptions, type WorkerTotals } from "./src/worker_stats.ts";
-export { collectRaindrops, type MetricRegistry, type RaindropsCollectorOptions } from "./src/middleware/prom_client.ts";
-export type { PrometheusOptions } from "./src/middleware/format.ts";
+export { defaultStatsPath } from "./src/stats_path.ts";
+export { collectRaindrops, type MetricRegistry, type RaindropsCollectorOptions } from "./src/exposition/prom_client.ts";
+export type { PrometheusOptions } from "./src/exposition/metric_families.ts";
+export type { ListenerSnapshot, StatsSnapshot } from "./src/exposition/snapshot.ts";

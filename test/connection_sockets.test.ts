@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { Hono } from "hono";
-import { connectionOf } from "../src/hono/connection.ts";
+import { connectionOf } from "../src/server/connection.ts";
+import { joinHostPort } from "../src/linux/address.ts";
 import { sharedChannel } from "../src/linux/diag_socket.ts";
 import { ConnectionSockets } from "../src/last_data_recv/connection_sockets.ts";
 import { LastDataRecv } from "../src/last_data_recv/last_data_recv.ts";
@@ -47,9 +48,10 @@ function app(connections: ConnectionSockets): Hono {
   const view = new DataView(connections.info.buffer);
   return new Hono().get("/", (c) => {
     const conn = connectionOf(c)!;
-    const key = `${conn.remote}>${conn.localPort}`;
+    const remote = joinHostPort(conn.remoteAddress, conn.remotePort);
+    const key = `${remote}>${conn.localPort}`;
     if (connections.known(key)) return c.text("known");
-    const n = connections.first({ key, remote: conn.remote, localPort: conn.localPort });
+    const n = connections.first({ key, remote, localPort: conn.localPort });
     assert.ok(n >= BYTES_RECEIVED + 8, `tcp_info of ${n} bytes`);
     return c.text(String(view.getBigUint64(BYTES_RECEIVED, true)));
   });

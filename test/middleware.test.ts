@@ -138,7 +138,7 @@ test("access: loopback by default, 403 for others and for unknown addresses; all
   const token = testApp({ stats: tmp.path, allow: (_a, c) => c.req.header("x-token") === "s3" });
   assert.equal((await token.request("/_raindrops", { headers: { "x-token": "s3" } })).status, 200);
   assert.equal((await token.request("/_raindrops")).status, 403);
-  const proxied = testApp({ stats: tmp.path, remoteAddress: (c) => c.req.header("x-real-ip") });
+  const proxied = testApp({ stats: tmp.path, connection: (c) => ({ remoteAddress: c.req.header("x-real-ip") ?? "", remotePort: 0 }) });
   assert.equal((await proxied.request("/_raindrops", { headers: { "x-real-ip": "127.0.0.1" } })).status, 200);
   assert.equal((await testApp({ stats: tmp.path, allow: "any" }).request("/_raindrops")).status, 200);
   WorkerStats.open(tmp.path).release();

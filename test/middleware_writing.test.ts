@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { Hono } from "hono";
 import { raindrops, withRaindrops, WorkerStats } from "../src/middleware/index.ts";
 import { tempShm } from "./_helpers.ts";
-import { completesAtHandOff, completionOf } from "../src/hono/server_env.ts";
+import { completesAtHandOff, completionOf } from "../src/server/server_env.ts";
 import { serve, waitFor } from "./fixtures/middleware_serve.ts";
 
 const onDeno = typeof (globalThis as { Bun?: unknown }).Bun === "undefined";

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { AddressError, NativeError, NoConnectionError, RaindropsError } from "../src/errors.ts";
-import { connectionOf, requestListener, requestLocalAddress, requestTcpInfo } from "../src/hono/connection.ts";
+import { connectionOf, requestListener, requestLocalAddress, requestTcpInfo } from "../src/server/connection.ts";
 import { InetDiagSocket } from "../src/linux/diag_socket.ts";
 import { joinHostPort as hostPort } from "../src/linux/address.ts";
 import { TcpInfo } from "../src/linux/tcp_info.ts";
@@ -13,7 +13,7 @@ import { rawGet, serveHono } from "./fixtures/hono_servers.ts";
 interface Seen {
   fields: Record<string, number>;
   local: string;
-  conn: { remote: string; localPort?: number };
+  conn: { remoteAddress: string; remotePort: number; localPort?: number };
 }
 
 /** An app whose /tcp route reports its own connection; errors come back as text with status 500. */
@@ -41,8 +41,8 @@ async function checkRoute(host: string, client: string, sock?: InetDiagSocket): 
   }
   assert.ok(seen.fields.rtt >= 0 && seen.fields.pmtu > 0);
   // The client's end as the server reported it, and the server's end found for it.
-  const clientHost = seen.conn.remote.startsWith("[::ffff:") ? `::ffff:${client}` : client;
-  assert.equal(seen.conn.remote, hostPort(clientHost, res.clientPort));
+  const clientHost = seen.conn.remoteAddress.startsWith("::ffff:") ? `::ffff:${client}` : client;
+  assert.equal(hostPort(seen.conn.remoteAddress, seen.conn.remotePort), hostPort(clientHost, res.clientPort));
   assert.equal(seen.local, hostPort(clientHost, srv.port), "the address and port the client reached");
   if (seen.conn.localPort !== undefined) assert.equal(seen.conn.localPort, srv.port);
   return seen;
@@ -149,21 +149,21 @@ test("connectionOf reads Bun's Server, Deno's ServeHandlerInfo and info.remoteAd
     },
   };
   assert.deepEqual(await ask(bunLike), {
-    host: "::ffff:127.0.0.1",
-    remote: "[::ffff:127.0.0.1]:5000",
+    remoteAddress: "::ffff:127.0.0.1",
+    remotePort: 5000,
     localPort: 8080,
   });
   assert.ok(asked instanceof Request, "requestIP gets the raw Request");
   assert.deepEqual(await ask({ ...bunLike, port: undefined }), {
-    host: "::ffff:127.0.0.1",
-    remote: "[::ffff:127.0.0.1]:5000",
+    remoteAddress: "::ffff:127.0.0.1",
+    remotePort: 5000,
   });
   assert.equal(await ask({ requestIP: () => null, port: 8080 }), null); // a unix socket
   const denoLike = { remoteAddr: { transport: "tcp", hostname: "10.0.0.2", port: 5001 } };
-  assert.deepEqual(await ask(denoLike), { host: "10.0.0.2", remote: "10.0.0.2:5001" });
+  assert.deepEqual(await ask(denoLike), { remoteAddress: "10.0.0.2", remotePort: 5001 });
   assert.deepEqual(await ask({ info: { remoteAddr: { hostname: "::1", port: 5002 } } }), {
-    host: "::1",
-    remote: "[::1]:5002",
+    remoteAddress: "::1",
+    remotePort: 5002,
   });
   for (const env of [undefined, {}, { remoteAddr: { transport: "unix", path: "/tmp/s" } }, { info: {} }, "x"]) {
     assert.equal(await ask(env), null, JSON.stringify(env));

@@ -14,7 +14,7 @@ import { NoConnectionError } from "../errors.ts";
 import { InetDiagSocket, sharedChannel } from "../linux/diag_socket.ts";
 import { fieldEnd, TCP_INFO_FIELDS } from "../linux/tcp_info_fields.ts";
 import { joinHostPort } from "../linux/address.ts";
-import { clientAddressOf, serverPortOf } from "../hono/server_env.ts";
+import { envConnection, serverPortOf } from "../server/server_env.ts";
 import type { FetchHandler } from "../middleware/fetch.ts";
 import { aggregateHeaders } from "../aggregate/headers.ts";
 import { type ConnectionKey, ConnectionSockets } from "./connection_sockets.ts";
@@ -240,16 +240,18 @@ export class LastDataRecv implements Disposable {
       if (env !== this.#env) this.#serverOf(env);
       const arrivals = this.#arrivals;
       if (arrivals !== undefined && !arrivals.mayBeNew()) return; // a connection seen before
-      const client = clientAddressOf(env, request);
+      const client = envConnection(env, request);
       if (client === undefined) {
         throw new NoConnectionError(
           "the server tells no client address (serve with Deno.serve(app.fetch) or Bun.serve({ fetch: app.fetch }))",
         );
       }
       const localPort = this.#localPort;
-      const remote = `${client.host}:${client.port}`;
+      const remote = `${client.remoteAddress}:${client.remotePort}`;
       const key = localPort ? `${remote}>${localPort}` : remote;
-      if (!this.#sockets.known(key)) this.#first({ key, remote: joinHostPort(client.host, client.port), localPort });
+      if (!this.#sockets.known(key)) {
+        this.#first({ key, remote: joinHostPort(client.remoteAddress, client.remotePort), localPort });
+      }
       if (arrivals) arrivals.settle(this.#seen);
       else if (localPort === undefined && this.#anyListener === undefined) this.#watchAnyListener();
     } catch (e) {

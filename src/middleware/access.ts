@@ -1,11 +1,11 @@
 /**
- * Who may read the stats endpoint: the client's address, found from the
- * server's `env` by its shape, and the allow rules checked against it.
+ * Who may read the stats endpoint: the allow rules, checked against the
+ * client's address.
  *
  * @module
  */
-import { clientAddressOf, type RequestLike } from "../hono/server_env.ts";
 import { parseHost } from "../linux/address.ts";
+import type { RequestView } from "../server/request_view.ts";
 
 /**
  * Who may read the stats: `"loopback"` (the default: 127.0.0.0/8, ::1 and
@@ -14,26 +14,11 @@ import { parseHost } from "../linux/address.ts";
  * unknown) and the context. A client whose address is unknown is refused by
  * every rule except `"any"` and a predicate that accepts it.
  */
-export type AllowOption<C extends RequestLike = RequestLike> =
+export type AllowOption<C extends RequestView = RequestView> =
   | "loopback"
   | "any"
   | readonly string[]
   | ((address: string | undefined, c: C) => boolean | Promise<boolean>);
-
-/**
- * The client's IP address, read from what the server gave `fetch` by its
- * shape (see `clientAddressOf`: Bun's Server, Deno's ServeHandlerInfo).
- * Undefined otherwise, e.g. for `app.request()` in tests.
- *
- * @example
- * ```ts
- * remoteAddressOf({ env: { remoteAddr: { hostname: "127.0.0.1", port: 5 } }, req: { raw: new Request("http://x/") } });
- * // "127.0.0.1"
- * ```
- */
-export function remoteAddressOf(c: RequestLike): string | undefined {
-  return clientAddressOf(c.env, c.req.raw)?.host;
-}
 
 /** 16 bytes (IPv4 as ::ffff:a.b.c.d), or undefined when `text` is not an IP address. */
 export function parseIP(text: string): number[] | undefined {
@@ -91,13 +76,12 @@ export function isLoopback(address: string): boolean {
  * @example
  * ```ts
  * import { compileAllow } from "./access.ts";
- * import type { RequestLike } from "../hono/server_env.ts";
+ * import { requestView } from "../server/request_view.ts";
  * const ok = compileAllow(["10.0.0.0/8", "::1"]);
- * const ctx: RequestLike = { env: undefined, req: { raw: new Request("http://localhost/") } };
- * ok("10.1.2.3", ctx); // true
+ * ok("10.1.2.3", requestView(new Request("http://localhost/"), undefined)); // true
  * ```
  */
-export function compileAllow<C extends RequestLike>(
+export function compileAllow<C extends RequestView>(
   allow: AllowOption<C> | undefined,
 ): (address: string | undefined, c: C) => boolean | Promise<boolean> {
   if (allow === undefined || allow === "loopback") return (a) => a !== undefined && isLoopback(a);

@@ -10,7 +10,8 @@
  */
 import { CALLING, countersFrom, FINISHED } from "./counters.ts";
 import { type RaindropsMiddlewareOptions, settingsFrom } from "./options.ts";
-import { hasPath, type RequestView } from "./request.ts";
+import { hasPath } from "./request_path.ts";
+import type { RequestView } from "../server/request_view.ts";
 import { statsEndpoint } from "./stats_endpoint.ts";
 import { WritingTracker } from "./writing.ts";
 

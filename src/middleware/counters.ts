@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { defaultStatsPath } from "./stats_path.ts";
+import { defaultStatsPath } from "../stats_path.ts";
 import { WorkerStats } from "../worker_stats.ts";
 
 /**

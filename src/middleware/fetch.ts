@@ -8,7 +8,7 @@
  */
 import { type RaindropsCore, raindropsCore } from "./core.ts";
 import type { RaindropsMiddlewareOptions } from "./options.ts";
-import { FetchRequest } from "./request.ts";
+import { type RequestView, requestView } from "../server/request_view.ts";
 
 /** A fetch handler as servers call it: Hono's `app.fetch`, or any other. */
 // deno-lint-ignore no-explicit-any
@@ -18,7 +18,7 @@ export type FetchHandler = (request: Request, env?: any) => Response | Promise<R
  * Wraps a fetch handler with raindrops: the same counts, stats path,
  * formats, access rules and options as the `raindrops()` middleware, without
  * costing the app Hono's middleware dispatch. The `allow` and
- * `remoteAddress` callbacks get a {@link FetchRequest}.
+ * `connection` callbacks get a {@link RequestView}.
  *
  * @example
  * ```ts
@@ -30,13 +30,13 @@ export type FetchHandler = (request: Request, env?: any) => Response | Promise<R
  */
 export function withRaindrops(
   fetch: FetchHandler,
-  options: RaindropsMiddlewareOptions<FetchRequest> = {},
+  options: RaindropsMiddlewareOptions<RequestView> = {},
 ): FetchHandler {
   if (typeof fetch !== "function") throw new TypeError("fetch must be a function");
-  const core: RaindropsCore<FetchRequest> = raindropsCore(options);
+  const core: RaindropsCore<RequestView> = raindropsCore(options);
   // deno-lint-ignore no-explicit-any
   return function raindropsFetch(request: Request, env?: any): Response | Promise<Response> {
-    if (core.isStats(request)) return core.stats(new FetchRequest(request, env));
+    if (core.isStats(request)) return core.stats(requestView(request, env));
     core.enter(env);
     let res: Response | Promise<Response>;
     try {

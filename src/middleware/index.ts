@@ -10,21 +10,13 @@ export { raindrops } from "./middleware.ts";
 export { type FetchHandler, withRaindrops } from "./fetch.ts";
 export { type RaindropsMiddlewareOptions } from "./options.ts";
 export { type CallingWritingCounters } from "./counters.ts";
-export { defaultStatsPath } from "./stats_path.ts";
-export { FetchRequest, type RequestView } from "./request.ts";
-export { type AllowOption, isLoopback, remoteAddressOf } from "./access.ts";
-export {
-  chooseFormat,
-  metricFamilies,
-  type PrometheusOptions,
-  prometheusStyle,
-  renderJson,
-  renderOpenMetrics,
-  renderPrometheus,
-  renderText,
-  type StatsFormat,
-  type StatsSnapshot,
-} from "./format.ts";
+export { defaultStatsPath } from "../stats_path.ts";
+export type { RequestView } from "../server/request_view.ts";
+export { type AllowOption, isLoopback } from "./access.ts";
+export { chooseFormat, renderJson, renderText, type StatsFormat } from "./format.ts";
+export { metricFamilies, type PrometheusOptions, prometheusStyle } from "../exposition/metric_families.ts";
+export { renderOpenMetrics, renderPrometheus } from "../exposition/prometheus_text.ts";
+export type { StatsSnapshot } from "../exposition/snapshot.ts";
 export type { ListenerFigures, ListenerStatsSource } from "../linux/listeners.ts";
 export {
   DEFAULT_WORKERS,

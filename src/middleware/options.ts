@@ -5,17 +5,19 @@
  *
  * @module
  */
-import { type AllowOption, compileAllow, remoteAddressOf } from "./access.ts";
+import { type AllowOption, compileAllow } from "./access.ts";
 import type { CallingWritingCounters } from "./counters.ts";
-import { FORMATS, type PrometheusOptions, type PrometheusStyle, prometheusStyle, type StatsFormat } from "./format.ts";
+import { FORMATS, type StatsFormat } from "./format.ts";
+import { type PrometheusOptions, type PrometheusStyle, prometheusStyle } from "../exposition/metric_families.ts";
 import { checkListeners, kernelListenerStats, type ListenerStatsSource } from "../linux/listeners.ts";
-import type { RequestView } from "./request.ts";
+import { type Connection, connectionOf } from "../server/connection.ts";
+import type { RequestView } from "../server/request_view.ts";
 import type { WorkerStats } from "../worker_stats.ts";
 import { hostRule } from "../http/host_rule.ts";
 
 /**
  * Options for `raindrops()` and `withRaindrops()`. `C` is what the `allow`
- * and `remoteAddress` callbacks are given: a Hono `Context` under
+ * and `connection` callbacks are given: a Hono `Context` under
  * `app.use(raindrops())`, a {@link RequestView} under `withRaindrops`.
  */
 export interface RaindropsMiddlewareOptions<C extends RequestView = RequestView> {
@@ -63,11 +65,14 @@ export interface RaindropsMiddlewareOptions<C extends RequestView = RequestView>
    */
   hosts?: readonly string[] | "any";
   /**
-   * The client address for `allow`, for servers whose `env` does not carry
-   * it or behind a proxy (e.g. `(c) => c.req.header("x-real-ip")`). Default:
-   * read from `env` by shape (see `remoteAddressOf`).
+   * The request's connection, whose `remoteAddress` `allow` checks: for
+   * servers whose `env` does not carry it, or behind a proxy (e.g.
+   * `(c) => ({ remoteAddress: c.req.header("x-real-ip") ?? "", remotePort: 0 })`).
+   * Default: read from `env` by shape (`connectionOf`). The own listener of
+   * `listeners: "auto"` is still found from `env`, the socket the server
+   * holds.
    */
-  remoteAddress?: (c: C) => string | undefined;
+  connection?: (c: C) => Connection | undefined;
   /**
    * How the end of a body is detected. `"auto"` (default), by the shape of
    * the server's `env`:
@@ -95,7 +100,7 @@ export interface MiddlewareSettings<C extends RequestView> {
   readonly prometheus: PrometheusStyle;
   readonly listeners: readonly string[] | "auto";
   readonly listenStats: ListenerStatsSource | false;
-  readonly remoteAddress: (c: C) => string | undefined;
+  readonly connection: (c: C) => Connection | undefined;
   readonly allowed: (address: string | undefined, c: C) => boolean | Promise<boolean>;
   /** Whether a Host header is one the endpoint answers. */
   readonly allowedHost: (host: string | undefined) => boolean;
@@ -117,8 +122,8 @@ export function settingsFrom<C extends RequestView>(options: RaindropsMiddleware
   if (listenStats !== false && typeof listenStats !== "function") {
     throw new TypeError("listenStats must be a function or false");
   }
-  const remoteAddress = options.remoteAddress ?? remoteAddressOf;
-  if (typeof remoteAddress !== "function") throw new TypeError("remoteAddress must be a function");
+  const connection = options.connection ?? connectionOf;
+  if (typeof connection !== "function") throw new TypeError("connection must be a function");
   const bodyTracking = options.bodyTracking ?? "auto";
   if (bodyTracking !== "auto" && bodyTracking !== "wrap") {
     throw new RangeError(`bodyTracking must be "auto" or "wrap"`);
@@ -127,5 +132,5 @@ export function settingsFrom<C extends RequestView>(options: RaindropsMiddleware
   const hosts = options.hosts ?? (options.allow === undefined ? [] : "any");
   const allowedHost = hosts === "any" ? () => true : hostRule(hosts);
   const prometheus = prometheusStyle(options.prometheus);
-  return { path, format, prometheus, listeners, listenStats, remoteAddress, allowed, allowedHost, bodyTracking };
+  return { path, format, prometheus, listeners, listenStats, connection, allowed, allowedHost, bodyTracking };
 }

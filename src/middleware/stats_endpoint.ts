@@ -4,12 +4,12 @@
  *
  * @module
  */
-import { requestListener } from "../hono/connection.ts";
+import { requestListener } from "../server/connection.ts";
 import type { Counters } from "./counters.ts";
-import { chooseFormat, CONTENT_TYPES, FORMATS, render, type StatsSnapshot } from "./format.ts";
-import type { ListenerStatsSource } from "../linux/listeners.ts";
+import { chooseFormat, CONTENT_TYPES, FORMATS, render } from "./format.ts";
+import { listenerSnapshots, type StatsSnapshot } from "../exposition/snapshot.ts";
 import type { MiddlewareSettings } from "./options.ts";
-import type { RequestView } from "./request.ts";
+import type { RequestView } from "../server/request_view.ts";
 
 /** A plain-text answer with no body to count. */
 function refusal(status: number, text: string): Response {
@@ -26,19 +26,6 @@ function ownListener(c: RequestView): readonly string[] {
   }
 }
 
-/** Listener lines for `addresses`, in order, from `source`; an address the source does not know reports 0 and 0. */
-export function listenerSnapshots(
-  addresses: readonly string[],
-  source: ListenerStatsSource,
-): StatsSnapshot["listeners"] {
-  if (addresses.length === 0) return [];
-  const figures = source(addresses);
-  return addresses.map((address) => {
-    const f = figures.get(address);
-    return { address, active: f?.active ?? 0, queued: f?.queued ?? 0, backlog: f?.backlog };
-  });
-}
-
 /**
  * Answers a stats request from `counters` as `settings` say. `beforeRead`
  * runs right before the counts are read (to make this worker's share exact).
@@ -48,10 +35,10 @@ export function statsEndpoint<C extends RequestView>(
   counters: Counters,
   beforeRead: () => void,
 ): (c: C) => Promise<Response> {
-  const { format, listeners, listenStats, remoteAddress, allowed, allowedHost, prometheus } = settings;
+  const { format, listeners, listenStats, connection, allowed, allowedHost, prometheus } = settings;
   return async function stats(c: C): Promise<Response> {
     // Request checks, each a refusal before anything is read: who may read, then the Host it was sent to.
-    if (!(await allowed(remoteAddress(c), c))) return refusal(403, "Forbidden\n");
+    if (!(await allowed(connection(c)?.remoteAddress, c))) return refusal(403, "Forbidden\n");
     if (!allowedHost(c.req.header("host"))) return refusal(403, "Forbidden: unknown Host (see the hosts option)\n");
     const chosen = chooseFormat(c.req.query("format"), c.req.header("accept"), format);
     if (chosen === undefined) return refusal(400, `unknown format; use ?format=${FORMATS.join("|")}\n`);

@@ -9,7 +9,10 @@
  *
  * @module
  */
-import { completesAtHandOff, completionOf, type PendingCounter, pendingCounterOf } from "../hono/server_env.ts";
+import { completesAtHandOff, completionOf, pendingCounterOf } from "../server/server_env.ts";
+
+/** A server that counts its unfinished requests (Bun's `Server`). */
+type PendingCounter = NonNullable<ReturnType<typeof pendingCounterOf>>;
 import { type Counters, WRITING } from "./counters.ts";
 
 /** Read once: Deno's global `Response` is a getter. */

@@ -1,8 +1,8 @@
 /**
- * A Hono request's own TCP connection: the client's address as the server
- * tells it (see `server_env.ts`), then its TCP_INFO, its local end and the
- * listener that accepted it through sock_diag, since `Deno.serve` and
- * `Bun.serve` hide socket descriptors and local addresses.
+ * A request's own TCP connection: as its server tells it (see
+ * `server_env.ts`), then its TCP_INFO, its local end and the listener that
+ * accepted it through sock_diag, since `Deno.serve` and `Bun.serve` hide
+ * socket descriptors and local addresses.
  *
  * @module
  */
@@ -11,48 +11,49 @@ import { joinHostPort } from "../linux/address.ts";
 import type { InetDiagSocket } from "../linux/diag_socket.ts";
 import { tcpListenerOf } from "../linux/listen_stats.ts";
 import { TcpInfo } from "../linux/tcp_info.ts";
-import { clientAddressOf, type RequestLike, serverPortOf } from "./server_env.ts";
+import type { RequestView } from "./request_view.ts";
+import { envConnection } from "./server_env.ts";
 
-export type { RequestLike } from "./server_env.ts";
-
-/** What a server tells about a request's connection. */
-export interface RequestConnection {
-  /** The client's address alone, e.g. `127.0.0.1` or `::1`. */
-  host: string;
-  /** The client's end, `host:port` (`[v6]:port`). */
-  remote: string;
-  /** The server's port, when the server tells it (Bun does, Deno does not). */
-  localPort?: number;
+/**
+ * A request's TCP connection as its server tells it. Every app's
+ * `connection` option returns one (e.g. behind a proxy:
+ * `(c) => ({ remoteAddress: c.req.header("x-real-ip") ?? "", remotePort: 0 })`).
+ */
+export interface Connection {
+  /** The client's address (IP literal, no brackets) and port. */
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** This end, when the server tells it (else found from the kernel). */
+  readonly localAddress?: string;
+  readonly localPort?: number;
 }
 
 /**
- * The client's address of the request in `c`, from `c.env`: Bun's
- * `Server` (whose `port` is also taken as the local port), Deno's
+ * The connection of the request in `c` as the server tells it in `c.env`:
+ * Bun's `Server` (whose `port` is also taken as the local port), Deno's
  * `ServeHandlerInfo` (`Deno.serve(app.fetch)`, `deno serve`) or
  * `{ info: ServeHandlerInfo }`. Undefined when the env tells none of these
- * (unix sockets, `app.request` in tests, other servers).
+ * (unix sockets, `app.request` in tests, other servers). The default of
+ * every app's `connection` option.
  *
  * @example
  * ```ts
  * import { Hono } from "hono";
  * import { connectionOf } from "@raindrops/raindrops/hono";
  * const app = new Hono();
- * app.get("/", (c) => c.text(connectionOf(c)?.remote ?? "unknown")); // "127.0.0.1:50312"
+ * app.get("/", (c) => c.text(connectionOf(c)?.remoteAddress ?? "unknown")); // "127.0.0.1"
  * Deno.serve(app.fetch);
  * ```
  */
-export function connectionOf(c: RequestLike): RequestConnection | undefined {
-  const client = clientAddressOf(c.env, c.req.raw);
-  if (!client) return undefined;
-  const localPort = serverPortOf(c.env);
-  return { host: client.host, remote: joinHostPort(client.host, client.port), ...(localPort ? { localPort } : {}) };
+export function connectionOf(c: RequestView): Connection | undefined {
+  return envConnection(c.env, c.req.raw);
 }
 
 /**
  * The kernel's TCP_INFO for the request's own connection (see
  * {@link TcpInfo.fromRemote}). Throws a {@link NoConnectionError} when
- * `c.env` does not tell the client's address, a NativeError (ENOENT) when
- * the connection is already gone.
+ * `c.env` does not tell the connection, a NativeError (ENOENT) when the
+ * connection is already gone.
  *
  * @example
  * ```ts
@@ -62,14 +63,14 @@ export function connectionOf(c: RequestLike): RequestConnection | undefined {
  * app.get("/tcp", (c) => c.json(requestTcpInfo(c).fields));
  * ```
  */
-export function requestTcpInfo(c: RequestLike, sock?: InetDiagSocket): TcpInfo {
+export function requestTcpInfo(c: RequestView, sock?: InetDiagSocket): TcpInfo {
   const conn = connectionOf(c);
   if (!conn) {
     throw new NoConnectionError(
       "c.env tells no client address (serve with Deno.serve(app.fetch) or Bun.serve({ fetch: app.fetch }))",
     );
   }
-  return TcpInfo.fromRemote(conn.remote, { localPort: conn.localPort, sock });
+  return TcpInfo.fromRemote(joinHostPort(conn.remoteAddress, conn.remotePort), { localPort: conn.localPort, sock });
 }
 
 /**
@@ -86,7 +87,7 @@ export function requestTcpInfo(c: RequestLike, sock?: InetDiagSocket): TcpInfo {
  * app.get("/where", (c) => c.text(requestLocalAddress(c))); // "127.0.0.1:8080"
  * ```
  */
-export function requestLocalAddress(c: RequestLike, sock?: InetDiagSocket): string {
+export function requestLocalAddress(c: RequestView, sock?: InetDiagSocket): string {
   return requestTcpInfo(c, sock).local!;
 }
 
@@ -101,11 +102,11 @@ export function requestLocalAddress(c: RequestLike, sock?: InetDiagSocket): stri
  * @example
  * ```ts
  * import { Hono } from "hono";
- * import { requestListener } from "./connection.ts";
+ * import { requestListener } from "@raindrops/raindrops/hono";
  * const app = new Hono();
  * app.get("/who", (c) => c.text(requestListener(c) ?? "closed")); // "[::]:3000"
  * ```
  */
-export function requestListener(c: RequestLike, sock?: InetDiagSocket): string | undefined {
+export function requestListener(c: RequestView, sock?: InetDiagSocket): string | undefined {
   return tcpListenerOf(requestLocalAddress(c, sock), sock)?.[0];
 }

@@ -1,77 +1,61 @@
 /**
  * What a server hands a fetch handler as its second argument (`env`, Hono's
  * `c.env`), read by shape alone, never by asking which runtime runs: the
- * client's address, the server's port, the per-request completion signal
- * and the server's count of unfinished requests. This is the only code that
- * knows how `Deno.serve` (a `ServeHandlerInfo` per request) and `Bun.serve`
- * (its `Server`) shape `env`, and how Deno marks a response body it takes
- * whole; everything else asks these functions.
+ * request's connection, the server's port, the per-request completion
+ * signal and the server's count of unfinished requests. This is the only
+ * code that knows how `Deno.serve` (a `ServeHandlerInfo` per request) and
+ * `Bun.serve` (its `Server`) shape `env`, and how Deno marks a response body
+ * it takes whole; everything else asks these functions.
  *
  * @module
  */
-
-/** A request as a fetch handler sees it: what the server passed as `env`, and the request (a Hono `Context` is one). */
-export interface RequestLike {
-  /** What the server passed as the fetch handler's second argument. */
-  readonly env: unknown;
-  /** The request, as `raw`. */
-  readonly req: { readonly raw: Request };
-}
-
-/** The client's end of a request's connection, as the server reports it. */
-export interface ClientAddress {
-  /** The client's address alone, e.g. `127.0.0.1` or `::1`. */
-  readonly host: string;
-  readonly port: number;
-}
-
-/** A server that counts its unfinished requests (Bun's `Server`). */
-export interface PendingCounter {
-  readonly pendingRequests: number;
-}
+import type { Connection } from "./connection.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
 
-/** `{hostname, port}` of a TCP peer (Deno's `Deno.NetAddr`); undefined for a unix socket or anything else. */
-function fromNetAddr(addr: Any): ClientAddress | undefined {
-  if (typeof addr?.hostname !== "string" || typeof addr.port !== "number") return undefined;
-  return { host: addr.hostname, port: addr.port };
-}
-
 /**
- * The client's address of `request`, from `env`:
- * - an object with a `requestIP(req)` method (Bun's `Server`);
+ * The connection of `request` from `env`, or undefined when `env` tells
+ * none:
+ * - an object with a `requestIP(req)` method (Bun's `Server`), whose `port`
+ *   is also taken as the local port;
  * - `remoteAddr` `{hostname, port}` (Deno's `ServeHandlerInfo`, from
  *   `Deno.serve(app.fetch)` and `deno serve`);
  * - `info.remoteAddr` (`Deno.serve((req, info) => app.fetch(req, { info }))`).
  *
- * Undefined when `env` tells none of these (unix sockets, `app.request` in
- * tests, other servers).
+ * Unix sockets, `app.request` in tests and other servers tell none.
  *
  * @example
  * ```ts
- * clientAddressOf({ remoteAddr: { hostname: "127.0.0.1", port: 50312 } }, new Request("http://x/"));
- * // { host: "127.0.0.1", port: 50312 }
+ * import { envConnection } from "./server_env.ts";
+ * envConnection({ remoteAddr: { hostname: "127.0.0.1", port: 50312 } }, new Request("http://x/"));
+ * // { remoteAddress: "127.0.0.1", remotePort: 50312 }
  * ```
  */
-export function clientAddressOf(env: unknown, request: Request): ClientAddress | undefined {
+export function envConnection(env: unknown, request: Request): Connection | undefined {
   const e: Any = env;
   if (e === null || typeof e !== "object") return undefined;
   if (typeof e.requestIP === "function") {
     const ip = e.requestIP(request);
     if (typeof ip?.address !== "string" || typeof ip.port !== "number") return undefined;
-    return { host: ip.address, port: ip.port };
+    const localPort = serverPortOf(e);
+    return localPort === undefined
+      ? { remoteAddress: ip.address, remotePort: ip.port }
+      : { remoteAddress: ip.address, remotePort: ip.port, localPort };
   }
-  return fromNetAddr(e.remoteAddr) ?? fromNetAddr(e.info?.remoteAddr);
+  const addr = e.remoteAddr ?? e.info?.remoteAddr;
+  if (typeof addr?.hostname !== "string" || typeof addr.port !== "number") return undefined;
+  return { remoteAddress: addr.hostname, remotePort: addr.port };
 }
 
 /**
  * The port the server listens on, when `env` is the server itself and says
  * (Bun's `Server`); undefined otherwise (Deno tells only the client's end).
+ * Cheaper than {@link envConnection}, which asks the server.
  *
  * @example
  * ```ts
+ * import { serverPortOf } from "./server_env.ts";
  * serverPortOf({ port: 8080, requestIP() {} }); // 8080
  * ```
  */
@@ -112,8 +96,8 @@ export function completionOf(env: unknown): PromiseLike<unknown> | undefined {
  *   new Response(String(pendingCounterOf(server)?.pendingRequests)); // e.g. "3" on Bun
  * ```
  */
-export function pendingCounterOf(env: unknown): PendingCounter | undefined {
-  return env && typeof (env as Any).pendingRequests === "number" ? env as PendingCounter : undefined;
+export function pendingCounterOf(env: unknown): { readonly pendingRequests: number } | undefined {
+  return env && typeof (env as Any).pendingRequests === "number" ? env as Any : undefined;
 }
 
 /**

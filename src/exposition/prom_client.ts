@@ -5,10 +5,10 @@
  *
  * @module
  */
-import { metricFamilies, type MetricFamily, type PrometheusOptions, prometheusStyle } from "./format.ts";
+import { metricFamilies, type MetricFamily, type PrometheusOptions, prometheusStyle } from "./metric_families.ts";
 import { checkListeners, kernelListenerStats, type ListenerStatsSource } from "../linux/listeners.ts";
-import { listenerSnapshots } from "./stats_endpoint.ts";
-import { defaultStatsPath } from "./stats_path.ts";
+import { listenerSnapshots } from "./snapshot.ts";
+import { defaultStatsPath } from "../stats_path.ts";
 import { WorkerStats } from "../worker_stats.ts";
 
 /** The part of a prom-client `Registry` used here. */

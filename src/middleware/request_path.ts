@@ -1,27 +1,9 @@
 /**
- * The request as the middleware core reads it: a small view that a Hono
- * `Context` already is, and that {@link FetchRequest} builds for a request
- * outside Hono's router.
+ * The path of a request URL, read without parsing the whole URL: how the
+ * middleware tells a stats request on the counting path.
  *
  * @module
  */
-import type { RequestLike } from "../hono/server_env.ts";
-
-/**
- * What the middleware reads of a request, and what the `allow` and
- * `remoteAddress` options are given: a Hono `Context` under `app.use`, a
- * {@link FetchRequest} under `withRaindrops`.
- */
-export interface RequestView extends RequestLike {
-  /** The request: the raw `Request` and its header and query lookups. */
-  readonly req: {
-    readonly raw: Request;
-    /** A request header, undefined when absent. */
-    header(name: string): string | undefined;
-    /** A query parameter, undefined when absent. */
-    query(name: string): string | undefined;
-  };
-}
 
 /**
  * The path of a request URL without parsing the whole URL, percent-decoded
@@ -77,23 +59,4 @@ export function hasPath(url: string, path: string): boolean {
   // Escapes never decode to nothing, so only the end of the path or its query may follow.
   const end = start + path.length;
   return end === url.length || url.charCodeAt(end) === 0x3f; // "?"
-}
-
-/** The {@link RequestView} of a request handed to a plain fetch handler; `req` is the object itself. */
-export class FetchRequest implements RequestView {
-  /** The request and the `env` the server passed to the fetch handler. */
-  // deno-lint-ignore no-explicit-any
-  constructor(readonly raw: Request, readonly env: any) {}
-  /** This object, standing where Hono's `c.req` would. */
-  get req(): this {
-    return this;
-  }
-  /** A query parameter, undefined when absent. */
-  query(name: string): string | undefined {
-    return new URL(this.raw.url, "http://localhost").searchParams.get(name) ?? undefined;
-  }
-  /** A request header, undefined when absent. */
-  header(name: string): string | undefined {
-    return this.raw.headers.get(name) ?? undefined;
-  }
 }

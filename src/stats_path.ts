@@ -6,7 +6,7 @@
  * @module
  */
 import process from "node:process";
-import { privateDir } from "../private_dir.ts";
+import { privateDir } from "./private_dir.ts";
 
 /** 32-bit FNV-1a of a string, as 8 hex digits. */
 function fnv1a(text: string): string {
