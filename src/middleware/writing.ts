@@ -36,7 +36,10 @@ class DerivedWriting {
   /** The `env` last seen, when it is a server that counts its unfinished requests. */
   #server: PendingCounter | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
-  constructor(readonly counters: Counters) {}
+  readonly counters: Counters;
+  constructor(counters: Counters) {
+    this.counters = counters;
+  }
 
   /**
    * Notes the `env` of a request entering a middleware over these counters:
