@@ -16,9 +16,14 @@ export const RUNTIMES = {
 
 export type RuntimeName = keyof typeof RUNTIMES;
 
-/** Arguments that run a script file with a runtime. */
+/**
+ * Arguments that run a script file with a runtime (Node.js without its
+ * warning that node:ffi is experimental, which would be the only noise on
+ * stderr).
+ */
 export function scriptArgs(runtime: RuntimeName, script: string): string[] {
-  return runtime === "deno" ? ["run", "-A", script] : [script];
+  if (runtime === "deno") return ["run", "-A", script];
+  return runtime === "node" ? ["--disable-warning=ExperimentalWarning", script] : [script];
 }
 
 let counter = 0;
