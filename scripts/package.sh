@@ -26,7 +26,28 @@ for cpu in x86_64 aarch64; do
 done
 
 cp README.md LICENSE "$stage/"
-chmod +x "$stage/src/cli/listener_stats.js"
+# The bin: a launcher that runs the CLI's main() whatever import.meta.main
+# says (Node before 24 has none; bunx runs a node-shebang script as a
+# module that is not main when Node is absent). Its shebang is node, so npx
+# needs no Bun on PATH; bunx and `deno run npm:…` run it with their own
+# runtime.
+mkdir -p "$stage/bin"
+cat >"$stage/bin/raindrops-listener-stats.js" <<'JS'
+#!/usr/bin/env node
+import process from "node:process";
+import { main } from "../src/cli/listener_stats.js";
+import { runtime } from "../src/native/ffi.js";
+
+// Node's notice that node:ffi is experimental would be this program's only noise on stderr.
+const emitWarning = process.emitWarning;
+process.emitWarning = function (warning, ...rest) {
+  const message = typeof warning === "string" ? warning : warning?.message;
+  if (message?.startsWith("FFI is an experimental feature")) return;
+  return emitWarning.call(this, warning, ...rest);
+};
+process.exit(await main(runtime().args()));
+JS
+chmod +x "$stage/bin/raindrops-listener-stats.js"
 
 # The published package.json: the repository's, pointing at the compiled files.
 node - "$stage/package.json" <<'JS'
@@ -36,7 +57,7 @@ const js = (p) => p.replace(/\.ts$/, ".js");
 const exports = Object.fromEntries(
   Object.entries(src.exports).map(([k, p]) => [k, { types: p.replace(/\.ts$/, ".d.ts"), default: js(p) }]),
 );
-const bin = Object.fromEntries(Object.entries(src.bin).map(([k, p]) => [k, js(p)]));
+const bin = Object.fromEntries(Object.keys(src.bin).map((k) => [k, `./bin/${k}.js`]));
 const out = {
   name: src.name,
   version: src.version,
