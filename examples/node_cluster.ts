@@ -25,9 +25,12 @@ const stats = process.env.RAINDROPS_STATS ?? `/dev/shm/raindrops-example-${port}
 
 if (cluster.isPrimary) {
   let stopping = false;
+  const listened = new Set<number>();
   const fork = () => cluster.fork({ RAINDROPS_STATS: stats });
   for (let i = 0; i < workers; i++) fork();
-  cluster.on("exit", () => stopping || fork());
+  // Replaced: a worker that had served; one that never listened would only fail again.
+  cluster.on("exit", (worker) => stopping || !listened.has(worker.id) || fork());
+  cluster.on("listening", (worker) => listened.add(worker.id));
   console.log(
     `${workers} workers on http://127.0.0.1:${port}/  stats: http://127.0.0.1:${port}/_raindrops (file ${stats})`,
   );

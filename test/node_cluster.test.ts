@@ -1,14 +1,16 @@
 /**
  * examples/node_cluster.ts for real: a Node.js cluster primary with two
  * workers on one port, sharing one stats file, one of them SIGKILLed while
- * it writes responses.
+ * it writes responses; and what `queued` and `active` read under each of
+ * cluster's scheduling policies (the README's claims).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import net from "node:net";
+import { tcpListenerStats } from "../src/linux/listen_stats.ts";
 import { RUNTIMES, scriptArgs, tempShm } from "./_helpers.ts";
-import { freePort, waitFor } from "./fixtures/middleware_serve.ts";
+import { freePort, rawGet, waitFor } from "./fixtures/middleware_serve.ts";
 import { holderOfTcpSocket } from "./fixtures/linux_sockets.ts";
 import { childrenOf, running } from "./fixtures/processes.ts";
 
@@ -88,3 +90,58 @@ test("node cluster: a worker SIGKILLed while writing responses leaves calling an
     for (const pid of childrenOf(primary.pid!).concat(workers)) if (running(pid)) process.kill(pid, "SIGKILL");
   }
 });
+
+/** Starts the example with one worker under a scheduling policy; resolves once it serves. */
+async function oneWorkerCluster(policy: "rr" | "none", port: number, stats: string) {
+  const primary = spawn(RUNTIMES.node, [...scriptArgs("node", SCRIPT), "1", String(port)], {
+    env: { ...process.env, RAINDROPS_STATS: stats, NODE_CLUSTER_SCHED_POLICY: policy },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const up = await waitFor(async () => {
+    try {
+      return (await rawGet(port, "/")).status === 200;
+    } catch {
+      return false;
+    }
+  }, 30_000);
+  return {
+    up,
+    async [Symbol.asyncDispose]() {
+      const workers = childrenOf(primary.pid!);
+      primary.kill("SIGTERM");
+      await new Promise((r) =>
+        primary.exitCode === null && primary.signalCode === null ? primary.once("exit", r) : r(0)
+      );
+      for (const pid of workers) if (running(pid)) process.kill(pid, "SIGKILL");
+    },
+  };
+}
+
+for (
+  const [policy, expected] of [["rr", "the primary accepts: queued 0, active 4"], [
+    "none",
+    "queued 3, active 1",
+  ]] as const
+) {
+  test(`node cluster, NODE_CLUSTER_SCHED_POLICY=${policy}, one worker busy and 3 requests waiting: ${expected}`, {
+    timeout: 60_000,
+  }, async () => {
+    using tmp = tempShm(`node-cluster-${policy}`);
+    const port = await freePort();
+    await using cluster = await oneWorkerCluster(policy, port, tmp.path);
+    assert.ok(cluster.up, "the worker serves");
+    const listener = `127.0.0.1:${port}`;
+    const figures = () => tcpListenerStats(listener).get(listener)!;
+    // The one worker blocks its event loop for 2.5 s; three more clients connect and send meanwhile.
+    const busy = rawGet(port, "/work?ms=2500");
+    assert.ok(await waitFor(() => figures().active + figures().queued === 1, 5000));
+    const waiting = [1, 2, 3].map(() => rawGet(port, "/"));
+    const want = policy === "rr" ? { active: 4, queued: 0 } : { active: 1, queued: 3 };
+    let seen = figures();
+    assert.ok(
+      await waitFor(() => (seen = figures()).active === want.active && seen.queued === want.queued, 3000),
+      `${JSON.stringify(seen)} instead of ${JSON.stringify(want)}`,
+    );
+    for (const r of await Promise.all([busy, ...waiting])) assert.equal(r.status, 200);
+  });
+}
