@@ -17,8 +17,11 @@ import { Errno } from "../errors.ts";
  * (summed over SO_REUSEPORT listeners sharing the address).
  */
 export class ListenStats {
+  /** Connections accepted and still open. */
   readonly active: number;
+  /** Connections waiting in the accept queue. */
   readonly queued: number;
+  /** The accept queue's limit (summed over SO_REUSEPORT listeners on the address). */
   readonly backlog: number;
   /** Listening sockets on this address (several with SO_REUSEPORT; 0 if none). */
   readonly listeners: number;
