@@ -16,17 +16,14 @@
  *
  * @module
  */
-export {
-  type AllowOption,
-  type CallingWritingCounters,
-  defaultStatsPath,
-  raindrops,
-  type RaindropsMiddlewareOptions,
-  type StatsFormat,
-} from "./src/middleware/index.ts";
+export { raindrops } from "./src/middleware/middleware.ts";
 export { type FetchHandler, withRaindrops } from "./src/middleware/fetch.ts";
+export type { RaindropsMiddlewareOptions } from "./src/middleware/options.ts";
+export type { AllowOption } from "./src/middleware/access.ts";
+export type { CallingWritingCounters } from "./src/middleware/counters.ts";
+export type { StatsFormat } from "./src/middleware/format.ts";
 export { LastDataRecv, type LastDataRecvOptions } from "./src/last_data_recv/last_data_recv.ts";
-export { type ListenerFigures, type ListenerStatsSource, Watcher, type WatcherOptions } from "./src/watcher/watcher.ts";
+export { Watcher, type WatcherOptions } from "./src/watcher/watcher.ts";
 export {
   type Connection,
   connectionOf,

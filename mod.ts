@@ -47,4 +47,5 @@ export { WorkerStats, type WorkerStatsOptions, type WorkerTotals } from "./src/w
 export { defaultStatsPath } from "./src/stats_path.ts";
 export { collectRaindrops, type MetricRegistry, type RaindropsCollectorOptions } from "./src/exposition/prom_client.ts";
 export type { PrometheusOptions } from "./src/exposition/metric_families.ts";
-export type { ListenerSnapshot, StatsSnapshot } from "./src/exposition/snapshot.ts";
+export type { StatsSnapshot } from "./src/exposition/snapshot.ts";
+export type { ListenStatsSource } from "./src/linux/listeners.ts";

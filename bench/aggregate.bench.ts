@@ -14,8 +14,7 @@
  */
 import { rmSync } from "node:fs";
 import process from "node:process";
-import { Aggregate } from "../src/aggregate/aggregate.ts";
-import { SharedAggregate } from "../src/aggregate/shared_aggregate.ts";
+import { Aggregate, SharedAggregate } from "../mod.ts";
 import { REGIONS } from "../src/aggregate/writer_regions.ts";
 import { emit, median, quick, runtimeLabel } from "./_bench.ts";
 

@@ -11,9 +11,7 @@
  */
 import process from "node:process";
 import { Hono } from "hono";
-import { envConnection } from "../src/server/server_env.ts";
-import { LastDataRecv } from "../src/last_data_recv/last_data_recv.ts";
-import type { FetchHandler } from "../src/middleware/fetch.ts";
+import { connectionOf, type FetchHandler, LastDataRecv } from "../hono.ts";
 
 const mode = process.env.MODE ?? "empty";
 const port = Number(process.env.PORT ?? 0);
@@ -26,7 +24,7 @@ app.get("/_ldr", (c) => c.json({ count: ldr.aggregate.count, missed: ldr.missed,
 
 // deno-lint-ignore no-explicit-any
 const addressOnly: FetchHandler = (req: Request, env?: any) => {
-  if (envConnection(env, req) === undefined) throw new Error("the server tells no client address");
+  if (connectionOf({ env, req: { raw: req } }) === undefined) throw new Error("the server tells no client address");
   return app.fetch(req, env);
 };
 const fetch: FetchHandler = mode === "wrap" ? ldr.wrap(app.fetch) : mode === "address" ? addressOnly : app.fetch;

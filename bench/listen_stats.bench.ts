@@ -16,8 +16,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import process from "node:process";
-import { InetDiagSocket } from "../src/linux/diag_socket.ts";
-import { tcpListenerStats } from "../src/linux/listen_stats.ts";
+import { InetDiagSocket, tcpListenerStats } from "../mod.ts";
 import { closeAll, connect, HeldListener, waitFor } from "../test/fixtures/linux_sockets.ts";
 import { emit, quick, runtimeLabel } from "./_bench.ts";
 

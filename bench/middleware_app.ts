@@ -9,7 +9,7 @@
  */
 import process from "node:process";
 import { Hono } from "hono";
-import { raindrops, withRaindrops } from "../src/middleware/index.ts";
+import { raindrops, withRaindrops } from "../hono.ts";
 
 const mode = process.env.MODE ?? "bare";
 const port = Number(process.env.PORT ?? 0);

@@ -10,7 +10,7 @@
  */
 import process from "node:process";
 import { Hono } from "hono";
-import { raindrops } from "../src/middleware/index.ts";
+import { raindrops } from "../hono.ts";
 
 /** The longest /work may block its worker. */
 const MAX_WORK_MS = 5000;

@@ -18,10 +18,7 @@
  */
 import { rmSync } from "node:fs";
 import { Hono } from "hono";
-import { LastDataRecv } from "../src/last_data_recv/last_data_recv.ts";
-import { raindrops } from "../src/middleware/index.ts";
-import { Watcher } from "../src/watcher/watcher.ts";
-import { joinHostPort as hostPort } from "../src/linux/address.ts";
+import { LastDataRecv, raindrops, Watcher } from "../hono.ts";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
@@ -29,29 +26,23 @@ const args: string[] = g.Bun ? process.argv.slice(2) : g.Deno.args;
 const seconds = Number(args.find((a) => a.startsWith("--for="))?.slice(6) ?? Infinity);
 const listeners = args.filter((a) => !a.startsWith("--"));
 
-interface Env {
-  remote: string;
-}
-type Fetch = (req: Request, env: Env) => Response | Promise<Response>;
+type Fetch = (req: Request, env: unknown) => Response | Promise<Response>;
 
-/** Serves `fetch` on 127.0.0.1 (port 0 = any), telling it the client's address. */
+/** Serves `fetch` on 127.0.0.1 (port 0 = any), handing it the server's own `env` (which tells the client's address). */
 function serve(port: number, fetch: Fetch): { port: number; stop(): Promise<void> } {
   if (g.Bun) {
     const s = g.Bun.serve({
       hostname: "127.0.0.1",
       port,
       idleTimeout: 0,
-      fetch: (req: Request, srv: any) => {
-        const ip = srv.requestIP(req);
-        return fetch(req, { remote: hostPort(ip.address, ip.port) });
-      },
+      fetch,
     });
     return { port: s.port, stop: () => s.stop(true) };
   }
   const ac = new AbortController();
   const s = g.Deno.serve(
     { hostname: "127.0.0.1", port, signal: ac.signal, onListen() {} },
-    (req: Request, info: any) => fetch(req, { remote: hostPort(info.remoteAddr.hostname, info.remoteAddr.port) }),
+    fetch,
   );
   return { port: s.addr.port, stop: () => (ac.abort(), s.finished) };
 }
@@ -69,7 +60,7 @@ const watcher = new Watcher({ listeners: listeners.length ? listeners : undefine
 const watcherServer = serveSomewhere(9418, (req) => watcher.fetch(req));
 
 let appPort = 0;
-const ldr = new LastDataRecv({ connection: (c) => ({ local: `127.0.0.1:${appPort}`, remote: (c.env as Env).remote }) });
+const ldr = new LastDataRecv(); // each connection found from the server's env
 const app = new Hono();
 app.use(raindrops({ stats: statsPath }));
 app.use(ldr.middleware);

@@ -11,7 +11,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, syml
 import process from "node:process";
 import { Errno, ForeignFileError, privateDir, Raindrops, SharedAggregate } from "../mod.ts";
 import { WorkerStats } from "../src/worker_stats.ts";
-import { defaultStatsPath } from "../src/middleware/index.ts";
+import { defaultStatsPath } from "../src/stats_path.ts";
 import { claimHeader } from "../src/file_header.ts";
 import { tempShm } from "./_helpers.ts";
 

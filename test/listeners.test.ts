@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { AddressError } from "../src/errors.ts";
 import { checkListeners, kernelListenerStats, parseListener } from "../src/linux/listeners.ts";
 import { tcpListenerOf } from "../src/linux/listen_stats.ts";
-import { raindrops } from "../src/middleware/index.ts";
+import { raindrops } from "../src/middleware/middleware.ts";
 import { Watcher } from "../src/watcher/watcher.ts";
 import { parseArgs, UsageError } from "../src/cli/listener_stats.ts";
 import { acceptingServer, closeAll, connect, HeldListener, ipv6Loopback, waitFor } from "./fixtures/linux_sockets.ts";

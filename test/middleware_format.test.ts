@@ -5,17 +5,11 @@ import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { Raindrops } from "../mod.ts";
 import { ExhaustedError, ForeignFileError } from "../src/errors.ts";
-import {
-  chooseFormat,
-  isLoopback,
-  MAX_WORKERS,
-  prometheusStyle,
-  renderJson,
-  renderOpenMetrics,
-  renderPrometheus,
-  renderText,
-  WorkerStats,
-} from "../src/middleware/index.ts";
+import { chooseFormat, renderJson, renderText } from "../src/middleware/format.ts";
+import { isLoopback } from "../src/middleware/access.ts";
+import { MAX_WORKERS, WorkerStats } from "../src/worker_stats.ts";
+import { prometheusStyle } from "../src/exposition/metric_families.ts";
+import { renderOpenMetrics, renderPrometheus } from "../src/exposition/_prometheus_text.ts";
 import { RUNTIMES, scriptArgs, tempShm } from "./_helpers.ts";
 import { TID } from "./fixtures/middleware_serve.ts";
 
@@ -24,11 +18,10 @@ const snapshot = {
   writing: 1,
   workers: 3,
   requests: 1234,
-  listeners: [{ address: "0.0.0.0:8080", active: 4, queued: 1, backlog: 511 }, {
-    address: '/tmp/odd"\\name.sock',
-    active: 0,
-    queued: 2,
-  }],
+  listeners: new Map([
+    ["0.0.0.0:8080", { active: 4, queued: 1, backlog: 511 }],
+    ['/tmp/odd"\\name.sock', { active: 0, queued: 2 }],
+  ]),
 };
 
 test("renderText prints the gem's lines in order", () => {
@@ -67,7 +60,7 @@ test("renderPrometheus: conventional names, HELP and TYPE, a _total counter, esc
   assert.match(text, /^raindrops_listener_backlog_connections\{listener="0\.0\.0\.0:8080"\} 511$/m);
   assert.doesNotMatch(text, /backlog_connections\{listener="\/tmp/, "no backlog series where none is known");
   assert.doesNotMatch(text, /# EOF/);
-  assert.doesNotMatch(renderPrometheus({ ...snapshot, listeners: [] }), /listener/);
+  assert.doesNotMatch(renderPrometheus({ ...snapshot, listeners: new Map() }), /listener/);
 });
 
 test("renderOpenMetrics names the counter family without _total and ends with # EOF", () => {
@@ -106,7 +99,7 @@ test("promtool check metrics accepts the Prometheus output, plain and with prefi
   }
   const styled = prometheusStyle({ prefix: "shop_", labels: { service: 'a"b\\c\nd' } });
   for (
-    const text of [snapshot, { ...snapshot, listeners: [] }].flatMap((
+    const text of [snapshot, { ...snapshot, listeners: new Map() }].flatMap((
       s,
     ) => [renderPrometheus(s), renderPrometheus(s, styled)])
   ) {

@@ -2,7 +2,16 @@ import { test } from "node:test";
 import { connect, type Socket } from "node:net";
 import assert from "node:assert/strict";
 import { fixture, type RuntimeName, RUNTIMES, tempShm } from "./_helpers.ts";
-import { freePort, rawGet, spawnWorker, statsOf, waitFor, type WorkerChild } from "./fixtures/middleware_serve.ts";
+import {
+  freePort,
+  rawGet,
+  serveParallel,
+  spawnWorker,
+  statsOf,
+  stopWorker,
+  waitFor,
+  type WorkerChild,
+} from "./fixtures/middleware_serve.ts";
 
 const here: RuntimeName = typeof (globalThis as any).Bun !== "undefined" ? "bun" : "deno";
 
@@ -13,16 +22,6 @@ function startWorker(runtime: RuntimeName, stats: string, shared: number): Promi
   return spawnWorker(RUNTIMES[runtime], [...args, stats, String(shared)]);
 }
 
-/**
- * Stops a worker: SIGTERM, then SIGKILL if it has not exited within 5 s (a
- * server shutting down gracefully may wait for a client's idle keep-alive
- * connection that outlives the test).
- */
-async function stop(w: WorkerChild): Promise<void> {
-  const late = setTimeout(() => w.kill("SIGKILL"), 5000);
-  await w.kill();
-  clearTimeout(late);
-}
 
 /**
  * Open requests that a test releases at the end, each on its own raw
@@ -97,7 +96,7 @@ test(
       );
     } finally {
       holds.release();
-      await Promise.all(workers.map(stop));
+      await Promise.all(workers.map(stopWorker));
     }
   },
 );
@@ -129,11 +128,11 @@ test("a worker killed with SIGKILL while holding requests stops counting; a surv
       const again = await statsOf(`http://127.0.0.1:${fresh.port}`);
       assert.deepEqual([again.calling, again.writing, again.workers], [1, 1, 2], "a new worker reuses the slot at 0");
     } finally {
-      await stop(fresh);
+      await stopWorker(fresh);
     }
   } finally {
     holds.release();
-    await Promise.all([stop(victim), stop(survivor)]);
+    await Promise.all([stopWorker(victim), stopWorker(survivor)]);
   }
 });
 
@@ -143,27 +142,10 @@ test(
   async () => {
     using tmp = tempShm("mw-parallel");
     const port = await freePort();
-    const server = await spawnWorker(RUNTIMES.deno, [
-      "serve",
-      "-A",
-      "--parallel",
-      "--port",
-      String(port),
-      "--host",
-      "127.0.0.1",
-      fixture("middleware_app.ts"),
-    ], { RAINDROPS_STATS: tmp.path, DENO_JOBS: "2", APP_PORT: String(port) });
+    const server = await serveParallel("middleware_app.ts", port, tmp.path, 2);
     const url = `http://127.0.0.1:${port}`;
     const holds = new Holds();
     try {
-      // Every thread listens once deno serve says so.
-      assert.ok(await waitFor(() => server.output().includes("Listening on"), 20_000), "deno serve started");
-      // "Listening on" can come before the last thread listens: wait until both answer.
-      const answering = new Set<string | undefined>();
-      assert.ok(
-        await waitFor(async () => answering.add((await rawGet(port, "/")).headers.get("x-worker")).size >= 2, 20_000),
-        "both threads answer",
-      );
       const seen = new Set<number>();
       let writing = 0;
       for (let i = 0; i < 40 && (seen.size < 2 || writing < 4); i++, writing++) seen.add(await holds.writing(url));
@@ -178,7 +160,7 @@ test(
       assert.equal(answered.size, 2, "both threads answered the stats");
     } finally {
       holds.release();
-      await stop(server);
+      await stopWorker(server);
     }
   },
 );
@@ -210,7 +192,7 @@ test(
       for (let i = 0; i < 2; i++) await (await fetch(`${s}/`)).text();
       assert.equal(await requestsTotal(s), 15);
     } finally {
-      await Promise.all([stop(victim), stop(survivor)]);
+      await Promise.all([stopWorker(victim), stopWorker(survivor)]);
     }
   },
 );

@@ -2,7 +2,7 @@
 // as decoding the path with requestPath and comparing would.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { hasPath, requestPath } from "../src/middleware/request_path.ts";
+import { hasPath, requestPath } from "../src/middleware/_request_path.ts";
 
 const PATHS = ["/_raindrops", "/", "/a", "/a%20b", "/_raindrops/x"];
 const URLS = [

@@ -6,7 +6,7 @@ import { connectionOf, requestListener, requestLocalAddress, requestTcpInfo } fr
 import { InetDiagSocket } from "../src/linux/diag_socket.ts";
 import { joinHostPort as hostPort } from "../src/linux/address.ts";
 import { TcpInfo } from "../src/linux/tcp_info.ts";
-import { socketFdOf } from "../src/server/server_env.ts";
+import { socketFdOf } from "../src/server/_server_env.ts";
 import { acceptingServer, closeAll, connect, fdOfTcpSocket, ipv6Loopback, waitFor } from "./fixtures/linux_sockets.ts";
 import { rawGet, serveHono } from "./fixtures/hono_servers.ts";
 import { onlyUnder } from "./fixtures/host_runtime.ts";

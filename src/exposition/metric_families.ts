@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ListenerSnapshot, StatsSnapshot } from "./snapshot.ts";
+import type { StatsSnapshot } from "./snapshot.ts";
 
 /** Options for the Prometheus output (the middleware's `prometheus` option). */
 export interface PrometheusOptions {
@@ -99,7 +99,7 @@ export interface MetricFamily {
  *
  * @example
  * ```ts
- * metricFamilies({ calling: 1, writing: 0, listeners: [] }).map((f) => f.name);
+ * metricFamilies({ calling: 1, writing: 0, listeners: new Map() }).map((f) => f.name);
  * // ["raindrops_calling_requests", "raindrops_writing_requests"]
  * ```
  */
@@ -136,12 +136,16 @@ export function metricFamilies(s: StatsSnapshot, style: PrometheusStyle = PLAIN_
       samples: one(s.requests),
     });
   }
-  const perListener = (pick: (l: ListenerSnapshot) => number | undefined): MetricSample[] =>
-    s.listeners.flatMap((l) => {
+  type Figures = StatsSnapshot["listeners"] extends Map<string, infer F> ? F : never;
+  const perListener = (pick: (l: Figures) => number | undefined): MetricSample[] => {
+    const samples: MetricSample[] = [];
+    for (const [address, l] of s.listeners) {
       const value = pick(l);
-      return value === undefined ? [] : [{ labels: { ...constant, listener: l.address }, value }];
-    });
-  const listenerFamilies: [string, string, (l: ListenerSnapshot) => number | undefined][] = [
+      if (value !== undefined) samples.push({ labels: { ...constant, listener: address }, value });
+    }
+    return samples;
+  };
+  const listenerFamilies: [string, string, (l: Figures) => number | undefined][] = [
     ["active_connections", "Accepted connections open on the listener.", (l) => l.active],
     ["queued_connections", "Connections waiting in the listener's accept queue.", (l) => l.queued],
     ["backlog_connections", "Limit of the listener's accept queue (the listen() backlog).", (l) => l.backlog],

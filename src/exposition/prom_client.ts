@@ -6,8 +6,8 @@
  * @module
  */
 import { metricFamilies, type MetricFamily, type PrometheusOptions, prometheusStyle } from "./metric_families.ts";
-import { checkListeners, kernelListenerStats, type ListenerStatsSource } from "../linux/listeners.ts";
-import { listenerSnapshots } from "./snapshot.ts";
+import { checkListeners, kernelListenerStats, type ListenStatsSource } from "../linux/listeners.ts";
+import { listenStatsOf } from "./snapshot.ts";
 import { defaultStatsPath } from "../stats_path.ts";
 import { WorkerStats } from "../worker_stats.ts";
 
@@ -16,8 +16,6 @@ export interface MetricRegistry {
   /** Adds a metric (prom-client's `Registry#registerMetric`). */
   registerMetric(metric: never): void;
 }
-
-export type { ListenerFigures, ListenerStatsSource } from "../linux/listeners.ts";
 
 /** Options for {@link collectRaindrops}. */
 export interface RaindropsCollectorOptions extends PrometheusOptions {
@@ -31,7 +29,7 @@ export interface RaindropsCollectorOptions extends PrometheusOptions {
   /** Listeners to report, `host:port` or unix paths (default none: no request tells the own listener here). */
   listeners?: readonly string[];
   /** Reads listen-queue figures; default: the kernel (sock_diag). */
-  listenStats?: ListenerStatsSource;
+  listenStats?: ListenStatsSource;
 }
 
 /** What prom-client's `Registry` reads from a metric: its `get()` answer. */
@@ -85,7 +83,7 @@ export function collectRaindrops(registry: MetricRegistry, options: RaindropsCol
       const snapshot = {
         ...totals,
         requests: stats.finished(),
-        listeners: listenerSnapshots(listeners, source),
+        listeners: listenStatsOf(listeners, source),
       };
       current = new Map(metricFamilies(snapshot, style).map((f) => [f.name, f]));
       queueMicrotask(() => (current = undefined));
@@ -97,7 +95,7 @@ export function collectRaindrops(registry: MetricRegistry, options: RaindropsCol
     writing: 0,
     workers: 0,
     requests: 0,
-    listeners: listeners.map((address) => ({ address, active: 0, queued: 0, backlog: 0 })),
+    listeners: new Map(listeners.map((address) => [address, { active: 0, queued: 0, backlog: 0 }])),
   };
   for (const family of metricFamilies(template, style)) {
     const metric = {

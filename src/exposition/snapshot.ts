@@ -5,19 +5,7 @@
  *
  * @module
  */
-import type { ListenerStatsSource } from "../linux/listeners.ts";
-
-/** One listener's queue figures. */
-export interface ListenerSnapshot {
-  /** `host:port` (IPv6 as `[addr]:port`) or a unix socket path. */
-  address: string;
-  /** Accepted connections that are open. */
-  active: number;
-  /** Connections waiting in the accept queue. */
-  queued: number;
-  /** The accept queue's limit (the `listen()` backlog), when known. */
-  backlog?: number;
-}
+import type { ListenStatsSource } from "../linux/listeners.ts";
 
 /** Everything the stats endpoint reports. */
 export interface StatsSnapshot {
@@ -29,29 +17,25 @@ export interface StatsSnapshot {
   workers?: number;
   /** Requests finished by every worker, past and present (Prometheus only). */
   requests?: number;
-  /** Listener lines, in order. */
-  listeners: readonly ListenerSnapshot[];
+  /** Each listener's figures by its address (`host:port`, `[v6]:port`, a unix path), in the order reported. */
+  listeners: ReturnType<ListenStatsSource>;
 }
 
 /**
- * Listener lines for `addresses`, in order, from `source`; an address the
+ * The figures of `addresses` from `source`, in order; an address the
  * source does not know reports 0 and 0.
  *
  * @example
  * ```ts
- * import { listenerSnapshots } from "./snapshot.ts";
- * listenerSnapshots(["0.0.0.0:8080"], () => new Map([["0.0.0.0:8080", { active: 2, queued: 0 }]]));
- * // [{ address: "0.0.0.0:8080", active: 2, queued: 0, backlog: undefined }]
+ * import { listenStatsOf } from "./snapshot.ts";
+ * listenStatsOf(["0.0.0.0:8080"], () => new Map([["0.0.0.0:8080", { active: 2, queued: 0 }]]));
+ * // Map { "0.0.0.0:8080" => { active: 2, queued: 0 } }
  * ```
  */
-export function listenerSnapshots(
-  addresses: readonly string[],
-  source: ListenerStatsSource,
-): StatsSnapshot["listeners"] {
-  if (addresses.length === 0) return [];
+export function listenStatsOf(addresses: readonly string[], source: ListenStatsSource): StatsSnapshot["listeners"] {
+  const out: StatsSnapshot["listeners"] = new Map();
+  if (addresses.length === 0) return out;
   const figures = source(addresses);
-  return addresses.map((address) => {
-    const f = figures.get(address);
-    return { address, active: f?.active ?? 0, queued: f?.queued ?? 0, backlog: f?.backlog };
-  });
+  for (const address of addresses) out.set(address, figures.get(address) ?? { active: 0, queued: 0 });
+  return out;
 }

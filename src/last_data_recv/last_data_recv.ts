@@ -14,7 +14,7 @@ import { NoConnectionError } from "../errors.ts";
 import { InetDiagSocket, sharedChannel } from "../linux/diag_socket.ts";
 import { fieldEnd, TCP_INFO_FIELDS } from "../linux/tcp_info_fields.ts";
 import { joinHostPort } from "../linux/address.ts";
-import { envConnection, serverPortOf } from "../server/server_env.ts";
+import { envConnection, serverPortOf } from "../server/_server_env.ts";
 import type { FetchHandler } from "../middleware/fetch.ts";
 import { aggregateHeaders } from "../aggregate/headers.ts";
 import { type ConnectionKey, ConnectionSockets } from "./connection_sockets.ts";

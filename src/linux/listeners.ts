@@ -12,36 +12,29 @@ import { type InetAddress, parseAddress } from "./address.ts";
 import type { InetDiagSocket } from "./diag_socket.ts";
 import { type ListenStats, tcpListenerStats, unixListenerStats } from "./listen_stats.ts";
 
-/** A listener name, parsed: what kind of socket it names. */
-export type Listener =
+/** A listener name, parsed: the TCP address, unix path or abstract name it names. */
+export type ListenerAddress =
   | { readonly kind: "tcp"; readonly name: string; readonly address: InetAddress }
   | { readonly kind: "unix"; readonly name: string }
   | { readonly kind: "abstract"; readonly name: string };
 
-/** What a stats source reports per listener. */
-export interface ListenerFigures {
-  /** Accepted connections that are open. */
-  readonly active: number;
-  /** Connections waiting in the accept queue. */
-  readonly queued: number;
-  /** The accept queue's limit (the `listen()` backlog), when the source knows it. */
-  readonly backlog?: number;
-}
-
 /**
  * Where listener figures come from: given listener names (or `undefined`
- * for every listener), a map from name to figures; a name missing from the
- * map counts as 0 and 0. The default is {@link kernelListenerStats}.
+ * for every listener), a map from name to figures, each at least the
+ * `active` and `queued` of {@link ListenStats} (a `ListenStats` itself, or
+ * a plain object); `backlog` and `listeners` when the source knows them. A
+ * name missing from the map counts as 0 and 0. The default is
+ * {@link kernelListenerStats}.
  *
  * @example
  * ```ts
- * const fixed: ListenerStatsSource = (names) =>
+ * const fixed: ListenStatsSource = (names) =>
  *   new Map((names ?? ["127.0.0.1:8080"]).map((n) => [n, { active: 1, queued: 0 }]));
  * ```
  */
-export type ListenerStatsSource = (
+export type ListenStatsSource = (
   listeners: readonly string[] | undefined,
-) => Map<string, ListenerFigures>;
+) => Map<string, Pick<ListenStats, "active" | "queued"> & Partial<Pick<ListenStats, "backlog" | "listeners">>>;
 
 /** Why a TCP-looking name failed, with what to write instead when we can tell. */
 function hintFor(name: string): string {
@@ -83,7 +76,7 @@ export function isUnixListener(name: string): boolean {
  * parseListener("*:8080");               // AddressError: ... write [::]:8080 ... or 0.0.0.0:8080
  * ```
  */
-export function parseListener(name: string): Listener {
+export function parseListener(name: string): ListenerAddress {
   if (typeof name !== "string") throw new TypeError(`a listener must be a string, got ${typeof name}`);
   if (name.includes("\0")) throw new RangeError(`bad listener ${JSON.stringify(name)}: contains NUL`);
   if (isUnixListener(name)) {

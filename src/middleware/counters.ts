@@ -34,11 +34,11 @@ export interface Counters {
   finished?(): number;
 }
 
-/** Where the counts live, as the `stats`, `name` and `workers` options say. */
+/** Where the counts live, as the `stats`, `name` and `workerSlots` options say. */
 export interface CountersOptions {
   stats?: string | WorkerStats | CallingWritingCounters;
   name?: string;
-  workers?: number;
+  workerSlots?: number;
 }
 
 /** Opens or adapts the counters the options name; TypeError for anything else. */
@@ -46,7 +46,7 @@ export function countersFrom(options: CountersOptions): Counters {
   const s = options.stats;
   if (s instanceof WorkerStats) return s;
   if (s === undefined || typeof s === "string") {
-    return WorkerStats.open(s ?? defaultStatsPath(options.name), { workers: options.workers });
+    return WorkerStats.open(s ?? defaultStatsPath(options.name), { workers: options.workerSlots });
   }
   if (typeof s === "object" && s !== null && typeof s.incr === "function" && typeof s.get === "function") {
     const names = ["calling", "writing"] as const;

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type RaindropsCore, raindropsCore } from "./core.ts";
+import { type RaindropsCore, raindropsCore } from "./_core.ts";
 import type { RaindropsMiddlewareOptions } from "./options.ts";
 import { type RequestView, requestView } from "../server/request_view.ts";
 
@@ -37,7 +37,7 @@ export function withRaindrops(
   // deno-lint-ignore no-explicit-any
   return function raindropsFetch(request: Request, env?: any): Response | Promise<Response> {
     if (core.isStats(request)) return core.stats(requestView(request, env));
-    core.enter(env);
+    core.enter();
     let res: Response | Promise<Response>;
     try {
       res = fetch(request, env);

@@ -6,7 +6,7 @@
  * @module
  */
 import type { PrometheusStyle } from "../exposition/metric_families.ts";
-import { renderOpenMetrics, renderPrometheus } from "../exposition/prometheus_text.ts";
+import { renderOpenMetrics, renderPrometheus } from "../exposition/_prometheus_text.ts";
 import type { StatsSnapshot } from "../exposition/snapshot.ts";
 
 /** The output formats. */
@@ -29,13 +29,13 @@ export const CONTENT_TYPES: Readonly<Record<StatsFormat, string>> = Object.freez
  *
  * @example
  * ```ts
- * renderText({ calling: 1, writing: 0, listeners: [{ address: "0.0.0.0:8080", active: 2, queued: 0 }] });
+ * renderText({ calling: 1, writing: 0, listeners: new Map([["0.0.0.0:8080", { active: 2, queued: 0 }]]) });
  * // "calling: 1\nwriting: 0\n0.0.0.0:8080 active: 2\n0.0.0.0:8080 queued: 0\n"
  * ```
  */
 export function renderText(s: StatsSnapshot): string {
   let out = `calling: ${s.calling}\nwriting: ${s.writing}\n`;
-  for (const l of s.listeners) out += `${l.address} active: ${l.active}\n${l.address} queued: ${l.queued}\n`;
+  for (const [address, l] of s.listeners) out += `${address} active: ${l.active}\n${address} queued: ${l.queued}\n`;
   return out;
 }
 
@@ -44,13 +44,13 @@ export function renderText(s: StatsSnapshot): string {
  *
  * @example
  * ```ts
- * JSON.parse(renderJson({ calling: 0, writing: 0, workers: 2, listeners: [] }));
+ * JSON.parse(renderJson({ calling: 0, writing: 0, workers: 2, listeners: new Map() }));
  * // { calling: 0, writing: 0, workers: 2, listeners: {} }
  * ```
  */
 export function renderJson(s: StatsSnapshot): string {
   const listeners: Record<string, { active: number; queued: number }> = {};
-  for (const l of s.listeners) listeners[l.address] = { active: l.active, queued: l.queued };
+  for (const [address, l] of s.listeners) listeners[address] = { active: l.active, queued: l.queued };
   return JSON.stringify({ calling: s.calling, writing: s.writing, workers: s.workers ?? null, listeners }) + "\n";
 }
 

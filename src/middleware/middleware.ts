@@ -4,7 +4,7 @@
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { type RaindropsCore, raindropsCore } from "./core.ts";
+import { type RaindropsCore, raindropsCore } from "./_core.ts";
 import type { RaindropsMiddlewareOptions } from "./options.ts";
 
 /**
@@ -15,7 +15,9 @@ import type { RaindropsMiddlewareOptions } from "./options.ts";
  * `calling` rises before the rest of the app runs and falls when it returns
  * or throws; `writing` rises when the response leaves the app and falls
  * once, when its body has been sent, has failed, or was abandoned by the
- * client (how that is seen per server: `bodyTracking`). The counts live in
+ * client, for the bodies whose end the server lets JS see (per server:
+ * `bodyTracking`; on Bun only with `bodyTracking: "wrap"`), so it never
+ * exceeds the responses still going out. The counts live in
  * a shared file with a slot per worker thread, summed over live workers, so
  * a killed worker's requests stop counting.
  *
@@ -43,7 +45,7 @@ export function raindrops(options: RaindropsMiddlewareOptions<Context> = {}): Mi
   }
   return function raindrops(c, next) {
     if (core.isStats(c.req.raw, c.req.path)) return core.stats(c);
-    core.enter(c.env);
+    core.enter();
     let pending: Promise<void>;
     try {
       pending = next();

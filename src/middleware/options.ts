@@ -9,7 +9,7 @@ import { type AllowOption, compileAllow } from "./access.ts";
 import type { CallingWritingCounters } from "./counters.ts";
 import { FORMATS, type StatsFormat } from "./format.ts";
 import { type PrometheusOptions, type PrometheusStyle, prometheusStyle } from "../exposition/metric_families.ts";
-import { checkListeners, kernelListenerStats, type ListenerStatsSource } from "../linux/listeners.ts";
+import { checkListeners, kernelListenerStats, type ListenStatsSource } from "../linux/listeners.ts";
 import { type Connection, connectionOf } from "../server/connection.ts";
 import type { RequestView } from "../server/request_view.ts";
 import type { WorkerStats } from "../worker_stats.ts";
@@ -31,8 +31,8 @@ export interface RaindropsMiddlewareOptions<C extends RequestView = RequestView>
   stats?: string | WorkerStats | CallingWritingCounters;
   /** The `<name>` of the default stats path (see `defaultStatsPath`). */
   name?: string;
-  /** Worker slot groups when the middleware creates the stats file (default 128). */
-  workers?: number;
+  /** Worker slot groups when the middleware creates the stats file (default 128); the JSON's `workers` is the live count. */
+  workerSlots?: number;
   /** The stats endpoint (default `/_raindrops`). */
   path?: string;
   /**
@@ -47,7 +47,7 @@ export interface RaindropsMiddlewareOptions<C extends RequestView = RequestView>
    * kernel (`kernelListenerStats`, sock_diag). `false` prints no listener
    * lines.
    */
-  listenStats?: ListenerStatsSource | false;
+  listenStats?: ListenStatsSource | false;
   /** Format when neither `?format=` nor `Accept` picks one (default `"text"`). */
   format?: StatsFormat;
   /** Metric-name prefix and constant labels of the Prometheus formats. */
@@ -74,17 +74,20 @@ export interface RaindropsMiddlewareOptions<C extends RequestView = RequestView>
    */
   connection?: (c: C) => Connection | undefined;
   /**
-   * How the end of a body is detected. `"auto"` (default), by the shape of
-   * the server's `env`:
+   * How the end of a body is detected. A response counts in `writing` only
+   * while an end that JS will see is pending, so `writing` never exceeds
+   * the responses that left the app and are not finished. `"auto"`
+   * (default), by the shape of the server's `env`:
    * - `env.completed` is a promise (Deno.serve, `deno serve`): `writing`
    *   falls when it settles: for a streamed body once the server has taken
    *   its last chunk (the rest is in the kernel's buffers) or the
    *   connection is gone, but for a fixed-length body (bytes, text) as soon
    *   as the server takes it, before it is sent, so a body the server
    *   takes whole is not counted at all; use `"wrap"` to follow those too;
-   * - `env.pendingRequests` is a number (Bun.serve's Server): the worker's
-   *   `writing` is derived from the server's own count of unfinished
-   *   requests, so bodies are passed through untouched;
+   * - `env.pendingRequests` is a number (Bun.serve's Server): Bun tells JS
+   *   the end of no response, and a body's kind (whole or streamed) only by
+   *   converting it, so no body is counted: `writing` stays 0 on Bun; use
+   *   `"wrap"` to follow bodies there;
    * - otherwise as `"wrap"`: the body is re-streamed in pieces, each handed
    *   to the server when it asks for more, through a ReadableStream whose
    *   end, error and cancel each release `writing` once; it costs throughput
@@ -99,7 +102,7 @@ export interface MiddlewareSettings<C extends RequestView> {
   readonly format: StatsFormat;
   readonly prometheus: PrometheusStyle;
   readonly listeners: readonly string[] | "auto";
-  readonly listenStats: ListenerStatsSource | false;
+  readonly listenStats: ListenStatsSource | false;
   readonly connection: (c: C) => Connection | undefined;
   readonly allowed: (address: string | undefined, c: C) => boolean | Promise<boolean>;
   /** Whether a Host header is one the endpoint answers. */

@@ -1,6 +1,6 @@
 /**
  * A request's own TCP connection: as its server tells it (see
- * `server_env.ts`), then its TCP_INFO, its local end and the listener that
+ * `_server_env.ts`), then its TCP_INFO, its local end and the listener that
  * accepted it: from the socket's own descriptor on Node.js, through
  * sock_diag elsewhere, since `Deno.serve` and `Bun.serve` hide socket
  * descriptors and local addresses.
@@ -13,7 +13,7 @@ import type { InetDiagSocket } from "../linux/diag_socket.ts";
 import { tcpListenerOf } from "../linux/listen_stats.ts";
 import { TcpInfo } from "../linux/tcp_info.ts";
 import type { RequestView } from "./request_view.ts";
-import { envConnection, socketFdOf } from "./server_env.ts";
+import { envConnection, socketFdOf } from "./_server_env.ts";
 
 /**
  * A request's TCP connection as its server tells it. Every app's
@@ -21,11 +21,13 @@ import { envConnection, socketFdOf } from "./server_env.ts";
  * `(c) => ({ remoteAddress: c.req.header("x-real-ip") ?? "", remotePort: 0 })`).
  */
 export interface Connection {
-  /** The client's address (IP literal, no brackets) and port. */
+  /** The client's address (IP literal, no brackets). */
   readonly remoteAddress: string;
+  /** The client's port. */
   readonly remotePort: number;
-  /** This end, when the server tells it (else found from the kernel). */
+  /** This end's address, when the server tells it (else found from the kernel). */
   readonly localAddress?: string;
+  /** This end's port, when the server tells it (Bun does, Deno does not). */
   readonly localPort?: number;
 }
 
@@ -46,7 +48,9 @@ export interface Connection {
  * Deno.serve(app.fetch);
  * ```
  */
-export function connectionOf(c: RequestView): Connection | undefined {
+export function connectionOf(
+  c: Pick<RequestView, "env"> & { readonly req: Pick<RequestView["req"], "raw"> },
+): Connection | undefined {
   return envConnection(c.env, c.req.raw);
 }
 

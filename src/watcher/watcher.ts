@@ -8,13 +8,7 @@
 import { type Context, Hono } from "hono";
 import type { BucketOptions } from "../aggregate/histogram.ts";
 import { InetDiagSocket } from "../linux/diag_socket.ts";
-import {
-  checkListeners,
-  isUnixListener,
-  kernelListenerStats,
-  type ListenerFigures,
-  type ListenerStatsSource,
-} from "../linux/listeners.ts";
+import { checkListeners, isUnixListener, kernelListenerStats, type ListenStatsSource } from "../linux/listeners.ts";
 import { statSync } from "node:fs";
 import { hostRule } from "../http/host_rule.ts";
 import { WorkerStats } from "../worker_stats.ts";
@@ -24,7 +18,7 @@ import { CSP, detailPage, indexPage } from "./_pages.ts";
 import { type Kind, ListenerState, type Tracked } from "./_state.ts";
 import { WorkersState } from "./_workers.ts";
 
-export type { ListenerFigures, ListenerStatsSource } from "../linux/listeners.ts";
+export type { ListenStatsSource } from "../linux/listeners.ts";
 
 /** Options for {@link Watcher}. */
 export interface WatcherOptions {
@@ -71,7 +65,7 @@ export interface WatcherOptions {
    */
   workerStats?: string;
   /** Replaces the kernel as the source of figures (tests, remote sources). */
-  stats?: ListenerStatsSource;
+  stats?: ListenStatsSource;
 }
 
 const KINDS: readonly Kind[] = ["active", "queued"];
@@ -100,7 +94,10 @@ function count(value: unknown, what: string, fallback: number, max: number): num
 }
 
 /** A listener with connections now sorts first: queued, then active, then TCP before unix. */
-function busiestFirst([a, fa]: [string, ListenerFigures], [b, fb]: [string, ListenerFigures]): number {
+function busiestFirst(
+  [a, fa]: [string, { readonly active: number; readonly queued: number }],
+  [b, fb]: [string, { readonly active: number; readonly queued: number }],
+): number {
   return fb.queued - fa.queued || fb.active - fa.active || Number(isUnixListener(a)) - Number(isUnixListener(b));
 }
 
@@ -203,7 +200,7 @@ export class Watcher implements Disposable {
   readonly #buckets: BucketOptions | undefined;
   readonly #history: number;
   readonly #tailMs: number;
-  readonly #source: ListenerStatsSource;
+  readonly #source: ListenStatsSource;
   readonly #allowedHost: (host: string | null | undefined) => boolean;
   readonly #states = new Map<string, ListenerState>();
   readonly #workers: WorkersState | undefined;
@@ -298,7 +295,7 @@ export class Watcher implements Disposable {
    * Watching every listener: drops the closed ones and picks which of the
    * new ones to follow within {@link maxListeners}.
    */
-  #follow(figures: Map<string, ListenerFigures>, now: number): void {
+  #follow(figures: ReturnType<ListenStatsSource>, now: number): void {
     for (const name of this.#states.keys()) if (!figures.has(name)) this.#states.delete(name);
     const start = (name: string) => this.#states.set(name, new ListenerState(this.#buckets, this.#history, now));
     if (figures.size > this.#states.size) {

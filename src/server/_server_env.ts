@@ -2,11 +2,12 @@
  * What a server hands a fetch handler as its second argument (`env`, Hono's
  * `c.env`), read by shape alone, never by asking which runtime runs: the
  * request's connection, the server's port, the per-request completion
- * signal and the server's count of unfinished requests. This is the only
- * code that knows how `Deno.serve` (a `ServeHandlerInfo` per request),
- * `Bun.serve` (its `Server`) and `@hono/node-server` (Node's own request and
- * response, `{ incoming, outgoing }`) shape `env`, and how Deno marks a
- * response body it takes whole; everything else asks these functions.
+ * signal, and whether the server tells JS the end of a response at all.
+ * This is the only code that knows how `Deno.serve` (a `ServeHandlerInfo`
+ * per request), `Bun.serve` (its `Server`) and `@hono/node-server` (Node's
+ * own request and response, `{ incoming, outgoing }`) shape `env`, and how
+ * Deno marks a response body it takes whole; everything else asks these
+ * functions.
  *
  * @module
  */
@@ -41,7 +42,7 @@ function nodeSocketOf(e: Any): Any {
  *
  * @example
  * ```ts
- * import { envConnection } from "./server_env.ts";
+ * import { envConnection } from "./_server_env.ts";
  * envConnection({ remoteAddr: { hostname: "127.0.0.1", port: 50312 } }, new Request("http://x/"));
  * // { remoteAddress: "127.0.0.1", remotePort: 50312 }
  * ```
@@ -79,7 +80,7 @@ export function envConnection(env: unknown, request: Request): Connection | unde
  *
  * @example
  * ```ts
- * import { socketFdOf } from "./server_env.ts";
+ * import { socketFdOf } from "./_server_env.ts";
  * socketFdOf({ incoming: { socket: { remoteAddress: "::1", _handle: { fd: 23 } } } }); // 23
  * ```
  */
@@ -96,7 +97,7 @@ export function socketFdOf(env: unknown): number | undefined {
  *
  * @example
  * ```ts
- * import { serverPortOf } from "./server_env.ts";
+ * import { serverPortOf } from "./_server_env.ts";
  * serverPortOf({ port: 8080, requestIP() {} }); // 8080
  * ```
  */
@@ -116,7 +117,7 @@ export function serverPortOf(env: unknown): number | undefined {
  *
  * @example
  * ```ts
- * import { completionOf } from "./server_env.ts";
+ * import { completionOf } from "./_server_env.ts";
  * Deno.serve((_req, info) => {
  *   completionOf(info)?.then(() => console.log("done"));
  *   return new Response("hi");
@@ -137,18 +138,20 @@ export function completionOf(env: unknown): PromiseLike<unknown> | undefined {
 }
 
 /**
- * `env` when it is a server that counts its unfinished requests (Bun's
- * `Server.pendingRequests`); undefined otherwise.
+ * True when `env` is a server that sends every response without telling
+ * JS when it ends, and that takes a body as it is, so JS cannot tell a
+ * streamed body from one it takes whole without converting it: Bun's
+ * `Server` (told by its `pendingRequests` count, a count of the whole
+ * server's requests, never of one response).
  *
  * @example
  * ```ts
- * import { pendingCounterOf } from "./server_env.ts";
- * const fetch = (_req: Request, server: unknown) =>
- *   new Response(String(pendingCounterOf(server)?.pendingRequests)); // e.g. "3" on Bun
+ * import { endsUnseen } from "./_server_env.ts";
+ * const fetch = (_req: Request, server: unknown) => new Response(String(endsUnseen(server))); // "true" on Bun
  * ```
  */
-export function pendingCounterOf(env: unknown): { readonly pendingRequests: number } | undefined {
-  return env && typeof (env as Any).pendingRequests === "number" ? env as Any : undefined;
+export function endsUnseen(env: unknown): boolean {
+  return typeof env === "object" && env !== null && typeof (env as Any).pendingRequests === "number";
 }
 
 /**
@@ -169,7 +172,7 @@ const WHOLE_BODY_MARK: symbol | undefined = Object.getOwnPropertySymbols(new Res
  *
  * @example
  * ```ts
- * import { completesAtHandOff } from "./server_env.ts";
+ * import { completesAtHandOff } from "./_server_env.ts";
  * Deno.serve((_req, info) => {
  *   const res = new Response("hi");
  *   console.log(completesAtHandOff(info, res)); // true

@@ -10,10 +10,10 @@
  */
 import { CALLING, countersFrom, FINISHED } from "./counters.ts";
 import { type RaindropsMiddlewareOptions, settingsFrom } from "./options.ts";
-import { hasPath } from "./request_path.ts";
+import { hasPath } from "./_request_path.ts";
 import type { RequestView } from "../server/request_view.ts";
-import { statsEndpoint } from "./stats_endpoint.ts";
-import { WritingTracker } from "./writing.ts";
+import { statsEndpoint } from "./_stats_endpoint.ts";
+import { WritingTracker } from "./_writing.ts";
 
 /** The counting and the stats endpoint, shared by the middleware and `withRaindrops`. */
 export interface RaindropsCore<C extends RequestView> {
@@ -23,8 +23,8 @@ export interface RaindropsCore<C extends RequestView> {
   isStats(request: Request, path?: string): boolean;
   /** Answers the stats path. */
   stats(c: C): Promise<Response>;
-  /** A request served by the server behind `env` enters the app. */
-  enter(env: unknown): void;
+  /** A request enters the app. */
+  enter(): void;
   /** The app returned `res` for `request`: counts it as writing; returns the response to send (maybe re-streamed). */
   leave(env: unknown, request: Request, res: Response): Response;
   /** The app threw `e`: rethrows it. */
@@ -36,7 +36,7 @@ export function raindropsCore<C extends RequestView>(options: RaindropsMiddlewar
   const settings = settingsFrom(options);
   const counters = countersFrom(options);
   const writing = new WritingTracker(counters, settings.bodyTracking);
-  const answer = statsEndpoint(settings, counters, () => writing.refresh());
+  const answer = statsEndpoint(settings, counters);
   const statsPath = settings.path;
   // The tails of the stats path from each of its slashes: what a misread relative URL can leave of it.
   const tails: string[] = [];
@@ -49,7 +49,6 @@ export function raindropsCore<C extends RequestView>(options: RaindropsMiddlewar
   function fail(e: unknown): never {
     counters.decr(CALLING);
     counters.incr(FINISHED);
-    writing.leave();
     throw e;
   }
 
@@ -64,18 +63,13 @@ export function raindropsCore<C extends RequestView>(options: RaindropsMiddlewar
       const url = request.url;
       return (path === undefined || url.charCodeAt(0) === 0x2f) && hasPath(url, statsPath);
     },
-    stats(c: C): Promise<Response> {
-      writing.enter(c.env);
-      return answer(c).finally(() => writing.leave());
-    },
-    enter(env: unknown): void {
+    stats: answer,
+    enter(): void {
       counters.incr(CALLING);
-      writing.enter(env);
     },
     leave(env: unknown, request: Request, res: Response): Response {
       counters.decr(CALLING);
       counters.incr(FINISHED);
-      writing.leave();
       return writing.track(env, request, res);
     },
     fail,

@@ -34,7 +34,7 @@ function renderFamilies(families: readonly MetricFamily[], openMetrics: boolean)
  *
  * @example
  * ```ts
- * renderPrometheus({ calling: 3, writing: 1, workers: 2, requests: 10, listeners: [] });
+ * renderPrometheus({ calling: 3, writing: 1, workers: 2, requests: 10, listeners: new Map() });
  * // "# HELP raindrops_calling_requests ...\n# TYPE raindrops_calling_requests gauge\nraindrops_calling_requests 3\n..."
  * ```
  */
@@ -48,7 +48,7 @@ export function renderPrometheus(s: StatsSnapshot, style?: PrometheusStyle): str
  *
  * @example
  * ```ts
- * renderOpenMetrics({ calling: 0, writing: 0, requests: 5, listeners: [] }).endsWith("# EOF\n"); // true
+ * renderOpenMetrics({ calling: 0, writing: 0, requests: 5, listeners: new Map() }).endsWith("# EOF\n"); // true
  * ```
  */
 export function renderOpenMetrics(s: StatsSnapshot, style?: PrometheusStyle): string {
