@@ -43,7 +43,7 @@ demo: build
 
 ## bench: every benchmark, each printing its baseline beside it.
 bench: build
-	DENO=$(DENO) BUN=$(BUN) scripts/bench-all.sh
+	DENO=$(DENO) BUN=$(BUN) NODE=$(NODE) scripts/bench-all.sh
 
 ## check: formatting, lint and type checks of every TypeScript file, its doc
 ## examples and doc comments, and that it would publish to JSR.
