@@ -22,8 +22,10 @@ export type { RaindropsMiddlewareOptions } from "./src/middleware/options.ts";
 export type { AllowOption } from "./src/middleware/access.ts";
 export type { CallingWritingCounters } from "./src/middleware/counters.ts";
 export type { StatsFormat } from "./src/middleware/format.ts";
-export { LastDataRecv, type LastDataRecvOptions } from "./src/last_data_recv/last_data_recv.ts";
-export { Watcher, type WatcherOptions } from "./src/watcher/watcher.ts";
+export { LastDataRecv } from "./src/last_data_recv/last_data_recv.ts";
+export type { LastDataRecvOptions } from "./src/last_data_recv/options.ts";
+export { Watcher } from "./src/watcher/watcher.ts";
+export type { WatcherOptions } from "./src/watcher/options.ts";
 export {
   type Connection,
   connectionOf,

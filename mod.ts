@@ -28,6 +28,7 @@ export {
   EvaporatedError,
   ExhaustedError,
   ForeignFileError,
+  MetricMismatchError,
   NativeError,
   NativeLibraryError,
   NoConnectionError,
@@ -49,3 +50,41 @@ export { collectRaindrops, type MetricRegistry, type RaindropsCollectorOptions }
 export type { PrometheusOptions } from "./src/exposition/metric_families.ts";
 export type { StatsSnapshot } from "./src/exposition/snapshot.ts";
 export type { ListenStatsSource } from "./src/linux/listeners.ts";
+export { Counter, CounterChild } from "./src/metrics/counter.ts";
+export { Gauge, type GaugeAggregation, GaugeChild, type GaugeConfiguration } from "./src/metrics/gauge.ts";
+export { DEFAULT_BUCKETS, Histogram, HistogramChild, type HistogramConfiguration } from "./src/metrics/histogram.ts";
+export {
+  DEFAULT_MAX_LABEL_SETS,
+  type DefinitionExtras,
+  type LabelValues,
+  Metric,
+  type MetricConfiguration,
+  SeriesCells,
+} from "./src/metrics/metric.ts";
+export type { MetricDefinition, MetricType } from "./src/metrics/definition.ts";
+export type { FamilyRow, PromClientValue, RegistryFamily } from "./src/exposition/registry_text.ts";
+export { exponentialBuckets, linearBuckets } from "./src/metrics/buckets.ts";
+export {
+  defaultMetricsPath,
+  type MetricValues,
+  OPENMETRICS_CONTENT_TYPE,
+  placeDefaultRegistry,
+  PROMETHEUS_CONTENT_TYPE,
+  register,
+  type RegisteredMetric,
+  Registry,
+  type RegistryContentType,
+  type RegistryOptions,
+} from "./src/metrics/registry.ts";
+export {
+  type OtelAttributes,
+  type OtelBatchCallback,
+  type OtelBatchResult,
+  type OtelInstrumentOptions,
+  type OtelMeter,
+  type OtelObservable,
+  type RaindropsInstruments,
+  type RaindropsInstrumentsOptions,
+  registerRaindropsInstruments,
+} from "./src/otel/instruments.ts";
+export type { HistogramRow } from "./src/aggregate/histogram.ts";

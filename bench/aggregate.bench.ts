@@ -15,7 +15,6 @@
 import { rmSync } from "node:fs";
 import process from "node:process";
 import { Aggregate, SharedAggregate } from "../mod.ts";
-import { REGIONS } from "../src/aggregate/writer_regions.ts";
 import { emit, median, quick, runtimeLabel } from "./_bench.ts";
 
 const SAMPLES = 1 << 16;
@@ -52,7 +51,7 @@ const path = `/dev/shm/raindrops-bench-aggregate-${process.pid}`;
 try {
   const local = new Aggregate({ buckets: 32 });
   using shared = new SharedAggregate({ path, zero: true, buckets: 32 });
-  const holders = Array.from({ length: REGIONS - 1 }, () => new SharedAggregate({ path, buckets: 32 }));
+  const holders = Array.from({ length: SharedAggregate.WRITER_REGIONS - 1 }, () => new SharedAggregate({ path, buckets: 32 }));
   for (const h of [shared, ...holders]) h.add(1); // every region taken
   using atomic = new SharedAggregate({ path, buckets: 32 });
   const variants = [local, shared, atomic];

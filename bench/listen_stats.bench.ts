@@ -2,7 +2,9 @@
  * Listener statistics beside the Ruby gem raindrops (Debian `ruby-raindrops`,
  * installed with apt-get when missing), run in the same script on the same
  * sockets, as CPU time per query (user + system: the kernel's dump runs in
- * the asking process), median of 5 interleaved rounds:
+ * the asking process), over 9 interleaved rounds; each ratio is the median
+ * of the rounds' ratios, as the machine's load weighs on both sides of a
+ * round alike:
  * 1. one listener holding 5,000 accepted connections and 50 queued ones
  *    plus an idle listener: one address, both as a list, every listener;
  * 2. every listener with 1,000 and then 8,000 idle loopback listeners open
@@ -20,7 +22,7 @@ import { InetDiagSocket, tcpListenerStats } from "../mod.ts";
 import { closeAll, connect, HeldListener, waitFor } from "../test/fixtures/linux_sockets.ts";
 import { emit, quick, runtimeLabel } from "./_bench.ts";
 
-const ACCEPTED = 5000, QUEUED = 50, NOFILE = 16_000, ROUNDS = quick ? 3 : 5;
+const ACCEPTED = 5000, QUEUED = 50, NOFILE = 16_000, ROUNDS = quick ? 3 : 9;
 const FEW_LISTENERS = 1000, MANY_LISTENERS = 8000;
 
 // deno-lint-ignore no-explicit-any
@@ -106,7 +108,6 @@ function cpuMsPerQuery(body: () => unknown, n: number): number {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const spread = (xs: number[]) => `${Math.min(...xs).toFixed(3)}–${Math.max(...xs).toFixed(3)}`;
 
 /**
  * Runs ours and the gem's rounds interleaved; returns per query the median
@@ -114,12 +115,11 @@ const spread = (xs: number[]) => `${Math.min(...xs).toFixed(3)}–${Math.max(...
  */
 function compare(queries: Query[], sock: InetDiagSocket, n: number, check?: string) {
   const ours = new Map<string, number[]>(), gem = new Map<string, number[]>();
+  const push = (m: Map<string, number[]>, label: string, ms: number) => m.set(label, [...m.get(label) ?? [], ms]);
   let gemListeners = 0;
   for (let r = 0; r < ROUNDS; r++) {
     for (const q of queries) {
-      const list = ours.get(q.label) ?? [];
-      list.push(cpuMsPerQuery(() => tcpListenerStats(q.addrs ?? undefined, sock), n));
-      ours.set(q.label, list);
+      push(ours, q.label, cpuMsPerQuery(() => tcpListenerStats(q.addrs ?? undefined, sock), n));
     }
     const round = gemRound(queries, n, check);
     gemListeners = round.listeners;
@@ -129,18 +129,19 @@ function compare(queries: Query[], sock: InetDiagSocket, n: number, check?: stri
         throw new Error(`gem and ours disagree on ${check}: ${JSON.stringify(round.check)} vs ${JSON.stringify(mine)}`);
       }
     }
-    for (const q of queries) gem.set(q.label, [...gem.get(q.label) ?? [], round.ms[q.label]]);
+    for (const q of queries) push(gem, q.label, round.ms[q.label]);
   }
   return queries.map((q) => {
     const o = ours.get(q.label)!, m = gem.get(q.label)!;
+    const ratios = o.map((x, i) => x / m[i]);
     return {
       label: q.label,
       ours: median(o),
       gem: median(m),
-      oursSpread: spread(o),
+      ratio: median(ratios),
+      ratioSpread: [Math.min(...ratios), Math.max(...ratios)] as [number, number],
       oursMin: Math.min(...o),
       oursMax: Math.max(...o),
-      gemSpread: spread(m),
       gemListeners,
     };
   });
@@ -148,12 +149,13 @@ function compare(queries: Query[], sock: InetDiagSocket, n: number, check?: stri
 
 function print(title: string, rows: ReturnType<typeof compare>): void {
   console.log(`\n${title} — ${runtimeLabel()}, gem raindrops (ruby) in the same run`);
-  console.log(`  ${"query".padEnd(28)} ${"ours ms".padStart(9)} ${"gem ms".padStart(9)}  ours/gem   spread ours | gem`);
+  console.log(`  ${"query".padEnd(28)} ${"ours ms".padStart(9)} ${"gem ms".padStart(9)}  ours/gem (rounds)`);
   for (const r of rows) {
+    const [lo, hi] = r.ratioSpread.map((x) => x.toFixed(2));
     console.log(
       `  ${r.label.padEnd(28)} ${r.ours.toFixed(3).padStart(9)} ${r.gem.toFixed(3).padStart(9)}  ${
-        (r.ours / r.gem).toFixed(2).padStart(6)
-      }x   ${r.oursSpread} | ${r.gemSpread}`,
+        r.ratio.toFixed(2).padStart(6)
+      }x (${lo}–${hi})`,
     );
   }
   for (const r of rows) {
@@ -165,6 +167,8 @@ function print(title: string, rows: ReturnType<typeof compare>): void {
       baseline: "gem raindrops (ruby)",
       baselineValue: r.gem,
       spread: [r.oursMin, r.oursMax],
+      ratio: r.ratio,
+      ratioSpread: r.ratioSpread,
     });
   }
 }
@@ -215,7 +219,7 @@ const sock = new InetDiagSocket();
       if (a?.active !== ACCEPTED || a?.queued !== QUEUED) throw new Error(`${what}: ${JSON.stringify(a)}`);
     }
     print(
-      `listener stats, ${ACCEPTED} accepted + ${QUEUED} queued on one listener, one idle (CPU ms per query, median of ${ROUNDS})`,
+      `listener stats, ${ACCEPTED} accepted + ${QUEUED} queued on one listener, one idle (CPU ms per query, medians of ${ROUNDS} rounds)`,
       compare(
         [
           { label: "one address", addrs: [A] },

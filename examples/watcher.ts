@@ -56,7 +56,7 @@ function serveSomewhere(preferred: number, fetch: Fetch) {
 }
 
 const statsPath = `/dev/shm/raindrops-watcher-example-${process.pid}`;
-const watcher = new Watcher({ listeners: listeners.length ? listeners : undefined, workerStats: statsPath });
+const watcher = new Watcher({ listeners: listeners.length ? listeners : undefined, stats: statsPath });
 const watcherServer = serveSomewhere(9418, (req) => watcher.fetch(req));
 
 let appPort = 0;

@@ -26,28 +26,37 @@ for cpu in x86_64 aarch64; do
 done
 
 cp README.md LICENSE "$stage/"
-# The bin: a launcher that runs the CLI's main() whatever import.meta.main
-# says (Node before 24 has none; bunx runs a node-shebang script as a
-# module that is not main when Node is absent). Its shebang is node, so npx
-# needs no Bun on PATH; bunx and `deno run npm:…` run it with their own
-# runtime.
+# The bins: a launcher each that runs the module's main() whatever
+# import.meta.main says (Node before 24 has none; bunx runs a node-shebang
+# script as a module that is not main when Node is absent). The shebang is
+# node, so npx needs no Bun on PATH; bunx and `deno run npm:…` run it with
+# their own runtime. Node's notice that node:ffi is experimental would be a
+# bin's only noise on stderr: the launcher drops that one warning.
 mkdir -p "$stage/bin"
-cat >"$stage/bin/raindrops-listener-stats.js" <<'JS'
-#!/usr/bin/env node
+node - "$stage/bin" <<'JS'
+const fs = require("node:fs");
+const { bin } = JSON.parse(fs.readFileSync("package.json", "utf8"));
+for (const [name, module] of Object.entries(bin)) {
+  const launcher = `${process.argv[2]}/${name}.js`;
+  fs.writeFileSync(
+    launcher,
+    `#!/usr/bin/env node
 import process from "node:process";
-import { main } from "../src/cli/listener_stats.js";
-import { runtime } from "../src/native/ffi.js";
+import { commandLineArgs } from "../src/cli/_args.js";
+import { main } from "../${module.replace(/^\.\//, "").replace(/\.ts$/, ".js")}";
 
-// Node's notice that node:ffi is experimental would be this program's only noise on stderr.
 const emitWarning = process.emitWarning;
 process.emitWarning = function (warning, ...rest) {
   const message = typeof warning === "string" ? warning : warning?.message;
   if (message?.startsWith("FFI is an experimental feature")) return;
   return emitWarning.call(this, warning, ...rest);
 };
-process.exit(await main(runtime().args()));
+process.exit(await main(commandLineArgs()));
+`,
+  );
+  fs.chmodSync(launcher, 0o755);
+}
 JS
-chmod +x "$stage/bin/raindrops-listener-stats.js"
 
 # The published package.json: the repository's, pointing at the compiled files.
 node - "$stage/package.json" <<'JS'

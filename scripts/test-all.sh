@@ -20,8 +20,16 @@ extra_suites=(
   "prometheus/test-rules.sh"
 )
 
-# Test files are named raindrops-test-*; note any left by an earlier, killed run.
-shared_files() { find /dev/shm /tmp -maxdepth 1 -name 'raindrops-test-*' 2>/dev/null | sort; }
+# Test files are named raindrops-test-*; the middleware's default stats files
+# live in this user's private directory (/dev/shm/raindrops-<uid>, or its
+# fallback /dev/shm/raindrops-<uid>.<random>). Note any left by an earlier,
+# killed run.
+shared_files() {
+  {
+    find /dev/shm /tmp -maxdepth 1 -name 'raindrops-test-*'
+    find /dev/shm/raindrops-"$(id -u)" /dev/shm/raindrops-"$(id -u)".* -mindepth 1 -maxdepth 1
+  } 2>/dev/null | sort
+}
 shared_files >"$out/before"
 
 # Adds a runner's JUnit reports; a runner that failed with no failing test

@@ -15,7 +15,7 @@
 export const Errno = {
   EPERM: 1, ENOENT: 2, ESRCH: 3, EINTR: 4, E2BIG: 7, EBADF: 9, EAGAIN: 11, ENOMEM: 12,
   EACCES: 13, EBUSY: 16, EEXIST: 17, ENODEV: 19, ENOTDIR: 20, EISDIR: 21, EINVAL: 22,
-  ENFILE: 23, EMFILE: 24, EFBIG: 27, ENOSPC: 28, EROFS: 30, ENAMETOOLONG: 36, ELOOP: 40,
+  ENFILE: 23, EMFILE: 24, EFBIG: 27, ENOSPC: 28, EROFS: 30, EMLINK: 31, ENAMETOOLONG: 36, ELOOP: 40,
   EPROTO: 71, ENOTSOCK: 88, EPROTONOSUPPORT: 93, EOPNOTSUPP: 95, EAFNOSUPPORT: 97,
   ENOBUFS: 105, ESTALE: 116,
 } as const;
@@ -84,6 +84,7 @@ export class ClosedError extends RaindropsError {
 /**
  * A file that is not ours to use (code `FOREIGN_FILE`): reached through a
  * symlink, not a regular file, owned by another user or writable by others,
+ * with a second name (hard link),
  * replaced or truncated under a live mapping, or holding data of another
  * format or slot size. Nothing was written to it. `errno` is the kernel's
  * or libraindrops' reason when there is one.
@@ -188,5 +189,27 @@ export class AggregateMismatchError extends RaindropsError {
   /** `message` says which layout the file holds and which was asked for. */
   constructor(message: string) {
     super(message, "AGGREGATE_MISMATCH");
+  }
+}
+
+/**
+ * A metric defined differently from the one of the same name already in its
+ * shared file (another type, label names, buckets or gauge aggregation):
+ * every worker sharing the file must define it the same way. Code
+ * `METRIC_MISMATCH`.
+ *
+ * @example
+ * ```ts
+ * import { Counter, MetricMismatchError, Registry } from "raindrops";
+ * const registry = new Registry({ path: "/dev/shm/app.metrics" });
+ * const jobs = new Counter({ name: "jobs_total", help: "Jobs.", labelNames: ["queue"], registers: [registry] });
+ * try { jobs.inc({ queue: "mail" }); } // another worker defined jobs_total with other labels
+ * catch (e) { if (e instanceof MetricMismatchError) console.log(e.message); }
+ * ```
+ */
+export class MetricMismatchError extends RaindropsError {
+  /** `message` names the metric, the file, and both definitions. */
+  constructor(message: string) {
+    super(message, "METRIC_MISMATCH");
   }
 }

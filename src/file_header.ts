@@ -19,7 +19,7 @@ import type { Raindrops } from "./raindrops.ts";
 
 const MARK_BITS = 56n;
 const MARK_MASK = (1n << MARK_BITS) - 1n;
-/** Set in every slot tag, so that 0 (and an old untagged header) is no tag. */
+/** Set in every slot tag, so that 0 is no tag. */
 const TAGGED = 0x80n;
 
 /** The top byte of a header written by this process: TAGGED | log2(slot size). */
@@ -53,10 +53,7 @@ function decode(rd: Raindrops, found: bigint, mark: bigint, kind: string): bigin
       `was laid out with ${2 ** Number(theirs & ~TAGGED)}-byte counter slots, but this process uses ${slotSize()}`,
     );
   }
-  throw new ForeignFileError(
-    path,
-    `is not a ${kind} file: no raindrops header (another program's, or an older format)`,
-  );
+  throw new ForeignFileError(path, `is not a ${kind} file: no raindrops header (another program's file)`);
 }
 
 /**

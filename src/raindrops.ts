@@ -12,8 +12,8 @@ export interface RaindropsOptions {
    * Back the counters with this file (created mode 0600) so that any Deno or
    * Bun process or thread opening the same path shares them, e.g.
    * `/dev/shm/myapp.raindrops`. An existing file must be a regular file of
-   * this user that no one else may write, not reached through a symlink
-   * (else `ForeignFileError`). Without a path the memory is ordinary
+   * this user that no one else may write, with no other name (hard link),
+   * not reached through a symlink (else `ForeignFileError`). Without a path the memory is ordinary
    * garbage-collected memory, private to this thread.
    *
    * Never truncate or shrink a file while any process has it open: the
@@ -29,9 +29,9 @@ const TWO_32 = 4294967296;
 const MAX_U64 = 0xffff_ffff_ffff_ffffn;
 
 /** Unmaps a file whose Raindrops was garbage-collected without evaporate(). */
-const finalizer = new FinalizationRegistry<{ address: number; bytes: number }>((m) => {
+const finalizer = new FinalizationRegistry<number>((address) => {
   try {
-    unmap(m.address, m.bytes);
+    unmap(address);
   } catch { /* nothing to report to at GC time */ }
 });
 
@@ -54,6 +54,22 @@ function toU64(value: unknown, what: string): bigint {
     throw new RangeError(`${what} must be a non-negative safe integer (or a bigint), got ${value}`);
   }
   return BigInt(value);
+}
+
+/**
+ * Adds `delta` (0 to 2^32-1) to the counter whose low word is `words[w]`
+ * with one 32-bit compare-and-swap, and returns the new low word; returns
+ * -1, having added nothing, when the low word would carry (the caller then
+ * takes the counter's 64-bit path). Internal, for formats built on a
+ * counter file.
+ */
+export function addWithoutCarry(words: Int32Array, w: number, delta: number): number {
+  for (;;) {
+    const low = words[w];
+    const sum = (low >>> 0) + delta;
+    if (sum > 0xffffffff) return -1;
+    if (Atomics.compareExchange(words, w, low, sum | 0) === low) return sum;
+  }
 }
 
 /**
@@ -149,7 +165,7 @@ export class Raindrops {
     if (this.#file) finalizer.unregister(this.#token);
     this.#file = mapping;
     this.#attach(mapping.buffer);
-    finalizer.register(this, { address: mapping.address, bytes: mapping.bytes }, this.#token);
+    finalizer.register(this, mapping.address, this.#token);
   }
 
   /** Grows the memory to `bytes`, keeping every value. */
@@ -183,14 +199,8 @@ export class Raindrops {
   incr(index: number, delta: number | bigint = 1): number {
     const w = this.#word(index);
     if (typeof delta !== "number" || (delta >>> 0) !== delta) return this.#add64(index, toU64(delta, "delta"));
-    const i32 = this.#i32;
-    for (;;) {
-      const lo = i32[w];
-      const sum = (lo >>> 0) + delta;
-      if (sum > 0xffffffff) return this.#add64(index, BigInt(delta));
-      const hi = this.#u32[w + 1];
-      if (Atomics.compareExchange(i32, w, lo, sum | 0) === lo) return hi * TWO_32 + sum;
-    }
+    const sum = addWithoutCarry(this.#i32, w, delta);
+    return sum < 0 ? this.#add64(index, BigInt(delta)) : this.#u32[w + 1] * TWO_32 + sum;
   }
 
   /** Subtracts `delta` (default 1) from counter `index`, wrapping below 0; returns the new value. */
@@ -316,7 +326,7 @@ export class Raindrops {
     this.#u64 = new BigUint64Array(0);
     if (m) {
       finalizer.unregister(this.#token);
-      unmap(m.address, m.bytes);
+      unmap(m.address);
     }
   }
 

@@ -6,10 +6,8 @@
  *
  * Layout of the file (each entry is one Raindrops counter, a cache line):
  *
- * - 0: magic and layout version; 1: number of slot groups;
- * - 2: finished requests of workers whose groups were cleared (retired);
- * - 3: number of completed folds into 2 (readers use it to see a fold
- *   that happened while they summed);
+ * - 0: the file's mark (see file_header.ts); 1: number of slot groups;
+ *   2 and 3: unused;
  * - then per group: owner, calling, writing, finished.
  *
  * The owner word is `tid << 41 | starttime` of the worker's OS thread (the
@@ -18,12 +16,10 @@
  * A worker claims a free group with compareExchange. Whoever reads the
  * totals and finds an owner that no longer exists clears its group, so a
  * worker killed with SIGKILL mid-request stops counting at once. Clearing
- * a group (and a graceful release) first adds its finished count to the
- * retired total, so the sum of finished requests only grows; only the
- * thread whose compareExchange marked the group folds it, so two readers
- * clearing at once count it once. (A clearer killed between adding and
- * zeroing leaves the group to the next reader, which adds it again: the
- * sum may count those requests twice, but never goes down.)
+ * zeroes `calling` and `writing` only: a group's finished count stays in
+ * the group and its next owner goes on counting from it, so the sum of
+ * finished requests only grows, and no count ever moves: a clearer killed
+ * or stopped at any point can neither lose nor double one.
  *
  * Thread ids and `/proc` are Linux, and all workers must share one pid
  * namespace (a container per worker would need its own file).
@@ -35,19 +31,14 @@ import { currentThreadId, threadStartTicks } from "./native/thread.ts";
 import { counterWords, Raindrops } from "./raindrops.ts";
 import { ExhaustedError, ForeignFileError, RaindropsError } from "./errors.ts";
 
-/** "RDMW" and layout version 2 (1 had no finished counts). */
+/** The file's mark: "RDMW" and 2. */
 const MAGIC = 0x5244_4d57_0002n;
-const MAGIC_MASK = ~0xffffn;
-const GROUPS = 1, RETIRED = 2, FOLDS = 3;
+const KIND = "raindrops worker stats";
+const GROUPS = 1;
 const HEADER = 4;
 const GROUP = 4;
 // Offsets of a group's slots (not the public counter indexes below).
 const SLOT_OWNER = 0, SLOT_CALLING = 1, SLOT_WRITING = 2, SLOT_FINISHED = 3;
-/**
- * Reads of the finished sum retried while folds race them: a bound that a
- * finite number of dead groups never reaches, so a read cannot spin forever.
- */
-const SUM_TRIES = 100_000;
 const START_BITS = 41n;
 const START_MASK = (1n << START_BITS) - 1n;
 const CLEARING = 1n << 63n;
@@ -85,7 +76,7 @@ function threadStart(tid: number): bigint | undefined {
 }
 
 /** The owner word of the calling OS thread. */
-function currentIdentity(): bigint {
+export function currentIdentity(): bigint {
   const tid = currentThreadId();
   const start = threadStart(tid);
   if (start === undefined) throw new RaindropsError(`cannot read /proc/${tid}/task/${tid}/stat`, "ENOENT", 2);
@@ -93,9 +84,26 @@ function currentIdentity(): bigint {
 }
 
 /** True when the thread named by an owner word (without the clearing bit) still runs. */
-function alive(owner: bigint): boolean {
+export function alive(owner: bigint): boolean {
   const id = owner & ID_MASK;
   return threadStart(Number(id >> START_BITS)) === (id & START_MASK);
+}
+
+/**
+ * The number of slot groups of the worker stats file `d` whose header
+ * holds `magic` (as claimHeader or readHeader returned it; 0n: not set up
+ * yet, and 0 groups), after checking that it is one. Throws
+ * ForeignFileError for another kind of file or a forged group count (too
+ * many groups would make us map gigabytes).
+ */
+function groupsOf(d: Raindrops, magic: bigint, path: string): number {
+  if (magic === 0n) return 0;
+  if (magic !== MAGIC) throw new ForeignFileError(path, `is not a ${KIND} file (delete it if it is a stale one)`);
+  const groups = d.getBigInt(GROUPS);
+  if (groups > BigInt(MAX_WORKERS)) {
+    throw new ForeignFileError(path, `claims ${groups} worker slot groups, more than the ${MAX_WORKERS} allowed`);
+  }
+  return Number(groups);
 }
 
 /**
@@ -162,30 +170,15 @@ export class WorkerStats {
     }
     this.#drops = new Raindrops(HEADER, { path });
     try {
-      const magic = claimHeader(this.#drops, MAGIC, "raindrops worker stats");
-      if (magic !== 0n && magic !== MAGIC) {
-        const version = (magic & MAGIC_MASK) === (MAGIC & MAGIC_MASK) ? magic & 0xffffn : undefined;
-        throw new ForeignFileError(
-          path,
-          version === undefined
-            ? "is not a worker stats file"
-            : `is a worker stats file of layout version ${version}, but this version reads ${MAGIC & 0xffffn} ` +
-              "(stop the servers using it and delete it)",
-        );
-      }
+      groupsOf(this.#drops, claimHeader(this.#drops, MAGIC, KIND), path);
+      // The first opener decides the number of groups; a racing opener may
+      // see 0 for an instant, so it proposes the same value with compareExchange.
+      this.#drops.compareExchange(GROUPS, 0, workers);
+      this.#groups = groupsOf(this.#drops, MAGIC, path); // before the mapping grows
     } catch (e) {
       this.#drops.evaporate();
       throw e;
     }
-    // The first opener decides the number of groups; a racing opener may
-    // see 0 for an instant, so it proposes the same value with compareExchange.
-    const had = this.#drops.compareExchange(GROUPS, 0, workers);
-    if (had > BigInt(MAX_WORKERS)) {
-      // Checked before the mapping grows: a forged count must not make us map gigabytes.
-      this.#drops.evaporate();
-      throw new ForeignFileError(path, `claims ${had} worker slot groups, more than the ${MAX_WORKERS} allowed`);
-    }
-    this.#groups = had === 0n ? workers : Number(had);
     this.#drops.size = HEADER + this.#groups * GROUP;
     this.#identity = currentIdentity();
     const at = HEADER + this.#claim() * GROUP;
@@ -221,8 +214,9 @@ export class WorkerStats {
   }
 
   /**
-   * Zeroes a dead owner's group (folding its finished count into the
-   * retired total) and frees it, unless another worker got there first.
+   * Zeroes a dead owner's `calling` and `writing` and frees its group,
+   * unless another worker got there first. Its finished count stays for the
+   * group's next owner to go on from.
    */
   #clear(g: number, owner: bigint): void {
     const d = this.#drops, at = HEADER + g * GROUP;
@@ -230,19 +224,7 @@ export class WorkerStats {
     if (d.compareExchange(at + SLOT_OWNER, owner, mark) !== owner) return;
     d.set(at + SLOT_CALLING, 0);
     d.set(at + SLOT_WRITING, 0);
-    this.#fold(at);
     d.compareExchange(at + SLOT_OWNER, mark, 0);
-  }
-
-  /** Moves a marked group's finished count into the retired total. */
-  #fold(at: number): void {
-    const d = this.#drops;
-    const finished = d.getBigInt(at + SLOT_FINISHED);
-    if (finished !== 0n) {
-      d.incr(RETIRED, finished); // first add, then zero: a crash in between double-counts, never loses
-      d.set(at + SLOT_FINISHED, 0);
-    }
-    d.incr(FOLDS);
   }
 
   /**
@@ -288,27 +270,15 @@ export class WorkerStats {
   }
 
   /**
-   * Requests finished by every worker that ever used the file: the retired
-   * total plus each group's count. Never goes down while the file exists
-   * (a sum that a fold may have changed mid-way is read again), so it suits
-   * a Prometheus counter.
+   * Requests finished by every worker that ever used the file: the sum of
+   * every group's count, each of which only grows (it stays in its group
+   * across owners), so the sum never goes down while the file exists and
+   * suits a Prometheus counter.
    */
   finished(): number {
     const d = this.#drops;
     let sum = 0n;
-    for (let tries = 0; tries < SUM_TRIES; tries++) {
-      const folds = d.getBigInt(FOLDS);
-      sum = d.getBigInt(RETIRED);
-      let folding = false;
-      for (let g = 0; g < this.#groups && !folding; g++) {
-        const at = HEADER + g * GROUP;
-        const owner = d.getBigInt(at + SLOT_OWNER);
-        // A clearer that died mid-fold leaves its mark: not a fold in progress.
-        folding = (owner & CLEARING) !== 0n && alive(owner);
-        sum += d.getBigInt(at + SLOT_FINISHED);
-      }
-      if (!folding && d.getBigInt(FOLDS) === folds) break;
-    }
+    for (let g = 0; g < this.#groups; g++) sum += d.getBigInt(HEADER + g * GROUP + SLOT_FINISHED);
     return Number(sum);
   }
 
@@ -377,13 +347,9 @@ export class WorkerStats {
     if (typeof path !== "string") throw new TypeError(`stats path must be a string, got ${typeof path}`);
     const d = new Raindrops(HEADER, { path });
     try {
-      const magic = readHeader(d, MAGIC, "raindrops worker stats");
-      if (magic === 0n) return [];
-      const groups = d.getBigInt(GROUPS);
-      if (magic !== MAGIC || groups > BigInt(MAX_WORKERS)) {
-        throw new ForeignFileError(path, "is not a raindrops worker stats file of this version");
-      }
-      d.size = HEADER + Number(groups) * GROUP;
+      const groups = groupsOf(d, readHeader(d, MAGIC, KIND), path);
+      if (groups === 0) return [];
+      d.size = HEADER + groups * GROUP;
       const rows: { tid: number; calling: number; writing: number }[] = [];
       for (let at = HEADER; at < d.size; at += GROUP) {
         const owner = d.getBigInt(at + SLOT_OWNER);

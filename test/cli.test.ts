@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RuntimeName, RUNTIMES, scriptArgs } from "./_helpers.ts";
-import { closeAll, connect, HeldListener, waitFor } from "./fixtures/linux_sockets.ts";
+import { closeAll, connect, HeldListener, listenedAndNot, waitFor } from "./fixtures/linux_sockets.ts";
 import { tcpListenerStats } from "../src/linux/listen_stats.ts";
 
 const CLI = new URL("../src/cli/listener_stats.ts", import.meta.url).pathname;
@@ -45,6 +45,8 @@ function table(stdout: string): string[][] {
 }
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
+/** What ends the row of an address nothing listens on. */
+const MARK = "  (nothing listens)";
 
 for (const rt of RUNTIME_NAMES) {
   test(`${rt}: prints an aligned header and one row per address, in the order given`, async () => {
@@ -60,14 +62,17 @@ for (const rt of RUNTIME_NAMES) {
     assert.equal(r.code, 0);
     const rows = table(r.stdout);
     assert.deepEqual(rows[0], ["timestamp", "address", "active", "queued"]);
-    assert.deepEqual(rows.slice(1).map((row) => row.slice(1)), [
+    assert.deepEqual(rows.slice(1).map((row) => row.slice(1, 4)), [
       [a, "1", "2"],
       ["[::1]:1", "0", "0"],
       ["/nonexistent/raindrops.sock", "0", "0"],
       ["@raindrops-none", "0", "0"],
     ]);
     for (const row of rows.slice(1)) assert.match(row[0], ISO);
-    const lengths = new Set(r.stdout.trimEnd().split("\n").map((l) => l.length));
+    // Nothing listens on the last three: marked after the columns, which stay aligned.
+    const lines = r.stdout.trimEnd().split("\n");
+    assert.deepEqual(lines.map((l) => l.endsWith(MARK)), [false, false, true, true, true]);
+    const lengths = new Set(lines.map((l) => l.replace(MARK, "").length));
     assert.equal(lengths.size, 1, `columns not aligned:\n${r.stdout}`);
     await closeAll(clients);
   });
@@ -157,6 +162,7 @@ for (const rt of RUNTIME_NAMES) {
     assert.deepEqual({ ...rows[0], timestamp: 0, backlog: 0 }, {
       timestamp: 0,
       address: a,
+      listening: true,
       active: 0,
       queued: 1,
       total: 1,
@@ -164,7 +170,25 @@ for (const rt of RUNTIME_NAMES) {
     });
     assert.ok(rows[0].backlog > 0);
     assert.deepEqual(rows[1].address, "@raindrops-none");
+    assert.equal(rows[1].listening, false);
     await closeAll([client]);
+  });
+
+  test(`${rt}: an address nothing listens on is marked; an idle listener and one served by a wildcard are not`, async () => {
+    await using addresses = await listenedAndNot();
+    const { asked, gone } = addresses;
+    const text = await cli(rt, asked);
+    assert.equal(text.code, 0, text.stderr);
+    const lines = text.stdout.trimEnd().split("\n").slice(1);
+    assert.deepEqual(lines.map((l) => l.endsWith(MARK)), [false, false, true], text.stdout);
+    const json = await cli(rt, ["--json", ...asked]);
+    assert.equal(json.code, 0, json.stderr);
+    const rows = json.stdout.trimEnd().split("\n").map((line) => JSON.parse(line));
+    assert.deepEqual(rows.map((row) => [row.address, row.listening]), [
+      [asked[0], true],
+      [asked[1], true],
+      [gone, false],
+    ]);
   });
 
   test(`${rt}: --version prints the package version`, async () => {

@@ -5,16 +5,29 @@ import { Hono } from "hono";
 import type { Aggregate } from "../src/aggregate/aggregate.ts";
 import { SharedAggregate } from "../src/aggregate/shared_aggregate.ts";
 import { InetDiagSocket } from "../src/linux/diag_socket.ts";
-import { type ConnectionOf, LastDataRecv } from "../src/last_data_recv/last_data_recv.ts";
+import { LastDataRecv } from "../src/last_data_recv/last_data_recv.ts";
+import { parseAddress } from "../src/linux/address.ts";
+import type { Connection } from "../src/server/connection.ts";
+import type { RequestView } from "../src/server/request_view.ts";
 import { tempShm } from "./_helpers.ts";
 import { rawExchange, rawGet, serveHono } from "./fixtures/hono_servers.ts";
 import { rawRequest, runtimeName, serve, type ServerEnv } from "./fixtures/watcher_servers.ts";
 
 const SUMMARY = ["X-Min", "X-Max", "X-Mean", "X-Std-Dev", "X-Outliers-Low", "X-Outliers-High"];
 
+/** `host:port` as an address and a port, the host without brackets. */
+function hostAndPort(text: string): [string, number] {
+  const port = parseAddress(text).port;
+  return [text.slice(0, text.lastIndexOf(":")).replace(/^\[|\]$/g, ""), port];
+}
+
 /** The connection as the test server reports it: its own address and `c.env.remote`. */
-function connectionOf(local: { value: string }): ConnectionOf {
-  return (c) => ({ local: local.value, remote: (c.env as ServerEnv).remote });
+function connectionOf(local: { value: string }): (c: RequestView) => Connection {
+  return (c) => {
+    const [remoteAddress, remotePort] = hostAndPort((c.env as ServerEnv).remote);
+    const [localAddress, localPort] = hostAndPort(local.value);
+    return { remoteAddress, remotePort, localAddress, localPort };
+  };
 }
 
 /** An app with the middleware on every route, `/ok`, `/busy?ms=N` and `/ldr` serving the aggregate; `get` uses a new connection each time. */
@@ -123,7 +136,9 @@ test(`samples go into a SharedAggregate that another handle on the same file rea
 });
 
 test(`a connection that cannot be found is counted as missed and the request still succeeds (${runtimeName})`, async () => {
-  const ldr = new LastDataRecv({ connection: () => ({ local: "127.0.0.1:1", remote: "127.0.0.1:2" }) });
+  const ldr = new LastDataRecv({
+    connection: () => ({ remoteAddress: "127.0.0.1", remotePort: 2, localAddress: "127.0.0.1", localPort: 1 }),
+  });
   const none = new LastDataRecv({ connection: () => undefined });
   const app = new Hono();
   app.use(ldr.middleware, none.middleware);
@@ -176,11 +191,19 @@ test("the constructor checks its options: TypeError for wrong types, RangeError 
   assert.throws(() => new LastDataRecv({ connection, sample: 1.5 }), RangeError);
   assert.throws(() => new LastDataRecv({ connection, aggregate: {} as never }), TypeError);
   assert.throws(() => new LastDataRecv({ connection, socket: 3 as never }), TypeError);
-  assert.throws(
-    () => new LastDataRecv({ connection }).wrap(() => new Response()),
-    TypeError,
-    "connection is for the middleware",
-  );
   assert.throws(() => new LastDataRecv().wrap("x" as never), TypeError);
   assert.equal(new LastDataRecv({ connection }).middleware.name, "lastDataRecv");
+});
+
+test(`the connection option works around a whole fetch handler too, given a request view (${runtimeName})`, async () => {
+  const local = { value: "" };
+  const seen: string[] = [];
+  const told = connectionOf(local);
+  using ldr = new LastDataRecv({ connection: (c) => (seen.push(c.req.raw.url), told(c)) });
+  await using server = await serve({ fetch: ldr.wrap(() => new Response("ok")) });
+  local.value = server.local;
+  for (let i = 0; i < 3; i++) assert.equal((await rawGet("127.0.0.1", server.port, `/n${i}`)).body, "ok");
+  assert.equal(ldr.missed, 0, String(ldr.lastError));
+  assert.equal(ldr.aggregate.count, 3);
+  assert.deepEqual(seen.map((u) => new URL(u).pathname), ["/n0", "/n1", "/n2"]);
 });

@@ -1,12 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readdirSync, readlinkSync } from "node:fs";
 import net from "node:net";
 import { Hono } from "hono";
 import { LastDataRecv } from "../src/last_data_recv/last_data_recv.ts";
-import { ListenerArrivals } from "../src/last_data_recv/listener_arrivals.ts";
+import { ListenerArrivals } from "../src/last_data_recv/_listener_arrivals.ts";
 import type { FetchHandler } from "../src/middleware/fetch.ts";
+import { descriptors } from "./fixtures/descriptors.ts";
 import { Client } from "./fixtures/keep_alive_client.ts";
 import { HeldListener, waitFor } from "./fixtures/linux_sockets.ts";
 import { runtimeName, sleep } from "./fixtures/watcher_servers.ts";
@@ -17,15 +17,7 @@ const g = globalThis as any;
 const CHECK_WAIT_MS = 30;
 
 /** This process's io_uring descriptors (the arrival watches hold one each). */
-function ringFds(): number {
-  let n = 0;
-  for (const entry of readdirSync("/proc/self/fd")) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${entry}`) === "anon_inode:[io_uring]") n++;
-    } catch { /* closed meanwhile */ }
-  }
-  return n;
-}
+const ringFds = () => descriptors().rings;
 
 /**
  * An app on a real server with LastDataRecv as middleware or around the
@@ -210,13 +202,14 @@ test(`ListenerArrivals reports an arrival although the server accepted it, until
   using arrivals = ListenerArrivals.watch(s.port)!;
   assert.ok(arrivals, "the server's own listener is found");
   assert.equal(arrivals.mayBeNew(), true, "connections accepted before the watch are not known");
-  const allSeen = () => (arrivals.settle(() => true), !arrivals.mayBeNew());
+  const allSeen =
+    () => (arrivals.settle(new Set(ListenerArrivals.connectionsOn(new Set([s.port])))), !arrivals.mayBeNew());
   await waitFor(allSeen, () => "still identifying without any connection");
   const client = await Client.connect(s.port);
   assert.equal(await client.get("/", 0), "ok"); // accepted and served
   assert.equal(arrivals.mayBeNew(), true);
   for (const end = Date.now() + 10 * CHECK_WAIT_MS; Date.now() < end; await sleep(5)) {
-    arrivals.settle(() => false); // its socket is not one seen
+    arrivals.settle(new Set()); // its socket is not one seen
     assert.equal(arrivals.mayBeNew(), true, "identifying while a connection is not seen");
   }
   await waitFor(allSeen, () => "still identifying once every connection is seen");

@@ -101,6 +101,41 @@ test("all listeners include a fresh listener with zeros, IPv4 and IPv6 in one an
   for (const key of all.keys()) assert.match(key, /^(\d+\.\d+\.\d+\.\d+|\[[0-9a-f:.]+\]):\d+$/);
 });
 
+test("all listeners: each key names its own listener as listeners come and go between calls", async () => {
+  const has6 = await ipv6Loopback();
+  const hosts = has6 ? ["127.0.0.1", "::1"] : ["127.0.0.1"];
+  const key = (host: string, port: number) => (host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`);
+  const servers: Awaited<ReturnType<typeof acceptingServer>>[] = [];
+  try {
+    for (let i = 0; i < 6; i++) servers.push(await acceptingServer(hosts[i % hosts.length]));
+    const keys = servers.map((s, i) => key(hosts[i % hosts.length], s.port));
+    let all = tcpListenerStats();
+    for (const k of keys) assert.ok(all.has(k), `${k} missing`);
+    // One closes and one opens: the records after it move in the sorted answer.
+    const [gone] = servers.splice(2, 1);
+    const goneKey = keys.splice(2, 1)[0];
+    await gone[Symbol.asyncDispose]();
+    servers.push(await acceptingServer("127.0.0.1"));
+    keys.push(key("127.0.0.1", servers.at(-1)!.port));
+    // One connection on one listener, so a record taking another's key shows.
+    const counted = servers[0], countedKey = keys[0];
+    const client = await connect({ host: hosts[0], port: counted.port });
+    try {
+      await waitFor(() => tcpListenerStats().get(countedKey)?.active === 1, () => tcpListenerStats().get(countedKey));
+      all = tcpListenerStats();
+      assert.ok(!all.has(goneKey), `${goneKey} still listed after it closed`);
+      for (const [i, k] of keys.entries()) {
+        assert.ok(all.has(k), `${k} missing`);
+        assert.deepEqual(pair(all.get(k)!), { active: i === 0 ? 1 : 0, queued: 0 }, k);
+      }
+    } finally {
+      await closeAll([client]);
+    }
+  } finally {
+    for (const s of servers) await s[Symbol.asyncDispose]();
+  }
+});
+
 test("all listeners count accepted connections and queues of each listener", async () => {
   await using held = await HeldListener.start(["tcp", "127.0.0.1"]);
   const a = `127.0.0.1:${held.port}`;

@@ -57,7 +57,7 @@ test("the middleware, the Watcher and the CLI refuse the same bad listeners at s
   }
   for (const name of good) {
     raindrops({ stats: tmp.path, listeners: [name], listenStats: false });
-    using _w = new Watcher({ listeners: [name], stats: () => new Map() });
+    using _w = new Watcher({ listeners: [name], listenStats: () => new Map() });
     const o = parseArgs([name]);
     assert.deepEqual([...o.tcp, ...o.paths], [name]);
     assert.equal(o.tcp.length, parseListener(name).kind === "tcp" ? 1 : 0, name);

@@ -22,7 +22,6 @@ function startWorker(runtime: RuntimeName, stats: string, shared: number): Promi
   return spawnWorker(RUNTIMES[runtime], [...args, stats, String(shared)]);
 }
 
-
 /**
  * Open requests that a test releases at the end, each on its own raw
  * connection: closing the socket is seen by the server at once (an aborted
@@ -186,7 +185,7 @@ test(
       assert.equal(await requestsTotal(s), 13, "stats requests are not counted");
       assert.equal(await requestsTotal(v), 13, "either worker reports the sum");
       await victim.kill("SIGKILL");
-      assert.equal(await requestsTotal(s), 13, "the dead worker's 10 are kept (folded into the retired total)");
+      assert.equal(await requestsTotal(s), 13, "the dead worker's 10 are kept (in its slot)");
       assert.equal((await statsOf(s)).workers, 1, "its slot group was cleared");
       assert.equal(await requestsTotal(s), 13);
       for (let i = 0; i < 2; i++) await (await fetch(`${s}/`)).text();

@@ -28,7 +28,9 @@ const ROOT = new URL("..", import.meta.url).pathname;
 const VERSION = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version as string;
 const rt = hostRuntime;
 
-let work = "", project = "", tarball = "";
+// Until the setup makes them, paths that do not exist: a test after a failed
+// setup must fail, not install or write into this repository.
+let work = "/nonexistent/package-setup-failed", project = work, tarball = work;
 /** The environment of every user command: the runtimes on PATH, no Zig, no RAINDROPS_LIB. */
 let userEnv: NodeJS.ProcessEnv = {};
 
@@ -456,11 +458,15 @@ app.get("/", (c) => c.text("hi"));
   ];
 }
 
-/** Removes the stats files the default setups created (named after their scripts). */
-function removeStatsFiles(): void {
-  for (const name of readdirSync("/dev/shm")) {
-    if (name.startsWith("raindrops-") && name.includes("pkgapp_")) rmSync(join("/dev/shm", name), { force: true });
-  }
+/**
+ * Removes the stats files the default setups created: `<script>-<hash>` in
+ * this user's private directory (see privateDir), named after their scripts.
+ */
+function removeStatsFiles(): string[] {
+  const dir = `/dev/shm/raindrops-${process.geteuid!()}`;
+  const files = readdirSync(dir).filter((name) => name.startsWith("pkgapp_")).map((name) => join(dir, name));
+  for (const file of files) rmSync(file, { force: true });
+  return files;
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -509,6 +515,8 @@ test(`${rt}: a Hono app in the default setups answers /_raindrops with its own l
         await stop(child);
       }
     }
+    const removed = removeStatsFiles();
+    assert.ok(removed.length > 0, "the default setups' stats files, where they were looked for");
   } finally {
     removeStatsFiles();
   }

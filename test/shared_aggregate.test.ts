@@ -1,10 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, openSync, writeSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { Aggregate } from "../src/aggregate/aggregate.ts";
 import { AggregateMismatchError, SharedAggregate } from "../mod.ts";
 import { EvaporatedError, ForeignFileError, Raindrops, RaindropsError } from "../mod.ts";
-import { runFixture, type RuntimeName, tempShm } from "./_helpers.ts";
+import { fixture, runFixture, type RuntimeName, RUNTIMES, scriptArgs, tempShm } from "./_helpers.ts";
 import { feederSamples } from "./fixtures/aggregate_feeder.ts";
 import { REGIONS } from "../src/aggregate/writer_regions.ts";
 
@@ -374,4 +375,105 @@ test("bad options throw before any file is created", () => {
   assert.throws(() => new SharedAggregate(null as unknown as { path: string }), TypeError);
   assert.throws(() => new SharedAggregate({ path: 5 as unknown as string }), TypeError);
   assert.equal(existsSync(tmp.path), false);
+});
+
+/**
+ * Writes `value` as a float64 into field `field` of writer region 0 of the
+ * aggregate file at `path` (default buckets), as a stray write would.
+ */
+function writeRegionField(path: string, field: number, value: number): void {
+  const areaSlot = 14 + 32 + 1; // layout slots, 32 buckets, the reset epoch
+  const fd = openSync(path, "r+");
+  try {
+    writeSync(fd, new Float64Array([value]), 0, 8, areaSlot * Raindrops.SIZE + field * 8);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The aggregate's count as its parts tell it: the outliers plus every bucket. */
+function partsCount(agg: SharedAggregate): number {
+  return agg.outliersLow + agg.outliersHigh + [...agg.buckets()].reduce((a, b) => a + b.count, 0);
+}
+
+test("a NaN written into a region's count neither hides the region nor loses later adds: it is repaired", () => {
+  using tmp = tempShm("agg-nan");
+  using agg = new SharedAggregate({ path: tmp.path });
+  for (const x of [5, 6, 7]) agg.add(x);
+  writeRegionField(tmp.path, 2, NaN); // region 0's count
+  assert.equal(agg.count, 3);
+  assert.equal(agg.mean, 6);
+  agg.add(10);
+  assert.equal(agg.count, 4);
+  assert.equal(agg.sum, 28);
+  assert.equal(partsCount(agg), 4);
+  writeRegionField(tmp.path, 2, -5); // a negative one too
+  agg.add(2);
+  assert.deepEqual([agg.count, agg.sum, agg.min, agg.max], [5, 30, 2, 10]);
+});
+
+test("a writer stopped between counting a sample's bucket and its count leaves count and buckets agreeing", () => {
+  using tmp = tempShm("agg-partial");
+  using agg = new SharedAggregate({ path: tmp.path });
+  for (const x of [5, 6, 7]) agg.add(x);
+  // The state such a writer leaves: one more in the bucket of 4..7, the count not yet raised.
+  writeRegionField(tmp.path, 9 + 2, 4);
+  assert.equal(agg.count, 4);
+  assert.equal(partsCount(agg), agg.count);
+  agg.add(1);
+  assert.equal(agg.count, 5);
+  assert.equal(partsCount(agg), 5);
+});
+
+/** Starts the killed-writer fixture and resolves with it once its first sample is in. */
+function startWriter(runtime: RuntimeName, path: string, sample: number) {
+  const child = spawn(RUNTIMES[runtime], [
+    ...scriptArgs(runtime, fixture("aggregate_killed_writer.ts")),
+    path,
+    `${sample}`,
+  ], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const closed = new Promise<string | null>((resolve) => child.on("close", (_code, signal) => resolve(signal)));
+  const ready = new Promise<void>((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (d) => {
+      out += d;
+      if (out.includes("ready")) resolve();
+    });
+    closed.then(() => reject(new Error(`the writer ended before its first sample: ${out}`)));
+  });
+  return { child, ready, closed };
+}
+
+test("writers SIGKILLed mid-add leave at most one sample each partly added, on regions and atomic counters", async () => {
+  using tmp = tempShm("agg-killed");
+  const sample = 1000;
+  const KILLS = 6; // per phase, alternating Deno and Bun
+  /** Kills KILLS writers, each some milliseconds into its adds, and checks the figures' bound. */
+  async function killWriters(phase: string): Promise<void> {
+    for (let k = 0; k < KILLS; k++) {
+      const writer = startWriter(k % 2 ? "bun" : "deno", tmp.path, sample);
+      await writer.ready;
+      await new Promise((r) => setTimeout(r, 1 + k * 3));
+      process.kill(writer.child.pid!, "SIGKILL");
+      assert.equal(await writer.closed, "SIGKILL");
+    }
+    using agg = new SharedAggregate({ path: tmp.path });
+    const n = agg.count;
+    assert.ok(n >= KILLS, `${phase}: ${n} samples`);
+    assert.equal(partsCount(agg), n, `${phase}: the count is the outliers plus the buckets`);
+    assert.ok(Math.abs(agg.sum - n * sample) <= KILLS * sample, `${phase}: sum ${agg.sum} for ${n} samples`);
+    const squares = Number(agg.sumOfSquares);
+    assert.ok(Math.abs(squares - n * sample ** 2) <= KILLS * sample ** 2, `${phase}: squares ${squares} for ${n}`);
+    assert.deepEqual([agg.min, agg.max], [sample, sample]);
+  }
+  await killWriters("regions");
+  // Every region now taken (the killed writers keep theirs): the next writers add atomically.
+  const holders = takeEveryRegion(tmp.path, 32);
+  try {
+    await killWriters("atomic counters");
+  } finally {
+    for (const h of holders) h.evaporate();
+  }
 });

@@ -4,7 +4,7 @@ import net from "node:net";
 import { rmSync } from "node:fs";
 import { Hono } from "hono";
 import { Watcher } from "../src/watcher/watcher.ts";
-import { closeAll, connect, HeldListener } from "./fixtures/linux_sockets.ts";
+import { closeAll, connect, HeldListener, listenedAndNot } from "./fixtures/linux_sockets.ts";
 import { eventually, LineReader, rawPost, runtimeName, serve, sleep } from "./fixtures/watcher_servers.ts";
 
 const DELAY = 0.05; // seconds between polls
@@ -407,8 +407,11 @@ test(`POST /reset refuses Origin: null and a Host that is not an IP address, loc
     const res = await post({ Host: host, Origin: `http://${host}` });
     assert.equal(res.status, 303, host);
   }
-  assert.throws(() => new Watcher({ listeners: [addr], hosts: ["http://x/"], stats: () => new Map() }), RangeError);
-  assert.throws(() => new Watcher({ listeners: [addr], hosts: [1 as never], stats: () => new Map() }), TypeError);
+  assert.throws(
+    () => new Watcher({ listeners: [addr], hosts: ["http://x/"], listenStats: () => new Map() }),
+    RangeError,
+  );
+  assert.throws(() => new Watcher({ listeners: [addr], hosts: [1 as never], listenStats: () => new Map() }), TypeError);
 });
 
 test(`POST /reset sends only a single-slash path back: //host and /\\host Referers go to the index (${runtimeName})`, async () => {
@@ -442,7 +445,7 @@ test(`at most maxTails tails stream at once: one more gets 503, and a slot frees
   assert.deepEqual(await readers[2].lines(1, 200), [], "the new tail streams (nothing due yet)");
   for (const r of readers) await r.cancel();
   await eventually(() => watcher.tails === 0, () => watcher.tails);
-  assert.throws(() => new Watcher({ maxTails: 0, stats: () => new Map() }), RangeError);
+  assert.throws(() => new Watcher({ maxTails: 0, listenStats: () => new Map() }), RangeError);
 });
 
 test(`with no listeners given, every TCP and unix listener is watched, new ones appear and closed ones go (${runtimeName})`, async () => {
@@ -471,35 +474,35 @@ test(`with no listeners given, every TCP and unix listener is watched, new ones 
 test("the constructor checks its options: TypeError for wrong types, RangeError for bad values", () => {
   const noStats = () => new Map();
   assert.throws(() => new Watcher(null as never), TypeError);
-  assert.throws(() => new Watcher({ listeners: "127.0.0.1:80" as never, stats: noStats }), TypeError);
-  assert.throws(() => new Watcher({ listeners: [80 as never], stats: noStats }), TypeError);
-  assert.throws(() => new Watcher({ listeners: ["localhost:80"], stats: noStats }), RangeError);
-  assert.throws(() => new Watcher({ listeners: ["127.0.0.1"], stats: noStats }), RangeError);
-  assert.throws(() => new Watcher({ delay: "1" as never, stats: noStats }), TypeError);
-  assert.throws(() => new Watcher({ delay: 0, stats: noStats }), RangeError);
-  assert.throws(() => new Watcher({ delay: Infinity, stats: noStats }), RangeError);
-  assert.throws(() => new Watcher({ delay: 1e7, stats: noStats }), RangeError, "beyond what a timer honours");
-  assert.throws(() => new Watcher({ delay: 1e-6, stats: noStats }), RangeError);
-  assert.throws(() => new Watcher({ tailMaxSeconds: 1e7, stats: noStats }), RangeError);
-  assert.throws(() => new Watcher({ history: 1.5, stats: noStats }), RangeError);
-  assert.throws(() => new Watcher({ maxListeners: 0, stats: noStats }), RangeError);
-  assert.throws(() => new Watcher({ maxListeners: 2.5, stats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ listeners: "127.0.0.1:80" as never, listenStats: noStats }), TypeError);
+  assert.throws(() => new Watcher({ listeners: [80 as never], listenStats: noStats }), TypeError);
+  assert.throws(() => new Watcher({ listeners: ["localhost:80"], listenStats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ listeners: ["127.0.0.1"], listenStats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ delay: "1" as never, listenStats: noStats }), TypeError);
+  assert.throws(() => new Watcher({ delay: 0, listenStats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ delay: Infinity, listenStats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ delay: 1e7, listenStats: noStats }), RangeError, "beyond what a timer honours");
+  assert.throws(() => new Watcher({ delay: 1e-6, listenStats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ tailMaxSeconds: 1e7, listenStats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ history: 1.5, listenStats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ maxListeners: 0, listenStats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ maxListeners: 2.5, listenStats: noStats }), RangeError);
   assert.throws(
-    () => new Watcher({ listeners: ["127.0.0.1:1", "127.0.0.1:2"], maxListeners: 1, stats: noStats }),
+    () => new Watcher({ listeners: ["127.0.0.1:1", "127.0.0.1:2"], maxListeners: 1, listenStats: noStats }),
     RangeError,
   );
-  assert.throws(() => new Watcher({ workerStats: 1 as never, stats: noStats }), TypeError);
-  assert.throws(() => new Watcher({ workerStats: "", stats: noStats }), RangeError);
-  assert.throws(() => new Watcher({ buckets: 0, stats: noStats }), RangeError);
-  assert.throws(() => new Watcher({ stats: "kernel" as never }), TypeError);
+  assert.throws(() => new Watcher({ stats: 1 as never, listenStats: noStats }), TypeError);
+  assert.throws(() => new Watcher({ stats: "", listenStats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ buckets: 0, listenStats: noStats }), RangeError);
+  assert.throws(() => new Watcher({ listenStats: "kernel" as never }), TypeError);
 });
 
-test("a failing stats source is reported on the index, not thrown, and the next good poll clears it", async () => {
+test("a failing listenStats source is reported on the index, not thrown, and the next good poll clears it", async () => {
   let fail = true;
   using watcher = new Watcher({
     listeners: ["127.0.0.1:1"],
     delay: 60,
-    stats: (l) => {
+    listenStats: (l) => {
       if (fail) throw new Error("no <netlink>");
       return new Map(l!.map((k) => [k, { active: 1, queued: 0 }]));
     },
@@ -512,9 +515,9 @@ test("a failing stats source is reported on the index, not thrown, and the next 
   assert.equal(watcher.lastError, undefined);
 });
 
-test("a stats source giving non-count figures or no Map is an error of the poll, never a thrown timer", () => {
+test("a listenStats source giving non-count figures or no Map is an error of the poll, never a thrown timer", () => {
   let answer: unknown = new Map([["127.0.0.1:1", { active: NaN, queued: 0 }]]);
-  using watcher = new Watcher({ listeners: ["127.0.0.1:1"], delay: 60, stats: () => answer as never });
+  using watcher = new Watcher({ listeners: ["127.0.0.1:1"], delay: 60, listenStats: () => answer as never });
   assert.equal(watcher.poll(), false);
   assert.match(watcher.lastError!.message, /non-count figures/);
   answer = [["127.0.0.1:1", { active: 1, queued: 0 }]];
@@ -523,3 +526,48 @@ test("a stats source giving non-count figures or no Map is an error of the poll,
   answer = new Map([["127.0.0.1:1", { active: 2, queued: 1 }]]);
   assert.equal(watcher.poll(), true);
 });
+
+test(`a listener nothing listens on is marked on the index and in the JSON; an idle one and one served by a wildcard are not (${runtimeName})`, async () => {
+  await using addresses = await listenedAndNot();
+  const { asked, gone } = addresses;
+  using watcher = new Watcher({ listeners: asked, delay: DELAY });
+  await using server = await serve(watcher.app);
+  const series = await (await fetch(`${server.origin}/series.json`)).json();
+  assert.deepEqual(series.listeners.map((l: { addr: string; listening: boolean }) => [l.addr, l.listening]), [
+    [asked[0], true],
+    [asked[1], true],
+    [gone, false],
+  ]);
+  const one = await (await fetch(`${server.origin}/series/${encodeURIComponent(gone)}.json`)).json();
+  assert.equal(one.listening, false);
+  const html = await (await fetch(`${server.origin}/`)).text();
+  const marked = [...html.matchAll(/<tr data-addr="([^"]+)" class="unlistened">/g)].map((m) => m[1]);
+  assert.deepEqual(marked, [gone]);
+  // A server starting there is listening at the next poll.
+  await using back = await listenOn(addresses.port);
+  await eventually(async () => {
+    const s = await (await fetch(`${server.origin}/series/${encodeURIComponent(gone)}.json`)).json();
+    return s.listening === true;
+  });
+  assert.ok(back.listening);
+});
+
+test("a listenStats source's listeners: 0 marks a listener; figures without listeners do not", async () => {
+  const source = () =>
+    new Map([
+      ["10.0.0.1:80", { active: 0, queued: 0, listeners: 0 }],
+      ["10.0.0.2:80", { active: 0, queued: 0 }],
+    ]);
+  using watcher = new Watcher({ listeners: ["10.0.0.1:80", "10.0.0.2:80"], delay: 60, listenStats: source });
+  const data = await (await watcher.fetch(new Request("http://127.0.0.1/series.json"))).json();
+  assert.deepEqual(data.listeners.map((l: { listening: boolean }) => l.listening), [false, true]);
+});
+
+/** A TCP server on 127.0.0.1:`port`, closed on dispose. */
+async function listenOn(port: number): Promise<net.Server & AsyncDisposable> {
+  const server = net.createServer((c) => c.destroy());
+  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(port, "127.0.0.1", resolve));
+  return Object.assign(server, {
+    [Symbol.asyncDispose]: () => new Promise<void>((r) => server.close(() => r())),
+  });
+}

@@ -90,7 +90,12 @@ test(
 test("listeners given explicitly are all followed whatever the machine has", () => {
   const stats = (names: readonly string[] | undefined) =>
     new Map((names ?? []).map((n) => [n, { active: 0, queued: 0 }]));
-  using watcher = new Watcher({ listeners: ["127.0.0.1:1", "127.0.0.1:2"], maxListeners: 2, delay: 60, stats });
+  using watcher = new Watcher({
+    listeners: ["127.0.0.1:1", "127.0.0.1:2"],
+    maxListeners: 2,
+    delay: 60,
+    listenStats: stats,
+  });
   assert.deepEqual(watcher.listeners, ["127.0.0.1:1", "127.0.0.1:2"]);
   assert.equal(watcher.omitted, 0);
 });

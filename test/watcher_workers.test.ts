@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, writeFileSync } from "node:fs";
 import { Watcher } from "../src/watcher/watcher.ts";
+import { WorkerStats } from "../src/worker_stats.ts";
 import { tempShm } from "./_helpers.ts";
 import { statsOf } from "./fixtures/middleware_serve.ts";
 import { eventually, runtimeName, watchedWorkers } from "./fixtures/watcher_servers.ts";
@@ -67,10 +68,9 @@ test(
 
 test(`a missing stats file is shown as such and not created; a foreign file is an error on the page (${runtimeName})`, async () => {
   using tmp = tempShm("watcher-missing");
-  const stats = (names: readonly string[] | undefined) =>
-    new Map((names ?? []).map((n) => [n, { active: 0, queued: 0 }]));
+  const listenStats = idle;
   {
-    using watcher = new Watcher({ listeners: ["127.0.0.1:1"], workerStats: tmp.path, delay: 60, stats });
+    using watcher = new Watcher({ listeners: ["127.0.0.1:1"], stats: tmp.path, delay: 60, listenStats });
     const data = await (await watcher.fetch(new Request("http://127.0.0.1/series.json"))).json();
     assert.equal(data.workers.error, "no stats file yet");
     assert.equal(data.workers.workers, 0);
@@ -80,7 +80,24 @@ test(`a missing stats file is shown as such and not created; a foreign file is a
     assert.equal(watcher.lastError, undefined, "the listeners' poll is unaffected");
   }
   writeFileSync(tmp.path, new Uint8Array(4096).fill(7));
-  using watcher = new Watcher({ listeners: ["127.0.0.1:1"], workerStats: tmp.path, delay: 60, stats });
+  using watcher = new Watcher({ listeners: ["127.0.0.1:1"], stats: tmp.path, delay: 60, listenStats });
   const data = await (await watcher.fetch(new Request("http://127.0.0.1/series.json"))).json();
   assert.match(data.workers.error, /not a raindrops worker stats file/);
+});
+
+/** A figures source giving every named listener 0 and 0. */
+function idle(names: readonly string[] | undefined) {
+  return new Map((names ?? []).map((n) => [n, { active: 0, queued: 0 }]));
+}
+
+test("stats takes an open WorkerStats as well as a path: the Watcher reads that worker's file", async () => {
+  using tmp = tempShm("watcher-open");
+  using worker = WorkerStats.open(tmp.path);
+  worker.incr(WorkerStats.CALLING, 2);
+  using watcher = new Watcher({ listeners: ["127.0.0.1:1"], stats: worker, delay: 60, listenStats: idle });
+  const data = (await (await watcher.fetch(new Request("http://127.0.0.1/series.json"))).json()).workers;
+  assert.equal(data.path, tmp.path);
+  assert.equal(data.error, null);
+  assert.equal(data.workers, 1);
+  assert.equal(data.calling, 2);
 });

@@ -34,6 +34,14 @@ export interface Bucket {
   readonly count: number;
 }
 
+/** One row of a histogram as its chart draws it: a bucket or a kind of outlier. */
+export interface HistogramRow {
+  /** `[lower, upper)` for a bucket, `< low` or `>= high` for outliers. */
+  readonly label: string;
+  /** Samples counted in the row. */
+  readonly count: number;
+}
+
 /** Power-of-two buckets used when none are given: [1, 2) up to [2^31, 2^32). */
 export const DEFAULT_BUCKETS = 32;
 /** Most power-of-two buckets: the last holds [2^63, 2^64). */
@@ -180,29 +188,37 @@ export class BucketLayout {
   }
 
   /**
+   * The rows a chart draws: one per bucket from the first to the last
+   * non-empty one (empty ones between included), and one for each kind of
+   * outlier when there are any, in order.
+   */
+  rows(counts: ArrayLike<number>, outliersLow: number, outliersHigh: number): HistogramRow[] {
+    const rows: HistogramRow[] = [];
+    if (outliersLow > 0) rows.push({ label: this.label(-1), count: outliersLow });
+    let first = 0, last = this.size - 1;
+    while (first < this.size && counts[first] === 0) first++;
+    while (last >= first && counts[last] === 0) last--;
+    for (let i = first; i <= last; i++) rows.push({ label: this.label(i), count: counts[i] });
+    if (outliersHigh > 0) rows.push({ label: this.label(this.size), count: outliersHigh });
+    return rows;
+  }
+
+  /**
    * An 80-column ASCII bar chart: one `range | bars count` row per bucket
    * from the first to the last non-empty one, a row for each kind of outlier
    * when there are any, then a `Total` row with `total`. Bars are scaled to
    * the largest row; no line is longer than 80 characters.
    */
   chart(counts: ArrayLike<number>, outliersLow: number, outliersHigh: number, total: number): string {
-    const rows: [string, number][] = [];
-    if (outliersLow > 0) rows.push([this.label(-1), outliersLow]);
-    let first = 0, last = this.size - 1;
-    while (first < this.size && counts[first] === 0) first++;
-    while (last >= first && counts[last] === 0) last--;
-    for (let i = first; i <= last; i++) rows.push([this.label(i), counts[i]]);
-    if (outliersHigh > 0) rows.push([this.label(this.size), outliersHigh]);
-    rows.push(["Total", total]);
-
+    const rows = [...this.rows(counts, outliersLow, outliersHigh), { label: "Total", count: total }];
     let labelWidth = 0, countWidth = 0, peak = 0;
-    for (const [label, count] of rows) {
+    for (const { label, count } of rows) {
       labelWidth = Math.max(labelWidth, label.length);
       countWidth = Math.max(countWidth, String(count).length);
     }
-    for (let r = 0; r < rows.length - 1; r++) peak = Math.max(peak, rows[r][1]);
+    for (let r = 0; r < rows.length - 1; r++) peak = Math.max(peak, rows[r].count);
     const barWidth = Math.max(1, CHART_WIDTH - labelWidth - countWidth - 4);
-    return rows.map(([label, count], r) => {
+    return rows.map(({ label, count }, r) => {
       const n = r === rows.length - 1 || count === 0 ? 0 : Math.max(1, Math.round((count / peak) * barWidth));
       const line = `${label.padStart(labelWidth)} | ${"#".repeat(n).padEnd(barWidth)} ${
         String(count).padStart(countWidth)

@@ -7,12 +7,12 @@
  */
 import { claimHeader } from "../file_header.ts";
 import { AggregateMismatchError, EvaporatedError, ForeignFileError } from "../errors.ts";
-import { counterWords, Raindrops } from "../raindrops.ts";
+import { addWithoutCarry, counterWords, Raindrops } from "../raindrops.ts";
 import { BucketLayout, type BucketOptions } from "./histogram.ts";
 import { maxHigh, maxKey, minHigh, minKey, sampleOfMaxKey, sampleOfMinKey } from "./extreme_keys.ts";
 import { exactMean, exactVariance } from "./moments.ts";
 import { AggregateView } from "./view.ts";
-import { type Carry, type RegionTotals, type WriterRegion, WriterRegions } from "./writer_regions.ts";
+import { type Carry, REGIONS, type RegionTotals, type WriterRegion, WriterRegions } from "./writer_regions.ts";
 
 /** Options for {@link SharedAggregate}. */
 export interface SharedAggregateOptions {
@@ -50,8 +50,6 @@ const BUCKETS = 14; // first bucket
 const FIRST_DATA = SUM;
 
 const MAGIC = 0xa662n;
-/** The mark of files whose MIN and MAX held the sample + 1 and SQ_MID counted 2^26. */
-const OLD_MAGIC = 0xa661n;
 const MASK48 = (1n << 48n) - 1n;
 const MAX64 = (1n << 64n) - 1n;
 const TWO_32 = 4294967296;
@@ -65,20 +63,6 @@ function bitsOf(x: number): bigint {
 function numberOf(bits: bigint): number {
   u64[0] = bits;
   return f64[0];
-}
-
-/**
- * Adds `delta` (0 to 2^32-1) to the counter whose low word is `words[w]`
- * when the low word does not carry; returns false, having added nothing,
- * when it would (the caller then takes the counter's 64-bit path).
- */
-function addWithoutCarry(words: Int32Array, w: number, delta: number): boolean {
-  for (;;) {
-    const low = words[w];
-    const sum = (low >>> 0) + delta;
-    if (sum > 0xffffffff) return false;
-    if (Atomics.compareExchange(words, w, low, sum | 0) === low) return true;
-  }
 }
 
 /** MAGIC in the top 16 bits, a 64-bit FNV-1a hash of the layout key folded to 48 bits below. */
@@ -114,7 +98,10 @@ function headerOf(layout: BucketLayout): bigint {
  * over with a new one). Reads while other processes add are not one atomic
  * snapshot (count may already include a sample whose sum is not yet in),
  * and a `reset()` or `zero: true` racing with `add()` may keep part of a
- * sample.
+ * sample. A writer killed in the middle of an `add()` (SIGKILL) may leave
+ * that one sample partly added (in the sum but not yet counted, or the
+ * reverse): at most one sample per killed writer. The count is always the
+ * outliers plus the buckets, whenever a writer stopped.
  *
  * @example
  * ```ts
@@ -127,6 +114,11 @@ function headerOf(layout: BucketLayout): bigint {
  * ```
  */
 export class SharedAggregate extends AggregateView {
+  /**
+   * Writers of one file that get a region of their own (plain stores);
+   * writers beyond them add with atomics.
+   */
+  static readonly WRITER_REGIONS: number = REGIONS;
   /** The bucket layout. */
   readonly layout: BucketLayout;
   #rd: Raindrops | null;
@@ -190,9 +182,6 @@ export class SharedAggregate extends AggregateView {
       return;
     }
     const where = rd.path;
-    if (found >> 48n === OLD_MAGIC) {
-      throw new AggregateMismatchError(`${where} holds an aggregate of an older format: open it with zero: true`);
-    }
     if (found >> 48n !== MAGIC) throw new ForeignFileError(where!, "is not a SharedAggregate file");
     const size = rd.get(SIZE);
     let theirs = "another bucket layout";
@@ -248,8 +237,8 @@ export class SharedAggregate extends AggregateView {
   #addAtomically(rd: Raindrops, sample: number, bucket: number): void {
     const words = this.#words, stride = this.#stride;
     const slot = bucket < 0 ? LOW : bucket >= this.#size ? HIGH : BUCKETS + bucket;
-    if (!addWithoutCarry(words, slot * stride, 1)) rd.incr(slot);
-    if (sample !== 0 && (sample > 0xffffffff || !addWithoutCarry(words, SUM * stride, sample))) rd.incr(SUM, sample);
+    if (addWithoutCarry(words, slot * stride, 1) < 0) rd.incr(slot);
+    if (sample !== 0 && (sample > 0xffffffff || addWithoutCarry(words, SUM * stride, sample) < 0)) rd.incr(SUM, sample);
     const sq = sample * sample;
     if (sq <= Number.MAX_SAFE_INTEGER) this.#addSquare(rd, sq);
     else this.#addBigSquare(rd, BigInt(sample) * BigInt(sample));
@@ -268,8 +257,8 @@ export class SharedAggregate extends AggregateView {
     const words = this.#words, stride = this.#stride;
     const lo = sq % TWO_32;
     const mid = (sq - lo) / TWO_32;
-    if (lo !== 0 && !addWithoutCarry(words, SQ_LO * stride, lo) && rd.incr(SQ_LO, lo) < lo) rd.incr(SQ_HI, 1);
-    if (mid !== 0 && !addWithoutCarry(words, SQ_MID * stride, mid) && rd.incr(SQ_MID, mid) < mid) {
+    if (lo !== 0 && addWithoutCarry(words, SQ_LO * stride, lo) < 0 && rd.incr(SQ_LO, lo) < lo) rd.incr(SQ_HI, 1);
+    if (mid !== 0 && addWithoutCarry(words, SQ_MID * stride, mid) < 0 && rd.incr(SQ_MID, mid) < mid) {
       rd.incr(SQ_HI, TWO_32);
     }
   }

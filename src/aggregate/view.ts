@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Bucket, BucketLayout } from "./histogram.ts";
+import type { Bucket, BucketLayout, HistogramRow } from "./histogram.ts";
 
 /** Plain-object summary of an aggregate, as returned by `toJSON()`. */
 export interface AggregateSummary {
@@ -86,6 +86,15 @@ export abstract class AggregateView {
   /** The buckets holding at least one sample, in order. */
   *nonEmptyBuckets(): IterableIterator<Bucket> {
     for (const b of this.buckets()) if (b.count > 0) yield b;
+  }
+
+  /**
+   * The rows {@link chart} draws (without its Total): a `{ label, count }`
+   * per bucket from the first to the last non-empty one, and per kind of
+   * outlier when there are any.
+   */
+  rows(): HistogramRow[] {
+    return this.layout.rows(this.bucketCounts(), this.outliersLow, this.outliersHigh);
   }
 
   /**

@@ -13,7 +13,9 @@ export const REGIONS = 32;
 
 // Fields of a region, in float64 words. Each holds an integer, exact as
 // long as it stays a safe integer: COUNT never passes 2^53 - 1, and SUM and
-// SQUARES carry into the file's atomic counters before they would.
+// SQUARES carry into the file's atomic counters before they would. COUNT
+// is the writer's own: readers count LOW + HIGH + the buckets, so that the
+// count and the buckets agree whenever a writer stopped.
 const CLAIM = 0; // the owner's token in the low 32 bits; 0 = free
 const EPOCH = 1; // the file's reset epoch the figures belong to
 const COUNT = 2;
@@ -73,13 +75,20 @@ export class WriterRegion {
     this.#carry = carry;
   }
 
-  /** Adds a non-negative safe integer that falls in `bucket` (-1 low, `size` high). */
+  /**
+   * Adds a non-negative safe integer that falls in `bucket` (-1 low, `size`
+   * high); false when the caller must add it elsewhere.
+   */
   add(sample: number, bucket: number, epoch: number): boolean {
     const f = this.#fields;
     if (this.#claimWord[0] !== this.#token) return false;
     if (f[EPOCH] !== epoch) this.#restart(epoch);
-    const n = f[COUNT];
-    if (n >= Number.MAX_SAFE_INTEGER) return false;
+    let n = f[COUNT];
+    // Also false for a NaN or a negative count that someone wrote into the file.
+    if (!(n >= 0 && n < Number.MAX_SAFE_INTEGER)) {
+      n = this.#recount();
+      if (!(n < Number.MAX_SAFE_INTEGER)) return false;
+    }
     const sum = f[SUM] + sample;
     if (sum > Number.MAX_SAFE_INTEGER) {
       this.#carry.sum(f[SUM]);
@@ -102,6 +111,18 @@ export class WriterRegion {
     return true;
   }
 
+  /**
+   * Sets a count that is not a whole number below 2^53 - 1 back to the
+   * outliers plus the buckets, which it always equals, and returns it; NaN,
+   * changing nothing, when those are not whole numbers either.
+   */
+  #recount(): number {
+    const n = regionCount(this.#fields, this.#size);
+    if (!Number.isSafeInteger(n) || n < 0) return NaN;
+    this.#fields[COUNT] = n;
+    return n;
+  }
+
   /** Clears figures of an earlier epoch, then marks the region as this epoch's. */
   #restart(epoch: number): void {
     this.#fields.fill(0, COUNT, BUCKETS + this.#size);
@@ -112,6 +133,13 @@ export class WriterRegion {
   release(): void {
     Atomics.compareExchange(this.#claimWord, 0, this.#token, 0);
   }
+}
+
+/** The samples a region holds: its outliers plus its buckets. */
+function regionCount(f: Float64Array, size: number): number {
+  let n = f[LOW] + f[HIGH];
+  for (let i = 0; i < size; i++) n += f[BUCKETS + i];
+  return n;
 }
 
 /**
@@ -167,7 +195,7 @@ export class WriterRegions {
   totals(epoch: number): RegionTotals {
     const t: RegionTotals = { count: 0, sum: 0n, squares: 0n, min: Infinity, max: -Infinity, low: 0, high: 0 };
     for (const f of this.#live(epoch)) {
-      t.count += f[COUNT];
+      t.count += regionCount(f, this.#size);
       t.sum += BigInt(f[SUM]);
       t.squares += BigInt(f[SQUARES]);
       t.min = Math.min(t.min, f[MIN]);
@@ -187,7 +215,7 @@ export class WriterRegions {
   *#live(epoch: number): IterableIterator<Float64Array> {
     for (let r = 0; r < REGIONS; r++) {
       const f = this.#fields.subarray(r * this.#stride, (r + 1) * this.#stride);
-      if (f[EPOCH] === epoch && f[COUNT] > 0) yield f;
+      if (f[EPOCH] === epoch && regionCount(f, this.#size) > 0) yield f;
     }
   }
 }

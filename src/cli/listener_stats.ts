@@ -21,12 +21,13 @@
  */
 import { writeSync } from "node:fs";
 import process from "node:process";
-import { runtime } from "../native/ffi.ts";
 import { VERSION } from "../version.ts";
+import { isoSeconds } from "../_iso_time.ts";
+import { commandLineArgs } from "./_args.ts";
 import { Aggregate } from "../aggregate/aggregate.ts";
 import { InetDiagSocket } from "../linux/diag_socket.ts";
 import { type ListenStats, tcpListenerStats, unixListenerStats } from "../linux/listen_stats.ts";
-import { parseListener } from "../linux/listeners.ts";
+import { nothingListens, parseListener } from "../linux/listeners.ts";
 
 /** The command's name, as installed by the package. */
 const NAME = "raindrops-listener-stats";
@@ -44,10 +45,13 @@ Options:
   -n, --count N           stop after N samples (default 1 without -d)
   -u, --unix              with no addresses, add every unix listener
   -j, --json              one JSON object per row (timestamp, address,
-                          active, queued, total, backlog), no header
+                          listening, active, queued, total, backlog), no header
   -V, --version           print the version
   -h, --help              show this help
   --                      what follows is an address or path, even "-x"
+
+An address no listening socket takes connections for (nothing bound to it,
+to its wildcard or to [::]) ends its row with "(nothing listens)".
 
 Signals while repeating: SIGUSR2 prints running aggregates (samples, mean
 and max of active and queued per address) to stderr; SIGHUP resets them.
@@ -174,23 +178,46 @@ function byAddress([a]: [string, unknown], [b]: [string, unknown]): number {
   return fa - fb || (ha < hb ? -1 : ha > hb ? 1 : 0) || pa - pb;
 }
 
-/** `2025-01-02T03:04:05Z`: UTC, whole seconds, one column. */
-export function timestamp(d = new Date()): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
 const HEADER = ["timestamp", "address", "active", "queued"] as const;
 
-/** Formats rows under the header's columns; `width` is the address column's width. */
-export function formatRows(time: string, rows: [string, ListenStats][], width: number): string {
+/** The mark after a row's figures when no listening socket takes connections for its address. */
+export const UNLISTENED_MARK = "  (nothing listens)";
+
+/** The asked names among `rows` that no listening socket takes connections for (a typo'd port). */
+export function unlistened(rows: [string, ListenStats][], sock: InetDiagSocket): Set<string> {
+  return new Set(rows.filter(([name, s]) => nothingListens(name, s, sock)).map(([name]) => name));
+}
+
+/**
+ * Formats rows under the header's columns; `width` is the address column's
+ * width. A row in `quiet` ends with {@link UNLISTENED_MARK}, after its
+ * columns, so the four columns stay what a script reads.
+ */
+export function formatRows(
+  time: string,
+  rows: [string, ListenStats][],
+  width: number,
+  quiet: ReadonlySet<string> = new Set(),
+): string {
   return rows.map(([addr, s]) =>
-    `${time.padEnd(20)} ${addr.padEnd(width)} ${String(s.active).padStart(10)} ${String(s.queued).padStart(10)}\n`
+    `${time.padEnd(20)} ${addr.padEnd(width)} ${String(s.active).padStart(10)} ${String(s.queued).padStart(10)}${
+      quiet.has(addr) ? UNLISTENED_MARK : ""
+    }\n`
   ).join("");
 }
 
-/** Rows as JSON lines: `{"timestamp", "address", "active", "queued", "total", "backlog"}`. */
-export function formatJsonRows(time: string, rows: [string, ListenStats][]): string {
-  return rows.map(([address, s]) => `${JSON.stringify({ timestamp: time, address, ...s.toJSON() })}\n`).join("");
+/**
+ * Rows as JSON lines: `{"timestamp", "address", "listening", "active",
+ * "queued", "total", "backlog"}`; `listening` is false for a row in `quiet`.
+ */
+export function formatJsonRows(
+  time: string,
+  rows: [string, ListenStats][],
+  quiet: ReadonlySet<string> = new Set(),
+): string {
+  return rows.map(([address, s]) =>
+    `${JSON.stringify({ timestamp: time, address, listening: !quiet.has(address), ...s.toJSON() })}\n`
+  ).join("");
 }
 
 /** The header line for an address column `width` wide. */
@@ -298,19 +325,20 @@ export async function main(argv: readonly string[]): Promise<number> {
         wake = undefined;
         if (interrupted) break;
       }
-      const time = timestamp();
+      const time = isoSeconds(Date.now());
       const all = sample(o, sock);
       running.add(all);
       const rows = all.filter(([, s]) => s.queued >= o.threshold);
+      const quiet = unlistened(rows, sock);
       if (o.json) {
-        if (rows.length) write(1, formatJsonRows(time, rows));
+        if (rows.length) write(1, formatJsonRows(time, rows, quiet));
         continue;
       }
       if (n === 0) {
         width = Math.max(HEADER[1].length, ...all.map(([a]) => a.length));
         write(1, formatHeader(width));
       }
-      if (rows.length) write(1, formatRows(time, rows, width));
+      if (rows.length) write(1, formatRows(time, rows, width, quiet));
     }
     return interrupted ? 130 : 0;
   } catch (e) {
@@ -327,5 +355,5 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  process.exit(await main(runtime().args()));
+  process.exit(await main(commandLineArgs()));
 }

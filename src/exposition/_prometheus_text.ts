@@ -4,27 +4,45 @@
  *
  * @module
  */
-import { metricFamilies, type MetricFamily, type MetricSample, type PrometheusStyle } from "./metric_families.ts";
+import { type MetricFamily, metricFamilies, type MetricSample, type PrometheusStyle } from "./metric_families.ts";
+import { constantLabels, counterFamily, escapeLabel, renderRegistry } from "./registry_text.ts";
 import type { StatsSnapshot } from "./snapshot.ts";
 
-/** Escapes a label value (backslash, double quote, newline). */
-function labelValue(value: string): string {
-  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
-}
-
 function sampleLine(name: string, sample: MetricSample): string {
-  const pairs = Object.entries(sample.labels).map(([k, v]) => `${k}="${labelValue(v)}"`);
+  const pairs = Object.entries(sample.labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
   return `${name}${pairs.length ? `{${pairs.join(",")}}` : ""} ${sample.value}\n`;
 }
 
-/** Renders families; OpenMetrics names a counter family without `_total` and ends with `# EOF`. */
-function renderFamilies(families: readonly MetricFamily[], openMetrics: boolean): string {
+function familiesText(families: readonly MetricFamily[], openMetrics: boolean): string {
   let out = "";
   for (const f of families) {
-    const family = openMetrics && f.type === "counter" ? f.name.replace(/_total$/, "") : f.name;
+    const family = openMetrics && f.type === "counter" ? counterFamily(f.name) : f.name;
     out += `# HELP ${family} ${f.help}\n# TYPE ${family} ${f.type}\n`;
     for (const sample of f.samples) out += sampleLine(f.name, sample);
   }
+  return out;
+}
+
+/**
+ * Renders metric families as Prometheus text 0.0.4, or as OpenMetrics 1.0
+ * (a counter's family named without `_total`, ending with `# EOF`): for
+ * outputs that add families of their own, such as the exporter's.
+ *
+ * @example
+ * ```ts
+ * renderFamilies([{ name: "up_things", help: "Things up.", type: "gauge", samples: [{ labels: {}, value: 1 }] }], false);
+ * // "# HELP up_things Things up.\n# TYPE up_things gauge\nup_things 1\n"
+ * ```
+ */
+export function renderFamilies(families: readonly MetricFamily[], openMetrics: boolean): string {
+  const out = familiesText(families, openMetrics);
+  return openMetrics ? `${out}# EOF\n` : out;
+}
+
+/** The snapshot's families, then those of its metrics registry (with the style's constant labels). */
+function renderSnapshot(s: StatsSnapshot, style: PrometheusStyle | undefined, openMetrics: boolean): string {
+  let out = familiesText(metricFamilies(s, style), openMetrics);
+  if (s.metrics) out += renderRegistry(s.metrics, openMetrics, constantLabels(style?.labels ?? {}));
   return openMetrics ? `${out}# EOF\n` : out;
 }
 
@@ -39,7 +57,7 @@ function renderFamilies(families: readonly MetricFamily[], openMetrics: boolean)
  * ```
  */
 export function renderPrometheus(s: StatsSnapshot, style?: PrometheusStyle): string {
-  return renderFamilies(metricFamilies(s, style), false);
+  return renderSnapshot(s, style, false);
 }
 
 /**
@@ -52,5 +70,5 @@ export function renderPrometheus(s: StatsSnapshot, style?: PrometheusStyle): str
  * ```
  */
 export function renderOpenMetrics(s: StatsSnapshot, style?: PrometheusStyle): string {
-  return renderFamilies(metricFamilies(s, style), true);
+  return renderSnapshot(s, style, true);
 }

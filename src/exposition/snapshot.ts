@@ -6,6 +6,7 @@
  * @module
  */
 import type { ListenStatsSource } from "../linux/listeners.ts";
+import type { RegistryFamily } from "./registry_text.ts";
 
 /** Everything the stats endpoint reports. */
 export interface StatsSnapshot {
@@ -19,6 +20,8 @@ export interface StatsSnapshot {
   requests?: number;
   /** Each listener's figures by its address (`host:port`, `[v6]:port`, a unix path), in the order reported. */
   listeners: ReturnType<ListenStatsSource>;
+  /** The user's metrics (a registry's families, see `readFamilies`), after raindrops' own in the Prometheus formats. */
+  metrics?: readonly RegistryFamily[];
 }
 
 /**

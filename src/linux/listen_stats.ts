@@ -58,25 +58,30 @@ function asList(input: unknown, what: string): string[] | undefined {
 type Query = (fd: number, query: Uint8Array, out: Uint8Array, scratch: Uint8Array) => number;
 
 /**
+ * The answer buffer, this thread's, reused by every query: each answer is
+ * read out before the next query, and a fresh buffer per call would cost
+ * page faults and garbage in proportion to the number of listeners. It
+ * keeps the size the largest answer needed.
+ */
+let answerBuffer = new Uint8Array(4096);
+
+/**
  * Calls a native query, growing the answer buffer while the kernel has more
- * to say; returns the buffer and the number of records written.
+ * to say (a too-small buffer costs a whole dump); returns the buffer and the
+ * number of records written.
  */
 function askRecords(sock: DiagChannel, what: string, call: Query, query: Uint8Array, minBytes: number) {
-  // A too-small buffer costs a whole dump: an all-listeners query starts
-  // from the size the last one of its kind needed.
-  const last = query.length === 0 ? answerBytes.get(call) ?? 0 : 0;
-  for (let size = Math.max(minBytes, 4096, last);; size *= 4) {
-    const out = new Uint8Array(size);
-    const records = call(sock.fd, query, out, sock.scratch);
-    if (records === -Errno.ENOSPC && size < 1 << 28) continue;
+  if (answerBuffer.length < minBytes) answerBuffer = new Uint8Array(minBytes);
+  for (;;) {
+    const records = call(sock.fd, query, answerBuffer, sock.scratch);
+    if (records === -Errno.ENOSPC && answerBuffer.length < 1 << 28) {
+      answerBuffer = new Uint8Array(answerBuffer.length * 4);
+      continue;
+    }
     if (records < 0) throw diagError(what, records);
-    if (query.length === 0) answerBytes.set(call, size);
-    return { out, records };
+    return { out: answerBuffer, records };
   }
 }
-
-/** The answer buffer size the last all-listeners query of each kind needed. */
-const answerBytes = new Map<Query, number>();
 
 /** Every listener: no query. */
 function askAll(sock: DiagChannel, what: string, call: Query, minBytes: number) {
@@ -86,6 +91,68 @@ function askAll(sock: DiagChannel, what: string, call: Query, minBytes: number) 
 /** One LISTENER_FIGURES record per queried address or path. */
 function ask(sock: DiagChannel, what: string, call: Query, query: Uint8Array, count: number): Uint8Array {
   return askRecords(sock, what, call, query, count * LISTENER_FIGURES.size).out;
+}
+
+/**
+ * The last all-TCP-listeners answer (a copy of its first `records`
+ * records) with each record's key string and ListenStats. Listeners rarely
+ * change between two scrapes and both answers are sorted by address
+ * record, so walking them side by side finds each listener's record of
+ * last time: it gives its key (a string already hashed for the Map) and,
+ * when the figures are equal too, its ListenStats (immutable), so an
+ * unchanged listener costs no new objects, whatever came or went around it.
+ */
+const lastTcp = { bytes: new Uint8Array(0), records: 0, keys: [] as string[], stats: [] as ListenStats[] };
+
+/** The byte order of the address records of record `i` of `a` and record `j` of `b`. */
+function keyOrder(
+  a: Uint8Array,
+  aWords: Uint32Array,
+  i: number,
+  b: Uint8Array,
+  bWords: Uint32Array,
+  j: number,
+): number {
+  const { size, addr } = TCP_LISTENER;
+  const ai = i * size + addr, bj = j * size + addr;
+  let same = true;
+  for (let k = 0; k < ADDR_RECORD / 4 && same; k++) same = aWords[ai / 4 + k] === bWords[bj / 4 + k];
+  if (same) return 0;
+  for (let k = 0; k < ADDR_RECORD; k++) {
+    if (a[ai + k] !== b[bj + k]) return a[ai + k] - b[bj + k];
+  }
+  return 0;
+}
+
+function sameWords(a: Uint32Array, i: number, b: Uint32Array, j: number, n: number): boolean {
+  for (let k = 0; k < n; k++) if (a[i + k] !== b[j + k]) return false;
+  return true;
+}
+
+/** Every TCP listener in the answer of an all-listeners query (sorted records), keyed canonically. */
+function tcpListeners(answer: Uint8Array, records: number): Map<string, ListenStats> {
+  const { size, addr, active, queued, backlog } = TCP_LISTENER;
+  const step = size / 4;
+  // Records are 4-byte aligned at the start of the answer buffer.
+  const words = new Uint32Array(answer.buffer, answer.byteOffset, records * step);
+  const last = lastTcp, lastWords = new Uint32Array(last.bytes.buffer, 0, last.records * step);
+  const keys = new Array<string>(records), stats = new Array<ListenStats>(records);
+  const byKey = new Map<string, ListenStats>();
+  for (let r = 0, j = 0; r < records; r++) {
+    // Last time's records ordered before this one are gone.
+    let order = 1;
+    while (j < last.records && (order = keyOrder(last.bytes, lastWords, j, answer, words, r)) < 0) j++;
+    const found = j < last.records && order === 0;
+    keys[r] = found ? last.keys[j] : formatRecord(answer, r * size + addr);
+    stats[r] = found && sameWords(lastWords, j * step, words, r * step, step)
+      ? last.stats[j]
+      : new ListenStats(words[r * step + active / 4], words[r * step + queued / 4], words[r * step + backlog / 4], 1);
+    byKey.set(keys[r], stats[r]);
+  }
+  if (last.bytes.length < records * size) last.bytes = new Uint8Array(records * size);
+  last.bytes.set(answer.subarray(0, records * size));
+  Object.assign(last, { records, keys, stats });
+  return byKey;
 }
 
 function perQuery(answer: Uint8Array, keys: string[]): Map<string, ListenStats> {
@@ -109,7 +176,9 @@ const unixQuery: Query = (fd, q, out, s) =>
  * TCP listener statistics, IPv4 and IPv6. With addresses, the answer is
  * keyed by exactly the strings given (an IPv6 scope id is dropped from the
  * key), and an address nothing listens on gives zeros. With none, every TCP
- * listener on the machine, keyed canonically (`127.0.0.1:80`, `[::1]:80`).
+ * listener on the machine, keyed canonically (`127.0.0.1:80`, `[::1]:80`);
+ * a listener whose figures did not change since the last such answer keeps
+ * the same (immutable) ListenStats object.
  * A wildcard listener (`0.0.0.0:80`, `[::]:80`) counts connections made to
  * any local address on its port.
  *
@@ -126,16 +195,8 @@ export function tcpListenerStats(
   const list = asList(addresses, "addresses");
   if (list === undefined) {
     return withSocket(sock, (s) => {
-      const { size, addr, active, queued, backlog } = TCP_LISTENER;
-      const { out: answer, records } = askAll(s, "sock_diag TCP listeners", tcpQuery, 64 * size);
-      // Records are 4-byte aligned at the start of a fresh buffer.
-      const words = new Uint32Array(answer.buffer, answer.byteOffset, (records * size) / 4);
-      const stats = new Map<string, ListenStats>();
-      for (let o = 0; o < records * size; o += size) {
-        const u32 = (field: number) => words[(o + field) / 4];
-        stats.set(formatRecord(answer, o + addr), new ListenStats(u32(active), u32(queued), u32(backlog), 1));
-      }
-      return stats;
+      const { out: answer, records } = askAll(s, "sock_diag TCP listeners", tcpQuery, 64 * TCP_LISTENER.size);
+      return tcpListeners(answer, records);
     });
   }
   if (list.length > MAX_QUERY) {

@@ -10,7 +10,7 @@
 import { AddressError } from "../errors.ts";
 import { type InetAddress, parseAddress } from "./address.ts";
 import type { InetDiagSocket } from "./diag_socket.ts";
-import { type ListenStats, tcpListenerStats, unixListenerStats } from "./listen_stats.ts";
+import { type ListenStats, tcpListenerOf, tcpListenerStats, unixListenerStats } from "./listen_stats.ts";
 
 /** A listener name, parsed: the TCP address, unix path or abstract name it names. */
 export type ListenerAddress =
@@ -143,4 +143,28 @@ export function kernelListenerStats(
   if (tcp.length) { for (const [k, v] of tcpListenerStats(tcp, sock)) out.set(k, v); }
   if (unix.length) { for (const [k, v] of unixListenerStats(unix, sock)) out.set(k, v); }
   return out;
+}
+
+/**
+ * True when no listening socket takes connections for `name`, given its
+ * figures from {@link kernelListenerStats}: a unix path or abstract name
+ * with no listener; a TCP address with none bound to it, to its family's
+ * wildcard or to `[::]` (dual-stack). A typo'd port is such a name; an idle
+ * listener, or `127.0.0.1:8080` served by a `0.0.0.0:8080` listener, is
+ * not; nor is a name whose figures do not tell `listeners`. Asks the
+ * kernel again only for a TCP address with no listener of its own.
+ *
+ * @example
+ * ```ts
+ * const stats = kernelListenerStats(["127.0.0.1:8080"]);
+ * nothingListens("127.0.0.1:8080", stats.get("127.0.0.1:8080")!); // true when nothing serves port 8080 there
+ * ```
+ */
+export function nothingListens(
+  name: string,
+  figures: Partial<Pick<ListenStats, "listeners">>,
+  sock?: InetDiagSocket,
+): boolean {
+  if (figures.listeners !== 0) return false;
+  return parseListener(name).kind !== "tcp" || tcpListenerOf(name, sock) === undefined;
 }

@@ -5,26 +5,21 @@
  *
  * @module
  */
-import { Errno, NativeError } from "../errors.ts";
+import { NativeError } from "../errors.ts";
 import { native } from "../native/library.ts";
-import { ADDR_RECORD, decodeAddress, encodeAddress, formatAddress, type InetAddress, parseAddress } from "./address.ts";
-import { type DiagChannel, diagError, type InetDiagSocket, withSocket } from "./diag_socket.ts";
+import { ADDR_RECORD, encodeAddress, formatAddress, type InetAddress, parseAddress } from "./address.ts";
+import { type DiagChannel, type InetDiagSocket, withSocket } from "./diag_socket.ts";
+import { findConnection, lookupError, MAX_TCP_INFO } from "./find_connection.ts";
 import {
   fieldEnd,
-  type FieldSpec,
   readField,
   TCP_INFO_FIELDS,
   TCP_STATES,
   type TcpInfoField,
+  tcpInfoField,
 } from "./tcp_info_fields.ts";
 
 export { TCP_STATES };
-
-/** Field specs by name, so `get()` finds a field without scanning the table. */
-const FIELD_BY_NAME: ReadonlyMap<string, FieldSpec> = new Map(TCP_INFO_FIELDS.map((f) => [f[0], f]));
-
-/** Room for the largest tcp_info a kernel returns today, with margin. */
-const MAX_TCP_INFO = 512;
 
 /** Where the figures come from; a connection found by its remote end gets its `local` on the first read. */
 type Source = { fd: number } | { local?: InetAddress; remote: InetAddress; localPort?: number; sock?: InetDiagSocket };
@@ -35,82 +30,6 @@ export interface FromRemoteOptions {
   localPort?: number;
   /** A netlink socket of its own; by default the process's shared one. */
   sock?: InetDiagSocket;
-}
-
-/**
- * The last local end {@link TcpInfo.fromRemote} found, per remote family and
- * local port asked: the native side tries it first with an exact lookup (a
- * few µs) before a dump that walks the kernel's whole connection table
- * (hundreds of µs). A server's connections share few local ends, so it
- * usually hits; a miss costs only that lookup.
- */
-const localHints = new Map<string, Uint8Array>();
-const MAX_HINTS = 64;
-
-function lookupError(rc: number, what: string): NativeError {
-  return rc === -Errno.ENOENT
-    ? new NativeError("sock_diag TCP_INFO", Errno.ENOENT, what)
-    : diagError("sock_diag TCP_INFO", rc);
-}
-
-/** @internal What {@link searchByRemote} found. */
-export interface FoundConnection {
-  /** Bytes of tcp_info the kernel returned (copied into `out` as far as it reaches). */
-  length: number;
-  /** The connection's local end. */
-  local: InetAddress;
-  /** The socket's inode; 0 while it waits in an accept queue. */
-  inode: number;
-}
-
-/**
- * @internal The search behind {@link TcpInfo.fromRemote}: the connection
- * whose remote end is `remote` (on `localPort` when given). `hint`, a local
- * end to try first with an exact lookup, defaults to the last local end
- * found for this family and port. Throws a NativeError (ENOENT when no
- * connection matches).
- */
-export function searchByRemote(
-  s: DiagChannel,
-  remote: InetAddress,
-  localPort: number | undefined,
-  out: Uint8Array,
-  hint?: InetAddress,
-): FoundConnection {
-  const rec = new Uint8Array(2 * ADDR_RECORD + 4);
-  encodeAddress(remote, rec);
-  const found = rec.subarray(ADDR_RECORD, 2 * ADDR_RECORD);
-  const inode = rec.subarray(2 * ADDR_RECORD);
-  const key = `${remote.family}/${localPort ?? 0}`;
-  if (hint) encodeAddress(hint, found);
-  else {
-    const last = localHints.get(key);
-    if (last) found.set(last);
-  }
-  const rc = native().rd_tcp_info_by_remote(
-    s.fd,
-    rec.subarray(0, ADDR_RECORD),
-    localPort ?? 0,
-    found,
-    inode,
-    out,
-    out.length,
-    s.scratch,
-    s.scratch.length,
-  );
-  if (rc < 0) {
-    throw lookupError(
-      rc,
-      `no connection from ${formatAddress(remote)}${localPort ? ` on local port ${localPort}` : ""}`,
-    );
-  }
-  if (localHints.size >= MAX_HINTS && !localHints.has(key)) localHints.clear();
-  localHints.set(key, found.slice());
-  return {
-    length: rc,
-    local: decodeAddress(found),
-    inode: new DataView(inode.buffer, inode.byteOffset).getUint32(0, true),
-  };
 }
 
 /**
@@ -217,9 +136,10 @@ export class TcpInfo {
 
   /** The first read of {@link fromRemote}: finds the connection and keeps its local end. */
   #byRemote(s: DiagChannel, src: { remote: InetAddress; localPort?: number }, out: Uint8Array): number {
-    const found = searchByRemote(s, src.remote, src.localPort, out);
+    const found = findConnection(s, src.remote, { localPort: src.localPort });
     this.#source = { ...src, local: found.local };
-    return found.length;
+    out.set(found.info);
+    return found.info.length;
   }
 
   #byPair(s: DiagChannel, local: InetAddress, remote: InetAddress, out: Uint8Array): number {
@@ -247,10 +167,7 @@ export class TcpInfo {
 
   /** One field, or undefined when the kernel's struct is too short to hold it. */
   get(field: TcpInfoField): number | undefined {
-    const spec = FIELD_BY_NAME.get(field);
-    if (!spec) throw new RangeError(`unknown tcp_info field ${String(field)}`);
-    if (fieldEnd(spec) > this.#raw.length) return undefined;
-    return readField(new DataView(this.#raw.buffer), spec);
+    return tcpInfoField(this.#raw, field);
   }
 
   /** Every field the kernel returned, by name. */

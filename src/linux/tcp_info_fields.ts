@@ -49,6 +49,25 @@ export function readField(view: DataView, [, offset, width]: FieldSpec): number 
   }
 }
 
+/** Field specs by name. */
+const FIELD_BY_NAME: ReadonlyMap<string, FieldSpec> = new Map(TCP_INFO_FIELDS.map((f) => [f[0], f]));
+
+/**
+ * One field of the kernel's tcp_info bytes, or undefined when they are too
+ * short to hold it (an older kernel). RangeError for an unknown name.
+ *
+ * @example
+ * ```ts
+ * tcpInfoField(new Uint8Array(248), "last_data_recv"); // 0
+ * ```
+ */
+export function tcpInfoField(info: Uint8Array, field: TcpInfoField): number | undefined {
+  const spec = FIELD_BY_NAME.get(field);
+  if (!spec) throw new RangeError(`unknown tcp_info field ${String(field)}`);
+  if (fieldEnd(spec) > info.length) return undefined;
+  return readField(new DataView(info.buffer, info.byteOffset, info.byteLength), spec);
+}
+
 /** End offset of a field. */
 export function fieldEnd([, offset, width]: FieldSpec): number {
   return offset + (typeof width === "number" ? width : 1);

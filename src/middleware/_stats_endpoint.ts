@@ -9,6 +9,7 @@ import type { Counters } from "./counters.ts";
 import { chooseFormat, CONTENT_TYPES, FORMATS, render } from "./format.ts";
 import { listenStatsOf, type StatsSnapshot } from "../exposition/snapshot.ts";
 import type { MiddlewareSettings } from "./options.ts";
+import { readFamilies } from "../metrics/registry.ts";
 import type { RequestView } from "../server/request_view.ts";
 
 /** A plain-text answer with no body to count. */
@@ -50,6 +51,7 @@ export function statsEndpoint<C extends RequestView>(
       workers: totals.workers,
       requests: counters.finished?.(),
       listeners: snapshotListeners,
+      metrics: chosen === "text" ? undefined : readFamilies(),
     };
     const body = new TextEncoder().encode(render(chosen, snapshot, prometheus));
     return new Response(body, {

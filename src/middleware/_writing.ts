@@ -73,6 +73,8 @@ export class WritingTracker {
   /** False for `bodyTracking: "wrap"`: every body is re-streamed. */
   readonly #useServer: boolean;
   readonly #releaseOne = (): void => this.#counters.decr(WRITING);
+  /** The last `env` found to be a server that tells JS no response's end (Bun's Server, the same object each request). */
+  #unseen: unknown;
 
   constructor(counters: Counters, tracking: "auto" | "wrap") {
     this.#counters = counters;
@@ -88,6 +90,7 @@ export class WritingTracker {
     // Checked before counting, so a bad handler result never leaves `writing` raised.
     if (!(res instanceof ResponseClass)) throw new TypeError(`the handler returned ${typeof res}, not a Response`);
     if (this.#useServer && env) {
+      if (env === this.#unseen) return res; // asked once per server: its getters cost a native call
       if (completesAtHandOff(env, res)) return res; // `writing` would rise and fall in one turn
       const completion = completionOf(env);
       if (completion) {
@@ -95,7 +98,10 @@ export class WritingTracker {
         completion.then(this.#releaseOne, this.#releaseOne);
         return res;
       }
-      if (endsUnseen(env)) return res; // no end would ever release it: not counted (see the module doc)
+      if (endsUnseen(env)) {
+        this.#unseen = env;
+        return res; // no end would ever release it: not counted (see the module doc)
+      }
     }
     return this.#wrap(request, res);
   }

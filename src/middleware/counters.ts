@@ -6,6 +6,7 @@
  */
 import { defaultStatsPath } from "../stats_path.ts";
 import { WorkerStats } from "../worker_stats.ts";
+import { placeDefaultRegistry } from "../metrics/registry.ts";
 
 /**
  * Counters the middleware can use instead of a stats file: anything with
@@ -44,9 +45,16 @@ export interface CountersOptions {
 /** Opens or adapts the counters the options name; TypeError for anything else. */
 export function countersFrom(options: CountersOptions): Counters {
   const s = options.stats;
-  if (s instanceof WorkerStats) return s;
+  // The default registry (your own metrics) lives beside the stats file, so
+  // the stats endpoint shows both.
+  if (s instanceof WorkerStats) {
+    placeDefaultRegistry(s.path);
+    return s;
+  }
   if (s === undefined || typeof s === "string") {
-    return WorkerStats.open(s ?? defaultStatsPath(options.name), { workers: options.workerSlots });
+    const path = s ?? defaultStatsPath(options.name);
+    placeDefaultRegistry(path);
+    return WorkerStats.open(path, { workers: options.workerSlots });
   }
   if (typeof s === "object" && s !== null && typeof s.incr === "function" && typeof s.get === "function") {
     const names = ["calling", "writing"] as const;

@@ -8,6 +8,7 @@
 import type { PrometheusStyle } from "../exposition/metric_families.ts";
 import { renderOpenMetrics, renderPrometheus } from "../exposition/_prometheus_text.ts";
 import type { StatsSnapshot } from "../exposition/snapshot.ts";
+import { registryJson } from "../exposition/registry_text.ts";
 
 /** The output formats. */
 export type StatsFormat = "text" | "json" | "prometheus" | "openmetrics";
@@ -51,7 +52,9 @@ export function renderText(s: StatsSnapshot): string {
 export function renderJson(s: StatsSnapshot): string {
   const listeners: Record<string, { active: number; queued: number }> = {};
   for (const [address, l] of s.listeners) listeners[address] = { active: l.active, queued: l.queued };
-  return JSON.stringify({ calling: s.calling, writing: s.writing, workers: s.workers ?? null, listeners }) + "\n";
+  const metrics = s.metrics?.length ? { metrics: registryJson(s.metrics) } : {};
+  return JSON.stringify({ calling: s.calling, writing: s.writing, workers: s.workers ?? null, listeners, ...metrics }) +
+    "\n";
 }
 
 /** Renders a snapshot in a format (`style` applies to the Prometheus formats). */

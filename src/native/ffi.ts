@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
 import { NativeLibraryError } from "../errors.ts";
 
 /** A C type in the neutral symbol table. */
@@ -61,8 +60,6 @@ export interface Runtime {
   env(name: string): EnvRead;
   /** The command-line flag a refusal of `open` asks for (`--allow-ffi`), if it was one. */
   deniedFlag(error: unknown): string | undefined;
-  /** The command-line arguments after the script, exactly as given. */
-  args(): string[];
 }
 
 // deno-lint-ignore no-explicit-any
@@ -127,24 +124,7 @@ function bunRuntime(): Runtime {
     arrayBufferAt: (address, bytes) => ffi.toArrayBuffer(address, 0, bytes),
     env: (name) => ({ value: g.process?.env?.[name] }),
     deniedFlag: () => undefined,
-    args: () => withDoubleDash(g.process.argv.slice(2)),
   };
-}
-
-/**
- * Bun drops a `--` that directly follows the script from `process.argv`,
- * so `script -- -d` would read `-d` as an option; the kernel's copy of the
- * command line keeps it.
- */
-function withDoubleDash(args: string[]): string[] {
-  let cmdline: string[];
-  try {
-    cmdline = readFileSync("/proc/self/cmdline", "utf8").split("\0").slice(0, -1);
-  } catch {
-    return args;
-  }
-  const at = cmdline.length - args.length - 1;
-  return at > 0 && cmdline[at] === "--" ? ["--", ...args] : args;
 }
 
 /** The flag named by Deno's "run again with the --allow-… flag", for a refusal. */
@@ -173,7 +153,6 @@ function denoRuntime(): Runtime {
       }
     },
     deniedFlag: denoDeniedFlag,
-    args: () => [...Deno.args],
   };
 }
 
@@ -201,7 +180,6 @@ function nodeRuntime(version: string): Runtime {
     env: (name) => ({ value: g.process.env[name] }),
     // Under --permission, node:ffi refuses with ERR_ACCESS_DENIED until --allow-ffi.
     deniedFlag: (error) => (error as { code?: unknown })?.code === "ERR_ACCESS_DENIED" ? "--allow-ffi" : undefined,
-    args: () => g.process.argv.slice(2),
   };
 }
 

@@ -43,12 +43,34 @@ const REFUSALS: Partial<Record<number, string>> = {
   [Errno.ENODEV]: "is not a regular file",
   [Errno.EPERM]: "belongs to another user or is writable by group or others",
   [Errno.ESTALE]: "was deleted, replaced or truncated while mapped",
+  [Errno.EMLINK]: "has another name (a hard link), so writing counters into it could overwrite an unrelated " +
+    "file: remove this path and let raindrops create the file afresh",
 };
+
+/**
+ * The error for a file the kernel would not let us open (EACCES): another
+ * user's file is named with its owner, anything else (a file or directory
+ * of ours without the permission) stays the open's error.
+ */
+function accessError(path: Uint8Array): Error {
+  const ids = new Uint32Array(2);
+  const [owner, us] = native().rd_file_owner(path, ids) === 0 ? ids : [];
+  if (owner !== undefined && owner !== us) {
+    return new ForeignFileError(
+      pathText(path),
+      `belongs to uid ${owner}, and this process (uid ${us}) may not open it (EACCES): ` +
+        `use a path of your own (e.g. in privateDir()), or run as uid ${owner}, or have its owner remove it`,
+      Errno.EACCES,
+    );
+  }
+  return new NativeError("open", Errno.EACCES, `the counter file ${pathText(path)}: permission denied`);
+}
 
 /** The typed error for a failed map or grow of the file at `path`. */
 function mappingError(syscall: string, rc: number, path: Uint8Array): Error {
   const errno = -rc, reason = REFUSALS[errno];
   if (reason) return new ForeignFileError(pathText(path), reason, errno);
+  if (errno === Errno.EACCES) return accessError(path);
   if (errno === Errno.ENOMEM) {
     return new ExhaustedError(
       `cannot map ${pathText(path)}: out of memory or of mappings (raindrops uses at most half of ` +
@@ -84,8 +106,8 @@ export function growFile(old: Mapping, bytes: number, path: Uint8Array): Mapping
 }
 
 /** Unmaps a mapping. */
-export function unmap(address: number, bytes: number): void {
-  const rc = native().rd_unmap(address, bytes);
+export function unmap(address: number): void {
+  const rc = native().rd_unmap(address);
   if (rc < 0) throw new NativeError("munmap", -rc);
 }
 

@@ -18,9 +18,11 @@ export const symbols = {
   rd_page_size: { args: [], returns: "u32" },
   rd_slot_size: { args: [], returns: "u32" },
   rd_map: { args: ["buffer" /* path\0 */, "usize" /* bytes */, "u32" /* zero */, "buffer" /* out MAPPING record */], returns: "i32" },
-  rd_unmap: { args: ["usize" /* addr */, "usize" /* bytes */], returns: "i32" },
+  rd_unmap: { args: ["usize" /* addr */], returns: "i32" },
   rd_grow: { args: ["buffer" /* path\0 */, "usize" /* old bytes */, "usize" /* new bytes */, "buffer" /* in/out Mapping */], returns: "i32" },
+  rd_file_owner: { args: ["buffer" /* path\0 */, "buffer" /* out: owner uid, our euid (u32 each) */], returns: "i32" },
   rd_private_dir: { args: ["buffer" /* parent\0 */, "buffer" /* out path\0 */, "u32" /* out length */], returns: "i32" /* path length */ },
+  rd_private_temp_dir: { args: ["buffer" /* parent\0 */, "buffer" /* out path\0 */, "u32" /* out length */], returns: "i32" /* path length */ },
 
   // Thread identity (zig/src/thread.zig).
   rd_thread_id: { args: [], returns: "i32" /* gettid() */ },
@@ -53,6 +55,7 @@ export const symbols = {
   rd_tcp_info_fd_checked: { args: ["i32" /* socket fd */, "u32" /* its inode */, "buffer" /* out */, "u32"], returns: "i32" /* bytes */ },
   rd_socket_fds: { args: ["buffer" /* out: SOCKET_FD records */, "u32"], returns: "i32" /* sockets */ },
   rd_tcp_local_port: { args: ["i32" /* socket fd */, "u32" /* 1 listening, 0 connected */], returns: "i32" /* port */ },
+  rd_tcp_ends: { args: ["i32" /* socket fd */, "buffer" /* out: local, remote address records */], returns: "i32" /* 0 */ },
 
   // Connection arrivals at this process's listeners (zig/src/arrivals.zig).
   rd_arrivals_open: { args: ["buffer" /* listener fds, i32 each */, "u32" /* bytes */], returns: "i32" /* handle */ },

@@ -26,6 +26,7 @@ th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid var(-
 th { font-weight: 600; color: var(--muted); font-size: .85rem; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.addr { font-family: ui-monospace, monospace; word-break: break-all; }
+tr.unlistened td.addr::after { content: " (nothing listens)"; color: #b91c1c; font-family: system-ui, sans-serif; }
 td.active { color: var(--active); font-weight: 600; }
 td.queued { color: var(--queued); font-weight: 600; }
 td.calling { color: var(--calling); font-weight: 600; }
@@ -207,6 +208,7 @@ export const SCRIPT = `
       seen[name] = true;
       tr = rows[name];
       if (!tr) { tr = build(item); tbody.appendChild(tr); }
+      tr.classList.toggle("unlistened", item.listening === false);
       for (var k = 0; k < lines.length; k++) tr.querySelector("td." + lines[k]).textContent = String(item[lines[k]]);
       timeChart(tr.querySelector("svg.spark"), item.points);
     }

@@ -5,9 +5,11 @@
  *
  * @module
  */
+import { isoSeconds } from "../_iso_time.ts";
 import { CSS, SCRIPT } from "./_client.ts";
-import type { Kind, ListenerState } from "./_state.ts";
-import type { WorkersState } from "./_workers.ts";
+import type { Kind, WatchedListener } from "./_watched_listener.ts";
+import type { WatchedListeners } from "./_listeners.ts";
+import type { WatchedWorkers } from "./_workers.ts";
 
 /** Content-Security-Policy of every page: only inline code, data only from this server. */
 export const CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; " +
@@ -32,8 +34,9 @@ export function encodeAddr(addr: string): string {
   return encodeURIComponent(addr);
 }
 
-function isoSeconds(ms: number): string {
-  return ms ? new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z") : "-";
+/** A time on a page: ISO to the second, `-` for none (0). */
+function shownTime(ms: number): string {
+  return ms ? isoSeconds(ms) : "-";
 }
 
 function fmt(x: number | undefined): string {
@@ -76,7 +79,7 @@ function workerRow(tid: string, calling: number, writing: number): string {
 }
 
 /** The workers of the middleware's stats file: totals, then one row per worker. */
-function workersSection(w: WorkersState): string {
+function workersSection(w: WatchedWorkers): string {
   const rows = [workerRow("all", w.calling, w.writing)];
   for (const each of w.toJSON(0).perWorker) rows.push(workerRow(String(each.tid), each.calling, each.writing));
   return `<h2>Workers</h2>
@@ -105,16 +108,16 @@ export interface IndexExtras {
   omitted: number;
   maxListeners: number;
   /** The workers of a middleware stats file, when the Watcher reads one. */
-  workers?: WorkersState;
+  workers?: WatchedWorkers;
 }
 
 /** Links, figures and reset button of one listener, as the index shows it. */
-function indexRow(base: string, addr: string, st: ListenerState): string {
+function indexRow(base: string, addr: string, st: WatchedListener): string {
   const a = escapeHtml(base + "active/" + encodeAddr(addr));
   const q = escapeHtml(base + "queued/" + encodeAddr(addr));
   const t = escapeHtml(base + "tail/" + encodeAddr(addr));
   const r = escapeHtml(base + "reset/" + encodeAddr(addr));
-  return `<tr data-addr="${escapeHtml(addr)}">
+  return `<tr data-addr="${escapeHtml(addr)}"${st.listening ? "" : ' class="unlistened"'}>
 <td class="addr">${escapeHtml(addr)}</td>
 <td class="num active">${st.active.current}</td>
 <td class="num queued">${st.queued.current}</td>
@@ -128,18 +131,18 @@ function indexRow(base: string, addr: string, st: ListenerState): string {
 export function indexPage(
   base: string,
   delay: number,
-  listeners: Map<string, ListenerState>,
+  listeners: WatchedListeners,
   time: number,
   extras: IndexExtras,
 ): string {
   const { error, omitted, maxListeners, workers } = extras;
-  const rows = [...listeners].map(([addr, st]) => indexRow(base, addr, st)).join("\n");
+  const rows = [...listeners.entries()].map(([addr, st]) => indexRow(base, addr, st)).join("\n");
   return page(
     "raindrops watcher",
     { "data-page": "index", "data-base": base, "data-delay": String(delay) },
     `
 <h1>raindrops watcher</h1>
-<p id="status" class="status">polled every ${delay} s, last poll ${isoSeconds(time)}</p>
+<p id="status" class="status">polled every ${delay} s, last poll ${shownTime(time)}</p>
 ${error === undefined ? "" : `<p class="status stale">last poll failed: ${escapeHtml(error)}</p>\n`}${
       workers ? workersSection(workers) : ""
     }<p class="legend"><span class="active">active</span><span class="queued">queued</span></p>
@@ -172,7 +175,7 @@ const CARDS: [string, string][] = [
 ];
 
 /** A detail page: summary figures, live charts over time and of the histogram, the text chart. */
-export function detailPage(base: string, delay: number, kind: Kind, addr: string, st: ListenerState): string {
+export function detailPage(base: string, delay: number, kind: Kind, addr: string, st: WatchedListener): string {
   const t = st.get(kind);
   const agg = t.aggregate;
   const other: Kind = kind === "active" ? "queued" : "active";
@@ -186,9 +189,9 @@ export function detailPage(base: string, delay: number, kind: Kind, addr: string
     stddev: fmt(agg.stddev),
     outliersLow: String(agg.outliersLow),
     outliersHigh: String(agg.outliersHigh),
-    firstPeakAt: isoSeconds(t.firstPeakAt),
-    lastPeakAt: isoSeconds(t.lastPeakAt),
-    lastReset: isoSeconds(st.lastReset),
+    firstPeakAt: shownTime(t.firstPeakAt),
+    lastPeakAt: shownTime(t.lastPeakAt),
+    lastReset: shownTime(st.lastReset),
   };
   const cards = CARDS.map(([field, label]) =>
     `<div class="card"><div class="k">${label}</div><div class="v" data-field="${field}">${values[field]}</div></div>`

@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { statSync } from "node:fs";
+import { WorkerStats } from "../worker_stats.ts";
 import { PollRing } from "./_ring.ts";
 
 /** One live worker's counts, as the stats file holds them. */
@@ -25,7 +27,7 @@ interface FollowedWorker {
 }
 
 /** Totals and per-worker history of the workers sharing one stats file. */
-export class WorkersState {
+export class WatchedWorkers {
   /** The stats file read. */
   readonly path: string;
   calling = 0;
@@ -44,6 +46,17 @@ export class WorkersState {
     this.path = path;
     this.#size = history;
     this.#totals = new PollRing(history, 3);
+  }
+
+  /** Reads the stats file now; a failure is kept in {@link error} (shown with the workers), never thrown. */
+  read(now: number): void {
+    try {
+      if (!statSync(this.path).isFile()) throw new TypeError(`${this.path} is not a regular file`);
+      this.record(WorkerStats.perWorker(this.path), now);
+    } catch (e) {
+      const code = (e as { code?: unknown } | null)?.code;
+      this.error = code === "ENOENT" ? "no stats file yet" : e instanceof Error ? e.message : String(e);
+    }
   }
 
   /** Records one read of the file: every live worker's counts. */

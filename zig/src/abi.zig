@@ -86,9 +86,8 @@ pub export fn rd_map(path: ?[*:0]const u8, size: usize, zero: u32, out: ?*record
     return status(shm.map(p, size, zero != 0, out orelse return errno(error.INVAL)));
 }
 
-/// `size` is unused: the mapping table knows each mapping's length.
-pub export fn rd_unmap(addr: usize, size: usize) i32 {
-    _ = size;
+/// The mapping table knows each mapping's length.
+pub export fn rd_unmap(addr: usize) i32 {
     if (addr == 0) return errno(error.INVAL);
     return status(shm.unmap(addr));
 }
@@ -98,10 +97,24 @@ pub export fn rd_grow(path: ?[*:0]const u8, old_size: usize, new_size: usize, m:
     return status(shm.grow(p, old_size, new_size, m orelse return errno(error.INVAL)));
 }
 
+/// Writes the owner of the file at `path` and this process's euid to `out`.
+pub export fn rd_file_owner(path: ?[*:0]const u8, out: ?*[2]u32) i32 {
+    const p = path orelse return errno(error.INVAL);
+    const o = out orelse return errno(error.INVAL);
+    o.* = shm.owners(p) catch |e| return errno(e);
+    return 0;
+}
+
 pub export fn rd_private_dir(parent: ?[*:0]const u8, out: ?[*]u8, out_len: u32) i32 {
     const p = parent orelse return errno(error.INVAL);
     const o = out orelse return errno(error.INVAL);
     return count(shm.privateDir(p, o[0..out_len]));
+}
+
+pub export fn rd_private_temp_dir(parent: ?[*:0]const u8, out: ?[*]u8, out_len: u32) i32 {
+    const p = parent orelse return errno(error.INVAL);
+    const o = out orelse return errno(error.INVAL);
+    return count(shm.privateTempDir(p, o[0..out_len]));
 }
 
 // Thread identity (thread.zig).
@@ -226,6 +239,17 @@ pub export fn rd_tcp_local_port(fd: i32, listening: u32) i32 {
     return port;
 }
 
+/// Both ends of `fd` as two address records (local, then remote: 40
+/// bytes at `out`) when it is a connected TCP socket; 0, or -ENOENT for
+/// another socket.
+pub export fn rd_tcp_ends(fd: i32, out: ?[*]u8) i32 {
+    const recs = (out orelse return errno(error.INVAL))[0 .. 2 * inet.addr_size];
+    const e = tcp_port.ends(fd) catch |err| return errno(err);
+    e.local.encode(recs[0..inet.addr_size]);
+    e.remote.encode(recs[inet.addr_size..][0..inet.addr_size]);
+    return 0;
+}
+
 // Connection arrivals (arrivals.zig).
 
 /// Watches the listeners whose descriptors are the `len / 4` i32 at
@@ -280,8 +304,10 @@ test "argument checks: null pointers, lengths, scratch, alignment" {
     const page = std.heap.pageSize();
     try testing.expectEqual(errno(error.INVAL), rd_map(null, page, 0, &m));
     try testing.expectEqual(errno(error.INVAL), rd_map("/tmp/x", page, 0, null));
-    try testing.expectEqual(errno(error.INVAL), rd_unmap(0, 4096));
+    try testing.expectEqual(errno(error.INVAL), rd_unmap(0));
     try testing.expectEqual(errno(error.INVAL), rd_private_dir("/tmp", null, 8));
+    try testing.expectEqual(errno(error.INVAL), rd_private_temp_dir("/tmp", null, 8));
+    try testing.expectEqual(errno(error.INVAL), rd_file_owner("/tmp", null));
     try testing.expectEqual(@as(f64, @floatFromInt(errno(error.INVAL))), rd_thread_start(-1));
 
     var scratch: [netlink.min_scratch]u8 = undefined;
@@ -306,6 +332,7 @@ test "argument checks: null pointers, lengths, scratch, alignment" {
     try testing.expectEqual(errno(error.INVAL), rd_tcp_info_by_remote(fd, &q, 70000, &out, null, &out, out.len, &scratch, scratch.len));
     try testing.expectEqual(errno(error.INVAL), rd_socket_fds(null, 8));
     try testing.expectEqual(errno(error.INVAL), rd_tcp_local_port(0, 2));
+    try testing.expectEqual(errno(error.INVAL), rd_tcp_ends(0, null));
     var fds = [_]i32{ 0, 0 };
     try testing.expectEqual(errno(error.INVAL), rd_arrivals_open(@ptrCast(&fds), 6));
     try testing.expectEqual(errno(error.INVAL), rd_arrivals_open(@as([*]u8, @ptrCast(&fds)) + 1, 4));

@@ -18,10 +18,16 @@
 //! The completion is posted when the thread that opened the watch next
 //! leaves the kernel, which it must do to accept the connection: open a
 //! watch on the thread that runs the server. Watches are kept in a small
-//! table and named by their index.
+//! table and named by their index, each with the thread that opened it: a
+//! watch whose thread has ended (a terminated Worker, which runs no
+//! finalizer) is closed by the next open, and the library stays loaded
+//! once a watch was opened, so that the table is never forgotten with
+//! descriptors in it.
 const std = @import("std");
 const linux = std.os.linux;
 const sys = @import("sys.zig");
+const thread = @import("thread.zig");
+const mappings = @import("mappings.zig");
 
 const Error = sys.Error;
 
@@ -35,6 +41,20 @@ const cq_entries = 64;
 const Watch = struct {
     ring: linux.IoUring,
     epoll: i32,
+    /// The thread that opened the watch, and when it started (ids are reused).
+    owner: i32,
+    owner_start: u64,
+
+    fn deinit(self: *Watch) void {
+        self.ring.deinit(); // cancels the poll
+        _ = linux.close(self.epoll);
+    }
+
+    /// Whether the thread that opened the watch has ended.
+    fn orphaned(self: *const Watch) bool {
+        const start = thread.startTime(self.owner) catch |e| return e == error.NOENT or e == error.SRCH;
+        return start != self.owner_start;
+    }
 };
 
 var lock: std.Thread.Mutex = .{};
@@ -44,11 +64,16 @@ var watches: [max_watches]?Watch = @splat(null);
 /// arrivals; returns the watch's handle. error.INVAL when there are none,
 /// more than max_listeners, or one is not a descriptor epoll can watch;
 /// error.MFILE when max_watches are open; the kernel's error when io_uring
-/// is unavailable (ENOSYS, EPERM).
+/// is unavailable (ENOSYS, EPERM). Closes the watches of threads that
+/// have ended first.
 pub fn open(listeners: []const i32) Error!i32 {
     if (listeners.len == 0 or listeners.len > max_listeners) return error.INVAL;
+    const owner = thread.id();
+    const owner_start = try thread.startTime(owner);
+    mappings.pin();
     lock.lock();
     defer lock.unlock();
+    reclaim();
     const slot = for (&watches, 0..) |*w, i| {
         if (w.* == null) break i;
     } else return error.MFILE;
@@ -64,8 +89,25 @@ pub fn open(listeners: []const i32) Error!i32 {
     var ring = try ringOf();
     errdefer ring.deinit();
     try arm(&ring, epoll);
-    watches[slot] = .{ .ring = ring, .epoll = epoll };
+    watches[slot] = .{ .ring = ring, .epoll = epoll, .owner = owner, .owner_start = owner_start };
     return @intCast(slot);
+}
+
+/// Closes the watches whose thread has ended (under `lock`).
+fn reclaim() void {
+    for (&watches) |*slot| if (slot.*) |*w| if (w.orphaned()) {
+        w.deinit();
+        slot.* = null;
+    };
+}
+
+/// Watches open now, for tests.
+pub fn count() usize {
+    lock.lock();
+    defer lock.unlock();
+    var n: usize = 0;
+    for (watches) |w| n += @intFromBool(w != null);
+    return n;
 }
 
 /// Whether one or more connections arrived since the last call (or since
@@ -95,8 +137,7 @@ pub fn close(handle: i32) Error!void {
     lock.lock();
     defer lock.unlock();
     const w = try watchOf(handle);
-    w.ring.deinit(); // cancels the poll
-    _ = linux.close(w.epoll);
+    w.deinit();
     watches[@intCast(handle)] = null;
 }
 
@@ -161,6 +202,23 @@ test "a closed listener is released: its port can be bound again" {
     ts.close(l.fd);
     const again = try ts.tcpListen(.v4, ts.v4(127, 0, 0, 1), port, 4, false);
     ts.close(again.fd);
+}
+
+test "a watch whose thread has ended is closed by the next open" {
+    const l = try ts.tcpListen(.v4, ts.v4(127, 0, 0, 1), 0, 4, false);
+    defer ts.close(l.fd);
+    const before = count();
+    const t = try std.Thread.spawn(.{}, struct {
+        fn run(fd: i32) void {
+            _ = open(&.{fd}) catch unreachable; // never closed: its thread ends
+        }
+    }.run, .{l.fd});
+    t.join();
+    try testing.expectEqual(before + 1, count());
+    const w = try open(&.{l.fd});
+    try testing.expectEqual(before + 1, count());
+    try close(w);
+    try testing.expectEqual(before, count());
 }
 
 test "bad handles and listeners are refused" {

@@ -43,6 +43,19 @@ pub const ReqV2 = extern struct {
     id: SockId,
 };
 
+/// struct inet_diag_req, the request of netlink.TCPDIAG_GETSOCK: a dump of
+/// it covers IPv4 and IPv6 TCP sockets at once (the kernel ignores `family`
+/// and dumps AF_UNSPEC), walking each socket table once for both.
+pub const ReqV1 = extern struct {
+    family: u8 = 0,
+    src_len: u8 = 0,
+    dst_len: u8 = 0,
+    ext: u8,
+    id: SockId,
+    states: u32,
+    dbug: u32 = 0,
+};
+
 /// struct inet_diag_msg.
 pub const Msg = extern struct {
     family: u8,
@@ -85,6 +98,7 @@ pub const HostCond = extern struct {
 comptime {
     std.debug.assert(@sizeOf(SockId) == 48);
     std.debug.assert(@sizeOf(ReqV2) == 56);
+    std.debug.assert(@sizeOf(ReqV1) == 60);
     std.debug.assert(@sizeOf(Msg) == 72);
     std.debug.assert(@sizeOf(BcOp) == 4);
     std.debug.assert(@sizeOf(HostCond) == 8);
@@ -223,16 +237,22 @@ pub fn writeAnyOf(w: *netlink.Writer, terms: anytype) netlink.Writer.Error!void 
     }
 }
 
-/// Writes an inet_diag_req_v2 dump request for `family` and `states`, with
-/// a bytecode attribute when `terms` is non-null.
-pub fn writeDump(w: *netlink.Writer, family: u8, states: u32, terms: anytype) netlink.Writer.Error!void {
-    try w.value(ReqV2{
-        .family = family,
-        .protocol = IPPROTO_TCP,
-        .ext = 0,
-        .states = states,
-        .id = std.mem.zeroes(SockId),
-    });
+/// The request type for a dump of `family`, null for both (see ReqV1).
+pub fn dumpType(family: ?u8) u16 {
+    return if (family == null) netlink.TCPDIAG_GETSOCK else netlink.SOCK_DIAG_BY_FAMILY;
+}
+
+/// Writes a TCP dump request for `states` of `family` (inet_diag_req_v2),
+/// or of IPv4 and IPv6 together when `family` is null (inet_diag_req, sent
+/// as `dumpType(null)`), with a bytecode attribute when `terms` is
+/// non-null. No extensions are asked for: the fixed record carries the
+/// queue lengths and the inode.
+pub fn writeDump(w: *netlink.Writer, family: ?u8, states: u32, terms: anytype) netlink.Writer.Error!void {
+    if (family) |f| {
+        try w.value(ReqV2{ .family = f, .protocol = IPPROTO_TCP, .ext = 0, .states = states, .id = std.mem.zeroes(SockId) });
+    } else {
+        try w.value(ReqV1{ .ext = 0, .states = states, .id = std.mem.zeroes(SockId) });
+    }
     if (terms) |t| {
         const at = try w.beginAttr(INET_DIAG_REQ_BYTECODE);
         try writeAnyOf(w, t);

@@ -70,6 +70,14 @@ fn pinLibrary() void {
     _ = open(info.fname, .{ .NOW = true, .NOLOAD = true, .NODELETE = true });
 }
 
+/// Keeps this library loaded for the rest of the process (for tables of
+/// other modules that must outlive the Worker that filled them).
+pub fn pin() void {
+    lock.lock();
+    defer lock.unlock();
+    pinLibrary();
+}
+
 /// The address of the first `bytes` of the open file `fd` (inode `dev`,
 /// `ino`) mapped shared, adding a holder to an existing mapping of the same
 /// length or making one. error.NOMEM when the budget is used up.

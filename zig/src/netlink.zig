@@ -33,10 +33,14 @@ pub const F_MULTI: u16 = linux.NLM_F_MULTI;
 pub const F_DUMP_INTR: u16 = linux.NLM_F_DUMP_INTR;
 pub const F_DUMP: u16 = linux.NLM_F_DUMP;
 
-/// NETLINK_SOCK_DIAG protocol number and its one request type (which
-/// std.os.linux does not name).
+/// NETLINK_SOCK_DIAG protocol number and its request types (which
+/// std.os.linux does not name): SOCK_DIAG_BY_FAMILY asks one address family;
+/// TCPDIAG_GETSOCK, the older inet_diag request the kernel still serves,
+/// asks IPv4 and IPv6 TCP sockets at once (AF_UNSPEC), so each table is
+/// walked once for both.
 pub const NETLINK_SOCK_DIAG: u32 = linux.NETLINK.SOCK_DIAG;
 pub const SOCK_DIAG_BY_FAMILY: u16 = 20;
+pub const TCPDIAG_GETSOCK: u16 = 18;
 
 /// Smallest scratch buffer the exports accept. The kernel sizes each dump
 /// datagram at no more than 32 KiB, so a buffer this large never truncates.
@@ -208,12 +212,12 @@ pub const Writer = struct {
     }
 };
 
-/// Writes the nlmsghdr in front of a request whose payload is already in
-/// `buf[16..len]`.
-pub fn frame(buf: []u8, len: usize, flags: u16, seq: u32) void {
+/// Writes the nlmsghdr in front of a request of type `msg_type` whose
+/// payload is already in `buf[16..len]`.
+pub fn frame(buf: []u8, len: usize, msg_type: u16, flags: u16, seq: u32) void {
     const h: Header = .{
         .len = @intCast(len),
-        .type = SOCK_DIAG_BY_FAMILY,
+        .type = msg_type,
         .flags = F_REQUEST | flags,
         .seq = seq,
         .pid = 0,
@@ -279,7 +283,10 @@ pub const Mode = enum { dump, single };
 /// `scratch` first to build the request and then to receive. `ctx` provides
 ///   build(*Ctx, *Writer) Writer.Error!void  - the request after the header,
 ///   reset(*Ctx) void                        - forget a partial answer,
-///   accept(*Ctx, []const u8) sys.Error!void - one record; an error stops.
+///   accept(*Ctx, []const u8) sys.Error!void - one record; an error stops,
+/// and may provide
+///   messageType(*const Ctx) u16             - the request type (else
+///                                             SOCK_DIAG_BY_FAMILY).
 /// A dump the kernel flags with NLM_F_DUMP_INTR is read to its end and then
 /// asked again, at most `max_attempts` times, then error.INTR. After an
 /// early stop the rest of the dump is drained so the socket stays reusable
@@ -297,7 +304,7 @@ pub fn run(fd: i32, scratch: []u8, mode: Mode, ctx: anytype) sys.Error!void {
         var w: Writer = .{ .buf = scratch };
         w.bytes(&[_]u8{0} ** @sizeOf(Header)) catch return error.@"2BIG";
         ctx.build(&w) catch return error.@"2BIG";
-        frame(scratch, w.len, if (mode == .dump) F_DUMP else 0, seq);
+        frame(scratch, w.len, messageType(ctx), if (mode == .dump) F_DUMP else 0, seq);
         try send(fd, scratch[0..w.len]);
 
         switch (receive(fd, scratch, mode, seq, ctx)) {
@@ -307,6 +314,11 @@ pub fn run(fd: i32, scratch: []u8, mode: Mode, ctx: anytype) sys.Error!void {
         }
     }
     return error.INTR;
+}
+
+fn messageType(ctx: anytype) u16 {
+    const Ctx = @typeInfo(@TypeOf(ctx)).pointer.child;
+    return if (@hasDecl(Ctx, "messageType")) ctx.messageType() else SOCK_DIAG_BY_FAMILY;
 }
 
 const Outcome = union(enum) { ok, failed: sys.Error, interrupted };

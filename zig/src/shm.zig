@@ -70,11 +70,15 @@ fn openCounterFile(path: [*:0]const u8) sys.Error!i32 {
 
 /// Refuses a file that is not safely ours: anything but a regular file
 /// (ENODEV: it cannot hold counters), a file owned by another user, or one
-/// that group or others may write (EPERM: its contents are not ours alone).
+/// that group or others may write (EPERM: its contents are not ours alone),
+/// or one with another name besides this one (EMLINK: with
+/// fs.protected_hardlinks=0 another user can hard-link any file of ours,
+/// say a key, at the counter path, and we would write counters into it).
 fn checkOwnFile(st: *const linux.Stat) sys.Error!void {
     if (linux.S.ISDIR(st.mode)) return error.ISDIR;
     if (!linux.S.ISREG(st.mode)) return error.NODEV;
     if (st.uid != linux.geteuid() or (st.mode & 0o022) != 0) return error.PERM;
+    if (st.nlink != 1) return error.MLINK;
 }
 
 /// The status of the open file `fd`, checked to be a counter file of ours.
@@ -94,8 +98,8 @@ fn extend(fd: i32, st: *const linux.Stat, bytes: usize) sys.Error!void {
 /// Maps the first `bytes` (a positive multiple of the page size) of the
 /// file at `path`, shared, and fills `out`. The file is created (mode 0600)
 /// when missing. An existing file must be a regular file of ours that no
-/// one else may write, reached without a symlink (else ELOOP, EISDIR,
-/// ENODEV or EPERM, see checkOwnFile); only then is it extended to `bytes`
+/// one else may write, with no other name, reached without a symlink (else
+/// ELOOP, EISDIR, ENODEV, EPERM or EMLINK, see checkOwnFile); only then is it extended to `bytes`
 /// if shorter (never shortened: another process may have it mapped) and,
 /// when `zero` is non-zero, cleared. Threads opening the same file share one
 /// mapping (see mappings.zig); ENOMEM when this process holds its budget of
@@ -140,32 +144,143 @@ pub fn grow(path: [*:0]const u8, old_bytes: usize, new_bytes: usize, m: *Mapping
     m.addr = addr;
 }
 
-/// Creates (mode 0700) or checks this user's private directory
-/// `<parent>/raindrops-<euid>` for default shared files, and writes its
-/// NUL-terminated path to `out` (there even when refused, to name it).
-/// Another user may plant that name first, so it must be a directory
+/// The owner of the file at `path` (not following a symlink) and this
+/// process's effective uid, to explain a file the kernel would not let us
+/// open.
+pub fn owners(path: [*:0]const u8) sys.Error![2]u32 {
+    var st: linux.Stat = undefined;
+    _ = try sys.check(linux.fstatat(linux.AT.FDCWD, path, &st, linux.AT.SYMLINK_NOFOLLOW));
+    return .{ st.uid, linux.geteuid() };
+}
+
+const dir_flags: linux.O = .{ .ACCMODE = .RDONLY, .DIRECTORY = true, .NOFOLLOW = true, .CLOEXEC = true };
+
+/// Opens the directory `parent` after checking that no other user can swap
+/// entries in it: it must be ours or root's, and writable by group or
+/// others only when sticky, as /dev/shm and /tmp are (else EACCES).
+fn openParent(parent: [*:0]const u8) sys.Error!i32 {
+    const fd: i32 = @intCast(try sys.check(linux.open(parent, .{ .ACCMODE = .RDONLY, .DIRECTORY = true, .CLOEXEC = true }, 0)));
+    errdefer _ = linux.close(fd);
+    var st: linux.Stat = undefined;
+    _ = try sys.check(linux.fstat(fd, &st));
+    if (st.uid != linux.geteuid() and st.uid != 0) return error.ACCES;
+    if ((st.mode & 0o022) != 0 and (st.mode & linux.S.ISVTX) == 0) return error.ACCES;
+    return fd;
+}
+
+/// Opens `name` in the directory `parent_fd` and checks it is a directory
 /// itself, not a symlink to one (else ENOTDIR), owned by us and mode 0700
-/// (else EPERM). Returns the path's length.
-pub fn privateDir(parent: [*:0]const u8, out: []u8) sys.Error!usize {
-    const path = std.fmt.bufPrintZ(out, "{s}/raindrops-{d}", .{ std.mem.span(parent), linux.geteuid() }) catch
-        return error.NAMETOOLONG;
-    var created = true;
-    _ = sys.check(linux.mkdir(path, 0o700)) catch |e| {
-        if (e != error.EXIST) return e;
-        created = false;
-    };
-    const fd: i32 = @intCast(try sys.check(linux.open(path, .{ .ACCMODE = .RDONLY, .DIRECTORY = true, .NOFOLLOW = true, .CLOEXEC = true }, 0)));
-    defer _ = linux.close(fd);
+/// (else EPERM; a directory of another user we may not enter is EACCES).
+/// `created` says we just made it: our umask may have taken bits from it.
+fn openPrivate(parent_fd: i32, name: [*:0]const u8, created: bool) sys.Error!i32 {
+    const fd: i32 = @intCast(try sys.check(linux.openat(parent_fd, name, dir_flags, 0)));
+    errdefer _ = linux.close(fd);
     var st: linux.Stat = undefined;
     _ = try sys.check(linux.fstat(fd, &st));
     if (st.uid != linux.geteuid()) return error.PERM;
-    // Our umask may have taken bits from a directory we just made.
     if (created and (st.mode & 0o777) != 0o700) {
         _ = try sys.check(linux.fchmod(fd, 0o700));
         st.mode = (st.mode & ~@as(u32, 0o777)) | 0o700;
     }
     if ((st.mode & 0o777) != 0o700) return error.PERM;
+    return fd;
+}
+
+/// Creates (mode 0700) or checks this user's private directory
+/// `<parent>/raindrops-<euid>` for default shared files, and writes its
+/// NUL-terminated path to `out` (there even when refused, to name it).
+/// Another user may plant that name first, so it must be a directory
+/// itself, owned by us and mode 0700 (see openPrivate), in a parent no
+/// other user can swap it out of (see openParent). Returns the path's length.
+pub fn privateDir(parent: [*:0]const u8, out: []u8) sys.Error!usize {
+    const path = std.fmt.bufPrintZ(out, "{s}/raindrops-{d}", .{ std.mem.span(parent), linux.geteuid() }) catch
+        return error.NAMETOOLONG;
+    const name: [*:0]const u8 = path[std.mem.span(parent).len + 1 ..];
+    const parent_fd = try openParent(parent);
+    defer _ = linux.close(parent_fd);
+    var created = true;
+    _ = sys.check(linux.mkdirat(parent_fd, name, 0o700)) catch |e| {
+        if (e != error.EXIST) return e;
+        created = false;
+    };
+    _ = linux.close(try openPrivate(parent_fd, name, created));
     return path.len;
+}
+
+/// Letters of the random part of a private temporary directory's name.
+const random_len = 12;
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+
+/// Finds or creates this user's private temporary directory in `parent`,
+/// `<parent>/raindrops-<euid>.<12 random letters>` (mode 0700), for when
+/// another user holds `<parent>/raindrops-<euid>`: a name no one can guess
+/// in advance, so no one can plant it. Every process of this user finds
+/// the same one: an existing directory of that form that is ours and mode
+/// 0700 is used (the first by name), and a lock on `parent` (waited for at
+/// most a second, since anyone may hold it) keeps two processes starting
+/// together from making one each. Writes the NUL-terminated path to `out`
+/// and returns its length.
+pub fn privateTempDir(parent: [*:0]const u8, out: []u8) sys.Error!usize {
+    const prefix = std.fmt.bufPrint(out, "{s}/raindrops-{d}.", .{ std.mem.span(parent), linux.geteuid() }) catch
+        return error.NAMETOOLONG;
+    if (out.len < prefix.len + random_len + 1) return error.NAMETOOLONG;
+    const name_at = std.mem.span(parent).len + 1;
+    const parent_fd = try openParent(parent);
+    defer _ = linux.close(parent_fd); // also drops the lock
+    lockBriefly(parent_fd);
+    const name_prefix = out[name_at..prefix.len];
+    const random = out[prefix.len..][0..random_len];
+    out[prefix.len + random_len] = 0;
+    if (try findPrivateTemp(parent_fd, name_prefix, random)) return prefix.len + random_len;
+    const name: [*:0]const u8 = @ptrCast(out[name_at..].ptr);
+    for (0..8) |_| {
+        randomLetters(random);
+        _ = sys.check(linux.mkdirat(parent_fd, name, 0o700)) catch |e| {
+            if (e == error.EXIST) continue;
+            return e;
+        };
+        _ = linux.close(try openPrivate(parent_fd, name, true));
+        return prefix.len + random_len;
+    }
+    return error.EXIST;
+}
+
+/// Takes an exclusive lock on `fd`, trying for about a second: another
+/// user may hold it for ever, and then we go on without it.
+fn lockBriefly(fd: i32) void {
+    const pause: linux.timespec = .{ .sec = 0, .nsec = 10 * std.time.ns_per_ms };
+    for (0..100) |_| {
+        if (linux.E.init(linux.flock(fd, LOCK_EX | LOCK_NB)) != .AGAIN) return;
+        _ = linux.nanosleep(&pause, null);
+    }
+}
+
+/// Writes into `random` the random part of the first (by name) directory
+/// `<name_prefix><random part>` in `parent_fd` that is ours and mode 0700;
+/// false when there is none.
+fn findPrivateTemp(parent_fd: i32, name_prefix: []const u8, random: []u8) sys.Error!bool {
+    const dir: std.fs.Dir = .{ .fd = parent_fd };
+    var entries = dir.iterate();
+    var found = false;
+    var name_buf: [std.fs.max_name_bytes + 1]u8 = undefined;
+    while (entries.next() catch return error.IO) |entry| {
+        const rest = if (std.mem.startsWith(u8, entry.name, name_prefix)) entry.name[name_prefix.len..] else continue;
+        if (rest.len != random.len or (found and std.mem.order(u8, rest, random) != .lt)) continue;
+        const name = std.fmt.bufPrintZ(&name_buf, "{s}", .{entry.name}) catch continue;
+        const fd = openPrivate(parent_fd, name, false) catch continue;
+        _ = linux.close(fd);
+        @memcpy(random, rest);
+        found = true;
+    }
+    return found;
+}
+
+/// Fills `out` with random letters and digits.
+fn randomLetters(out: []u8) void {
+    const letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    std.crypto.random.bytes(out);
+    for (out) |*ch| ch.* = letters[ch.* % letters.len];
 }
 
 const testing = std.testing;
@@ -233,6 +348,13 @@ fn giveAway(path: [*:0]const u8) usize {
     _ = sys.check(rc) catch return rc;
     defer _ = linux.close(@intCast(rc));
     return linux.fchown(@intCast(rc), 65534, 65534);
+}
+
+test owners {
+    const found = try owners("/proc/self/stat");
+    try testing.expectEqual(linux.geteuid(), found[1]);
+    try testing.expectEqual(@as(u32, 0), (try owners("/"))[0]);
+    try testing.expectError(error.NOENT, owners("/nonexistent-raindrops"));
 }
 
 test "bad sizes and paths are errno, not crashes" {
@@ -322,6 +444,11 @@ test "hostile files are refused before they are extended or cleared" {
     try testing.expectEqual(@as(usize, 0), linux.mkdir(dir.path("dir"), 0o700));
     try testing.expectError(error.ISDIR, map(dir.path("dir"), page, false, &m));
 
+    try testing.expectEqual(@as(usize, 0), linux.link(victim, dir.path("hardlink")));
+    try testing.expectError(error.MLINK, map(dir.path("hardlink"), page, true, &m));
+    try testing.expectError(error.MLINK, map(victim, page, true, &m)); // either name
+    try testing.expectEqual(@as(i64, 10), fileSize(victim));
+
     if (linux.geteuid() == 0) { // only root can give a file away
         try makeFile(dir.path("theirs"), 0o600, 10);
         try testing.expectEqual(@as(usize, 0), giveAway(dir.path("theirs")));
@@ -382,5 +509,47 @@ test "the private directory is made mode 0700 and a planted one is refused" {
         try testing.expectEqual(@as(usize, 0), linux.mkdir(made, 0o700));
         try testing.expectEqual(@as(usize, 0), giveAway(made));
         try testing.expectError(error.PERM, privateDir(dir.dir, &out));
+    }
+}
+
+test "a private directory needs a parent no other user can swap it out of" {
+    var dir: Scratch = .{};
+    try dir.init("parent");
+    defer dir.deinit();
+    var out: [128]u8 = undefined;
+    _ = linux.chmod(dir.dir, 0o777);
+    try testing.expectError(error.ACCES, privateDir(dir.dir, &out));
+    try testing.expectError(error.ACCES, privateTempDir(dir.dir, &out));
+    _ = linux.chmod(dir.dir, 0o1777); // sticky, as /dev/shm and /tmp
+    _ = try privateDir(dir.dir, &out);
+}
+
+test "the private temporary directory is unguessable, made once and found again" {
+    var dir: Scratch = .{};
+    try dir.init("temp");
+    defer dir.deinit();
+    var out: [128]u8 = undefined;
+    var first_buf: [128]u8 = undefined;
+    const n = try privateTempDir(dir.dir, &out);
+    const first = try std.fmt.bufPrintZ(&first_buf, "{s}", .{out[0..n]});
+    var prefix_buf: [96]u8 = undefined;
+    const prefix = try std.fmt.bufPrint(&prefix_buf, "{s}/raindrops-{d}.", .{ dir.dir, linux.geteuid() });
+    try testing.expect(std.mem.startsWith(u8, first, prefix) and first.len == prefix.len + random_len);
+    var st: linux.Stat = undefined;
+    try testing.expectEqual(@as(usize, 0), linux.lstat(first, &st));
+    try testing.expectEqual(@as(u32, linux.S.IFDIR | 0o700), st.mode);
+    try testing.expectEqualStrings(first, out[0..try privateTempDir(dir.dir, &out)]);
+
+    // Later names that are not ours and 0700 are passed over; an earlier one of ours is chosen.
+    var name_buf: [128]u8 = undefined;
+    const loose = try std.fmt.bufPrintZ(&name_buf, "{s}000000000000", .{prefix});
+    try testing.expectEqual(@as(usize, 0), linux.mkdir(loose, 0o755));
+    _ = linux.chmod(loose, 0o755);
+    try testing.expectEqualStrings(first, out[0..try privateTempDir(dir.dir, &out)]);
+    _ = linux.chmod(loose, 0o700);
+    try testing.expectEqualStrings(loose, out[0..try privateTempDir(dir.dir, &out)]);
+    if (linux.geteuid() == 0) {
+        try testing.expectEqual(@as(usize, 0), giveAway(loose));
+        try testing.expectEqualStrings(first, out[0..try privateTempDir(dir.dir, &out)]);
     }
 }

@@ -17,7 +17,6 @@ pub fn socketInode(fd: i32) ?u64 {
     return st.ino;
 }
 
-
 /// Every socket descriptor of this process with its inode, written to `out`
 /// while they fit; returns how many sockets there are (more than fit: call
 /// again with room for all). Costs one fstat per open descriptor, so

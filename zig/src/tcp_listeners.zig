@@ -24,6 +24,11 @@ const stateBit = netlink.stateBit;
 /// this includes IPv4-mapped connections). `scratch` holds the request and
 /// the replies. Kernel errors come back as they are (PROTONOSUPPORT or
 /// NOENT when inet_diag / tcp_diag are missing).
+///
+/// One dump answers the whole query: LISTEN and ESTABLISHED sockets of both
+/// families (TCPDIAG_GETSOCK), filtered in the kernel to the queried ports
+/// and addresses, so each socket table is walked once. A kernel that
+/// refuses that request is asked per family and state instead.
 pub fn queried(fd: i32, query: []const u8, out: []ListenerFigures, scratch: []u8) sys.Error!void {
     const n = query.len / rec_size;
     std.debug.assert(query.len % rec_size == 0 and out.len >= n);
@@ -33,20 +38,47 @@ pub fn queried(fd: i32, query: []const u8, out: []ListenerFigures, scratch: []u8
         families[@intFromBool(a.family == inet.AF_INET6)] = true;
     }
     @memset(out[0..n], .{});
+    var both: QueryCtx = .{ .query = query, .out = out[0..n], .family = null, .states = listen_and_established };
+    netlink.run(fd, scratch, .dump, &both) catch |e| {
+        if (!refusedAnyFamily(e)) return e;
+        try queriedByFamily(fd, query, out[0..n], families, scratch);
+    };
+}
+
+/// `queried` asked per family present and per state, for a kernel that
+/// refuses TCPDIAG_GETSOCK.
+fn queriedByFamily(fd: i32, query: []const u8, out: []ListenerFigures, families: [2]bool, scratch: []u8) sys.Error!void {
     for ([2]u8{ inet.AF_INET, inet.AF_INET6 }, families) |family, present| {
         if (!present) continue;
         for ([2]u8{ inet.TCP_LISTEN, inet.TCP_ESTABLISHED }) |state| {
-            var ctx: QueryCtx = .{ .query = query, .out = out[0..n], .family = family, .state = state };
+            var ctx: QueryCtx = .{ .query = query, .out = out, .family = family, .states = stateBit(state) };
             try netlink.run(fd, scratch, .dump, &ctx);
         }
     }
 }
 
-/// Query records of one family as filter terms: exact for LISTEN, port-only
-/// for a wildcard when counting ESTABLISHED.
+const listen_and_established = stateBit(inet.TCP_LISTEN) | stateBit(inet.TCP_ESTABLISHED);
+
+/// The kernel's answers to a TCPDIAG_GETSOCK dump that it does not serve
+/// (the request type unknown, or its handler missing): the same question is
+/// then asked per family with SOCK_DIAG_BY_FAMILY, which also names a
+/// missing module properly.
+fn refusedAnyFamily(e: sys.Error) bool {
+    return e == error.INVAL or e == error.OPNOTSUPP or e == error.NOENT or e == error.PROTONOSUPPORT;
+}
+
+fn familyCovered(family: ?u8, of: u8) bool {
+    return family == null or family.? == of;
+}
+
+/// Query records as filter terms: those of `family` (every one when null),
+/// exact when only LISTEN sockets are asked for, port-only for a wildcard
+/// otherwise (accepted connections of a wildcard listener have concrete
+/// local addresses; a port-only term also brings the wildcard's LISTEN
+/// socket and any other on that port, which `QueryCtx.accept` tells apart).
 const QueryTerms = struct {
     query: []const u8,
-    family: u8,
+    family: ?u8,
     exact: bool,
     i: usize = 0,
 
@@ -54,48 +86,53 @@ const QueryTerms = struct {
         while (self.i < self.query.len / rec_size) {
             const a = Addr.decodeValid(self.query[self.i * rec_size ..][0..rec_size]);
             self.i += 1;
-            if (a.family != self.family) continue;
+            if (!familyCovered(self.family, a.family)) continue;
             return .{ .addr = a, .any_addr = !self.exact and a.isWildcard() };
         }
         return null;
     }
 };
 
+/// One dump for a query: `states` (LISTEN, ESTABLISHED or both) of
+/// `family`, or of both families when null.
 const QueryCtx = struct {
     query: []const u8,
     out: []ListenerFigures,
-    family: u8,
-    state: u8,
+    family: ?u8,
+    states: u32,
 
     fn queryAddr(self: *const QueryCtx, i: usize) Addr {
         return Addr.decodeValid(self.query[i * rec_size ..][0..rec_size]);
     }
 
+    pub fn messageType(self: *const QueryCtx) u16 {
+        return inet.dumpType(self.family);
+    }
+
     pub fn build(self: *QueryCtx, w: *netlink.Writer) netlink.Writer.Error!void {
-        const terms: QueryTerms = .{ .query = self.query, .family = self.family, .exact = self.state == inet.TCP_LISTEN };
-        try inet.writeDump(w, self.family, stateBit(self.state), @as(?QueryTerms, terms));
+        const terms: QueryTerms = .{ .query = self.query, .family = self.family, .exact = self.states == stateBit(inet.TCP_LISTEN) };
+        try inet.writeDump(w, self.family, self.states, @as(?QueryTerms, terms));
     }
 
     pub fn reset(self: *QueryCtx) void {
         for (self.out, 0..) |*r, i| {
-            if (self.queryAddr(i).family != self.family) continue;
-            if (self.state == inet.TCP_LISTEN) {
-                r.* = .{ .active = r.active };
-            } else {
-                r.active = 0;
-            }
+            if (!familyCovered(self.family, self.queryAddr(i).family)) continue;
+            if (self.states & stateBit(inet.TCP_LISTEN) != 0) r.* = .{ .active = r.active };
+            if (self.states & stateBit(inet.TCP_ESTABLISHED) != 0) r.active = 0;
         }
     }
 
     pub fn accept(self: *QueryCtx, payload: []const u8) sys.Error!void {
         const m = inet.parseMsg(payload) orelse return error.PROTO;
-        if (m.family != self.family or m.state != self.state) return;
+        if (!familyCovered(self.family, m.family)) return;
+        const listen = m.state == inet.TCP_LISTEN and self.states & stateBit(inet.TCP_LISTEN) != 0;
+        const established = m.state == inet.TCP_ESTABLISHED and self.states & stateBit(inet.TCP_ESTABLISHED) != 0;
+        if (!listen and !(established and m.inode != 0)) return;
         const local = Addr.local(&m);
-        if (self.state == inet.TCP_ESTABLISHED and m.inode == 0) return;
         for (self.out, 0..) |*r, i| {
             const a = self.queryAddr(i);
-            if (a.family != self.family or a.port != local.port) continue;
-            if (self.state == inet.TCP_LISTEN) {
+            if (a.family != m.family or a.port != local.port) continue;
+            if (listen) {
                 if (!std.mem.eql(u8, &a.bytes, &local.bytes)) continue;
                 r.queued +%= m.rqueue;
                 r.backlog +%= m.wqueue;
@@ -114,28 +151,54 @@ const QueryCtx = struct {
 /// one record per LISTEN socket, since they are merged after all have
 /// arrived (else error.NOSPC).
 ///
-/// LISTEN sockets of both families are collected, sorted by address and
-/// merged, then each accepted connection is attributed by binary search, so
-/// the cost grows as n log n in listeners and connections.
+/// Two dumps of both families at once (TCPDIAG_GETSOCK), so each socket
+/// table is walked once: LISTEN sockets, which are sorted by address and
+/// merged, then ESTABLISHED ones, each attributed by binary search, so the
+/// cost grows as n log n in listeners and connections. A kernel that
+/// refuses that request is asked per family instead.
 pub fn all(fd: i32, out: []TcpListener, scratch: []u8) sys.Error!usize {
+    var count: usize = 0;
+    var listeners: ListenAllCtx = .{ .out = out, .count = &count, .start = 0, .family = null };
+    netlink.run(fd, scratch, .dump, &listeners) catch |e| {
+        if (!refusedAnyFamily(e)) return e;
+        return allByFamily(fd, out, scratch);
+    };
+    const merged = mergeListeners(out[0..count]);
+    try countActive(fd, merged, null, scratch);
+    return merged.len;
+}
+
+/// `all` asked per family, for a kernel that refuses TCPDIAG_GETSOCK.
+fn allByFamily(fd: i32, out: []TcpListener, scratch: []u8) sys.Error!usize {
     var count: usize = 0;
     for ([2]u8{ inet.AF_INET, inet.AF_INET6 }) |family| {
         var ctx: ListenAllCtx = .{ .out = out, .count = &count, .start = count, .family = family };
         try netlink.run(fd, scratch, .dump, &ctx);
     }
     const merged = mergeListeners(out[0..count]);
-    for ([2]u8{ inet.AF_INET, inet.AF_INET6 }) |family| {
-        var ctx: ActiveAllCtx = .{ .records = familyRecords(merged, family), .family = family };
-        if (ctx.records.len == 0) continue;
-        try netlink.run(fd, scratch, .dump, &ctx);
-    }
+    for ([2]u8{ inet.AF_INET, inet.AF_INET6 }) |family| try countActive(fd, familyRecords(merged, family), family, scratch);
     return merged.len;
+}
+
+/// Sets `active` of sorted, merged records of `family` (both when null).
+fn countActive(fd: i32, rs: []TcpListener, family: ?u8, scratch: []u8) sys.Error!void {
+    if (rs.len == 0) return;
+    var ctx: ActiveAllCtx = .{ .records = rs, .family = family };
+    try netlink.run(fd, scratch, .dump, &ctx);
 }
 
 /// Orders records by their addr20 key: family, then port, then address, so
 /// one (family, port) forms a run that starts with its wildcard listener.
+/// Byte order, compared 8, 8 and 4 bytes at a time as big-endian words.
 fn keyOrder(key: *const [rec_size]u8, r: TcpListener) std.math.Order {
-    return std.mem.order(u8, key, &r.addr);
+    inline for (.{ .{ u64, 0 }, .{ u64, 8 }, .{ u32, 16 } }) |part| {
+        const T = part[0];
+        const at = part[1];
+        const a = std.mem.readInt(T, key[at..][0..@sizeOf(T)], .big);
+        const b = std.mem.readInt(T, r.addr[at..][0..@sizeOf(T)], .big);
+        if (a != b) return std.math.order(a, b);
+    }
+    return .eq;
 }
 
 fn keyLess(_: void, a: TcpListener, b: TcpListener) bool {
@@ -145,7 +208,7 @@ fn keyLess(_: void, a: TcpListener, b: TcpListener) bool {
 /// Sorts the records and merges those with the same address (REUSEPORT
 /// listeners): their queues and backlogs add up. Returns the merged prefix.
 fn mergeListeners(rs: []TcpListener) []TcpListener {
-    std.mem.sort(TcpListener, rs, {}, keyLess);
+    std.sort.pdq(TcpListener, rs, {}, keyLess);
     var kept: usize = 0;
     for (rs) |r| {
         if (kept > 0 and keyOrder(&r.addr, rs[kept - 1]) == .eq) {
@@ -187,13 +250,17 @@ fn recordAddr(r: *const TcpListener) Addr {
     return Addr.decodeValid(&r.addr);
 }
 
-/// Collects LISTEN sockets of one family, one record per socket (merged
-/// later by `mergeListeners`).
+/// Collects LISTEN sockets of one family (both when null), one record per
+/// socket (merged later by `mergeListeners`).
 const ListenAllCtx = struct {
     out: []TcpListener,
     count: *usize,
     start: usize,
-    family: u8,
+    family: ?u8,
+
+    pub fn messageType(self: *const ListenAllCtx) u16 {
+        return inet.dumpType(self.family);
+    }
 
     pub fn build(self: *ListenAllCtx, w: *netlink.Writer) netlink.Writer.Error!void {
         try inet.writeDump(w, self.family, stateBit(inet.TCP_LISTEN), @as(?QueryTerms, null));
@@ -205,7 +272,8 @@ const ListenAllCtx = struct {
 
     pub fn accept(self: *ListenAllCtx, payload: []const u8) sys.Error!void {
         const m = inet.parseMsg(payload) orelse return error.PROTO;
-        if (m.family != self.family or m.state != inet.TCP_LISTEN) return;
+        if (!familyCovered(self.family, m.family) or m.state != inet.TCP_LISTEN) return;
+        if (m.family != inet.AF_INET and m.family != inet.AF_INET6) return;
         if (self.count.* == self.out.len) return error.NOSPC;
         const r = &self.out[self.count.*];
         r.* = .{ .addr = undefined, .queued = m.rqueue, .backlog = m.wqueue };
@@ -220,10 +288,11 @@ const ListenAllCtx = struct {
 /// unfiltered and the binary search alone picks the connections.
 const max_filter_ports = 64;
 
-/// Counts accepted connections of one family against its sorted records.
+/// Counts accepted connections of one family (both when null) against the
+/// sorted records of that family.
 const ActiveAllCtx = struct {
     records: []TcpListener,
-    family: u8,
+    family: ?u8,
 
     /// One term per distinct port: the first record of each port's run.
     const PortTerms = struct {
@@ -249,6 +318,10 @@ const ActiveAllCtx = struct {
         return n;
     }
 
+    pub fn messageType(self: *const ActiveAllCtx) u16 {
+        return inet.dumpType(self.family);
+    }
+
     pub fn build(self: *ActiveAllCtx, w: *netlink.Writer) netlink.Writer.Error!void {
         const terms: PortTerms = .{ .records = self.records };
         const filter: ?PortTerms = if (self.ports() <= max_filter_ports) terms else null;
@@ -261,7 +334,7 @@ const ActiveAllCtx = struct {
 
     pub fn accept(self: *ActiveAllCtx, payload: []const u8) sys.Error!void {
         const m = inet.parseMsg(payload) orelse return error.PROTO;
-        if (m.family != self.family or m.state != inet.TCP_ESTABLISHED or m.inode == 0) return;
+        if (!familyCovered(self.family, m.family) or m.state != inet.TCP_ESTABLISHED or m.inode == 0) return;
         var key: [rec_size]u8 = undefined;
         var local = Addr.local(&m);
         local.encode(&key);
@@ -359,22 +432,32 @@ test "real IPv4 listener: queued, accepted, backlog, reuseport" {
         v4addr(ts.v4(127, 0, 0, 2), l1.port),
     });
     var out: [3]ListenerFigures = undefined;
-    try queried(fd, q, &out, &test_scratch);
-    try testing.expectEqual(ListenerFigures{ .active = 1, .queued = 3, .backlog = 24, .listeners = 2 }, out[0]);
-    try testing.expectEqual(ListenerFigures{ .active = 1, .queued = 0, .backlog = 0, .listeners = 0 }, out[1]);
-    try testing.expectEqual(ListenerFigures{ .active = 0, .queued = 0, .backlog = 0, .listeners = 0 }, out[2]);
-
-    // All listeners: the two REUSEPORT listeners appear as one record.
-    var every: [2048]TcpListener = undefined;
-    const n = try all(fd, &every, &test_scratch);
-    try testing.expect(n > 0);
-    var found: usize = 0;
-    for (every[0..n]) |*r| {
-        if (!recordAddr(r).eql(v4addr(lo, l1.port))) continue;
-        found += 1;
-        try testing.expectEqual(ListenerFigures{ .active = 1, .queued = 3, .backlog = 24, .listeners = 0 }, allStats(r));
+    // One dump of both families, and (as for a kernel that refuses it) one
+    // per family and state: the same figures.
+    for (0..2) |by_family| {
+        if (by_family == 1) {
+            @memset(&out, .{});
+            try queriedByFamily(fd, q, &out, .{ true, false }, &test_scratch);
+        } else try queried(fd, q, &out, &test_scratch);
+        try testing.expectEqual(ListenerFigures{ .active = 1, .queued = 3, .backlog = 24, .listeners = 2 }, out[0]);
+        try testing.expectEqual(ListenerFigures{ .active = 1, .queued = 0, .backlog = 0, .listeners = 0 }, out[1]);
+        try testing.expectEqual(ListenerFigures{ .active = 0, .queued = 0, .backlog = 0, .listeners = 0 }, out[2]);
     }
-    try testing.expectEqual(@as(usize, 1), found);
+
+    // All listeners: the two REUSEPORT listeners appear as one record,
+    // asked for both families at once or per family.
+    var every: [2048]TcpListener = undefined;
+    for ([2]*const fn (i32, []TcpListener, []u8) sys.Error!usize{ all, allByFamily }) |listAll| {
+        const n = try listAll(fd, &every, &test_scratch);
+        try testing.expect(n > 0);
+        var found: usize = 0;
+        for (every[0..n]) |*r| {
+            if (!recordAddr(r).eql(v4addr(lo, l1.port))) continue;
+            found += 1;
+            try testing.expectEqual(ListenerFigures{ .active = 1, .queued = 3, .backlog = 24, .listeners = 0 }, allStats(r));
+        }
+        try testing.expectEqual(@as(usize, 1), found);
+    }
     // Too small an answer buffer.
     try testing.expectError(error.NOSPC, all(fd, every[0..0], &test_scratch));
     // The socket is still usable after the aborted dump.
@@ -408,15 +491,17 @@ test "real IPv6 wildcard listener counts IPv4-mapped connections" {
     try testing.expectEqual(ListenerFigures{ .active = 1, .queued = 0, .backlog = 0, .listeners = 0 }, out[1]);
 
     var every: [2048]TcpListener = undefined;
-    const n = try all(fd, &every, &test_scratch);
-    try testing.expect(n > 0);
-    var found = false;
-    for (every[0..n]) |*r| {
-        if (!recordAddr(r).eql(v6addr(any6, l.port))) continue;
-        found = true;
-        try testing.expectEqual(ListenerFigures{ .active = 2, .queued = 1, .backlog = 32, .listeners = 0 }, allStats(r));
+    for ([2]*const fn (i32, []TcpListener, []u8) sys.Error!usize{ all, allByFamily }) |listAll| {
+        const n = try listAll(fd, &every, &test_scratch);
+        try testing.expect(n > 0);
+        var found = false;
+        for (every[0..n]) |*r| {
+            if (!recordAddr(r).eql(v6addr(any6, l.port))) continue;
+            found = true;
+            try testing.expectEqual(ListenerFigures{ .active = 2, .queued = 1, .backlog = 32, .listeners = 0 }, allStats(r));
+        }
+        try testing.expect(found);
     }
-    try testing.expect(found);
 }
 
 test "all-listener records attribute to exact address before wildcard" {
@@ -486,4 +571,121 @@ test "all listeners beyond the filter's port limit: each connection on its own l
         try testing.expectEqual(@as(u32, @intCast(i % 3)), allStats(r).active);
         try testing.expectEqual(@as(u32, 8), allStats(r).backlog);
     }
+}
+
+/// A fake sock_diag_msg record for the fake kernel: a socket of `family`
+/// in `state` on local 127.0.0.1 (or ::1) and `port`.
+fn fakeRecord(family: u8, state: u8, port: u16, inode: u32) inet.Msg {
+    var m = std.mem.zeroes(inet.Msg);
+    m.family = family;
+    m.state = state;
+    std.mem.writeInt(u16, &m.id.sport, port, .big);
+    if (family == inet.AF_INET) m.id.src[0..4].* = ts.v4(127, 0, 0, 1)[0..4].* else m.id.src = ts.v6_loopback;
+    m.rqueue = 2;
+    m.wqueue = 9;
+    m.inode = inode;
+    return m;
+}
+
+/// The request types the fake kernel's far end received, in order.
+fn requestTypes(k: netlink.FakeKernel, types: []u16) !usize {
+    var buf: [4096]u8 = undefined;
+    var n: usize = 0;
+    while (n < types.len) : (n += 1) {
+        const got = sys.check(std.os.linux.recvfrom(k.pair[1], &buf, buf.len, std.os.linux.MSG.DONTWAIT, null, null)) catch break;
+        if (got < @sizeOf(netlink.Header)) return error.TestUnexpectedResult;
+        types[n] = std.mem.bytesToValue(netlink.Header, buf[0..@sizeOf(netlink.Header)]).type;
+    }
+    return n;
+}
+
+test "record order is the byte order of addr20 keys" {
+    var prng = std.Random.DefaultPrng.init(0x0dd);
+    const rand = prng.random();
+    var a: TcpListener = .{ .addr = undefined };
+    var b: TcpListener = .{ .addr = undefined };
+    for (0..20000) |_| {
+        rand.bytes(&a.addr);
+        b.addr = a.addr;
+        // Mostly keys that share a prefix, so every word gets compared.
+        for (0..rand.uintAtMost(usize, 3)) |_| b.addr[rand.uintLessThan(usize, rec_size)] = rand.int(u8);
+        try testing.expectEqual(std.mem.order(u8, &a.addr, &b.addr), keyOrder(&a.addr, b));
+    }
+}
+
+test "a kernel that refuses TCPDIAG_GETSOCK is asked per family (FAKE kernel)" {
+    const k = try netlink.FakeKernel.init(std.os.linux.SOCK.SEQPACKET);
+    defer k.deinit();
+    var buf: [512]u8 = undefined;
+    var refused: [20]u8 = [_]u8{0} ** 20;
+    std.mem.writeInt(i32, refused[0..4], -@as(i32, sys.errnoOf(error.INVAL)), .little);
+    const done = [_]u8{0} ** 4;
+    const listen = fakeRecord(inet.AF_INET, inet.TCP_LISTEN, 8080, 5);
+    const accepted = fakeRecord(inet.AF_INET, inet.TCP_ESTABLISHED, 8080, 6);
+    const queued = fakeRecord(inet.AF_INET, inet.TCP_ESTABLISHED, 8080, 0);
+    const s = netlink.seq_counter;
+    // all(): the refused request, LISTEN v4, LISTEN v6, ESTABLISHED v4 (no
+    // IPv6 listener, so no IPv6 ESTABLISHED dump).
+    try k.reply(netlink.testFrame(&buf, &.{.{ .type = netlink.NLMSG_ERROR, .seq = s +% 1, .payload = &refused }}));
+    try k.reply(netlink.testFrame(&buf, &.{
+        .{ .type = netlink.SOCK_DIAG_BY_FAMILY, .seq = s +% 2, .payload = std.mem.asBytes(&listen) },
+        .{ .type = netlink.NLMSG_DONE, .seq = s +% 2, .payload = &done },
+    }));
+    try k.reply(netlink.testFrame(&buf, &.{.{ .type = netlink.NLMSG_DONE, .seq = s +% 3, .payload = &done }}));
+    try k.reply(netlink.testFrame(&buf, &.{
+        .{ .type = netlink.SOCK_DIAG_BY_FAMILY, .seq = s +% 4, .payload = std.mem.asBytes(&accepted) },
+        .{ .type = netlink.SOCK_DIAG_BY_FAMILY, .seq = s +% 4, .payload = std.mem.asBytes(&queued) },
+        .{ .type = netlink.NLMSG_DONE, .seq = s +% 4, .payload = &done },
+    }));
+    var every: [4]TcpListener = undefined;
+    try testing.expectEqual(@as(usize, 1), try all(k.pair[0], &every, &test_scratch));
+    try testing.expectEqual(ListenerFigures{ .active = 1, .queued = 2, .backlog = 9, .listeners = 0 }, allStats(&every[0]));
+    var types: [8]u16 = undefined;
+    const sent = try requestTypes(k, &types);
+    try testing.expectEqualSlices(u16, &.{ netlink.TCPDIAG_GETSOCK, 20, 20, 20 }, types[0..sent]);
+
+    // queried(): the refused request, then LISTEN and ESTABLISHED of IPv4.
+    const q0 = netlink.seq_counter;
+    try k.reply(netlink.testFrame(&buf, &.{.{ .type = netlink.NLMSG_ERROR, .seq = q0 +% 1, .payload = &refused }}));
+    try k.reply(netlink.testFrame(&buf, &.{
+        .{ .type = netlink.SOCK_DIAG_BY_FAMILY, .seq = q0 +% 2, .payload = std.mem.asBytes(&listen) },
+        .{ .type = netlink.NLMSG_DONE, .seq = q0 +% 2, .payload = &done },
+    }));
+    try k.reply(netlink.testFrame(&buf, &.{
+        .{ .type = netlink.SOCK_DIAG_BY_FAMILY, .seq = q0 +% 3, .payload = std.mem.asBytes(&accepted) },
+        .{ .type = netlink.NLMSG_DONE, .seq = q0 +% 3, .payload = &done },
+    }));
+    var qbuf: [20]u8 = undefined;
+    var out: [1]ListenerFigures = undefined;
+    try queried(k.pair[0], encodeQuery(&qbuf, &.{v4addr(ts.v4(127, 0, 0, 1), 8080)}), &out, &test_scratch);
+    try testing.expectEqual(ListenerFigures{ .active = 1, .queued = 2, .backlog = 9, .listeners = 1 }, out[0]);
+    try testing.expectEqualSlices(u16, &.{ netlink.TCPDIAG_GETSOCK, 20, 20 }, types[0..try requestTypes(k, &types)]);
+}
+
+test "one TCPDIAG_GETSOCK dump answers a query of both families (FAKE kernel)" {
+    const k = try netlink.FakeKernel.init(std.os.linux.SOCK.SEQPACKET);
+    defer k.deinit();
+    var buf: [1024]u8 = undefined;
+    const done = [_]u8{0} ** 4;
+    const s = netlink.seq_counter +% 1;
+    const l4 = fakeRecord(inet.AF_INET, inet.TCP_LISTEN, 80, 1);
+    const l6 = fakeRecord(inet.AF_INET6, inet.TCP_LISTEN, 80, 2);
+    const e6 = fakeRecord(inet.AF_INET6, inet.TCP_ESTABLISHED, 80, 3);
+    const other = fakeRecord(inet.AF_INET6, 7, 80, 4); // a state not asked for
+    try k.reply(netlink.testFrame(&buf, &.{
+        .{ .type = netlink.TCPDIAG_GETSOCK, .seq = s, .payload = std.mem.asBytes(&l4) },
+        .{ .type = netlink.TCPDIAG_GETSOCK, .seq = s, .payload = std.mem.asBytes(&l6) },
+        .{ .type = netlink.TCPDIAG_GETSOCK, .seq = s, .payload = std.mem.asBytes(&e6) },
+        .{ .type = netlink.TCPDIAG_GETSOCK, .seq = s, .payload = std.mem.asBytes(&other) },
+        .{ .type = netlink.NLMSG_DONE, .seq = s, .payload = &done },
+    }));
+    var qbuf: [40]u8 = undefined;
+    const q = encodeQuery(&qbuf, &.{ v4addr(ts.v4(127, 0, 0, 1), 80), v6addr([_]u8{0} ** 16, 80) });
+    var out: [2]ListenerFigures = undefined;
+    try queried(k.pair[0], q, &out, &test_scratch);
+    try testing.expectEqual(ListenerFigures{ .active = 0, .queued = 2, .backlog = 9, .listeners = 1 }, out[0]);
+    // [::]:80 has no LISTEN socket here, but counts the IPv6 connection on port 80.
+    try testing.expectEqual(ListenerFigures{ .active = 1, .queued = 0, .backlog = 0, .listeners = 0 }, out[1]);
+    var types: [4]u16 = undefined;
+    try testing.expectEqualSlices(u16, &.{netlink.TCPDIAG_GETSOCK}, types[0..try requestTypes(k, &types)]);
 }

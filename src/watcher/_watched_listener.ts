@@ -13,7 +13,7 @@ import { PollRing } from "./_ring.ts";
 export type Kind = "active" | "queued";
 
 /** One figure of one listener: its aggregate, current value and peak times. */
-export class Tracked {
+export class WatchedFigure {
   readonly aggregate: Aggregate;
   current = 0;
   /**
@@ -44,22 +44,25 @@ export class Tracked {
 }
 
 /** Everything kept about one listener; memory is bounded by `history`. */
-export class ListenerState {
-  readonly active: Tracked;
-  readonly queued: Tracked;
+export class WatchedListener {
+  readonly active: WatchedFigure;
+  readonly queued: WatchedFigure;
+  /** False while the last poll found no listening socket for this name (a typo'd port, a stopped server). */
+  listening = true;
   /** ms since the epoch of the last reset (creation counts as one). */
   lastReset: number;
   /** The last polls: time (ms), active, queued. */
   readonly #history: PollRing;
 
   constructor(buckets: BucketOptions | undefined, history: number, now: number) {
-    this.active = new Tracked(buckets);
-    this.queued = new Tracked(buckets);
+    this.active = new WatchedFigure(buckets);
+    this.queued = new WatchedFigure(buckets);
     this.lastReset = now;
     this.#history = new PollRing(history, 2);
   }
 
-  get(kind: Kind): Tracked {
+  /** The figure of that kind. */
+  get(kind: Kind): WatchedFigure {
     return kind === "active" ? this.active : this.queued;
   }
 
@@ -68,12 +71,15 @@ export class ListenerState {
     return !(this.active.aggregate.max! > 0) && !(this.queued.aggregate.max! > 0);
   }
 
-  record(active: number, queued: number, now: number): void {
+  /** Records one poll's figures. */
+  record(active: number, queued: number, now: number, listening = true): void {
+    this.listening = listening;
     this.active.add(active, now);
     this.queued.add(queued, now);
     this.#history.push(now, active, queued);
   }
 
+  /** Forgets every figure and the history; `now` is the new start. */
   reset(now: number): void {
     this.active.reset();
     this.queued.reset();

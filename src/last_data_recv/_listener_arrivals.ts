@@ -20,51 +20,47 @@
  *
  * @module
  */
-import { TCP_INFO_FIELDS } from "../linux/tcp_info_fields.ts";
-import { native } from "../native/library.ts";
-import { ownSocketFds } from "./own_sockets.ts";
+import { ArrivalWatch, MAX_WATCHED_LISTENERS } from "../linux/arrival_watch.ts";
+import { MAX_TCP_INFO } from "../linux/find_connection.ts";
+import { heldTcpInfo, holdsSocket, ownSocketFds, tcpLocalPort } from "../linux/own_sockets.ts";
+import { tcpInfoField } from "../linux/tcp_info_fields.ts";
 
-const UNACKED = TCP_INFO_FIELDS.find((f) => f[0] === "unacked")!; // a listener's accept queue length
 /** Least time between two checks for waiting connections while requests are identified. */
 const CHECK_MS = 20;
 /** Checks are spaced at least this many times their own duration apart (a check lists every socket of the process). */
 const CHECK_SPACING = 100;
-/** Listeners one watch covers (the native library's limit). */
-const MAX_LISTENERS = 8;
 
 /** One of this process's listening sockets. */
-interface Listener {
+export interface Listener {
   readonly fd: number;
   readonly inode: number;
   readonly port: number;
 }
 
 /** This process's TCP listening sockets, on `port` or on any port. */
-function ownListeners(port?: number): Listener[] {
-  const lib = native();
-  const pairs = ownSocketFds();
+export function ownListeners(port?: number): Listener[] {
   const listeners: Listener[] = [];
-  for (let i = 0; i < pairs.length; i += 2) {
-    const p = lib.rd_tcp_local_port(pairs[i], 1);
-    if (p > 0 && (port === undefined || p === port)) listeners.push({ fd: pairs[i], inode: pairs[i + 1], port: p });
+  for (const [inode, fd] of ownSocketFds()) {
+    const p = tcpLocalPort(fd, "listener");
+    if (p !== undefined && (port === undefined || p === port)) listeners.push({ fd, inode, port: p });
   }
   return listeners;
 }
 
 /**
- * Arrivals at this process's listeners on one TCP port. `undefined` from
- * {@link watch} when there is none to watch, and `mayBeNew` true for good
- * once the listeners are gone: then every request is identified, as
- * without a watch.
+ * Arrivals at this process's listeners on one TCP port (or on all).
+ * `undefined` from {@link watch} when there is none to watch, and
+ * `mayBeNew` true for good once the listeners are gone: then every request
+ * is identified, as without a watch.
  *
  * @example
  * ```ts
- * import { ListenerArrivals } from "./listener_arrivals.ts";
+ * import { ListenerArrivals } from "./_listener_arrivals.ts";
  * const arrivals = ListenerArrivals.watch(8080); // the port a server of this process listens on
  * // per request:
  * if (!arrivals || arrivals.mayBeNew()) {
- *   // identify the request's connection; then:
- *   arrivals?.settle((inode) => false); // whether a connection's socket is one already seen
+ *   // identify the request's connection; then, with the inodes of the connections seen:
+ *   arrivals?.settle(new Set<number>());
  * }
  * arrivals?.close();
  * ```
@@ -72,24 +68,25 @@ function ownListeners(port?: number): Listener[] {
 export class ListenerArrivals implements Disposable {
   /** The port watched, or undefined when every TCP listener of the process is (see {@link watchAll}). */
   readonly port: number | undefined;
+  /** The listeners watched. */
+  readonly listeners: readonly Listener[];
   readonly #ports: ReadonlySet<number>;
-  readonly #listeners: readonly Listener[];
-  readonly #info = new Uint8Array(256);
-  #handle: number;
+  readonly #info = new Uint8Array(MAX_TCP_INFO);
+  readonly #watch: ArrivalWatch;
   #identifying = true; // connections accepted before the watch are not known yet
   #nextCheck = 0;
 
-  private constructor(port: number | undefined, listeners: Listener[], handle: number) {
+  private constructor(port: number | undefined, listeners: Listener[], watch: ArrivalWatch) {
     this.port = port;
+    this.listeners = listeners;
     this.#ports = new Set(listeners.map((l) => l.port));
-    this.#listeners = listeners;
-    this.#handle = handle;
+    this.#watch = watch;
   }
 
   /**
    * Watches this process's TCP listeners on `port`; undefined when it holds
-   * none (a listener of another process, a unix socket), more than the
-   * native library covers, or the kernel offers no io_uring.
+   * none (a listener of another process, a unix socket) or more than one
+   * watch covers. Errors of the kernel as `ArrivalWatch.open` throws them.
    */
   static watch(port: number): ListenerArrivals | undefined {
     if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new RangeError(`bad port ${port}`);
@@ -106,66 +103,79 @@ export class ListenerArrivals implements Disposable {
   }
 
   static #open(port: number | undefined, listeners: Listener[]): ListenerArrivals | undefined {
-    if (listeners.length === 0 || listeners.length > MAX_LISTENERS) return undefined;
-    const fds = Int32Array.from(listeners, (l) => l.fd);
-    const handle = native().rd_arrivals_open(fds, fds.byteLength);
-    return handle < 0 ? undefined : new ListenerArrivals(port, listeners, handle);
+    if (listeners.length === 0 || listeners.length > MAX_WATCHED_LISTENERS) return undefined;
+    return new ListenerArrivals(port, listeners, ArrivalWatch.open(listeners.map((l) => l.fd)));
   }
 
-  /** Whether the process's TCP listeners (on the watched port, if one) are no longer the ones watched. Lists every socket of the process. */
-  stale(): boolean {
-    const now = ownListeners(this.port);
-    return now.length !== this.#listeners.length ||
-      now.some((l) => !this.#listeners.some((w) => w.fd === l.fd && w.inode === l.inode));
+  /** Whether the watch is closed (by {@link close}, or because its listeners went). */
+  get closed(): boolean {
+    return this.#watch.closed;
+  }
+
+  /** Whether every listener watched is still open; closes the watch when one is not. */
+  listening(): boolean {
+    if (!this.#watch.closed && this.listeners.every((l) => holdsSocket(l.fd, l.inode))) return true;
+    this.close();
+    return false;
+  }
+
+  /**
+   * Whether the process's TCP listeners (on the watched port, if one) are
+   * no longer the ones watched; `now` are the listeners now (by default
+   * listed, which lists every socket of the process).
+   */
+  stale(now: readonly Listener[] = ownListeners(this.port)): boolean {
+    return now.length !== this.listeners.length ||
+      now.some((l) => !this.listeners.some((w) => w.fd === l.fd && w.inode === l.inode));
   }
 
   /** Whether the connection of a request starting now may be one not seen yet. Costs no syscall when none arrived. */
   mayBeNew(): boolean {
-    if (this.#identifying || this.#handle < 0) return true;
-    if (native().rd_arrivals_take(this.#handle) !== 0) this.#identifying = true;
+    if (this.#identifying) return true;
+    if (this.#watch.take()) this.#identifying = true;
     return this.#identifying;
   }
 
   /**
    * After a request identified while {@link mayBeNew}: ends the period of
    * identified requests when no connection waits for its first request.
-   * `seen` tells whether a socket (by inode) belongs to a connection
-   * already seen. Checks at most once per interval, and take about 1% of
-   * the time at most.
+   * `seen` holds the inodes of the connections already seen. Checks at
+   * most once per interval, and take about 1% of the time at most.
    */
-  settle(seen: (inode: number) => boolean): void {
-    if (!this.#identifying || this.#handle < 0) return;
+  settle(seen: ReadonlySet<number>): void {
+    if (!this.#identifying || this.#watch.closed) return;
     const start = performance.now();
     if (start < this.#nextCheck) return;
-    native().rd_arrivals_take(this.#handle); // what arrived until now is in the listing below
+    this.#watch.take(); // what arrived until now is in the listing below
     if (!this.#waiting(seen)) this.#identifying = false;
     const end = performance.now();
     this.#nextCheck = end + Math.max(CHECK_MS, CHECK_SPACING * (end - start));
   }
 
   /** Whether a connection waits in a listener's accept queue, or is held here and not seen. */
-  #waiting(seen: (inode: number) => boolean): boolean {
-    const lib = native();
-    const view = new DataView(this.#info.buffer);
-    for (const l of this.#listeners) {
-      if (lib.rd_tcp_info_fd_checked(l.fd, l.inode, this.#info, this.#info.byteLength) < 0) {
+  #waiting(seen: ReadonlySet<number>): boolean {
+    for (const l of this.listeners) {
+      if (heldTcpInfo(l.fd, l.inode, this.#info) === undefined) {
         this.close(); // the server closed it: identify every request from now on
         return true;
       }
-      if (view.getUint32(UNACKED[1], true) > 0) return true;
+      if (tcpInfoField(this.#info, "unacked")! > 0) return true; // a listener's accept queue length
     }
-    const pairs = ownSocketFds();
-    for (let i = 0; i < pairs.length; i += 2) {
-      if (!seen(pairs[i + 1]) && this.#ports.has(lib.rd_tcp_local_port(pairs[i], 0))) return true;
-    }
+    for (const inode of ListenerArrivals.connectionsOn(this.#ports)) if (!seen.has(inode)) return true;
     return false;
+  }
+
+  /** The inodes of this process's TCP connections on these local ports. Lists every socket of the process. */
+  static connectionsOn(ports: ReadonlySet<number>): number[] {
+    const inodes: number[] = [];
+    for (const [inode, fd] of ownSocketFds()) if (ports.has(tcpLocalPort(fd, "connection") ?? 0)) inodes.push(inode);
+    return inodes;
   }
 
   /** Stops watching; later requests are all taken for possibly new ones. */
   close(): void {
-    if (this.#handle < 0) return;
-    native().rd_arrivals_close(this.#handle);
-    this.#handle = -1;
+    this.#watch.close();
+    this.#identifying = true;
   }
 
   /** Same as {@link close}, for `using`. */
