@@ -33,7 +33,8 @@ const REQUESTS = Number(process.env.REQUESTS ?? (quick ? 4000 : 20_000));
 const ROUNDS = quick ? 3 : 5;
 const CONCURRENCY = 16;
 const BASE_PORT = 20_000 + (process.pid % 20_000);
-const STATS = `/dev/shm/raindrops-bench-cluster-${process.pid}`;
+/** One stats file for the primary and every raindrops worker (workers inherit the primary's environment). */
+const STATS = process.env.RAINDROPS_BENCH_STATS ??= `/dev/shm/raindrops-bench-cluster-${process.pid}`;
 
 /** The app every variant serves: `/` answers at once, `/work?ms=` holds its worker's event loop. */
 function app(variant: Variant): Hono {
