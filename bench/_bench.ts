@@ -10,7 +10,13 @@ import process from "node:process";
 export function runtimeLabel(): string {
   // deno-lint-ignore no-explicit-any
   const g = globalThis as any;
-  return g.Bun ? `bun ${g.Bun.version}` : g.Deno ? `deno ${g.Deno.version.deno}` : "unknown";
+  return g.Bun
+    ? `bun ${g.Bun.version}`
+    : g.Deno
+    ? `deno ${g.Deno.version.deno}`
+    : g.process?.versions?.node
+    ? `node ${g.process.versions.node}`
+    : "unknown";
 }
 
 /** BENCH_QUICK=1: fewer and shorter rounds, for a quick look (noisier figures). */

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Runs every benchmark under Deno and under Bun, then prints one table of
+# Runs every benchmark under Deno and under Bun (node_*.bench.ts, of Node.js
+# cluster workers, under Node.js only), then prints one table of
 # every figure beside its baseline (measured in the same run) and ratio.
 # BENCH_QUICK=1 runs fewer and shorter rounds (noisier, a few minutes).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 DENO=${DENO:-node_modules/.bin/deno}
 BUN=${BUN:-node_modules/.bin/bun}
+NODE=${NODE:-node_modules/.bin/node}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 failed=()
@@ -18,8 +20,10 @@ run() {
 }
 
 for bench in bench/*.bench.ts; do
-  run "$DENO" run -A "$bench"
-  run "$BUN" "$bench"
+  case $bench in
+    bench/node_*) run "$NODE" --disable-warning=ExperimentalWarning "$bench" ;;
+    *) run "$DENO" run -A "$bench" && run "$BUN" "$bench" ;;
+  esac
 done
 
 echo

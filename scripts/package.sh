@@ -26,8 +26,37 @@ for cpu in x86_64 aarch64; do
 done
 
 cp README.md LICENSE "$stage/"
-chmod +x "$stage/src/cli/listener_stats.js"
-chmod +x "$stage/src/exporter/main.js"
+# The bins: a launcher each that runs the module's main() whatever
+# import.meta.main says (Node before 24 has none; bunx runs a node-shebang
+# script as a module that is not main when Node is absent). The shebang is
+# node, so npx needs no Bun on PATH; bunx and `deno run npm:…` run it with
+# their own runtime. Node's notice that node:ffi is experimental would be a
+# bin's only noise on stderr: the launcher drops that one warning.
+mkdir -p "$stage/bin"
+node - "$stage/bin" <<'JS'
+const fs = require("node:fs");
+const { bin } = JSON.parse(fs.readFileSync("package.json", "utf8"));
+for (const [name, module] of Object.entries(bin)) {
+  const launcher = `${process.argv[2]}/${name}.js`;
+  fs.writeFileSync(
+    launcher,
+    `#!/usr/bin/env node
+import process from "node:process";
+import { commandLineArgs } from "../src/cli/_args.js";
+import { main } from "../${module.replace(/^\.\//, "").replace(/\.ts$/, ".js")}";
+
+const emitWarning = process.emitWarning;
+process.emitWarning = function (warning, ...rest) {
+  const message = typeof warning === "string" ? warning : warning?.message;
+  if (message?.startsWith("FFI is an experimental feature")) return;
+  return emitWarning.call(this, warning, ...rest);
+};
+process.exit(await main(commandLineArgs()));
+`,
+  );
+  fs.chmodSync(launcher, 0o755);
+}
+JS
 
 # The published package.json: the repository's, pointing at the compiled files.
 node - "$stage/package.json" <<'JS'
@@ -37,7 +66,7 @@ const js = (p) => p.replace(/\.ts$/, ".js");
 const exports = Object.fromEntries(
   Object.entries(src.exports).map(([k, p]) => [k, { types: p.replace(/\.ts$/, ".d.ts"), default: js(p) }]),
 );
-const bin = Object.fromEntries(Object.entries(src.bin).map(([k, p]) => [k, js(p)]));
+const bin = Object.fromEntries(Object.keys(src.bin).map((k) => [k, `./bin/${k}.js`]));
 const out = {
   name: src.name,
   version: src.version,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs `zig build test`, the suite under Deno and under Bun, any extra suites,
+# Runs `zig build test`, the suite under Deno, Bun and Node.js, any extra suites,
 # checks that no test left a shared file behind, and prints one line summing
 # them all from the runners' machine-readable results (JUnit reports; Zig's
 # build summary), never from their human output:
@@ -66,6 +66,27 @@ junit $? "$out/deno.xml"
 echo "== bun test"
 $BUN test --timeout 120000 --reporter=junit --reporter-outfile="$out/bun.xml"
 junit $? "$out/bun.xml"
+
+# Test files that cannot run under node --test yet, each with the reason; they
+# are not run there, so not counted (Deno and Bun still run them).
+node_excluded=(
+  # LastDataRecv's arrival watch and these files' test servers are
+  # Deno.serve's and Bun.serve's; on Node it is to record at the server's
+  # "connection" event (issue 18 item 3), not built yet.
+  test/last_data_recv_arrivals.test.ts
+  test/last_data_recv_leaks.test.ts
+  test/last_data_recv_load.test.ts
+)
+node_files=()
+for f in test/*.test.ts; do
+  [[ " ${node_excluded[*]} " == *" $f "* ]] || node_files+=("$f")
+done
+echo "== node --test (not run there: ${node_excluded[*]:-none})"
+# One file at a time, as deno test runs them; a spec report to the terminal.
+$NODE --test --test-concurrency=1 --test-timeout=120000 \
+  --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=junit --test-reporter-destination="$out/node.xml" "${node_files[@]}"
+junit $? "$out/node.xml"
 
 for suite in "${extra_suites[@]}"; do
   echo "== $suite"

@@ -7,17 +7,23 @@ import { rmSync } from "node:fs";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
-/** Paths of the two runtimes installed in the project. */
+/** Paths of the runtimes installed in the project. */
 export const RUNTIMES = {
   deno: `${ROOT}node_modules/.bin/deno`,
   bun: `${ROOT}node_modules/.bin/bun`,
+  node: `${ROOT}node_modules/.bin/node`,
 } as const;
 
 export type RuntimeName = keyof typeof RUNTIMES;
 
-/** Arguments that run a script file with a runtime. */
+/**
+ * Arguments that run a script file with a runtime (Node.js without its
+ * warning that node:ffi is experimental, which would be the only noise on
+ * stderr).
+ */
 export function scriptArgs(runtime: RuntimeName, script: string): string[] {
-  return runtime === "deno" ? ["run", "-A", script] : [script];
+  if (runtime === "deno") return ["run", "-A", script];
+  return runtime === "node" ? ["--disable-warning=ExperimentalWarning", script] : [script];
 }
 
 let counter = 0;
@@ -69,4 +75,34 @@ export function openFdCount(): number {
   const fs = (globalThis as any).process.getBuiltinModule?.("node:fs") ?? null;
   if (fs) return fs.readdirSync("/proc/self/fd").length;
   throw new Error("node:fs unavailable");
+}
+
+/** A Worker thread as the tests use it, the same on every runtime. */
+export interface Thread {
+  onmessage: ((e: { data: unknown }) => void) | null;
+  onerror: ((e: unknown) => void) | null;
+  postMessage(message: unknown): void;
+  terminate(): void;
+}
+
+/**
+ * Starts a Worker thread running the fixture `name`: the web Worker on Deno
+ * and Bun, node:worker_threads' Worker on Node.js (which has no web Worker).
+ * The fixture talks back through `parent` of ./fixtures/thread_parent.ts.
+ */
+export function startThread(name: string): Thread {
+  const url = new URL(`./fixtures/${name}`, import.meta.url);
+  // deno-lint-ignore no-explicit-any
+  const g = globalThis as any;
+  if (typeof g.Worker === "function") return new g.Worker(url.href, { type: "module" });
+  const worker = new (g.process.getBuiltinModule("node:worker_threads").Worker)(url);
+  const thread: Thread = {
+    onmessage: null,
+    onerror: null,
+    postMessage: (message) => worker.postMessage(message),
+    terminate: () => void worker.terminate(),
+  };
+  worker.on("message", (data: unknown) => thread.onmessage?.({ data }));
+  worker.on("error", (e: unknown) => thread.onerror?.(e));
+  return thread;
 }

@@ -71,7 +71,7 @@ test(`the dashboard in headless Chromium draws live charts, follows queued conne
   await using held = await HeldListener.start(["tcp", "127.0.0.1"]);
   const addr = `127.0.0.1:${held.port}`, enc = encodeURIComponent(addr);
   using watcher = new Watcher({ listeners: [addr], delay: 0.2 });
-  await using server = serve(watcher.app);
+  await using server = await serve(watcher.app);
   const clients: net.Socket[] = [];
   await using b = await browser();
   const { page, requests, problems } = b;

@@ -1,24 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
 import { RUNTIMES, tempShm } from "./_helpers.ts";
 import { freePort, waitFor } from "./fixtures/middleware_serve.ts";
-
-/** The pids of `pid`'s child processes. */
-function childrenOf(pid: number): number[] {
-  const path = `/proc/${pid}/task/${pid}/children`;
-  return existsSync(path) ? readFileSync(path, "utf8").trim().split(/\s+/).filter(Boolean).map(Number) : [];
-}
-
-/** True while the process exists and is not a zombie. */
-function running(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-}
+import { childrenOf, running } from "./fixtures/processes.ts";
 
 test("examples/bun_workers.ts killed with SIGKILL leaves no worker serving", { timeout: 30_000 }, async () => {
   using tmp = tempShm("bun-workers");

@@ -69,7 +69,7 @@ async function round(port: number): Promise<Client[]> {
 
 test(`a connection's first request reads its own TCP_INFO and later ones are known, over many concurrent connections (${runtimeName})`, async () => {
   const connections = new ConnectionSockets(sharedChannel);
-  await using server = serveHono(app(connections), "127.0.0.1");
+  await using server = await serveHono(app(connections), "127.0.0.1");
   const clients = await round(server.port);
   assert.ok(connections.size >= CLIENTS, `${connections.size} connections remembered`);
   for (const c of clients) c.sock.destroy();
@@ -77,7 +77,7 @@ test(`a connection's first request reads its own TCP_INFO and later ones are kno
 
 test(`closed connections are forgotten, so memory stays bounded over rounds of connections (${runtimeName})`, async () => {
   const connections = new ConnectionSockets(sharedChannel);
-  await using server = serveHono(app(connections), "127.0.0.1");
+  await using server = await serveHono(app(connections), "127.0.0.1");
   for (let r = 0; r < 3; r++) {
     const clients = await round(server.port);
     await Promise.all(clients.map((c) => (c.sock.destroy(), c.closed())));
@@ -96,7 +96,7 @@ test(`LastDataRecv records each connection once, at its first request, over many
     const a = new Hono();
     if (form === "middleware") a.use(ldr.middleware);
     a.get("/", (c) => c.text("ok"));
-    await using server = serveHono(form === "wrap" ? { fetch: ldr.wrap(a.fetch) } as Hono : a, "127.0.0.1");
+    await using server = await serveHono(form === "wrap" ? { fetch: ldr.wrap(a.fetch) } as Hono : a, "127.0.0.1");
     const clients = await Promise.all(Array.from({ length: 40 }, () => Client.connect(server.port)));
     await Promise.all(clients.map(async (c) => {
       for (let r = 0; r < 10; r++) assert.equal(await c.get("/", r), "ok");
@@ -110,7 +110,7 @@ test(`LastDataRecv records each connection once, at its first request, over many
 
 test(`a new connection from a closed connection's client port is recorded as a new connection, with its own figures (${runtimeName})`, async () => {
   const connections = new ConnectionSockets(sharedChannel);
-  await using server = serveHono(app(connections), "127.0.0.1");
+  await using server = await serveHono(app(connections), "127.0.0.1");
   const port = await freePort();
   const a = await boundClient(server.port, port);
   assert.equal(await a.get("/", 3), String(a.sent));

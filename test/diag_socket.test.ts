@@ -5,7 +5,7 @@ import { tcpListenerStats } from "../src/linux/listen_stats.ts";
 import { TcpInfo } from "../src/linux/tcp_info.ts";
 import { native } from "../src/native/library.ts";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { openFdCount } from "./_helpers.ts";
+import { openFdCount, startThread } from "./_helpers.ts";
 import { acceptingServer, connect } from "./fixtures/linux_sockets.ts";
 
 /** This process's NETLINK_SOCK_DIAG descriptors: its socket fds whose inode /proc/net/netlink lists with protocol 4. */
@@ -55,10 +55,10 @@ test("Workers that query and are terminated leave no netlink socket behind", asy
   tcpListenerStats(); // the shared socket exists before counting
   const before = sockDiagFds();
   for (let i = 0; i < 10; i++) {
-    const worker = new Worker(new URL("./fixtures/diag_worker.ts", import.meta.url).href, { type: "module" });
+    const worker = startThread("diag_worker.ts");
     const listed = await new Promise<number>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error("worker silent for 20 s")), 20_000);
-      worker.onmessage = (e) => (clearTimeout(t), resolve(e.data));
+      worker.onmessage = (e) => (clearTimeout(t), resolve(e.data as number));
       worker.onerror = (e) => (clearTimeout(t), reject(e));
     });
     assert.ok(listed >= 0);

@@ -31,7 +31,7 @@ function connectionOf(local: { value: string }): (c: RequestView) => Connection 
 }
 
 /** An app with the middleware on every route, `/ok`, `/busy?ms=N` and `/ldr` serving the aggregate; `get` uses a new connection each time. */
-function setup(options: { sample?: number; aggregate?: Aggregate | SharedAggregate } = {}) {
+async function setup(options: { sample?: number; aggregate?: Aggregate | SharedAggregate } = {}) {
   const local = { value: "" };
   const ldr = new LastDataRecv({ connection: connectionOf(local), ...options });
   const app = new Hono();
@@ -45,7 +45,7 @@ function setup(options: { sample?: number; aggregate?: Aggregate | SharedAggrega
     return c.text("done");
   });
   app.get("/ldr", ldr.handler);
-  const server = serve(app);
+  const server = await serve(app);
   local.value = server.local;
   return {
     ldr,
@@ -63,7 +63,7 @@ function setup(options: { sample?: number; aggregate?: Aggregate | SharedAggrega
 }
 
 test(`the endpoint sends every summary header, as the Watcher does: NaN for the deviation of one connection (${runtimeName})`, async () => {
-  await using s = setup();
+  await using s = await setup();
   const first = await s.head("/ldr");
   assert.equal(first.status, 200);
   assert.match(first.headers.get("content-type")!, /^text\/plain/);
@@ -84,7 +84,7 @@ test(`the endpoint sends every summary header, as the Watcher does: NaN for the 
 });
 
 test(`later requests on a keep-alive connection are not recorded (${runtimeName})`, async () => {
-  await using s = setup();
+  await using s = await setup();
   const reply = await rawExchange(
     s.server.port,
     "GET /ok HTTP/1.1\r\nHost: x\r\n\r\nGET /ok HTTP/1.1\r\nHost: x\r\n\r\nGET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
@@ -94,7 +94,7 @@ test(`later requests on a keep-alive connection are not recorded (${runtimeName}
 });
 
 test(`a connection whose first request waited behind a busy handler records the wait as last_data_recv (${runtimeName})`, async () => {
-  await using s = setup();
+  await using s = await setup();
   // While /busy holds this process's event loop, a client in another
   // process connects and sends its request, which waits in the kernel.
   let answered: Promise<string> | undefined;
@@ -118,7 +118,7 @@ test(`a connection whose first request waited behind a busy handler records the 
 });
 
 test(`sample: N records one connection in N (${runtimeName})`, async () => {
-  await using s = setup({ sample: 4 });
+  await using s = await setup({ sample: 4 });
   for (let i = 0; i < 12; i++) await s.get("/ok");
   assert.equal(s.ldr.aggregate.count, 3);
   const res = await s.head("/ldr"); // the 13th connection: not recorded
@@ -129,7 +129,7 @@ test(`samples go into a SharedAggregate that another handle on the same file rea
   using file = tempShm("ldr");
   using shared = new SharedAggregate({ path: file.path, zero: true, buckets: 16 });
   using reader = new SharedAggregate({ path: file.path, buckets: 16 });
-  await using s = setup({ aggregate: shared });
+  await using s = await setup({ aggregate: shared });
   for (let i = 0; i < 5; i++) await s.get("/ok");
   assert.equal(reader.count, 5);
   const res = await s.head("/ldr");
@@ -144,7 +144,7 @@ test(`a connection that cannot be found is counted as missed and the request sti
   const app = new Hono();
   app.use(ldr.middleware, none.middleware);
   app.get("/ok", (c) => c.text("ok"));
-  await using server = serve(app);
+  await using server = await serve(app);
   const res = await fetch(`${server.origin}/ok`);
   assert.equal(await res.text(), "ok");
   assert.equal(ldr.aggregate.count, 0);
@@ -162,7 +162,7 @@ test(`a socket given in the options is used and left open by close() (${runtimeN
   const app = new Hono();
   app.use(ldr.middleware);
   app.get("/ok", (c) => c.text("ok"));
-  await using server = serve(app);
+  await using server = await serve(app);
   local.value = server.local;
   await (await fetch(`${server.origin}/ok`)).text();
   assert.equal(ldr.aggregate.count, 1);
@@ -176,7 +176,7 @@ test(`by default each request's own connection is found from c.env of a real ser
   const app = new Hono();
   app.use(ldr.middleware);
   app.get("/ok", (c) => c.text("ok"));
-  await using server = serveHono(app, "127.0.0.1");
+  await using server = await serveHono(app, "127.0.0.1");
   for (let i = 0; i < 3; i++) assert.equal((await rawGet("127.0.0.1", server.port, "/ok")).status, 200);
   assert.equal(ldr.missed, 0, String(ldr.lastError));
   assert.equal(ldr.aggregate.count, 3);
@@ -201,7 +201,7 @@ test(`the connection option works around a whole fetch handler too, given a requ
   const seen: string[] = [];
   const told = connectionOf(local);
   using ldr = new LastDataRecv({ connection: (c) => (seen.push(c.req.raw.url), told(c)) });
-  await using server = serve({ fetch: ldr.wrap(() => new Response("ok")) });
+  await using server = await serve({ fetch: ldr.wrap(() => new Response("ok")) });
   local.value = server.local;
   for (let i = 0; i < 3; i++) assert.equal((await rawGet("127.0.0.1", server.port, `/n${i}`)).body, "ok");
   assert.equal(ldr.missed, 0, String(ldr.lastError));

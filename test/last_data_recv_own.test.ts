@@ -34,7 +34,7 @@ function samePortClient(args: (string | number)[], ms = 30_000): Promise<string[
  */
 async function appBesideOther(app: Hono) {
   for (let attempt = 1;; attempt++) {
-    const server = serveHono(app, "127.0.0.2");
+    const server = await serveHono(app, "127.0.0.2");
     try {
       const other = await HeldListener.start(["tcp", "127.0.0.1", String(server.port)]);
       return {
@@ -78,10 +78,10 @@ test(`a server started after the first request: each of its connections is recor
   const CONNECTIONS = 50, REQUESTS = 3, SPACING_MS = 40;
   using ldr = new LastDataRecv();
   const app = { fetch: ldr.wrap(() => new Response("ok")) } as Hono;
-  await using first = serveHono(app, "127.0.0.1");
+  await using first = await serveHono(app, "127.0.0.1");
   const early = await Client.connect(first.port);
   for (let i = 0; i < 10; i++, await sleep(20)) assert.equal(await early.get("/", i), "ok"); // the listeners are watched
-  await using later = serveHono(app, "127.0.0.1");
+  await using later = await serveHono(app, "127.0.0.1");
   const clients: Client[] = [early];
   try {
     for (let i = 0; i < CONNECTIONS; i++) { // over 2 s: past the rescan of listeners, at most a second apart

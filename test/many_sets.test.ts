@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { Raindrops } from "../mod.ts";
-import { runFixture, type RuntimeName, RUNTIMES, tempShm } from "./_helpers.ts";
+import { runFixture, type RuntimeName, RUNTIMES, startThread, tempShm } from "./_helpers.ts";
 
 test("1,000,000 new Raindrops(24) in one synchronous loop, forgotten, in this process", () => {
   let last = 0;
@@ -44,7 +44,7 @@ test("Workers terminated while holding one counter file leave one shared mapping
   using tmp = tempShm("workers");
   const mapped = () => readFileSync("/proc/self/maps", "utf8").split("\n").filter((l) => l.endsWith(tmp.path)).length;
   for (let i = 0; i < 5; i++) {
-    const worker = new Worker(new URL("./fixtures/mapping_worker.ts", import.meta.url).href, { type: "module" });
+    const worker = startThread("mapping_worker.ts");
     await new Promise((resolve) => {
       worker.onmessage = resolve;
       worker.postMessage(tmp.path);

@@ -22,8 +22,10 @@ class Writer {
   readonly exited: Promise<{ code: number | null; signal: string | null }>;
   readonly #lines: AsyncIterator<string>;
   #stderr = "";
+  readonly runtime: RuntimeName;
 
-  constructor(readonly runtime: RuntimeName, args: string[]) {
+  constructor(runtime: RuntimeName, args: string[]) {
+    this.runtime = runtime;
     this.child = spawn(RUNTIMES[runtime], [...scriptArgs(runtime, fixture("metrics_writer.ts")), ...args], {
       stdio: ["pipe", "pipe", "pipe"],
     });

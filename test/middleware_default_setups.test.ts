@@ -14,6 +14,7 @@ import { withRaindrops } from "../src/middleware/fetch.ts";
 import { fixture, RUNTIMES, tempShm } from "./_helpers.ts";
 import { rawExchange, serveDefault } from "./fixtures/hono_servers.ts";
 import { freePort, waitFor } from "./fixtures/middleware_serve.ts";
+import { hostRuntime } from "./fixtures/host_runtime.ts";
 
 const FORMS = ["app.use(raindrops())", "withRaindrops(app.fetch)"] as const;
 type Form = typeof FORMS[number];
@@ -25,10 +26,17 @@ function listenerOnPort(port: number): string {
   return keys[0];
 }
 
+/**
+ * @hono/node-server started with no hostname refuses a request without a
+ * Host header itself (400, before any app runs): the in-process server of
+ * this file on Node.js is checked to refuse one, and asked with a Host.
+ */
+const inProcessRefusesNoHost = hostRuntime === "node";
+
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** Asserts that the server on `port` answers the stats path with its own listener, with and without a Host header. */
-async function checkStats(port: number): Promise<void> {
+async function checkStats(port: number, noHostRefused = false): Promise<void> {
   const own = escape(listenerOnPort(port));
   const res = await fetch(`http://127.0.0.1:${port}/_raindrops`);
   const text = await res.text();
@@ -37,7 +45,10 @@ async function checkStats(port: number): Promise<void> {
   assert.match(text, new RegExp(`^${own} active: [1-9]\\d*$`, "m"), text);
   assert.match(text, new RegExp(`^${own} queued: 0$`, "m"), text);
   // As the gem's end-to-end test sends it: HTTP/1.0, no Host header.
-  const raw = await rawExchange(port, "GET /_raindrops HTTP/1.0\r\n\r\n");
+  if (noHostRefused) {
+    assert.match(await rawExchange(port, "GET /_raindrops HTTP/1.0\r\n\r\n"), /^HTTP\/1\.[01] 400 /);
+  }
+  const raw = await rawExchange(port, `GET /_raindrops HTTP/1.0\r\n${noHostRefused ? "Host: 127.0.0.1\r\n" : ""}\r\n`);
   assert.match(raw, /^HTTP\/1\.[01] 200 /, raw);
   const body = raw.slice(raw.indexOf("\r\n\r\n") + 4);
   assert.match(body, /^calling: \d+\nwriting: \d+\n/, raw);
@@ -51,16 +62,18 @@ function appFor(form: Form, stats: string) {
   return form === FORMS[0] ? app.fetch : withRaindrops(app.fetch, { stats });
 }
 
-const inProcess = typeof (globalThis as { Bun?: unknown }).Bun === "undefined"
-  ? "Deno.serve({ port }, app.fetch)"
-  : "Bun.serve({ port, fetch })";
+const inProcess = {
+  deno: "Deno.serve({ port }, app.fetch)",
+  bun: "Bun.serve({ port, fetch })",
+  node: "@hono/node-server's serve({ port, fetch })",
+}[hostRuntime];
 
 for (const form of FORMS) {
   test(`${inProcess} with ${form}: /_raindrops answers with its own listener`, async () => {
     using tmp = tempShm("default-inproc");
     const port = await freePort();
-    await using _server = serveDefault(appFor(form, tmp.path), port);
-    await checkStats(port);
+    await using _server = await serveDefault(appFor(form, tmp.path), port);
+    await checkStats(port, inProcessRefusesNoHost);
   });
 }
 
@@ -73,9 +86,10 @@ for (const form of FORMS) {
     const fetch = form === FORMS[0]
       ? new Hono().use(raindrops({ stats: tmp.path, path })).route("/", app).fetch
       : withRaindrops(app.fetch, { stats: tmp.path, path });
-    await using _server = serveDefault(fetch, port);
+    await using _server = await serveDefault(fetch, port);
     const answer = async (target: string) => {
-      const raw = await rawExchange(port, `GET ${target} HTTP/1.0\r\n\r\n`);
+      const host = inProcessRefusesNoHost ? "Host: 127.0.0.1\r\n" : "";
+      const raw = await rawExchange(port, `GET ${target} HTTP/1.0\r\n${host}\r\n`);
       return { status: Number(raw.slice(9, 12)), body: raw.slice(raw.indexOf("\r\n\r\n") + 4) };
     };
     for (const target of [path, `${path}?format=json`, "/%6Fps/_raindrops", "/ops/%5Fraindrops?x=1"]) {
@@ -157,7 +171,7 @@ for (const form of FORMS) {
   test(`${inProcess} with ${form}: a loopback-only endpoint refuses a rebound Host name`, async () => {
     using tmp = tempShm("default-host");
     const port = await freePort();
-    await using _server = serveDefault(appFor(form, tmp.path), port);
+    await using _server = await serveDefault(appFor(form, tmp.path), port);
     assert.match(await statusWithHost(port, `127.0.0.1:${port}`), / 200 /);
     assert.match(await statusWithHost(port, `localhost:${port}`), / 200 /);
     assert.match(await statusWithHost(port, `[::1]:${port}`), / 200 /);
@@ -171,8 +185,8 @@ test(`${inProcess}: hosts names extra Host names; an explicit allow answers any 
   const named = new Hono().use(raindrops({ stats: tmp.path, hosts: ["stats.internal"] }));
   const open = new Hono().use(raindrops({ stats: tmp.path, allow: "loopback" }));
   const [p1, p2] = [await freePort(), await freePort()];
-  await using _a = serveDefault(named.fetch, p1);
-  await using _b = serveDefault(open.fetch, p2);
+  await using _a = await serveDefault(named.fetch, p1);
+  await using _b = await serveDefault(open.fetch, p2);
   assert.match(await statusWithHost(p1, `stats.internal:${p1}`), / 200 /);
   assert.match(await statusWithHost(p1, `STATS.internal`), / 200 /);
   assert.match(await statusWithHost(p1, `other.internal:${p1}`), / 403 /);

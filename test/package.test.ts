@@ -1,7 +1,8 @@
 /**
  * The package as a user gets it: `make package`'s tarball installed with npm
  * into a project outside the repository, Zig absent from PATH and
- * RAINDROPS_LIB unset, used from the runtime running this test.
+ * RAINDROPS_LIB unset, used from the runtime running this test (Node.js:
+ * the project's Node 26, and the machine's own older Node).
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -20,7 +21,7 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { RUNTIMES } from "./_helpers.ts";
 import { hostRuntime, onlyUnder } from "./fixtures/host_runtime.ts";
-import { documentedDenoFlags } from "./fixtures/readme.ts";
+import { documentedDenoFlags, documentedNodeCommands, namedBlock, section } from "./fixtures/readme.ts";
 import { hostTarget } from "../src/native/library.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -65,11 +66,12 @@ before(() => {
   const dist = join(work, "dist");
   run("scripts/package.sh", [], { cwd: ROOT, env: { ...process.env, DIST: dist } });
   tarball = join(dist, `raindrops-${VERSION}.tgz`);
-  // A bin directory holding only the two runtimes: no zig, whatever the machine has.
+  // A bin directory holding only the three runtimes: no zig, whatever the machine has.
   const bin = join(work, "bin");
   mkdirSync(bin);
   symlinkSync(RUNTIMES.deno, join(bin, "deno"));
   symlinkSync(RUNTIMES.bun, join(bin, "bun"));
+  symlinkSync(RUNTIMES.node, join(bin, "node"));
   const { RAINDROPS_LIB: _, ...env } = process.env;
   userEnv = { ...env, PATH: `${bin}:/usr/bin:/bin`, NO_COLOR: "1" };
   project = join(work, "app");
@@ -155,8 +157,24 @@ try { new Raindrops(1); } catch (e) { console.log(JSON.stringify({ name: (e as E
     const out = JSON.parse(run(rt, rt === "deno" ? ["run", "--allow-ffi", "load.ts"] : ["load.ts"]).stdout);
     assert.equal(out.name, "NativeLibraryError");
     assert.match(out.message, /node_modules\/raindrops\/native\/(x86_64|aarch64)-linux\/libraindrops\.so: /);
-    assert.match(out.message, /zig\/zig-out\/lib\/libraindrops\.so: /);
+    assert.doesNotMatch(out.message, /zig-out/, "a clone's build means nothing inside node_modules");
+    assert.equal(out.message.split("\n").filter((l: string) => l.startsWith("  ")).length, 1, out.message);
     assert.match(out.message, /reinstall the package, or build libraindrops\.so with Zig and set RAINDROPS_LIB/);
+    if (rt === "deno") {
+      // RAINDROPS_LIB set, but unreadable without --allow-env: the error names the flag.
+      const env = { ...userEnv, RAINDROPS_LIB: "/nowhere/libraindrops.so" };
+      const hidden = JSON.parse(run("deno", ["run", "--allow-ffi", "load.ts"], { env }).stdout);
+      assert.match(hidden.message, /RAINDROPS_LIB could not be read: .* add --allow-env=RAINDROPS_LIB\n/);
+      const read = JSON.parse(
+        run("deno", ["run", "--allow-ffi", "--allow-env=RAINDROPS_LIB", "load.ts"], { env }).stdout,
+      );
+      assert.match(read.message, /\n {2}\/nowhere\/libraindrops\.so: /);
+      assert.doesNotMatch(read.message, /could not be read/);
+      // No --allow-ffi: the summary names the permission, not a rebuild.
+      const denied = JSON.parse(run("deno", ["run", "--no-prompt", "load.ts"]).stdout);
+      assert.match(denied.message, /\nDeno refused to load a native library: grant it with --allow-ffi/);
+      assert.doesNotMatch(denied.message, /reinstall|Zig/);
+    }
   } finally {
     renameSync(`${lib}.away`, lib);
   }
@@ -186,14 +204,18 @@ test(`${rt}: the raindrops-listener-stats bin runs from the installed package`, 
   const held = await listen();
   try {
     const addr = `127.0.0.1:${held.port}`;
-    const cmd = rt === "bun"
-      ? ["x", "raindrops-listener-stats"]
-      : ["run", "--allow-ffi", "npm:raindrops/raindrops-listener-stats"];
-    assert.equal(run(rt, [...cmd, "--version"]).stdout, `raindrops-listener-stats ${VERSION}\n`);
-    const row = JSON.parse(run(rt, [...cmd, "--json", addr]).stdout);
+    const [command, ...cmd] = {
+      bun: ["bun", "x", "raindrops-listener-stats"],
+      deno: ["deno", "run", "--allow-ffi", "npm:raindrops/raindrops-listener-stats"],
+      node: ["npx", "raindrops-listener-stats"],
+    }[rt];
+    assert.equal(run(command!, [...cmd, "--version"]).stdout, `raindrops-listener-stats ${VERSION}\n`);
+    const json = run(command!, [...cmd, "--json", addr]);
+    const row = JSON.parse(json.stdout);
     assert.equal(row.address, addr);
     assert.ok(row.backlog > 0);
-    const dashed = run(rt, [...cmd, "--", "-d"], { check: false });
+    assert.equal(json.stderr, "", "no warning on stderr");
+    const dashed = run(command!, [...cmd, "--", "-d"], { check: false });
     assert.equal(dashed.status, 2);
     assert.match(dashed.stderr, /invalid address "-d"/);
   } finally {
@@ -201,15 +223,182 @@ test(`${rt}: the raindrops-listener-stats bin runs from the installed package`, 
   }
 });
 
-onlyUnder("deno", "Node.js gets a clear unsupported-runtime error", () => {
-  const probe = `import { Raindrops } from "raindrops";
+onlyUnder(
+  "node",
+  "the machine's own Node.js, without node:ffi, gets a NativeLibraryError naming its version and Node 26",
+  () => {
+    const probe = `import { Raindrops } from "raindrops";
 try { new Raindrops(1); } catch (e) { console.log(e.name + ": " + e.message); }`;
-  const r = run("node", ["--input-type=module", "-e", probe], { env: process.env, check: false });
-  if (r.error) return; // no node on this machine
-  assert.match(
-    r.stdout,
-    /^NativeLibraryError: unsupported runtime: Node\.js [\d.]+; raindrops runs on Deno .* and Bun/,
+    const old = "/usr/bin/node";
+    const version = run(old, ["--version"], { env: process.env }).stdout.trim().slice(1);
+    if (Number(version.split(".")[0]) >= 26) return; // this machine's Node has node:ffi: nothing to check
+    const r = run(old, ["--input-type=module", "-e", probe], { env: process.env });
+    assert.equal(
+      r.stdout,
+      `NativeLibraryError: Node.js ${version} has no node:ffi, which raindrops loads its native library with: ` +
+        "use Node.js 26 or later (node:ffi is on there unless --no-experimental-ffi is given), " +
+        "or Deno 2 or Bun 1.1 or later\n",
+    );
+  },
+);
+
+onlyUnder("node", "node: npx raindrops-listener-stats needs no Bun on PATH", async () => {
+  const held = await listen();
+  try {
+    const onlyNode = join(work, "node-bin");
+    mkdirSync(onlyNode, { recursive: true });
+    symlinkSync(RUNTIMES.node, join(onlyNode, "node"));
+    const env = { ...userEnv, PATH: `${onlyNode}:/usr/bin:/bin` };
+    assert.notEqual(run("sh", ["-c", "command -v bun"], { env, check: false }).status, 0, "bun is on PATH");
+    const r = run("npx", ["raindrops-listener-stats", "--json", `127.0.0.1:${held.port}`], { env });
+    assert.equal(JSON.parse(r.stdout).address, `127.0.0.1:${held.port}`);
+    assert.equal(r.stderr, "");
+  } finally {
+    held.close();
+  }
+});
+
+/** A Node.js project with the tarball, hono and @hono/node-server installed (offline, from this checkout's copies). */
+let nodeProject = "";
+function nodeApp(): string {
+  if (nodeProject) return nodeProject;
+  nodeProject = join(work, "node-app");
+  mkdirSync(nodeProject);
+  writeFileSync(join(nodeProject, "package.json"), JSON.stringify({ name: "node-app", private: true, type: "module" }));
+  const packed = ["hono-4.6", "@hono/node-server"].map((dir) =>
+    run("npm", ["pack", "--silent", "--pack-destination", work, join(ROOT, "node_modules", dir)], {
+      cwd: work,
+      env: process.env,
+    }).stdout.trim().split("\n").at(-1)!
   );
+  run("npm", ["install", "--offline", "--no-audit", "--no-fund", tarball, ...packed.map((f) => join(work, f))], {
+    cwd: nodeProject,
+    env: process.env,
+  });
+  return nodeProject;
+}
+
+/** A Hono app on @hono/node-server with the middleware: answers its own /_raindrops once, prints it, and stops. */
+const NODE_APP = `import { serve } from "@hono/node-server";
+import { Hono } from "hono";
+import { raindrops } from "raindrops/hono";
+
+const app = new Hono();
+app.use(raindrops({ stats: process.env.STATS }));
+app.get("/", (c) => c.text("hello"));
+const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, async (info) => {
+  await fetch(\`http://127.0.0.1:\${info.port}/\`);
+  const res = await fetch(\`http://127.0.0.1:\${info.port}/_raindrops\`);
+  console.log(JSON.stringify({ port: info.port, status: res.status, body: await res.text() }));
+  server.close();
+});
+`;
+
+/** Checks what NODE_APP printed: its own listener and counts, from the package's middleware. */
+function checkNodeApp(stdout: string, what: string): void {
+  const out = JSON.parse(stdout);
+  assert.equal(out.status, 200, what);
+  assert.match(out.body, /^calling: 0\nwriting: 0\n/, what);
+  assert.match(out.body, new RegExp(`^127\\.0\\.0\\.1:${out.port} active: \\d+$`, "m"), `${what}: ${out.body}`);
+}
+
+onlyUnder(
+  "node",
+  "node: the installed package runs as plain `node app.js` and `node app.ts` on @hono/node-server",
+  () => {
+    const dir = nodeApp();
+    const stats = `/dev/shm/raindrops-test-pkg-node-${process.pid}`;
+    try {
+      writeFileSync(join(dir, "app.js"), NODE_APP);
+      writeFileSync(join(dir, "app.ts"), NODE_APP.replace("(info) =>", "(info: { port: number }) =>"));
+      for (const file of ["app.js", "app.ts"]) {
+        checkNodeApp(
+          run("node", [file], { cwd: dir, env: { ...userEnv, STATS: stats } }).stdout,
+          file,
+        );
+      }
+    } finally {
+      rmSync(stats, { force: true });
+    }
+  },
+);
+
+onlyUnder("node", "node: the README's Node.js command lines run as written", () => {
+  const dir = nodeApp();
+  const stats = `/dev/shm/raindrops-test-pkg-node-${process.pid}`;
+  writeFileSync(join(dir, "app.js"), NODE_APP);
+  writeFileSync(join(dir, "quiet-ffi-warning.js"), namedBlock("quiet-ffi-warning.js"));
+  const commands = documentedNodeCommands();
+  assert.ok(commands.some((c) => c.startsWith("node --permission --allow-ffi ")), commands.join("\n"));
+  try {
+    for (const command of commands) {
+      const r = run("sh", ["-c", command], { cwd: dir, env: { ...userEnv, STATS: stats } });
+      checkNodeApp(r.stdout, command);
+      if (command === "node app.js") assert.match(r.stderr, /ExperimentalWarning: FFI is an experimental feature/);
+      if (/quiet-ffi-warning|--disable-warning/.test(command)) assert.equal(r.stderr, "", command);
+    }
+  } finally {
+    rmSync(stats, { force: true });
+  }
+});
+
+onlyUnder("node", "node: tsc --strict with @types/node sees no error in a Node user's file", () => {
+  const dir = nodeApp();
+  writeFileSync(
+    join(dir, "user.ts"),
+    `import { serve } from "@hono/node-server";
+import { Hono } from "hono";
+import { Raindrops, TcpInfo } from "raindrops";
+import { raindrops, requestTcpInfo, withRaindrops } from "raindrops/hono";
+
+using drops = new Raindrops(1);
+const app = new Hono();
+app.use(raindrops());
+app.get("/tcp", (c) => c.json(requestTcpInfo(c).fields));
+const server = serve({ fetch: withRaindrops(app.fetch), port: 0 });
+console.log(drops.incr(0), TcpInfo.name, server.listening);
+`,
+  );
+  const compilerOptions = {
+    target: "ESNext",
+    module: "NodeNext",
+    moduleResolution: "NodeNext",
+    strict: true,
+    noUncheckedIndexedAccess: true,
+    skipLibCheck: false,
+    noEmit: true,
+    types: ["node"],
+    typeRoots: [join(ROOT, "node_modules/@types")],
+  };
+  writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["user.ts"] }));
+  const r = run(join(ROOT, "node_modules/.bin/tsc"), ["-p", "."], { cwd: dir, check: false });
+  assert.equal(r.stdout + r.stderr, "");
+  assert.equal(r.status, 0);
+});
+
+onlyUnder("deno", "deno: the README's recipe for the tarball resolves raindrops and raindrops/hono", () => {
+  const dir = join(work, "deno-app");
+  mkdirSync(dir);
+  const recipe = section("Installation").match(/^mkdir -p vendor .*$/m)?.[0];
+  assert.ok(recipe, "README gives the unpacking line");
+  run("sh", ["-c", recipe.replace("raindrops-0.1.0.tgz", tarball)], { cwd: dir });
+  const manifest = section("Installation").match(/^echo '(\{.*"file:\.\/vendor\/raindrops".*\})' > package\.json$/m)
+    ?.[1];
+  assert.ok(manifest, "README gives the package.json");
+  // hono from this checkout's copy instead of the registry, so the test runs offline.
+  const deps = JSON.parse(manifest);
+  deps.dependencies.hono = `file:${join(ROOT, "node_modules/hono-4.6")}`;
+  writeFileSync(join(dir, "package.json"), JSON.stringify(deps));
+  writeFileSync(
+    join(dir, "app.ts"),
+    `import { Raindrops } from "raindrops";
+import { raindrops } from "raindrops/hono";
+using drops = new Raindrops(1);
+console.log(drops.incr(0, 5), typeof raindrops);
+`,
+  );
+  run("deno", ["install"], { cwd: dir });
+  assert.equal(run("deno", ["run", "--allow-ffi", "app.ts"], { cwd: dir }).stdout, "5 function\n");
 });
 
 /** A server of a default setup: the app file and how the user starts it. */
@@ -228,6 +417,14 @@ const app = new Hono();
 app.use(raindrops());
 app.get("/", (c) => c.text("hi"));
 `;
+  if (rt === "node") {
+    return [{
+      name: "@hono/node-server's serve({ fetch, port }), node app.js",
+      file: "pkgapp_node.js",
+      source: `import { serve } from "@hono/node-server";\n${app}serve({ fetch: app.fetch, port: ${port} });\n`,
+      args: ["pkgapp_node.js"],
+    }];
+  }
   if (rt === "bun") {
     return [
       {
@@ -285,7 +482,17 @@ test(`${rt}: a Hono app in the default setups answers /_raindrops with its own l
     env: process.env,
   });
   const hono = readdirSync(work).find((f) => /^hono-4\.6\.\d+\.tgz$/.test(f))!;
-  run("npm", ["install", "--offline", "--no-audit", "--no-fund", join(work, hono)], { env: process.env });
+  const nodeServer = rt === "node"
+    ? [
+      run("npm", ["pack", "--silent", "--pack-destination", work, join(ROOT, "node_modules/@hono/node-server")], {
+        cwd: work,
+        env: process.env,
+      }).stdout.trim(),
+    ]
+    : [];
+  run("npm", ["install", "--offline", "--no-audit", "--no-fund", ...[hono, ...nodeServer].map((f) => join(work, f))], {
+    env: process.env,
+  });
   try {
     const port = await freePort();
     for (const setup of setups(port)) {

@@ -1,7 +1,8 @@
 /**
  * Every TypeScript block of the README runs, as written, on the runtime
  * running this test: a block with `export default` is served (deno serve /
- * bun) and answers `/` (and `/_raindrops` when it uses the middleware); any
+ * bun / on Node.js, its default export's fetch by @hono/node-server) and
+ * answers `/` (and `/_raindrops` when it uses the middleware); any
  * other block runs to a clean exit. Under Deno the blocks are type-checked
  * too. A launcher of Bun processes (`Bun.spawn`) has its own test in
  * readme_facts.test.ts. Imports of the package are pointed at this checkout, and shared
@@ -45,6 +46,19 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** A script serving `file`'s default export with @hono/node-server on $PORT, as Node.js has no default-export serving. */
+function nodeServer(file: string): string {
+  const server = file.replace(/\.ts$/, ".node_server.ts");
+  writeFileSync(
+    server,
+    `import { serve } from "@hono/node-server";
+import served from "./${file.slice(file.lastIndexOf("/") + 1)}";
+serve({ fetch: served.fetch, port: Number(process.env.PORT), hostname: "127.0.0.1" });
+`,
+  );
+  return server;
+}
+
 const blocks = codeBlocks().filter((b) => b.lang === "ts" && !b.code.includes("Bun.spawn("));
 const files: string[] = [];
 
@@ -62,6 +76,8 @@ for (const block of blocks) {
     const port = await freePort();
     const args = rt === "deno"
       ? (serves ? ["serve", "-A", "--port", String(port), file] : ["run", "-A", file])
+      : rt === "node" && serves
+      ? [nodeServer(file)]
       : [file];
     const env = { ...process.env, PORT: String(port), RAINDROPS_STATS: `/dev/shm/${SHM}${block.line}`, NO_COLOR: "1" };
     const child = spawn(RUNTIMES[rt], args, { cwd: DIR, env, stdio: ["ignore", "pipe", "pipe"] });

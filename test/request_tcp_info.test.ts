@@ -6,8 +6,10 @@ import { connectionOf, requestListener, requestLocalAddress, requestTcpInfo } fr
 import { InetDiagSocket } from "../src/linux/diag_socket.ts";
 import { joinHostPort as hostPort } from "../src/linux/address.ts";
 import { TcpInfo } from "../src/linux/tcp_info.ts";
-import { acceptingServer, closeAll, connect, ipv6Loopback, waitFor } from "./fixtures/linux_sockets.ts";
+import { socketFdOf } from "../src/server/_server_env.ts";
+import { acceptingServer, closeAll, connect, fdOfTcpSocket, ipv6Loopback, waitFor } from "./fixtures/linux_sockets.ts";
 import { rawGet, serveHono } from "./fixtures/hono_servers.ts";
+import { onlyUnder } from "./fixtures/host_runtime.ts";
 
 /** What the route under test answers. */
 interface Seen {
@@ -31,7 +33,7 @@ function tcpApp(sock?: InetDiagSocket): Hono {
 
 /** Serves tcpApp on `host`, GETs /tcp from `client` and checks what the route saw. */
 async function checkRoute(host: string, client: string, sock?: InetDiagSocket): Promise<Seen> {
-  await using srv = serveHono(tcpApp(sock), host);
+  await using srv = await serveHono(tcpApp(sock), host);
   const res = await rawGet(client, srv.port, "/tcp");
   assert.equal(res.status, 200, res.body);
   const seen: Seen = JSON.parse(res.body);
@@ -201,9 +203,47 @@ test("requestListener names the listener that accepted the request, whatever add
   ];
   if (await ipv6Loopback()) binds.push(["::", "127.0.0.1", (p) => `[::]:${p}`], ["::", "::1", (p) => `[::]:${p}`]);
   for (const [host, client, expected] of binds) {
-    await using srv = serveHono(app, host);
+    await using srv = await serveHono(app, host);
     const res = await rawGet(client, srv.port, "/who");
     assert.equal(res.body, expected(srv.port), `bound to ${host}, reached from ${client}`);
   }
   assert.equal((await app.request("/who")).status, 500, "no connection known: it throws (Hono answers 500)");
 });
+
+onlyUnder(
+  "node",
+  "@hono/node-server: the request's own socket descriptor gives its TCP_INFO; the socket tells both ends",
+  async () => {
+    const app = new Hono();
+    app.get("/fd", (c) => {
+      const conn = connectionOf(c)!;
+      const own = fdOfTcpSocket(
+        { host: "127.0.0.1", port: conn.localPort! },
+        { host: "127.0.0.1", port: conn.remotePort },
+      );
+      const info = requestTcpInfo(c);
+      return c.json({
+        fd: socketFdOf(c.env),
+        own,
+        conn,
+        local: requestLocalAddress(c),
+        infoLocal: info.local ?? null,
+        state: info.stateName,
+      });
+    });
+    await using srv = await serveHono(app, "127.0.0.1");
+    const res = await rawGet("127.0.0.1", srv.port, "/fd");
+    assert.equal(res.status, 200, res.body);
+    const seen = JSON.parse(res.body);
+    assert.equal(seen.fd, seen.own, "socket._handle.fd is the descriptor /proc names for the connection");
+    assert.deepEqual(seen.conn, {
+      remoteAddress: "127.0.0.1",
+      remotePort: res.clientPort,
+      localAddress: "127.0.0.1",
+      localPort: srv.port,
+    });
+    assert.equal(seen.local, `127.0.0.1:${srv.port}`);
+    assert.equal(seen.infoLocal, null, "read by descriptor, not found by address");
+    assert.equal(seen.state, "ESTABLISHED");
+  },
+);

@@ -2,19 +2,19 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { Raindrops } from "../mod.ts";
-import { fixture, runFixture, RUNTIMES, scriptArgs, tempShm } from "./_helpers.ts";
+import { fixture, runFixture, RUNTIMES, scriptArgs, startThread, tempShm } from "./_helpers.ts";
 
 const PER_PROCESS = 3_000_000;
 
-test("2 Deno and 2 Bun processes incrementing one counter at once give an exact total", async () => {
+test("2 Deno, 2 Bun and 2 Node.js processes incrementing one counter at once give an exact total", async () => {
   using tmp = tempShm("procs");
   using counters = new Raindrops(2, { path: tmp.path, zero: true });
-  const runs = (["deno", "bun", "deno", "bun"] as const).map((rt) =>
-    runFixture(rt, "incr_worker.ts", [tmp.path, String(PER_PROCESS), "4"])
+  const runs = (["deno", "bun", "node", "deno", "bun", "node"] as const).map((rt) =>
+    runFixture(rt, "incr_worker.ts", [tmp.path, String(PER_PROCESS), "6"])
   );
   for (const r of await Promise.all(runs)) assert.equal(r.code, 0, r.stderr);
-  assert.equal(counters.get(0), 4 * PER_PROCESS);
-  assert.equal(counters.get(1), 4, "all four passed the start barrier");
+  assert.equal(counters.get(0), 6 * PER_PROCESS);
+  assert.equal(counters.get(1), 6, "all six passed the start barrier");
 });
 
 test("large deltas that carry past 2^32 in two processes mix exactly with small ones in two others", async () => {
@@ -36,7 +36,7 @@ test("4 Worker threads incrementing one counter at once give an exact total", as
   using counters = new Raindrops(2, { path: tmp.path, zero: true });
   const workers = Array.from(
     { length: 4 },
-    () => new Worker(new URL("./fixtures/incr_thread.ts", import.meta.url).href, { type: "module" }),
+    () => startThread("incr_thread.ts"),
   );
   try {
     await Promise.all(workers.map((w) =>
@@ -52,7 +52,7 @@ test("4 Worker threads incrementing one counter at once give an exact total", as
   assert.equal(counters.get(0), 2_000_000);
 });
 
-for (const runtime of ["deno", "bun"] as const) {
+for (const runtime of ["deno", "bun", "node"] as const) {
   test(`a ${runtime} writer killed with SIGKILL loses no committed increment; values survive reopen`, async () => {
     using tmp = tempShm(`kill-${runtime}`);
     new Raindrops(2, { path: tmp.path, zero: true }).evaporate();

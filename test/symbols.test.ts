@@ -6,7 +6,7 @@ import { libraryCandidates, native } from "../src/native/library.ts";
 
 test("the symbol table lists exactly the library's exported functions", () => {
   native(); // loads (and so validates) every entry of the table
-  const path = libraryCandidates().at(-1)!;
+  const path = libraryCandidates().paths.at(-1)!;
   const exported = execFileSync("nm", ["-D", "--defined-only", path], { encoding: "utf8" })
     .split("\n")
     .map((line) => line.trim().split(/\s+/))

@@ -18,7 +18,7 @@ async function setup(options: { delay?: number } = {}) {
   const held = await HeldListener.start(["tcp", "127.0.0.1"]);
   const addr = `127.0.0.1:${held.port}`;
   const watcher = new Watcher({ listeners: [addr], delay: options.delay ?? DELAY });
-  const server = serve(watcher.app);
+  const server = await serve(watcher.app);
   const clients: net.Socket[] = [];
   return {
     held,
@@ -292,7 +292,7 @@ test(`every name shown in HTML is escaped: a unix listener named with <, &, " an
   const path = `/tmp/raindrops-test-${process.pid}-<b>&"it's".sock`;
   await using held = await HeldListener.start(["unix", path]);
   using watcher = new Watcher({ listeners: [path], delay: DELAY });
-  await using server = serve(watcher.app);
+  await using server = await serve(watcher.app);
   try {
     const enc = encodeURIComponent(path);
     const index = await (await fetch(`${server.origin}/`)).text();
@@ -322,7 +322,7 @@ test(`mounted under a path, the Watcher links, reads and redirects within its mo
   using watcher = new Watcher({ listeners: [addr], delay: DELAY });
   const app = new Hono();
   app.route("/ops/watcher", watcher.app);
-  await using server = serve(app);
+  await using server = await serve(app);
   const index = await (await fetch(`${server.origin}/ops/watcher`)).text();
   assert.ok(index.includes(`href="/ops/watcher/active/${enc}.html"`));
   assert.ok(index.includes(`data-base="/ops/watcher/"`));
@@ -385,7 +385,7 @@ test(`POST /reset refuses Origin: null and a Host that is not an IP address, loc
   await using held = await HeldListener.start(["tcp", "127.0.0.1"]);
   const addr = `127.0.0.1:${held.port}`, path = `/reset/${encodeURIComponent(addr)}`;
   using watcher = new Watcher({ listeners: [addr], delay: 60, hosts: ["watcher.example.com"] });
-  await using server = serve(watcher.app);
+  await using server = await serve(watcher.app);
   const post = (headers: Record<string, string>) => rawPost(server.port, path, headers);
   const local = `127.0.0.1:${server.port}`;
   assert.equal((await post({ Host: local, Origin: "null" })).status, 403, "Origin: null");
@@ -429,7 +429,7 @@ test(`at most maxTails tails stream at once: one more gets 503, and a slot frees
   await using held = await HeldListener.start(["tcp", "127.0.0.1"]);
   const addr = `127.0.0.1:${held.port}`, enc = encodeURIComponent(addr);
   using watcher = new Watcher({ listeners: [addr], delay: DELAY, maxTails: 2 });
-  await using server = serve(watcher.app);
+  await using server = await serve(watcher.app);
   const url = `${server.origin}/tail/${enc}.txt?queued_min=1000`;
   const readers = [new LineReader(url), new LineReader(url)];
   await eventually(() => watcher.tails === 2, () => watcher.tails);
@@ -458,7 +458,7 @@ test(`with no listeners given, every TCP and unix listener is watched, new ones 
   const unixPage = await watcher.fetch(new Request(`http://127.0.0.1/queued/${encodeURIComponent(sockPath)}.txt`));
   assert.equal(unixPage.status, 200);
   await unixPage.text();
-  await using server = serve(watcher.app);
+  await using server = await serve(watcher.app);
   await eventually(() => watcher.listeners.includes(server.local), () => watcher.listeners);
   const extra = net.createServer();
   await new Promise<void>((r) => extra.listen(0, "127.0.0.1", () => r()));
@@ -551,7 +551,7 @@ test(`a listener nothing listens on is marked on the index and in the JSON; an i
   await using addresses = await listenedAndNot();
   const { asked, gone } = addresses;
   using watcher = new Watcher({ listeners: asked, delay: DELAY });
-  await using server = serve(watcher.app);
+  await using server = await serve(watcher.app);
   const series = await (await fetch(`${server.origin}/series.json`)).json();
   assert.deepEqual(series.listeners.map((l: { addr: string; listening: boolean }) => [l.addr, l.listening]), [
     [asked[0], true],

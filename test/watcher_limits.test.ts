@@ -32,7 +32,7 @@ test(
   async () => {
     await using many = await listeners(LISTENERS);
     using watcher = new Watcher({ delay: 0.05, maxListeners: MAX });
-    await using server = serve(watcher.app);
+    await using server = await serve(watcher.app);
     assert.equal(watcher.listeners.length, MAX);
     assert.ok(watcher.omitted >= LISTENERS - MAX, `omitted ${watcher.omitted}`);
     const followed = many.addrs.filter((a) => watcher.listeners.includes(a)).length;

@@ -9,7 +9,7 @@ test(`HEAD /tail takes no slot: after 40 HEAD requests (maxTails 32) a GET tail 
   await using held = await HeldListener.start(["tcp", "127.0.0.1"]);
   const addr = `127.0.0.1:${held.port}`;
   using watcher = new Watcher({ listeners: [addr], delay: 0.05 });
-  await using server = serve(watcher.app);
+  await using server = await serve(watcher.app);
   const url = `${server.origin}/tail/${encodeURIComponent(addr)}.txt`;
   assert.equal(watcher.maxTails, 32);
   for (let i = 0; i < 40; i++) {
@@ -38,7 +38,7 @@ test(`a tail whose client never reads ends at its deadline and frees its slot ($
   const name = "/" + "x".repeat(LONG_NAME);
   const source = () => new Map([[name, { active: 1, queued: 0 }]]);
   using watcher = new Watcher({ listeners: [name], listenStats: source, delay: 0.001, tailMaxSeconds: 1 });
-  await using server = serve(watcher.app);
+  await using server = await serve(watcher.app);
   const client = net.connect({ host: "127.0.0.1", port: server.port });
   try {
     await new Promise<void>((resolve, reject) => client.once("connect", resolve).once("error", reject));

@@ -17,14 +17,22 @@ import { Errno } from "../errors.ts";
  * (summed over SO_REUSEPORT listeners sharing the address).
  */
 export class ListenStats {
+  /** Connections accepted and still open. */
+  readonly active: number;
+  /** Connections waiting in the accept queue. */
+  readonly queued: number;
+  /** The accept queue's limit (summed over SO_REUSEPORT listeners on the address). */
+  readonly backlog: number;
+  /** Listening sockets on this address (several with SO_REUSEPORT; 0 if none). */
+  readonly listeners: number;
+
   /** Figures as the kernel gave them; `listeners` counts the listening sockets. */
-  constructor(
-    readonly active: number,
-    readonly queued: number,
-    readonly backlog = 0,
-    /** Listening sockets on this address (several with SO_REUSEPORT; 0 if none). */
-    readonly listeners = 0,
-  ) {}
+  constructor(active: number, queued: number, backlog = 0, listeners = 0) {
+    this.active = active;
+    this.queued = queued;
+    this.backlog = backlog;
+    this.listeners = listeners;
+  }
 
   /** active + queued. */
   get total(): number {

@@ -65,7 +65,10 @@ export class Layout {
   readonly records: number;
   readonly heap: number;
   readonly segments: number;
-  constructor(readonly regions: number, slot: number) {
+  /** Writer regions in the file. */
+  readonly regions: number;
+  constructor(regions: number, slot: number) {
+    this.regions = regions;
     this.records = align((HEADER + regions) * slot);
     this.heap = this.records + MAX_RECORDS * RECORD_BYTES;
     this.segments = align(this.heap + HEAP_BYTES);

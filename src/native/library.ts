@@ -37,47 +37,96 @@ function pathOf(url: URL): string {
 }
 
 /**
- * Paths to try, in order: the library packaged for this CPU next to the
- * modules, then `RAINDROPS_LIB` when set, else the local build. An explicit
- * `RAINDROPS_LIB` never falls back silently to the local build.
+ * How this copy of raindrops was installed: inside a compiled program or
+ * fetched from a URL (no library file can sit beside it), as the npm
+ * package (compiled JavaScript), or as a clone of the repository (the
+ * TypeScript sources).
  */
-export function libraryCandidates(): string[] {
-  const fromEnv = runtime().env("RAINDROPS_LIB");
-  return [pathOf(packagedLibrary()), fromEnv || pathOf(LOCAL_BUILD)];
-}
-
-/** What to do when no candidate loads, for the way raindrops was installed. */
-function advice(): string {
+export function installation(): "compiled" | "package" | "clone" {
   const here = new URL(import.meta.url);
   // A compiled program's modules live in a virtual file system: Bun's
   // /$bunfs/, Deno's /tmp/deno-compile-<name>/.
   if (here.protocol !== "file:" || /\/\$bunfs\/|\/deno-compile-/.test(decodeURIComponent(here.pathname))) {
-    return "raindrops is running from a compiled binary or a remote URL, where no library file sits beside it: " +
-      "ship libraindrops.so with your program and set RAINDROPS_LIB to its absolute path";
+    return "compiled";
   }
-  // The package ships this module compiled; a clone runs the TypeScript.
-  if (here.pathname.endsWith(".js")) {
-    const target = hostTarget();
-    return (PACKAGED_TARGETS as readonly string[]).includes(target)
-      ? `the package's library for ${target} did not load (see its error above); ` +
-        "reinstall the package, or build libraindrops.so with Zig and set RAINDROPS_LIB to its path"
-      : `this package carries libraries for ${PACKAGED_TARGETS.join(" and ")}, not ${target}: ` +
-        "build libraindrops.so from the package's repository with Zig and set RAINDROPS_LIB to its path";
+  return here.pathname.endsWith(".js") ? "package" : "clone";
+}
+
+/** The paths to try and what keeps `RAINDROPS_LIB` from being one of them. */
+interface Candidates {
+  readonly paths: string[];
+  /** The flag without which `RAINDROPS_LIB` could not be read, if that happened. */
+  readonly envDenied?: string;
+}
+
+/**
+ * Paths to try, in order: the library packaged for this CPU next to the
+ * modules, then `RAINDROPS_LIB` when set, else (in a clone only) the local
+ * build. An explicit `RAINDROPS_LIB` never falls back silently to the local
+ * build.
+ */
+export function libraryCandidates(): Candidates {
+  const fromEnv = runtime().env("RAINDROPS_LIB");
+  const paths = [pathOf(packagedLibrary())];
+  if (fromEnv.value) paths.push(fromEnv.value);
+  else if (installation() === "clone") paths.push(pathOf(LOCAL_BUILD));
+  return "deniedFlag" in fromEnv ? { paths, envDenied: fromEnv.deniedFlag } : { paths };
+}
+
+/** What to do when no candidate loads, for the way raindrops was installed. */
+function advice(): string {
+  switch (installation()) {
+    case "compiled":
+      return "raindrops is running from a compiled binary or a remote URL, where no library file sits beside it: " +
+        "ship libraindrops.so with your program and set RAINDROPS_LIB to its absolute path";
+    case "package": {
+      const target = hostTarget();
+      return (PACKAGED_TARGETS as readonly string[]).includes(target)
+        ? `the package's library for ${target} did not load (see its error above); ` +
+          "reinstall the package, or build libraindrops.so with Zig and set RAINDROPS_LIB to its path"
+        : `this package carries libraries for ${PACKAGED_TARGETS.join(" and ")}, not ${target}: ` +
+          "build libraindrops.so from the package's repository with Zig and set RAINDROPS_LIB to its path";
+    }
+    case "clone":
+      return `in a clone of the repository, build it with \`${BUILD_COMMAND}\`, or set RAINDROPS_LIB to its path`;
   }
-  return `in a clone of the repository, build it with \`${BUILD_COMMAND}\`, or set RAINDROPS_LIB to its path`;
+}
+
+/**
+ * The closing lines of the error: a permission the runtime refused names
+ * its flag (nothing else would help), an unreadable `RAINDROPS_LIB` names
+ * the flag that reads it, else the advice for the installation.
+ */
+function summary(refusedFlag: string | undefined, envDenied: string | undefined): string {
+  const name = runtime().name;
+  if (refusedFlag) {
+    const how = name === "node" ? `node --permission ${refusedFlag}` : `deno run ${refusedFlag}`;
+    return `${name === "node" ? "Node.js" : "Deno"} refused to load a native library: ` +
+      `grant it with ${refusedFlag} (\`${how} …\`)`;
+  }
+  const env = envDenied
+    ? `RAINDROPS_LIB could not be read: Deno grants environment variables only with --allow-env; ` +
+      `if you set it, add ${envDenied}\n`
+    : "";
+  return env + advice();
 }
 
 /** The bound native functions, loading the library on the first call. */
 export function native(): Bound<Symbols> {
   if (loaded) return loaded;
   const failures: string[] = [];
-  for (const path of libraryCandidates()) {
+  const { paths, envDenied } = libraryCandidates();
+  let refusedFlag: string | undefined;
+  for (const path of paths) {
     try {
       loaded = runtime().open(path, symbols).symbols;
       return loaded;
     } catch (e) {
+      refusedFlag ??= runtime().deniedFlag(e);
       failures.push(`  ${path}: ${(e as Error).message}`);
     }
   }
-  throw new NativeLibraryError(`cannot load libraindrops.so; tried:\n${failures.join("\n")}\n${advice()}`);
+  throw new NativeLibraryError(
+    `cannot load libraindrops.so; tried:\n${failures.join("\n")}\n${summary(refusedFlag, envDenied)}`,
+  );
 }

@@ -3,10 +3,11 @@
  * `c.env`), read by shape alone, never by asking which runtime runs: the
  * request's connection, the server's port, the per-request completion
  * signal, and whether the server tells JS the end of a response at all.
- * This is the only
- * code that knows how `Deno.serve` (a `ServeHandlerInfo` per request) and
- * `Bun.serve` (its `Server`) shape `env`, and how Deno marks a response body
- * it takes whole; everything else asks these functions.
+ * This is the only code that knows how `Deno.serve` (a `ServeHandlerInfo`
+ * per request), `Bun.serve` (its `Server`) and `@hono/node-server` (Node's
+ * own request and response, `{ incoming, outgoing }`) shape `env`, and how
+ * Deno marks a response body it takes whole; everything else asks these
+ * functions.
  *
  * @module
  */
@@ -16,8 +17,21 @@ import type { Connection } from "./connection.ts";
 type Any = any;
 
 /**
+ * The request's socket when `env` is `@hono/node-server`'s
+ * `{ incoming, outgoing }` (Node's `IncomingMessage` and `ServerResponse`)
+ * and the socket is still connected; undefined otherwise.
+ */
+function nodeSocketOf(e: Any): Any {
+  const socket = e.incoming?.socket;
+  return typeof socket?.remoteAddress === "string" ? socket : undefined;
+}
+
+/**
  * The connection of `request` from `env`, or undefined when `env` tells
  * none:
+ * - `incoming.socket` (Node's request, from `@hono/node-server`): both
+ *   ends, as the socket tells them (`::ffff:a.b.c.d` for an IPv4 client of
+ *   a dual-stack listener);
  * - an object with a `requestIP(req)` method (Bun's `Server`), whose `port`
  *   is also taken as the local port;
  * - `remoteAddr` `{hostname, port}` (Deno's `ServeHandlerInfo`, from
@@ -36,6 +50,15 @@ type Any = any;
 export function envConnection(env: unknown, request: Request): Connection | undefined {
   const e: Any = env;
   if (e === null || typeof e !== "object") return undefined;
+  const socket = nodeSocketOf(e);
+  if (socket) {
+    return {
+      remoteAddress: socket.remoteAddress,
+      remotePort: socket.remotePort,
+      localAddress: socket.localAddress,
+      localPort: socket.localPort,
+    };
+  }
   if (typeof e.requestIP === "function") {
     const ip = e.requestIP(request);
     if (typeof ip?.address !== "string" || typeof ip.port !== "number") return undefined;
@@ -50,8 +73,26 @@ export function envConnection(env: unknown, request: Request): Connection | unde
 }
 
 /**
+ * The request socket's own descriptor, when `env` is `@hono/node-server`'s
+ * and the socket has one (a plain TCP socket; not TLS or HTTP/2 streams);
+ * undefined otherwise. It names the connection only while the request is
+ * being served: once closed, the number may be reused.
+ *
+ * @example
+ * ```ts
+ * import { socketFdOf } from "./_server_env.ts";
+ * socketFdOf({ incoming: { socket: { remoteAddress: "::1", _handle: { fd: 23 } } } }); // 23
+ * ```
+ */
+export function socketFdOf(env: unknown): number | undefined {
+  const fd = env !== null && typeof env === "object" ? nodeSocketOf(env)?._handle?.fd : undefined;
+  return Number.isInteger(fd) && fd >= 0 ? fd : undefined;
+}
+
+/**
  * The port the server listens on, when `env` is the server itself and says
- * (Bun's `Server`); undefined otherwise (Deno tells only the client's end).
+ * (Bun's `Server`) or is Node's request (its socket's local port);
+ * undefined otherwise (Deno tells only the client's end).
  * Cheaper than {@link envConnection}, which asks the server.
  *
  * @example
@@ -62,15 +103,17 @@ export function envConnection(env: unknown, request: Request): Connection | unde
  */
 export function serverPortOf(env: unknown): number | undefined {
   const e: Any = env;
-  if (e === null || typeof e !== "object" || typeof e.requestIP !== "function") return undefined;
-  const port = e.port;
+  if (e === null || typeof e !== "object") return undefined;
+  const port = typeof e.requestIP === "function" ? e.port : nodeSocketOf(e)?.localPort;
   return Number.isInteger(port) && port > 0 && port <= 65535 ? port : undefined;
 }
 
 /**
  * The request's completion signal: a promise the server settles once the
- * response has been handed on or the connection is gone (`env.completed`
- * of `Deno.serve`); undefined when `env` has none.
+ * response has been handed on or the connection is gone: `env.completed`
+ * of `Deno.serve`, or the first `finish` (the last byte handed to the
+ * kernel) or `close` (done, or the connection lost) of Node's
+ * `env.outgoing`, whatever the body; undefined when `env` has none.
  *
  * @example
  * ```ts
@@ -82,8 +125,16 @@ export function serverPortOf(env: unknown): number | undefined {
  * ```
  */
 export function completionOf(env: unknown): PromiseLike<unknown> | undefined {
-  const completed = (env as Any)?.completed;
-  return completed && typeof completed.then === "function" ? completed : undefined;
+  const e: Any = env;
+  const completed = e?.completed;
+  if (completed && typeof completed.then === "function") return completed;
+  const outgoing = e?.outgoing;
+  if (typeof outgoing?.once !== "function" || typeof outgoing.writableFinished !== "boolean") return undefined;
+  if (outgoing.writableFinished || outgoing.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    outgoing.once("finish", resolve);
+    outgoing.once("close", resolve);
+  });
 }
 
 /**

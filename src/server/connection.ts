@@ -1,8 +1,9 @@
 /**
  * A request's own TCP connection: as its server tells it (see
  * `_server_env.ts`), then its TCP_INFO, its local end and the listener that
- * accepted it through sock_diag, since `Deno.serve` and `Bun.serve` hide
- * socket descriptors and local addresses.
+ * accepted it: from the socket's own descriptor on Node.js, through
+ * sock_diag elsewhere, since `Deno.serve` and `Bun.serve` hide socket
+ * descriptors and local addresses.
  *
  * @module
  */
@@ -12,7 +13,7 @@ import type { InetDiagSocket } from "../linux/diag_socket.ts";
 import { tcpListenerOf } from "../linux/listen_stats.ts";
 import { TcpInfo } from "../linux/tcp_info.ts";
 import type { RequestView } from "./request_view.ts";
-import { envConnection } from "./_server_env.ts";
+import { envConnection, socketFdOf } from "./_server_env.ts";
 
 /**
  * A request's TCP connection as its server tells it. Every app's
@@ -54,8 +55,10 @@ export function connectionOf(
 }
 
 /**
- * The kernel's TCP_INFO for the request's own connection (see
- * {@link TcpInfo.fromRemote}). Throws a {@link NoConnectionError} when
+ * The kernel's TCP_INFO for the request's own connection: read from its
+ * socket's descriptor on Node.js (`@hono/node-server`), else found by its
+ * client address (see {@link TcpInfo.fromRemote}). Throws a
+ * {@link NoConnectionError} when
  * `c.env` does not tell the connection, a NativeError (ENOENT) when the
  * connection is already gone.
  *
@@ -68,18 +71,29 @@ export function connectionOf(
  * ```
  */
 export function requestTcpInfo(c: RequestView, sock?: InetDiagSocket): TcpInfo {
+  const fd = socketFdOf(c.env);
+  return fd === undefined ? infoByRemote(toldConnection(c), sock) : TcpInfo.fromFd(fd);
+}
+
+/** The request's connection as the server tells it; a NoConnectionError when it tells none. */
+function toldConnection(c: RequestView): Connection {
   const conn = connectionOf(c);
-  if (!conn) {
-    throw new NoConnectionError(
-      "c.env tells no client address (serve with Deno.serve(app.fetch) or Bun.serve({ fetch: app.fetch }))",
-    );
-  }
+  if (conn) return conn;
+  throw new NoConnectionError(
+    "c.env tells no client address (serve with Deno.serve(app.fetch), Bun.serve({ fetch: app.fetch }) " +
+      "or @hono/node-server's serve({ fetch: app.fetch }))",
+  );
+}
+
+/** TCP_INFO of the connection found by its client's end through sock_diag. */
+function infoByRemote(conn: Connection, sock?: InetDiagSocket): TcpInfo {
   return TcpInfo.fromRemote(joinHostPort(conn.remoteAddress, conn.remotePort), { localPort: conn.localPort, sock });
 }
 
 /**
  * The server's end of the request's connection, `host:port`: the address
- * and port the client reached, which finds the server's own listener. An
+ * and port the client reached (as the server tells it, or found through
+ * sock_diag), which finds the server's own listener. An
  * IPv4 client of a dual-stack listener gives an IPv4 address when the
  * server reports the client as IPv4, else `[::ffff:a.b.c.d]:port`.
  *
@@ -92,7 +106,10 @@ export function requestTcpInfo(c: RequestView, sock?: InetDiagSocket): TcpInfo {
  * ```
  */
 export function requestLocalAddress(c: RequestView, sock?: InetDiagSocket): string {
-  return requestTcpInfo(c, sock).local!;
+  const conn = toldConnection(c);
+  return conn.localAddress !== undefined && conn.localPort !== undefined
+    ? joinHostPort(conn.localAddress, conn.localPort)
+    : infoByRemote(conn, sock).local!;
 }
 
 /**

@@ -26,8 +26,14 @@ export interface RequestView {
 
 /** A view whose `req` is itself, so one object per request. */
 class FetchView implements RequestView {
+  readonly raw: Request;
   // deno-lint-ignore no-explicit-any
-  constructor(readonly raw: Request, readonly env: any) {}
+  readonly env: any;
+  // deno-lint-ignore no-explicit-any
+  constructor(raw: Request, env: any) {
+    this.raw = raw;
+    this.env = env;
+  }
   get req(): this {
     return this;
   }
