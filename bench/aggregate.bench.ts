@@ -51,7 +51,10 @@ const path = `/dev/shm/raindrops-bench-aggregate-${process.pid}`;
 try {
   const local = new Aggregate({ buckets: 32 });
   using shared = new SharedAggregate({ path, zero: true, buckets: 32 });
-  const holders = Array.from({ length: SharedAggregate.WRITER_REGIONS - 1 }, () => new SharedAggregate({ path, buckets: 32 }));
+  const holders = Array.from(
+    { length: SharedAggregate.WRITER_REGIONS - 1 },
+    () => new SharedAggregate({ path, buckets: 32 }),
+  );
   for (const h of [shared, ...holders]) h.add(1); // every region taken
   using atomic = new SharedAggregate({ path, buckets: 32 });
   const variants = [local, shared, atomic];

@@ -87,7 +87,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-// Node.js before 24 leaves import.meta.main undefined: run, so it says which Node.js it needs.
-if (import.meta.main !== false) {
+// Run directly; the package's bin is a launcher that calls main() itself.
+if (import.meta.main) {
   process.exit(await main(process.argv.slice(2)));
 }
