@@ -68,54 +68,65 @@ test("a route registered before the middleware is not counted, and hides the sta
   WorkerStats.open(tmp.path).release();
 });
 
-test(`${hostRuntime} names its default listener as the README says; which name reads what`, async () => {
-  const wildcard = hostRuntime === "bun" ? "[::]" : "0.0.0.0";
-  says(
-    "`deno serve app.ts` (and `Deno.serve`) bind `0.0.0.0`, port 8000; `bun app.ts` (and `Bun.serve`) bind `[::]`, port 3000, so there the lines read `[::]:3000 active: 15`",
-  );
-  says(
-    "`127.0.0.1:P` and `0.0.0.0:P` read 0. Under a `0.0.0.0:P` listener, `127.0.0.1:P` counts the connections made to 127.0.0.1 but no queue",
-  );
-  const block = codeBlocks().find((b) => b.lang === "ts" && b.code.includes("app.use(raindrops());"))!;
-  const file = join(DIR, "app.ts");
-  writeFileSync(file, block.code.replaceAll(`from "raindrops/hono"`, `from "${ROOT}hono.ts"`));
-  using tmp = tempShm("readme-listener");
-  const port = await freePort();
-  // As the README runs it: `deno serve app.ts` / `bun app.ts`, on a free port instead of 8000 / 3000.
-  const args = hostRuntime === "deno" ? ["serve", "-A", "--port", String(port), file] : [file];
-  const child = spawn(RUNTIMES[hostRuntime], args, {
-    env: { ...process.env, PORT: String(port), RAINDROPS_STATS: tmp.path, NO_COLOR: "1" },
-    stdio: "ignore",
-  });
-  try {
-    let text = "";
-    await waitFor(async () => {
-      text = await fetch(`http://127.0.0.1:${port}/_raindrops`).then((r) => r.text(), () => "");
-      return text !== "";
-    }, 15_000);
-    assert.match(
-      text,
-      new RegExp(`^${escape(`${wildcard}:${port}`)} active: 1\\n${escape(`${wildcard}:${port}`)} queued: 0$`, "m"),
+// The README's sentence is about `deno serve` and `bun`; Node.js serves no default export.
+if (hostRuntime !== "node") {
+  test(`${hostRuntime} names its default listener as the README says; which name reads what`, async () => {
+    const wildcard = hostRuntime === "bun" ? "[::]" : "0.0.0.0";
+    says(
+      "`deno serve app.ts` (and `Deno.serve`) bind `0.0.0.0`, port 8000; `bun app.ts` (and `Bun.serve`) bind `[::]`, port 3000, so there the lines read `[::]:3000 active: 15`",
     );
-    // A keep-alive connection from 127.0.0.1, then the names the README compares.
-    const stats = tcpListenerStats([`0.0.0.0:${port}`, `[::]:${port}`, `127.0.0.1:${port}`]);
-    const active = (name: string) => stats.get(name)!.active;
-    if (hostRuntime === "bun") {
-      assert.ok(active(`[::]:${port}`) >= 1);
-      assert.equal(active(`127.0.0.1:${port}`) + active(`0.0.0.0:${port}`), 0);
-    } else {
-      assert.ok(active(`127.0.0.1:${port}`) >= 1);
-      assert.equal(stats.get(`127.0.0.1:${port}`)!.listeners, 0, "the queue is the wildcard's");
+    says(
+      "`127.0.0.1:P` and `0.0.0.0:P` read 0. Under a `0.0.0.0:P` listener, `127.0.0.1:P` counts the connections made to 127.0.0.1 but no queue",
+    );
+    const block = codeBlocks().find((b) => b.lang === "ts" && b.code.includes("app.use(raindrops());"))!;
+    const file = join(DIR, "app.ts");
+    writeFileSync(file, block.code.replaceAll(`from "raindrops/hono"`, `from "${ROOT}hono.ts"`));
+    using tmp = tempShm("readme-listener");
+    const port = await freePort();
+    // As the README runs it: `deno serve app.ts` / `bun app.ts`, on a free port instead of 8000 / 3000.
+    const args = hostRuntime === "deno" ? ["serve", "-A", "--port", String(port), file] : [file];
+    const child = spawn(RUNTIMES[hostRuntime], args, {
+      env: { ...process.env, PORT: String(port), RAINDROPS_STATS: tmp.path, NO_COLOR: "1" },
+      stdio: "ignore",
+    });
+    try {
+      let text = "";
+      await waitFor(async () => {
+        text = await fetch(`http://127.0.0.1:${port}/_raindrops`).then((r) => r.text(), () => "");
+        return text !== "";
+      }, 15_000);
+      assert.match(
+        text,
+        new RegExp(`^${escape(`${wildcard}:${port}`)} active: 1\\n${escape(`${wildcard}:${port}`)} queued: 0$`, "m"),
+      );
+      // A keep-alive connection from 127.0.0.1, then the names the README compares.
+      const stats = tcpListenerStats([`0.0.0.0:${port}`, `[::]:${port}`, `127.0.0.1:${port}`]);
+      const active = (name: string) => stats.get(name)!.active;
+      if (hostRuntime === "bun") {
+        assert.ok(active(`[::]:${port}`) >= 1);
+        assert.equal(active(`127.0.0.1:${port}`) + active(`0.0.0.0:${port}`), 0);
+      } else {
+        assert.ok(active(`127.0.0.1:${port}`) >= 1);
+        assert.equal(stats.get(`127.0.0.1:${port}`)!.listeners, 0, "the queue is the wildcard's");
+      }
+      for (const name of [`0.0.0.0:${port}`, `[::]:${port}`, `127.0.0.1:${port}`]) {
+        const unlistened = hostRuntime === "deno" && name.startsWith("[::]");
+        assert.equal(
+          nothingListens(name, stats.get(name)!),
+          unlistened,
+          `${name}: ${unlistened ? "no" : "a"} wildcard`,
+        );
+      }
+    } finally {
+      // A child that already ended fires no second close.
+      if (child.exitCode === null && child.signalCode === null) {
+        const closed = new Promise((r) => child.once("close", r));
+        child.kill("SIGKILL");
+        await closed;
+      }
     }
-    for (const name of [`0.0.0.0:${port}`, `[::]:${port}`, `127.0.0.1:${port}`]) {
-      const unlistened = hostRuntime === "deno" && name.startsWith("[::]");
-      assert.equal(nothingListens(name, stats.get(name)!), unlistened, `${name}: ${unlistened ? "no" : "a"} wildcard`);
-    }
-  } finally {
-    child.kill("SIGKILL");
-    await new Promise((r) => child.once("close", r));
-  }
-});
+  });
+}
 
 /** The pids of `pid`'s child processes. */
 function childrenOf(pid: number): number[] {
