@@ -141,7 +141,7 @@ export class LastDataRecv implements Disposable {
     return this.#samples.lastError;
   }
 
-  /** Connections remembered now: those open, and those closed since a sweep last checked them. */
+  /** Connections remembered now: those open, and those closed since a sweep last checked them (none of Node's, known by their socket). */
   get connections(): number {
     return this.#sockets.size;
   }
