@@ -4,6 +4,8 @@
  * - 2 Bun worker processes on one port (reusePort), examples/bun_workers.ts;
  * - `deno serve --parallel` (one isolate per CPU) on a second port,
  *   examples/deno_parallel.ts;
+ * - a Node.js cluster (a primary and 2 workers, @hono/node-server) on a
+ *   third port, examples/node_cluster.ts;
  * - all of them count into ONE shared stats file, so /_raindrops on any
  *   worker of either server reports calling/writing for every worker, and
  *   both listeners;
@@ -17,7 +19,8 @@
  *
  *   node_modules/.bin/deno run -A examples/demo.ts [--load] [--for=SECONDS] [--port=8080]
  *
- * Ports: Bun workers --port, deno serve +1, Watcher +2, Prometheus +3.
+ * Ports: Bun workers --port, deno serve +1, Watcher +2, Prometheus +3,
+ * Node cluster +4.
  * Stops on Ctrl-C, or after --for seconds; removes its stats file and
  * Prometheus' data.
  *
@@ -27,7 +30,7 @@ import { rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tcpListenerStats } from "../mod.ts";
 import { Watcher } from "../hono.ts";
-import { spawnExampleServers } from "./example_servers.ts";
+import { spawnExampleServers, spawnNodeCluster } from "./example_servers.ts";
 import { type LocalPrometheus, prometheusBinary, startPrometheus } from "../prometheus/local_prometheus.ts";
 
 const args = Deno.args;
@@ -38,13 +41,20 @@ const bunPort = Number(flag("port") ?? 8080);
 const denoPort = bunPort + 1;
 const watcherPort = bunPort + 2;
 const prometheusPort = bunPort + 3;
+const nodePort = bunPort + 4;
+/** The servers' ports, in the order the clients take turns. */
+const serverPorts = [bunPort, denoPort, nodePort];
 const stats = `/dev/shm/raindrops-demo-${Deno.pid}`;
-const listeners = [`127.0.0.1:${bunPort}`, `127.0.0.1:${denoPort}`];
+const listeners = serverPorts.map((p) => `127.0.0.1:${p}`);
 const env = { ...Deno.env.toObject(), RAINDROPS_STATS: stats, RAINDROPS_LISTENERS: listeners.join(",") };
 
-const children = spawnExampleServers(bunPort, denoPort, env, "inherit");
+const children = [
+  ...spawnExampleServers(bunPort, denoPort, env, "inherit"),
+  spawnNodeCluster(nodePort, env, "inherit"),
+];
 // Each row says what serves it; the workers panel reads the stats file they all share.
 const labels = { [listeners[0]]: "Bun workers (2 processes, reusePort)", [listeners[1]]: "deno serve --parallel" };
+labels[listeners[2]] = "Node cluster (primary + 2 workers)";
 const watcher = new Watcher({ listeners, delay: 1, stats, labels });
 const watcherServer = Deno.serve({ hostname: "127.0.0.1", port: watcherPort, onListen() {} }, watcher.fetch);
 
@@ -61,6 +71,7 @@ async function waitFor(url: string): Promise<void> {
 }
 await waitFor(`http://127.0.0.1:${bunPort}/`);
 await waitFor(`http://127.0.0.1:${denoPort}/`);
+await waitFor(`http://127.0.0.1:${nodePort}/`);
 
 let prometheus: LocalPrometheus | undefined;
 let prometheusLine = "Prometheus                            not installed (apt install prometheus) - skipped";
@@ -73,7 +84,7 @@ if (prometheusBinary()) {
     });
     const graph = `${prometheus.url}/graph?g0.expr=${encodeURIComponent("raindrops_listener_queued_connections")}` +
       `&g0.tab=0&g0.range_input=5m&g1.expr=${encodeURIComponent("rate(raindrops_requests_total[10s])")}&g1.tab=0`;
-    prometheusLine = `Prometheus (scrapes both every 1 s)   ${graph}`;
+    prometheusLine = `Prometheus (scrapes all every 1 s)    ${graph}`;
   } catch (e) {
     prometheusLine = `Prometheus                            failed to start: ${(e as Error).message.split("\n")[0]}`;
   }
@@ -82,8 +93,10 @@ if (prometheusBinary()) {
 console.log(`
   Bun workers (2 processes, reusePort)  http://127.0.0.1:${bunPort}/      slow stream: /slow, CPU-bound: /work?ms=400
   deno serve --parallel                 http://127.0.0.1:${denoPort}/
+  Node cluster (primary + 2 workers)    http://127.0.0.1:${nodePort}/
   stats, from any worker                http://127.0.0.1:${bunPort}/_raindrops   (?format=json, ?format=prometheus)
                                         http://127.0.0.1:${denoPort}/_raindrops
+                                        http://127.0.0.1:${nodePort}/_raindrops
   Watcher dashboard                     http://127.0.0.1:${watcherPort}/
   ${prometheusLine}
   shared stats file                     ${stats}
@@ -112,17 +125,17 @@ let running = true;
 /** A burst phase: on for 4 s, off for 4 s. */
 const bursting = () => Math.floor(performance.now() / 4000) % 2 === 1;
 
-/** One bounded client on `paths` (in turn, alternating servers) until stopped. */
+/** One bounded client on `paths` (in turn, the servers in turn) until stopped. */
 async function client(id: number, paths: string[], pauseMs: number): Promise<void> {
   for (let i = id; running && i < id + 1_000_000; i++) {
-    await get(i % 2 ? bunPort : denoPort, paths[i % paths.length]);
+    await get(serverPorts[i % serverPorts.length], paths[i % paths.length]);
     await sleep(pauseMs * (0.5 + Math.random()));
   }
 }
 /** Blocks a worker's event loop for 500 ms at a time, during bursts. */
 async function blocker(id: number): Promise<void> {
   for (let i = 0; running && i < 100_000; i++) {
-    if (bursting()) await get(id % 2 ? bunPort : denoPort, "/work?ms=500");
+    if (bursting()) await get(serverPorts[id % serverPorts.length], "/work?ms=500");
     else await sleep(100);
   }
 }
@@ -157,7 +170,7 @@ const ticker = setInterval(async () => {
   let counts = "calling ?  writing ?  workers ?  req/s ?";
   try {
     const text = await Promise.any(
-      [bunPort, denoPort].map(async (p) =>
+      serverPorts.map(async (p) =>
         (await fetch(`http://127.0.0.1:${p}/_raindrops?format=prometheus`, { signal: AbortSignal.timeout(900) })).text()
       ),
     );

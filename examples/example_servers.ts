@@ -42,3 +42,23 @@ export function spawnExampleServers(
     ], { env, stdio: ["ignore", stdout, "inherit"] }),
   ];
 }
+
+/**
+ * Spawns examples/node_cluster.ts: a Node.js cluster primary and its 2
+ * workers serving the same app on `port` with `@hono/node-server`, with
+ * `env` (RAINDROPS_STATS there shares the file with the other servers).
+ * Stop it with SIGTERM (the primary stops its workers).
+ *
+ * @example
+ * ```ts
+ * const node = spawnNodeCluster(8084, { ...process.env, RAINDROPS_STATS: "/dev/shm/x" });
+ * ```
+ */
+export function spawnNodeCluster(
+  port: number,
+  env: Record<string, string | undefined>,
+  stdout: "inherit" | "ignore" = "ignore",
+): ChildProcess {
+  const args = ["--disable-warning=ExperimentalWarning", example("node_cluster.ts"), "2", String(port)];
+  return spawn(bin("node"), args, { env, stdio: ["ignore", stdout, "inherit"] });
+}

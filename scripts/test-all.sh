@@ -69,14 +69,7 @@ junit $? "$out/bun.xml"
 
 # Test files that cannot run under node --test yet, each with the reason; they
 # are not run there, so not counted (Deno and Bun still run them).
-node_excluded=(
-  # LastDataRecv's arrival watch and these files' test servers are
-  # Deno.serve's and Bun.serve's; on Node it is to record at the server's
-  # "connection" event (issue 18 item 3), not built yet.
-  test/last_data_recv_arrivals.test.ts
-  test/last_data_recv_leaks.test.ts
-  test/last_data_recv_load.test.ts
-)
+node_excluded=()
 node_files=()
 for f in test/*.test.ts; do
   [[ " ${node_excluded[*]} " == *" $f "* ]] || node_files+=("$f")

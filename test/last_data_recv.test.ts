@@ -1,6 +1,9 @@
 import { test } from "node:test";
 import { spawn } from "node:child_process";
+import net from "node:net";
+import type { Server as HttpServer } from "node:http";
 import assert from "node:assert/strict";
+import { createAdaptorServer } from "@hono/node-server";
 import { Hono } from "hono";
 import type { Aggregate } from "../src/aggregate/aggregate.ts";
 import { SharedAggregate } from "../src/aggregate/shared_aggregate.ts";
@@ -10,6 +13,7 @@ import { parseAddress } from "../src/linux/address.ts";
 import type { Connection } from "../src/server/connection.ts";
 import type { RequestView } from "../src/server/request_view.ts";
 import { tempShm } from "./_helpers.ts";
+import { waitFor } from "./fixtures/linux_sockets.ts";
 import { rawExchange, rawGet, serveHono } from "./fixtures/hono_servers.ts";
 import { rawRequest, runtimeName, serve, type ServerEnv } from "./fixtures/watcher_servers.ts";
 
@@ -207,4 +211,39 @@ test(`the connection option works around a whole fetch handler too, given a requ
   assert.equal(ldr.missed, 0, String(ldr.lastError));
   assert.equal(ldr.aggregate.count, 3);
   assert.deepEqual(seen.map((u) => new URL(u).pathname), ["/n0", "/n1", "/n2"]);
+});
+
+test("attach takes a Node server only, and not once closed: TypeError for anything else", () => {
+  using ldr = new LastDataRecv();
+  for (const bad of [{}, { port: 8080, requestIP() {} }, null, 3]) {
+    assert.throws(() => ldr.attach(bad as never), TypeError);
+  }
+  const server = net.createServer();
+  assert.equal(ldr.attach(server).attach(server).servers, 1, "attached once");
+  assert.equal(server.listenerCount("connection"), 1);
+  ldr.close();
+  assert.equal(ldr.servers, 0);
+  assert.equal(server.listenerCount("connection"), 0, "close() detaches");
+  assert.throws(() => ldr.attach(server), TypeError);
+});
+
+test(`attach(server) records each connection at accept, before its first request, once (node)`, {
+  skip: runtimeName !== "node" && "Deno's and Bun's servers tell no accepts",
+}, async () => {
+  using ldr = new LastDataRecv();
+  const server = createAdaptorServer({ fetch: ldr.wrap(() => new Response("ok")) });
+  ldr.attach(server);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const { port } = server.address() as net.AddressInfo;
+  try {
+    const idle = net.connect(port, "127.0.0.1"); // sends nothing
+    await waitFor(() => ldr.aggregate.count === 1, () => ldr.aggregate.count);
+    for (let i = 0; i < 3; i++) assert.equal((await rawGet("127.0.0.1", port, "/")).body, "ok");
+    assert.equal(ldr.aggregate.count, 4, "each connection once: at accept, not again at its request");
+    assert.equal(ldr.missed, 0, String(ldr.lastError));
+    idle.destroy();
+  } finally {
+    await new Promise<void>((r) => (server.close(() => r()), (server as HttpServer).closeAllConnections()));
+  }
+  assert.equal(ldr.servers, 0, "detached once the server closed");
 });

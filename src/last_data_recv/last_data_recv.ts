@@ -16,10 +16,12 @@ import { tcpInfoField } from "../linux/tcp_info_fields.ts";
 import type { FetchHandler } from "../middleware/fetch.ts";
 import type { Connection } from "../server/connection.ts";
 import { type RequestView, requestView } from "../server/request_view.ts";
-import { envConnection, serverPortOf } from "../server/_server_env.ts";
+import { envConnection, requestSocketOf, serverPortOf } from "../server/_server_env.ts";
+import { AcceptedSockets } from "./_accepted_sockets.ts";
 import { ArrivalWatches } from "./_arrival_watches.ts";
 import { ConnectionSockets } from "./_connection_sockets.ts";
 import type { ListenerArrivals } from "./_listener_arrivals.ts";
+import { Samples } from "./_samples.ts";
 import { type LastDataRecvOptions, lastDataRecvSettings } from "./options.ts";
 
 export type { LastDataRecvOptions };
@@ -64,6 +66,14 @@ export type { LastDataRecvOptions };
  * `bench/last_data_recv.bench.ts` measures both forms against an empty
  * handler. `sample: N` records 1 connection in N.
  *
+ * On Node (`@hono/node-server`) a connection is recorded at accept, as the
+ * gem does: from the `connection` event of its server, read from the
+ * socket's own descriptor (how long it waited in the listen queue). The
+ * server is attached by {@link attach}, or at the first request it
+ * serves (that request's connection is recorded then, as it starts);
+ * connections are known by their socket object, so nothing is looked up,
+ * watched or swept.
+ *
  * @example
  * ```ts
  * import { Hono } from "hono";
@@ -87,14 +97,13 @@ export class LastDataRecv implements Disposable {
   readonly #connection: ((c: RequestView) => Connection | undefined) | undefined;
   readonly #sockets: ConnectionSockets;
   readonly #watches = new ArrivalWatches();
-  #tick = 0;
+  readonly #samples: Samples;
+  readonly #accepted: AcceptedSockets;
   #env: unknown;
   /** The arrivals at the listeners of the server in `#env`, when watched. */
   #arrivals: ListenerArrivals | undefined;
   /** Whether every listener of the process is watched (for a server that tells no port, once it told a client). */
   #anyListener = false;
-  #missed = 0;
-  #lastError: Error | undefined;
   #closed = false;
 
   /** TypeError for wrong option types, RangeError for a `sample` that is not a positive integer. */
@@ -103,6 +112,7 @@ export class LastDataRecv implements Disposable {
     const settings = lastDataRecvSettings(options);
     const agg = this.aggregate = settings.aggregate;
     this.sample = settings.sample;
+    this.#accepted = new AcceptedSockets(this.#samples = new Samples(agg, this.sample));
     const custom = this.#connection = settings.connection;
     const socket = settings.socket;
     this.#sockets = new ConnectionSockets(socket ? () => socket : sharedChannel);
@@ -123,15 +133,15 @@ export class LastDataRecv implements Disposable {
    * watched (see the class doc).
    */
   get missed(): number {
-    return this.#missed + this.#watches.lateCount;
+    return this.#samples.missed + this.#watches.lateCount;
   }
 
   /** Why the last lookup failed, if one did. */
   get lastError(): Error | undefined {
-    return this.#lastError;
+    return this.#samples.lastError;
   }
 
-  /** Connections remembered now: those open, and those closed since a sweep last checked them. */
+  /** Connections remembered now: those open, and those closed since a sweep last checked them (none of Node's, known by their socket). */
   get connections(): number {
     return this.#sockets.size;
   }
@@ -139,6 +149,39 @@ export class LastDataRecv implements Disposable {
   /** Arrival watches open now (one per server watched; see `ListenerArrivals`). */
   get watches(): number {
     return this.#watches.size;
+  }
+
+  /** Node servers whose connections are recorded at accept now (see {@link attach}). */
+  get servers(): number {
+    return this.#accepted.servers;
+  }
+
+  /**
+   * Records each connection a Node server accepts from now on, at accept
+   * (its `connection` event), before its first request: `server` is what
+   * `@hono/node-server`'s `serve()` or `createAdaptorServer()` returns, or
+   * any `node:net`/`http`/`https` server. Without it the server is
+   * attached at the first request it serves. Detached when the server
+   * closes, or by {@link close}. TypeError for anything else (`Bun.serve`
+   * and `Deno.serve` tell no accepts: there a connection is recorded at
+   * its first request).
+   *
+   * @example
+   * ```ts
+   * import { serve } from "@hono/node-server";
+   * import { Hono } from "hono";
+   * import { LastDataRecv } from "raindrops/hono";
+   * const ldr = new LastDataRecv();
+   * const app = new Hono().get("/_raindrops/last_data_recv", ldr.handler);
+   * ldr.attach(serve({ fetch: app.fetch, port: 8080 }));
+   * ```
+   */
+  attach(server: object): this {
+    if (this.#closed) throw new TypeError("this LastDataRecv is closed");
+    if (typeof server !== "object" || server === null || !this.#accepted.attach(server)) {
+      throw new TypeError("server must be a Node server (what @hono/node-server's serve() returns)");
+    }
+    return this;
   }
 
   /**
@@ -171,6 +214,8 @@ export class LastDataRecv implements Disposable {
   #request(env: unknown, request: Request): void {
     if (this.#closed) return;
     try {
+      const socket = requestSocketOf(env);
+      if (socket !== undefined) return this.#accepted.request(socket); // Node: known by the socket itself
       if (env !== this.#env) this.#arrivals = this.#watchOf(env);
       const arrivals = this.#arrivals;
       if (arrivals !== undefined && !arrivals.mayBeNew()) return; // a connection seen before
@@ -187,7 +232,7 @@ export class LastDataRecv implements Disposable {
         this.#env = undefined;
       }
     } catch (e) {
-      this.#fail(e);
+      this.#samples.fail(e);
     }
   }
 
@@ -209,10 +254,10 @@ export class LastDataRecv implements Disposable {
     if (this.#closed) return;
     try {
       const conn = this.#connection!(c);
-      if (conn === undefined) this.#missed++;
+      if (conn === undefined) this.#samples.missed++;
       else if (!this.#sockets.known(conn)) this.#first(conn);
     } catch (e) {
-      this.#fail(e);
+      this.#samples.fail(e);
     }
   }
 
@@ -220,22 +265,14 @@ export class LastDataRecv implements Disposable {
   #first(conn: Connection): void {
     const found = this.#sockets.first(conn);
     if (this.#watches.late.delete(found.inode)) return; // counted: its first request may have passed unseen
-    if (++this.#tick < this.sample) return;
-    this.#tick = 0;
-    const ms = tcpInfoField(found.info, "last_data_recv");
-    if (ms === undefined) this.#missed++;
-    else this.aggregate.add(ms);
+    if (this.#samples.sampled()) this.#samples.add(tcpInfoField(found.info, "last_data_recv"));
   }
 
-  #fail(e: unknown): void {
-    this.#missed++;
-    this.#lastError = e instanceof Error ? e : new Error(String(e));
-  }
-
-  /** Stops recording and frees the watches of the servers' listeners. */
+  /** Stops recording, frees the watches of the servers' listeners and detaches the Node servers. */
   close(): void {
     this.#closed = true;
     this.#watches.close();
+    this.#accepted.close();
   }
 
   /** Same as {@link close}, for `using`. */

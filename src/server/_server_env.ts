@@ -5,9 +5,9 @@
  * signal, and whether the server tells JS the end of a response at all.
  * This is the only code that knows how `Deno.serve` (a `ServeHandlerInfo`
  * per request), `Bun.serve` (its `Server`) and `@hono/node-server` (Node's
- * own request and response, `{ incoming, outgoing }`) shape `env`, and how
- * Deno marks a response body it takes whole; everything else asks these
- * functions.
+ * own request and response, `{ incoming, outgoing }`) shape `env`, how
+ * Deno marks a response body it takes whole, and how a Node server tells
+ * its accepted sockets; everything else asks these functions.
  *
  * @module
  */
@@ -85,8 +85,87 @@ export function envConnection(env: unknown, request: Request): Connection | unde
  * ```
  */
 export function socketFdOf(env: unknown): number | undefined {
-  const fd = env !== null && typeof env === "object" ? nodeSocketOf(env)?._handle?.fd : undefined;
+  const socket = env !== null && typeof env === "object" ? nodeSocketOf(env) : undefined;
+  return socket === undefined ? undefined : socketFd(socket);
+}
+
+/**
+ * The request's connection as one object, the same for every request on
+ * it, when `env` is `@hono/node-server`'s (connected or not): Node's TCP
+ * socket, and for TLS the TCP socket under it (`_parent`), which is the
+ * one a server's `connection` event gives (see {@link onAccept});
+ * undefined for other servers.
+ *
+ * @example
+ * ```ts
+ * import { requestSocketOf } from "./_server_env.ts";
+ * const socket = {};
+ * requestSocketOf({ incoming: { socket }, outgoing: {} }) === socket; // true
+ * ```
+ */
+export function requestSocketOf(env: unknown): object | undefined {
+  const socket = (env as Any)?.incoming?.socket;
+  if (socket === null || typeof socket !== "object") return undefined;
+  const parent = socket._parent;
+  return parent !== null && typeof parent === "object" ? parent : socket;
+}
+
+/**
+ * A Node socket's own descriptor (`_handle.fd`: a TCP socket's, also
+ * under TLS), while it is open; undefined otherwise.
+ *
+ * @example
+ * ```ts
+ * import { socketFd } from "./_server_env.ts";
+ * socketFd({ _handle: { fd: 23 } }); // 23
+ * ```
+ */
+export function socketFd(socket: object): number | undefined {
+  const fd = (socket as Any)._handle?.fd;
   return Number.isInteger(fd) && fd >= 0 ? fd : undefined;
+}
+
+/**
+ * The server that accepted a Node socket (`socket.server`, which
+ * `node:net` sets as it accepts, in a cluster worker too); undefined for a
+ * socket no server accepted.
+ */
+export function acceptingServerOf(socket: object): object | undefined {
+  const server = (socket as Any).server;
+  return server !== null && typeof server === "object" ? server : undefined;
+}
+
+/**
+ * Calls `accepted(socket)` for each connection a Node server (`net`,
+ * `http`, `https`, `http2`: what `@hono/node-server`'s `serve()` returns)
+ * accepts from now on, from its `connection` event (the TCP socket, before
+ * any byte of it is read), and `closed()` once the server closes. Returns
+ * the function that stops both; undefined when `server` is no Node server
+ * (`Bun.serve`'s and `Deno.serve`'s have no such event).
+ *
+ * @example
+ * ```ts
+ * import { createServer } from "node:http";
+ * import { onAccept } from "./_server_env.ts";
+ * const server = createServer();
+ * const stop = onAccept(server, (socket) => console.log("accepted", socket), () => console.log("closed"));
+ * stop?.();
+ * ```
+ */
+export function onAccept(
+  server: unknown,
+  accepted: (socket: object) => void,
+  closed: () => void,
+): (() => void) | undefined {
+  const s: Any = server;
+  if (s === null || typeof s !== "object") return undefined;
+  if (typeof s.on !== "function" || typeof s.off !== "function" || typeof s.listen !== "function") return undefined;
+  s.on("connection", accepted);
+  s.once("close", closed);
+  return () => {
+    s.off("connection", accepted);
+    s.off("close", closed);
+  };
 }
 
 /**
