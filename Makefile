@@ -35,7 +35,7 @@ $(LIB): $(wildcard zig/src/*.zig) zig/build.zig zig/build.zig.zon $(VENV)/.zig-$
 test: build
 	ZIG="$(CURDIR)/$(ZIG)" DENO=$(DENO) BUN=$(BUN) NODE=$(NODE) scripts/test-all.sh
 
-## demo: the live demo on loopback: Bun workers and deno serve --parallel
+## demo: the live demo on loopback: Bun workers, deno serve --parallel and a Node cluster
 ## sharing one stats file, the Watcher, and generated load (Ctrl-C stops).
 DEMO_ARGS ?= --load
 demo: build
