@@ -9,7 +9,7 @@ import type { Counters } from "./counters.ts";
 import { chooseFormat, CONTENT_TYPES, FORMATS, render } from "./format.ts";
 import { listenStatsOf, type StatsSnapshot } from "../exposition/snapshot.ts";
 import type { MiddlewareSettings } from "./options.ts";
-import { readFamilies } from "../metrics/registry.ts";
+import { readFamilies, type Registry } from "../metrics/registry.ts";
 import type { RequestView } from "../server/request_view.ts";
 
 /** A plain-text answer with no body to count. */
@@ -31,6 +31,7 @@ function ownListener(c: RequestView): readonly string[] {
 export function statsEndpoint<C extends RequestView>(
   settings: MiddlewareSettings<C>,
   counters: Counters,
+  registry: Registry,
 ): (c: C) => Promise<Response> {
   const { format, listeners, listenStats, connection, allowed, allowedHost, prometheus } = settings;
   return async function stats(c: C): Promise<Response> {
@@ -51,7 +52,7 @@ export function statsEndpoint<C extends RequestView>(
       workers: totals.workers,
       requests: counters.finished?.(),
       listeners: snapshotListeners,
-      metrics: chosen === "text" ? undefined : readFamilies(),
+      metrics: chosen === "text" ? undefined : readFamilies(registry),
     };
     const body = new TextEncoder().encode(render(chosen, snapshot, prometheus));
     return new Response(body, {

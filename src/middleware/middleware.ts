@@ -36,8 +36,9 @@ import type { RaindropsMiddlewareOptions } from "./options.ts";
  */
 export function raindrops(options: RaindropsMiddlewareOptions<Context> = {}): MiddlewareHandler {
   const core: RaindropsCore<Context> = raindropsCore(options);
-  function leave(c: Context): void {
-    const res = core.leave(c.env, c.req.raw, c.res);
+  const routes = core.routes;
+  function leave(c: Context, start: number): void {
+    const res = core.leave(c.env, c.req.raw, c.res, start, routes ? c.req.routePath : undefined);
     if (res !== c.res) {
       c.res = undefined; // so Hono's setter does not copy headers onto a second Response
       c.res = res;
@@ -45,13 +46,13 @@ export function raindrops(options: RaindropsMiddlewareOptions<Context> = {}): Mi
   }
   return function raindrops(c, next) {
     if (core.isStats(c.req.raw, c.req.path)) return core.stats(c);
-    core.enter();
+    const start = core.enter(c.req.raw);
     let pending: Promise<void>;
     try {
       pending = next();
     } catch (e) {
-      core.fail(e);
+      core.fail(e, c.req.raw, start);
     }
-    return pending.then(() => leave(c), core.fail);
+    return pending.then(() => leave(c, start), (e) => core.fail(e, c.req.raw, start));
   };
 }

@@ -1,0 +1,289 @@
+/**
+ * The request metrics the middleware records in its registry (beside its
+ * stats file): the duration histogram, the busy-time integral of
+ * `calling`, the windowed peaks of `calling` and of the listeners'
+ * `queued`, and the queue wait told by a proxy. Every figure is kept per
+ * worker in the registry's shared file and summed (or, for peaks,
+ * combined) by whoever reads it, so all are exact across workers.
+ *
+ * @module
+ */
+import { clearInterval, setInterval } from "node:timers";
+import { Counter, type CounterChild } from "../metrics/counter.ts";
+import { Gauge, type GaugeChild } from "../metrics/gauge.ts";
+import { Histogram, type HistogramChild } from "../metrics/histogram.ts";
+import type { RegisteredMetric, Registry } from "../metrics/registry.ts";
+import { WindowedPeaks } from "../exposition/windowed_peaks.ts";
+import type { ListenStatsSource } from "../linux/listeners.ts";
+import { type DroppedReason, queueWaitOf } from "./_request_start.ts";
+import type { RequestMetricsSettings } from "./options.ts";
+
+/** Methods kept as their own label value; any other is `OTHER` (a client chooses the method). */
+const METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "OTHER"] as const;
+/** Status classes by hundreds (index 0 for anything outside 1xx-5xx). */
+const CLASSES = ["other", "1xx", "2xx", "3xx", "4xx", "5xx"] as const;
+
+function methodIndex(method: string): number {
+  switch (method) {
+    case "GET":
+      return 0;
+    case "HEAD":
+      return 1;
+    case "POST":
+      return 2;
+    case "PUT":
+      return 3;
+    case "DELETE":
+      return 4;
+    case "PATCH":
+      return 5;
+    case "OPTIONS":
+      return 6;
+    default:
+      return 7;
+  }
+}
+
+/** The metric `name` already in `registry` (made by another middleware of this thread), else `make()`. */
+function metricIn<M extends RegisteredMetric>(
+  registry: Registry,
+  name: string,
+  type: abstract new (...a: never[]) => RegisteredMetric,
+  make: () => M,
+): M {
+  const had = registry.getSingleMetric(name);
+  if (had instanceof type) return had as M;
+  return make();
+}
+
+/** The histogram's label sets by method and status class, made at first use. */
+type Children = (HistogramChild | undefined)[];
+
+/**
+ * Records the request metrics of one middleware instance. `enter` and
+ * `leave` are called around each request with `performance.now()` read
+ * once each; a timer (unref'd, one per instance, started at the first
+ * request) brings the busy integral and the peaks up to date every
+ * `peaks.intervalMs` (default 1 s) while requests run or are idle.
+ */
+export class RequestMetrics {
+  readonly #settings: RequestMetricsSettings;
+  readonly #registry: Registry;
+  readonly #duration: Histogram<string> | undefined;
+  readonly #byClass: Children = [];
+  readonly #byRoute = new Map<string, Children>();
+  readonly #busy: CounterChild | undefined;
+  readonly #callingMax: GaugeChild | undefined;
+  readonly #queuedMax: Gauge<string> | undefined;
+  readonly #queueWait: HistogramChild | undefined;
+  readonly #dropped: Counter<string> | undefined;
+  readonly #callingPeaks: WindowedPeaks<{ calling: number }> | undefined;
+  readonly #queuedPeaks: WindowedPeaks<{ queued: number }> | undefined;
+  /** Requests of this instance inside the app now, in this thread. */
+  #calling = 0;
+  /** Busy milliseconds not yet added to the counter, and when the integral was last brought up to date. */
+  #busyPending = 0;
+  #busySince = 0;
+  /** The largest `calling` since the last tick, and the value the gauge shows. */
+  #intervalPeak = 0;
+  #shownPeak = 0;
+  #timer: ReturnType<typeof setInterval> | null | undefined;
+  /** The listeners whose `queued` is sampled (undefined: not known yet). */
+  #listeners: readonly string[] | undefined;
+  readonly #listenStats: ListenStatsSource | false;
+
+  /** The metrics `settings` turn on, in `registry`; listeners sampled for peaks from `listenStats`. */
+  constructor(
+    registry: Registry,
+    settings: RequestMetricsSettings,
+    listeners: readonly string[] | "auto",
+    listenStats: ListenStatsSource | false,
+  ) {
+    this.#settings = settings;
+    this.#registry = registry;
+    const registers = [registry];
+    const { duration, busy, peaks, queueWait } = settings;
+    if (duration) {
+      const labelNames = duration.route ? ["method", "status", "route"] as const : ["method", "status"] as const;
+      this.#duration = metricIn(registry, "raindrops_request_duration_seconds", Histogram, () =>
+        new Histogram({
+          name: "raindrops_request_duration_seconds",
+          help: "Time requests spent inside the application (until it returned a response or threw), in seconds.",
+          labelNames,
+          buckets: duration.buckets,
+          maxLabelSets: duration.maxLabelSets,
+          registers,
+        }));
+    }
+    if (busy) {
+      this.#busy = metricIn(registry, "raindrops_busy_seconds_total", Counter, () =>
+        new Counter({
+          name: "raindrops_busy_seconds_total",
+          help:
+            "Integral of raindrops_calling_requests over time, in seconds: its rate over the workers is utilization.",
+          registers,
+        })).labels();
+    }
+    if (peaks) {
+      this.#callingMax = metricIn(registry, "raindrops_calling_requests_max", Gauge, () =>
+        new Gauge({
+          name: "raindrops_calling_requests_max",
+          help: `Each live worker's largest number of requests inside the application over the last ${
+            peaks.windowMs / 1000
+          } s, summed.`,
+          registers,
+        })).labels();
+      this.#callingPeaks = new WindowedPeaks(peaks.windowMs);
+      if (listenStats !== false) {
+        this.#queuedMax = metricIn(registry, "raindrops_listener_queued_connections_max", Gauge, () =>
+          new Gauge({
+            name: "raindrops_listener_queued_connections_max",
+            help: `Largest raindrops_listener_queued_connections sampled over the last ${peaks.windowMs / 1000} s.`,
+            labelNames: ["listener"],
+            aggregate: "max",
+            registers,
+          }));
+        this.#queuedPeaks = new WindowedPeaks(peaks.windowMs);
+        if (listeners !== "auto") this.#listeners = listeners;
+      }
+    }
+    this.#listenStats = listenStats;
+    if (queueWait) {
+      this.#queueWait = metricIn(registry, "raindrops_queue_wait_seconds", Histogram, () =>
+        new Histogram({
+          name: "raindrops_queue_wait_seconds",
+          help: `Time from the proxy's ${queueWait.header} to the application, in seconds.`,
+          buckets: queueWait.buckets,
+          registers,
+        })).labels();
+      this.#dropped = metricIn(registry, "raindrops_queue_wait_dropped_total", Counter, () =>
+        new Counter({
+          name: "raindrops_queue_wait_dropped_total",
+          help: `${queueWait.header} values not counted in raindrops_queue_wait_seconds, by reason.`,
+          labelNames: ["reason"],
+          registers,
+        }));
+    }
+  }
+
+  /** The registry the metrics live in. */
+  get registry(): Registry {
+    return this.#registry;
+  }
+
+  /** True when the own listener is wanted for the peaks and not known yet. */
+  get wantsListener(): boolean {
+    return this.#queuedPeaks !== undefined && this.#listeners === undefined;
+  }
+
+  /** Sets the listeners sampled for `queued`'s peak (for `listeners: "auto"`, found at a request). */
+  set listeners(listeners: readonly string[]) {
+    this.#listeners = listeners;
+  }
+
+  /** A request enters the app at `now` (performance.now()); `request` for the queue-wait header. */
+  enter(now: number, request: Request): void {
+    if (this.#timer === undefined) this.#start(now);
+    this.#busyPending += this.#calling * (now - this.#busySince);
+    this.#busySince = now;
+    const calling = ++this.#calling;
+    if (calling > this.#intervalPeak) {
+      this.#intervalPeak = calling;
+      if (calling > this.#shownPeak && this.#callingMax !== undefined) this.#callingMax.set(this.#shownPeak = calling);
+    }
+    if (this.#queueWait !== undefined) this.#observeQueueWait(request);
+  }
+
+  /** The request that entered at `start` left at `now` with `status` (0 when the app threw). */
+  leave(start: number, now: number, method: string, status: number, route?: string): void {
+    this.#busyPending += this.#calling * (now - this.#busySince);
+    this.#busySince = now;
+    this.#calling--;
+    if (this.#busy !== undefined) {
+      this.#busy.inc(this.#busyPending / 1000);
+      this.#busyPending = 0;
+    }
+    const duration = this.#duration;
+    if (duration === undefined) return;
+    const m = methodIndex(method);
+    const c = status >= 100 && status < 600 ? (status / 100) | 0 : status === 0 ? 5 : 0;
+    let children = this.#byClass;
+    if (route !== undefined) {
+      children = this.#byRoute.get(route) ?? this.#routeChildren(route);
+    }
+    const i = m * CLASSES.length + c;
+    const child = children[i] ??
+      (children[i] = route === undefined
+        ? duration.labels(METHODS[m], CLASSES[c])
+        : duration.labels(METHODS[m], CLASSES[c], route));
+    child.observe((now - start) / 1000);
+  }
+
+  /** The label sets of a route seen for the first time (kept while under the label cap). */
+  #routeChildren(route: string): Children {
+    const children: Children = [];
+    if (this.#byRoute.size < this.#duration!.definition.maxLabelSets) this.#byRoute.set(route, children);
+    return children;
+  }
+
+  #observeQueueWait(request: Request): void {
+    const value = request.headers.get(this.#settings.queueWait ? this.#settings.queueWait.header : "");
+    if (value === null) return;
+    const q = this.#settings.queueWait as Exclude<RequestMetricsSettings["queueWait"], false>;
+    const wait: number | DroppedReason = queueWaitOf(value, Date.now() / 1000, q.maxSeconds);
+    if (typeof wait === "number") this.#queueWait!.observe(wait);
+    else this.#dropped!.labels(wait).inc();
+  }
+
+  /** Starts the tick (unref'd: it never keeps the process alive). */
+  #start(now: number): void {
+    this.#busySince = now;
+    const interval = this.#settings.peaks ? this.#settings.peaks.intervalMs : 1000;
+    if (!this.#busy && !this.#callingPeaks) return void (this.#timer = null);
+    this.#timer = setInterval(() => this.tick(), interval);
+    this.#timer.unref();
+  }
+
+  /**
+   * Brings the busy counter up to now (so requests still running count up
+   * to the last tick) and slides the peaks' window: `calling`'s peak of the
+   * interval is folded in, `queued` sampled from the kernel.
+   */
+  tick(nowMs = Date.now(), now = performance.now()): void {
+    if (this.#busy !== undefined) {
+      this.#busyPending += this.#calling * (now - this.#busySince);
+      this.#busySince = now;
+      this.#busy.inc(this.#busyPending / 1000);
+      this.#busyPending = 0;
+    }
+    const callingPeaks = this.#callingPeaks;
+    if (callingPeaks === undefined) return;
+    callingPeaks.add(new Map([["", { calling: this.#intervalPeak }]]), nowMs);
+    this.#intervalPeak = this.#calling;
+    this.#shownPeak = Math.max(callingPeaks.read(nowMs).get("")?.calling ?? 0, this.#calling);
+    this.#callingMax!.set(this.#shownPeak);
+    this.#sampleQueued(nowMs);
+  }
+
+  #sampleQueued(nowMs: number): void {
+    const peaks = this.#queuedPeaks, listeners = this.#listeners;
+    if (peaks === undefined || listeners === undefined || listeners.length === 0 || this.#listenStats === false) return;
+    let figures: ReturnType<ListenStatsSource>;
+    try {
+      figures = this.#listenStats(listeners);
+    } catch {
+      return; // a kernel without sock_diag: the peak stays as last sampled
+    }
+    const queued = new Map<string, { queued: number }>();
+    for (const l of listeners) queued.set(l, { queued: figures.get(l)?.queued ?? 0 });
+    peaks.add(queued, nowMs);
+    const read = peaks.read(nowMs);
+    for (const l of listeners) this.#queuedMax!.labels(l).set(read.get(l)?.queued ?? 0);
+  }
+
+  /** Stops the tick. */
+  close(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}
