@@ -7,6 +7,7 @@
  */
 import type { ListenStatsSource } from "../linux/listeners.ts";
 import type { RegistryFamily } from "./registry_text.ts";
+import type { ListenDrops } from "../linux/netstat.ts";
 
 /** Everything the stats endpoint reports. */
 export interface StatsSnapshot {
@@ -20,6 +21,10 @@ export interface StatsSnapshot {
   requests?: number;
   /** Each listener's figures by its address (`host:port`, `[v6]:port`, a unix path), in the order reported. */
   listeners: ReturnType<ListenStatsSource>;
+  /** The network namespace's listen-queue drop counters (Prometheus only). */
+  listenDrops?: ListenDrops;
+  /** Half-open (SYN_RECV) connections of each TCP listener in `listeners` (Prometheus only). */
+  synRecv?: ReadonlyMap<string, number>;
   /** The user's metrics (a registry's families, see `readFamilies`), after raindrops' own in the Prometheus formats. */
   metrics?: readonly RegistryFamily[];
 }

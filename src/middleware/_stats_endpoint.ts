@@ -11,6 +11,9 @@ import { listenStatsOf, type StatsSnapshot } from "../exposition/snapshot.ts";
 import type { MiddlewareSettings } from "./options.ts";
 import { readFamilies, type Registry } from "../metrics/registry.ts";
 import type { RequestView } from "../server/request_view.ts";
+import { listenDrops } from "../linux/netstat.ts";
+import { tcpSynRecvConnections } from "../linux/syn_recv.ts";
+import { parseAddress } from "../linux/address.ts";
 
 /** A plain-text answer with no body to count. */
 function refusal(status: number, text: string): Response {
@@ -25,6 +28,33 @@ function ownListener(c: RequestView): readonly string[] {
   } catch {
     return []; // no connection info (app.request, a unix socket) or the client already left
   }
+}
+
+/** A TCP address (not a unix socket path or name). */
+function isTcp(address: string): boolean {
+  try {
+    parseAddress(address);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The namespace's listen drop counters and the TCP listeners' half-open
+ * connections; a figure the kernel cannot give is left out (its series
+ * are then absent, not zero).
+ */
+function kernelDrops(listeners: StatsSnapshot["listeners"]): Pick<StatsSnapshot, "listenDrops" | "synRecv"> {
+  const out: Pick<StatsSnapshot, "listenDrops" | "synRecv"> = {};
+  try {
+    out.listenDrops = listenDrops();
+  } catch { /* no /proc: no series */ }
+  const tcp = [...listeners.keys()].filter(isTcp);
+  try {
+    if (tcp.length > 0) out.synRecv = tcpSynRecvConnections(tcp);
+  } catch { /* no inet_diag: no series */ }
+  return out;
 }
 
 /** Answers a stats request from `counters` as `settings` say. */
@@ -46,7 +76,10 @@ export function statsEndpoint<C extends RequestView>(
       const addresses = listeners === "auto" ? ownListener(c) : listeners;
       snapshotListeners = listenStatsOf(addresses, listenStats);
     }
+    const prometheusFormat = chosen === "prometheus" || chosen === "openmetrics";
+    const kernel = prometheusFormat && settings.requestMetrics.kernelDrops ? kernelDrops(snapshotListeners) : {};
     const snapshot: StatsSnapshot = {
+      ...kernel,
       calling: totals.calling,
       writing: totals.writing,
       workers: totals.workers,

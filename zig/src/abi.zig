@@ -18,6 +18,7 @@ const tcp_info = @import("tcp_info.zig");
 const socket_fds = @import("socket_fds.zig");
 const arrivals = @import("arrivals.zig");
 const tcp_port = @import("tcp_port.zig");
+const syn_recv = @import("syn_recv.zig");
 
 const Error = sys.Error;
 const max_i32 = std.math.maxInt(i32);
@@ -247,6 +248,24 @@ pub export fn rd_arrivals_take(handle: i32) i32 {
 
 pub export fn rd_arrivals_close(handle: i32) i32 {
     return status(arrivals.close(handle));
+}
+
+// Half-open connections per listen address (syn_recv.zig): one u32 per
+// queried addr20 record (error.NOSPC when `out` has no room for them all);
+// the result is their number.
+
+pub export fn rd_tcp_syn_recv(fd: i32, query: ?[*]const u8, query_len: u32, out: ?[*]u8, out_cap: u32, scratch: ?[*]u8, scratch_len: u32) i32 {
+    return count(tcpSynRecv(fd, query, query_len, out, out_cap, scratch, scratch_len));
+}
+
+fn tcpSynRecv(fd: i32, query: ?[*]const u8, query_len: u32, out: ?[*]u8, out_cap: u32, scratch: ?[*]u8, scratch_len: u32) Error!usize {
+    if (query_len % inet.addr_size != 0) return error.INVAL;
+    const q = try constBytes(query, query_len);
+    const n = q.len / inet.addr_size;
+    const o = try recordsAt(u32, out, out_cap);
+    if (o.len < n) return error.NOSPC;
+    try syn_recv.count(fd, q, o[0..n], try scratchOf(scratch, scratch_len));
+    return n;
 }
 
 /// The layout of every record in records.zig, and of the 20-byte address

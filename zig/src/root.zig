@@ -21,4 +21,5 @@ test {
     _ = @import("socket_fds.zig");
     _ = @import("tcp_port.zig");
     _ = @import("arrivals.zig");
+    _ = @import("syn_recv.zig");
 }
