@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type MetricFamily, metricFamilies, type MetricSample, type PrometheusStyle } from "./metric_families.ts";
+import { metricFamilies, type MetricFamily, type MetricSample, type PrometheusStyle } from "./metric_families.ts";
 import { constantLabels, counterFamily, escapeLabel, renderRegistry } from "./registry_text.ts";
 import type { StatsSnapshot } from "./snapshot.ts";
 

@@ -37,8 +37,10 @@ export function tcpSynRecvConnections(addresses: readonly string[], sock?: InetD
     return addr;
   });
   const counts = new Uint32Array(addresses.length);
-  const n = withSocket(sock, (s) =>
-    native().rd_tcp_syn_recv(s.fd, query, query.length, counts, counts.byteLength, s.scratch, s.scratch.length));
+  const n = withSocket(
+    sock,
+    (s) => native().rd_tcp_syn_recv(s.fd, query, query.length, counts, counts.byteLength, s.scratch, s.scratch.length),
+  );
   if (n < 0) throw diagError(`SYN_RECV of ${parsed.map(formatAddress).join(", ")}`, n);
   addresses.forEach((a, i) => out.set(a, counts[i]));
   return out;

@@ -12,7 +12,9 @@ import { clearInterval, setInterval } from "node:timers";
 import { Counter, type CounterChild } from "../metrics/counter.ts";
 import { Gauge, type GaugeChild } from "../metrics/gauge.ts";
 import { Histogram, type HistogramChild } from "../metrics/histogram.ts";
-import type { RegisteredMetric, Registry } from "../metrics/registry.ts";
+import type { Registry } from "../metrics/registry.ts";
+import { checkBuckets, type Metric } from "../metrics/metric.ts";
+import { DEFAULT_BUCKETS } from "../metrics/histogram.ts";
 import { WindowedPeaks } from "../exposition/windowed_peaks.ts";
 import type { ListenStatsSource } from "../linux/listeners.ts";
 import { type DroppedReason, queueWaitOf } from "./_request_start.ts";
@@ -44,16 +46,31 @@ function methodIndex(method: string): number {
   }
 }
 
-/** The metric `name` already in `registry` (made by another middleware of this thread), else `make()`. */
-function metricIn<M extends RegisteredMetric>(
+/**
+ * The metric `name` already in `registry` (made by another middleware of
+ * this thread) when it has the `labelNames` and `buckets` asked for
+ * (RangeError otherwise), else `make()`.
+ */
+function metricIn<M extends Metric<string>>(
   registry: Registry,
   name: string,
-  type: abstract new (...a: never[]) => RegisteredMetric,
+  type: abstract new (...a: never[]) => Metric<string>,
   make: () => M,
+  labelNames: readonly string[] = [],
+  buckets?: readonly number[],
 ): M {
   const had = registry.getSingleMetric(name);
-  if (had instanceof type) return had as M;
-  return make();
+  if (!(had instanceof type)) return make();
+  const d = had.definition, same = (a: readonly unknown[] = [], b: readonly unknown[] = []) => a.join() === b.join();
+  if (!same(d.labelNames, labelNames) || (buckets !== undefined && !same(d.buckets, checkBuckets(buckets)))) {
+    throw new RangeError(
+      `${name} is already recorded in ${registry.path ?? "this registry"} with labels [${d.labelNames}]` +
+        `${
+          d.buckets ? ` and buckets [${d.buckets}]` : ""
+        }: give every middleware sharing a stats file the same options`,
+    );
+  }
+  return had as M;
 }
 
 /** The histogram's label sets by method and status class, made at first use. */
@@ -105,15 +122,22 @@ export class RequestMetrics {
     const { duration, busy, peaks, queueWait } = settings;
     if (duration) {
       const labelNames = duration.route ? ["method", "status", "route"] as const : ["method", "status"] as const;
-      this.#duration = metricIn(registry, "raindrops_request_duration_seconds", Histogram, () =>
-        new Histogram({
-          name: "raindrops_request_duration_seconds",
-          help: "Time requests spent inside the application (until it returned a response or threw), in seconds.",
-          labelNames,
-          buckets: duration.buckets,
-          maxLabelSets: duration.maxLabelSets,
-          registers,
-        }));
+      this.#duration = metricIn(
+        registry,
+        "raindrops_request_duration_seconds",
+        Histogram,
+        () =>
+          new Histogram({
+            name: "raindrops_request_duration_seconds",
+            help: "Time requests spent inside the application (until it returned a response or threw), in seconds.",
+            labelNames,
+            buckets: duration.buckets,
+            maxLabelSets: duration.maxLabelSets,
+            registers,
+          }),
+        labelNames,
+        duration.buckets ?? DEFAULT_BUCKETS,
+      );
     }
     if (busy) {
       this.#busy = metricIn(registry, "raindrops_busy_seconds_total", Counter, () =>
@@ -142,27 +166,34 @@ export class RequestMetrics {
             labelNames: ["listener"],
             aggregate: "max",
             registers,
-          }));
+          }), ["listener"]);
         this.#queuedPeaks = new WindowedPeaks(peaks.windowMs);
         if (listeners !== "auto") this.#listeners = listeners;
       }
     }
     this.#listenStats = listenStats;
     if (queueWait) {
-      this.#queueWait = metricIn(registry, "raindrops_queue_wait_seconds", Histogram, () =>
-        new Histogram({
-          name: "raindrops_queue_wait_seconds",
-          help: `Time from the proxy's ${queueWait.header} to the application, in seconds.`,
-          buckets: queueWait.buckets,
-          registers,
-        })).labels();
+      this.#queueWait = metricIn(
+        registry,
+        "raindrops_queue_wait_seconds",
+        Histogram,
+        () =>
+          new Histogram({
+            name: "raindrops_queue_wait_seconds",
+            help: `Time from the proxy's ${queueWait.header} to the application, in seconds.`,
+            buckets: queueWait.buckets,
+            registers,
+          }),
+        [],
+        queueWait.buckets,
+      ).labels();
       this.#dropped = metricIn(registry, "raindrops_queue_wait_dropped_total", Counter, () =>
         new Counter({
           name: "raindrops_queue_wait_dropped_total",
           help: `${queueWait.header} values not counted in raindrops_queue_wait_seconds, by reason.`,
           labelNames: ["reason"],
           registers,
-        }));
+        }), ["reason"]);
     }
   }
 
