@@ -5,7 +5,6 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { connect, type Socket } from "node:net";
 import { Hono } from "hono";
 import { raindrops, withRaindrops } from "../hono.ts";
@@ -14,6 +13,7 @@ import { NativeError } from "../src/errors.ts";
 import { queueWaitOf, requestStartSeconds } from "../src/middleware/_request_start.ts";
 import { RUNTIMES, tempShm } from "./_helpers.ts";
 import { fixture } from "./_helpers.ts";
+import { backlogOne } from "./fixtures/backlog_one.ts";
 import { freePort, spawnWorker, stopWorker, waitFor, type WorkerChild } from "./fixtures/middleware_serve.ts";
 
 const LOCAL = { remoteAddr: { hostname: "127.0.0.1", port: 1 } };
@@ -109,20 +109,6 @@ test("listenDrops reads the namespace's counters; a missing file is a NativeErro
     return true;
   });
 });
-
-/** A loopback listener with backlog 1 that never accepts (Python's socket: Deno and Bun set no backlog). */
-async function backlogOne(): Promise<{ port: number; close(): void }> {
-  const child = spawn("python3", [
-    "-c",
-    "import socket,sys\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(1)\n" +
-    "print(s.getsockname()[1],flush=True)\nsys.stdin.read()",
-  ], { stdio: ["pipe", "pipe", "inherit"] });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.once("data", (d) => resolve(Number(String(d).trim())));
-    child.once("error", reject);
-  });
-  return { port, close: () => child.stdin!.end() };
-}
 
 test("overfilling a backlog-1 listener raises ListenOverflows; its SYN_RECV count is read", async () => {
   const listener = await backlogOne();
