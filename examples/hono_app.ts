@@ -7,8 +7,9 @@
  * from the main script), so one request to any worker reports them all.
  * RAINDROPS_LISTENERS (comma-separated `host:port`) makes every worker
  * report those listeners instead of only its own. RAINDROPS_REQUEST_METRICS=all
- * turns on the request metrics that are off by default (the route label,
- * the queue wait from X-Request-Start).
+ * turns on the request metrics that are off by default (the duration
+ * histogram with its route label, busy seconds, the queue wait from
+ * X-Request-Start).
  */
 import process from "node:process";
 import { Hono } from "hono";
@@ -25,7 +26,7 @@ export function exampleApp(stats?: string): Hono {
   app.use(raindrops({
     stats,
     listeners: listeners?.length ? listeners : "auto",
-    ...(all ? { requestDuration: { route: true }, queueWait: true } : {}),
+    ...(all ? { requestDuration: { route: true }, busySeconds: true, queueWait: true } : {}),
   }));
   app.get("/", (c) => c.text("Hello from raindrops!\n"));
   // Inside the app for 300 ms: counted in `calling`.

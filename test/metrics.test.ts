@@ -236,7 +236,14 @@ test("hostile files are refused with ForeignFileError: other formats, other vers
 test("the stats endpoint's Prometheus formats and JSON carry a registry's families after raindrops' own", (t) => {
   using tmp = tempShm("metrics-snapshot");
   using registry = sample(tmp.path).registry;
-  const snapshot = { calling: 1, writing: 0, workers: 1, requests: 5, listeners: new Map(), metrics: readFamilies(registry) };
+  const snapshot = {
+    calling: 1,
+    writing: 0,
+    workers: 1,
+    requests: 5,
+    listeners: new Map(),
+    metrics: readFamilies(registry),
+  };
   const text = renderPrometheus(snapshot, prometheusStyle({ labels: { service: "shop" } }));
   assert.match(text, /^raindrops_requests_total\{service="shop"\} 5$/m);
   assert.match(text, /^shop_orders_total\{service="shop",kind="gift",region="eu"\} 1$/m);

@@ -108,7 +108,7 @@ test("formats: ?format= wins, then Accept; Prometheus and JSON content types; un
   assert.equal(res.headers.get("content-type"), "application/json; charset=utf-8");
   const { metrics, ...counts } = await res.json();
   assert.deepEqual(counts, { calling: 0, writing: 0, workers: 1, listeners: {} });
-  assert.equal(metrics.raindrops_request_duration_seconds.type, "histogram"); // the request metrics, on by default
+  assert.equal(metrics.raindrops_calling_requests_max.type, "gauge"); // the request metrics on by default
   res = await get("", "application/json");
   assert.equal((await res.json()).calling, 0);
   res = await get("", "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.3,*/*;q=0.1");

@@ -43,7 +43,7 @@ test("X-Request-Start: seconds, milliseconds, microseconds and nanoseconds told 
 test("app.use: duration by method, status class and route pattern; busy seconds; queue wait with skew dropped and counted", async () => {
   using tmp = tempShm("rm-use");
   const app = new Hono()
-    .use(raindrops({ stats: tmp.path, requestDuration: { route: true }, queueWait: true }))
+    .use(raindrops({ stats: tmp.path, requestDuration: { route: true }, busySeconds: true, queueWait: true }))
     .get("/users/:id", (c) => c.text(c.req.param("id")))
     .post("/users/:id", (c) => c.text("no", 404))
     .get("/slow", async (c) => {
@@ -83,7 +83,7 @@ test("withRaindrops: a thrown handler counts as 5xx; options are checked at setu
   const fetch = withRaindrops((req) => {
     if (new URL(req.url).pathname === "/boom") throw new Error("boom");
     return new Response("ok");
-  }, { stats: tmp.path });
+  }, { stats: tmp.path, requestDuration: true });
   await (fetch(new Request("http://x/")) as Response).text();
   assert.throws(() => fetch(new Request("http://x/boom")), /boom/);
   const res = await fetch(new Request("http://127.0.0.1/_raindrops?format=prometheus"), {
@@ -133,7 +133,7 @@ test("overfilling a backlog-1 listener raises ListenOverflows; its SYN_RECV coun
 function startWorker(stats: string, shared: number): Promise<WorkerChild> {
   const script = fixture("middleware_worker.ts");
   const args = here === "deno" ? ["run", "-A", "--unstable-net", script] : [script];
-  return spawnWorker(RUNTIMES[here], [...args, stats, String(shared)]);
+  return spawnWorker(RUNTIMES[here], [...args, stats, String(shared)], { TIMED: "1" });
 }
 
 test(

@@ -16,6 +16,7 @@ import type { Registry } from "../metrics/registry.ts";
 import { checkBuckets, type Metric } from "../metrics/metric.ts";
 import { DEFAULT_BUCKETS } from "../metrics/histogram.ts";
 import { WindowedPeaks } from "../exposition/windowed_peaks.ts";
+import { monotonicMs } from "../monotonic_clock.ts";
 import type { ListenStatsSource } from "../linux/listeners.ts";
 import { type DroppedReason, queueWaitOf } from "./_request_start.ts";
 import type { RequestMetricsSettings } from "./options.ts";
@@ -78,7 +79,7 @@ type Children = (HistogramChild | undefined)[];
 
 /**
  * Records the request metrics of one middleware instance. `enter` and
- * `leave` are called around each request with `performance.now()` read
+ * `leave` are called around each request with `monotonicMs()` read
  * once each; a timer (unref'd, one per instance, started at the first
  * request) brings the busy integral and the peaks up to date every
  * `peaks.intervalMs` (default 1 s) while requests run or are idle.
@@ -197,6 +198,16 @@ export class RequestMetrics {
     }
   }
 
+  /** Whether requests must be timed (duration or busy seconds); else `enter` and `leave` take 0 for times. */
+  get timed(): boolean {
+    return this.#duration !== undefined || this.#busy !== undefined;
+  }
+
+  /** Whether `enter` and `leave` must be called at all. */
+  get tracked(): boolean {
+    return this.timed || this.#callingMax !== undefined || this.#queueWait !== undefined;
+  }
+
   /** The registry the metrics live in. */
   get registry(): Registry {
     return this.#registry;
@@ -212,7 +223,7 @@ export class RequestMetrics {
     this.#listeners = listeners;
   }
 
-  /** A request enters the app at `now` (performance.now()); `request` for the queue-wait header. */
+  /** A request enters the app at `now` (monotonicMs()); `request` for the queue-wait header. */
   enter(now: number, request: Request): void {
     if (this.#timer === undefined) this.#start(now);
     this.#busyPending += this.#calling * (now - this.#busySince);
@@ -280,7 +291,7 @@ export class RequestMetrics {
    * to the last tick) and slides the peaks' window: `calling`'s peak of the
    * interval is folded in, `queued` sampled from the kernel.
    */
-  tick(nowMs = Date.now(), now = performance.now()): void {
+  tick(nowMs = Date.now(), now = monotonicMs()): void {
     if (this.#busy !== undefined) {
       this.#busyPending += this.#calling * (now - this.#busySince);
       this.#busySince = now;

@@ -19,6 +19,7 @@ const socket_fds = @import("socket_fds.zig");
 const arrivals = @import("arrivals.zig");
 const tcp_port = @import("tcp_port.zig");
 const syn_recv = @import("syn_recv.zig");
+const clock = @import("clock.zig");
 
 const Error = sys.Error;
 const max_i32 = std.math.maxInt(i32);
@@ -248,6 +249,12 @@ pub export fn rd_arrivals_take(handle: i32) i32 {
 
 pub export fn rd_arrivals_close(handle: i32) i32 {
     return status(arrivals.close(handle));
+}
+
+// The monotonic clock (clock.zig), for timing requests.
+
+pub export fn rd_monotonic_ms() f64 {
+    return clock.monotonicMs();
 }
 
 // Half-open connections per listen address (syn_recv.zig): one u32 per

@@ -22,4 +22,5 @@ test {
     _ = @import("tcp_port.zig");
     _ = @import("arrivals.zig");
     _ = @import("syn_recv.zig");
+    _ = @import("clock.zig");
 }
