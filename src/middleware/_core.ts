@@ -64,16 +64,21 @@ export function raindropsCore<C extends RequestView>(options: RaindropsMiddlewar
 
   // Clock reads cost more than the rest of the metrics together: taken only when something is timed.
   const timed = metrics.timed, tracked = metrics.tracked;
+  // Only the calling peak (the default): no clock, no request fields read.
+  const untimed = tracked && !timed && !settings.requestMetrics.queueWait;
 
   function fail(e: unknown, request: Request, start: number): never {
     counters.decr(CALLING);
     counters.incr(FINISHED);
-    if (tracked) metrics.leave(start, timed ? monotonicMs() : 0, request.method, 0);
+    if (untimed) metrics.leaveUntimed();
+    else if (tracked) metrics.leave(start, timed ? monotonicMs() : 0, request.method, 0);
     throw e;
   }
 
   /** For `listeners: "auto"`, the listener of a request's server, found once (a kernel lookup). */
+  let needListener = metrics.wantsListener;
   function learnListener(env: unknown, request: Request): void {
+    needListener = false;
     try {
       const own = requestListener(requestView(request, env));
       metrics.listeners = own ? [own] : [];
@@ -97,6 +102,10 @@ export function raindropsCore<C extends RequestView>(options: RaindropsMiddlewar
     routes: settings.requestMetrics.duration !== false && settings.requestMetrics.duration.route,
     enter(request: Request): number {
       counters.incr(CALLING);
+      if (untimed) {
+        metrics.enterUntimed();
+        return 0;
+      }
       if (!tracked) return 0;
       const now = timed ? monotonicMs() : 0;
       metrics.enter(now, request);
@@ -106,11 +115,12 @@ export function raindropsCore<C extends RequestView>(options: RaindropsMiddlewar
       counters.decr(CALLING);
       counters.incr(FINISHED);
       // A handler result that is no Response counts as 5xx (status 0) before track() refuses it.
-      if (tracked) {
+      if (untimed) metrics.leaveUntimed();
+      else if (tracked) {
         const now = timed ? monotonicMs() : 0;
         metrics.leave(start, now, request.method, (res as Response | undefined)?.status ?? 0, route);
-        if (metrics.wantsListener) learnListener(env, request);
       }
+      if (needListener) learnListener(env, request);
       return writing.track(env, request, res);
     },
     fail,

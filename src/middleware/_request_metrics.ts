@@ -223,17 +223,33 @@ export class RequestMetrics {
     this.#listeners = listeners;
   }
 
-  /** A request enters the app at `now` (monotonicMs()); `request` for the queue-wait header. */
+  /** A request enters the app at `now` (monotonicMs(), or 0 when not {@link timed}); `request` for the queue-wait header. */
   enter(now: number, request: Request): void {
     if (this.#timer === undefined) this.#start(now);
     this.#busyPending += this.#calling * (now - this.#busySince);
     this.#busySince = now;
+    this.#raise();
+    if (this.#queueWait !== undefined) this.#observeQueueWait(request);
+  }
+
+  /** One more request inside the app: raises the calling peak when it is a new high. */
+  #raise(): void {
     const calling = ++this.#calling;
     if (calling > this.#intervalPeak) {
       this.#intervalPeak = calling;
       if (calling > this.#shownPeak && this.#callingMax !== undefined) this.#callingMax.set(this.#shownPeak = calling);
     }
-    if (this.#queueWait !== undefined) this.#observeQueueWait(request);
+  }
+
+  /** A request enters the app, nothing timed and no queue wait: only the calling peak. */
+  enterUntimed(): void {
+    if (this.#timer === undefined) this.#start(0);
+    this.#raise();
+  }
+
+  /** A request entered with {@link enterUntimed} leaves the app. */
+  leaveUntimed(): void {
+    this.#calling--;
   }
 
   /** The request that entered at `start` left at `now` with `status` (0 when the app threw). */
