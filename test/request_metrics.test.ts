@@ -14,6 +14,7 @@ import { queueWaitOf, requestStartSeconds } from "../src/middleware/_request_sta
 import { RUNTIMES, tempShm } from "./_helpers.ts";
 import { fixture } from "./_helpers.ts";
 import { backlogOne } from "./fixtures/backlog_one.ts";
+import { queuedListener } from "./fixtures/queued_listener.ts";
 import { freePort, spawnWorker, stopWorker, waitFor, type WorkerChild } from "./fixtures/middleware_serve.ts";
 
 const LOCAL = { remoteAddr: { hostname: "127.0.0.1", port: 1 } };
@@ -164,5 +165,48 @@ test(
     } finally {
       await Promise.all(workers.map(stopWorker));
     }
+  },
+);
+
+test(
+  "peaks: calling's peak outlives the burst and every read sees the same; queued's is sampled and slides out of the window",
+  {
+    timeout: 30_000,
+  },
+  async () => {
+    using tmp = tempShm("rm-peaks");
+    await using queued = await queuedListener(3);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const app = new Hono()
+      .use(raindrops({ stats: tmp.path, listeners: [queued.address], peaks: { windowMs: 1000, intervalMs: 100 } }))
+      .get("/hold", async (c) => {
+        await gate;
+        return c.text("held");
+      });
+    const scrape = async () => await (await app.request("/_raindrops?format=prometheus", {}, LOCAL)).text();
+    const held = Array.from({ length: 4 }, async () => await (await app.request("/hold")).text());
+    release();
+    await Promise.all(held);
+    const first = await scrape(), second = await scrape();
+    assert.deepEqual(samples(first, "raindrops_calling_requests_max"), [4]);
+    assert.deepEqual(samples(second, "raindrops_calling_requests_max"), [4], "a read resets nothing");
+    const label = `listener="${queued.address}"`;
+    assert.ok(
+      await waitFor(
+        async () => samples(await scrape(), "raindrops_listener_queued_connections_max", label)[0] === 3,
+        5000,
+      ),
+      "the sampled peak of queued reaches the kernel's 3",
+    );
+    await queued[Symbol.asyncDispose]();
+    assert.ok(
+      await waitFor(
+        async () => samples(await scrape(), "raindrops_listener_queued_connections_max", label)[0] === 0,
+        10_000,
+      ),
+      "and leaves once the window has slid past it",
+    );
+    assert.deepEqual(samples(await scrape(), "raindrops_calling_requests_max"), [0]);
   },
 );
