@@ -7,8 +7,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { Hono } from "hono";
-import { raindrops, withRaindrops } from "../hono.ts";
-import { listenDrops, tcpSynRecvConnections } from "../mod.ts";
+import { QueueWaitAggregate, raindrops, withRaindrops } from "../hono.ts";
+import { listenDrops, Registry, tcpSynRecvConnections } from "../mod.ts";
 import { NativeError } from "../src/errors.ts";
 import { queueWaitOf, requestStartSeconds } from "../src/middleware/_request_start.ts";
 import { RUNTIMES, tempShm } from "./_helpers.ts";
@@ -210,3 +210,22 @@ test(
     assert.deepEqual(samples(await scrape(), "raindrops_calling_requests_max"), [0]);
   },
 );
+
+test("QueueWaitAggregate: LastDataRecv's samples (ms) also land in raindrops_queue_wait_seconds; idle connections dropped", async () => {
+  using tmp = tempShm("rm-ldr");
+  const registry = new Registry({ path: `${tmp.path}.metrics` });
+  try {
+    const agg = new QueueWaitAggregate({ registry, maxSeconds: 10 });
+    agg.add(250);
+    agg.add(1500);
+    agg.add(60_000);
+    assert.equal(agg.count, 3, "the aggregate keeps every sample");
+    const text = await registry.metrics();
+    assert.deepEqual(samples(text, "raindrops_queue_wait_seconds_count"), [2]);
+    assert.deepEqual(samples(text, "raindrops_queue_wait_seconds_sum"), [1.75]);
+    assert.deepEqual(samples(text, "raindrops_queue_wait_dropped_total", 'reason="too_large"'), [1]);
+    assert.throws(() => new QueueWaitAggregate({ registry, maxSeconds: -1 }), RangeError);
+  } finally {
+    registry.close();
+  }
+});

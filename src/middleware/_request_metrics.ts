@@ -74,6 +74,41 @@ function metricIn<M extends Metric<string>>(
   return had as M;
 }
 
+/**
+ * `raindrops_queue_wait_seconds` and `raindrops_queue_wait_dropped_total`
+ * in `registry` (the ones already there when another middleware or a
+ * `QueueWaitAggregate` of this thread made them).
+ */
+export function queueWaitMetrics(
+  registry: Registry,
+  buckets: readonly number[],
+): { wait: HistogramChild; dropped: Counter<string> } {
+  const registers = [registry];
+  const wait = metricIn(
+    registry,
+    "raindrops_queue_wait_seconds",
+    Histogram,
+    () =>
+      new Histogram({
+        name: "raindrops_queue_wait_seconds",
+        help: "Time requests waited before the application saw them (X-Request-Start, or LastDataRecv), in seconds.",
+        buckets,
+        registers,
+      }),
+    [],
+    buckets,
+  ).labels();
+  const dropped = metricIn(registry, "raindrops_queue_wait_dropped_total", Counter, () =>
+    new Counter({
+      name: "raindrops_queue_wait_dropped_total",
+      help:
+        "Queue-wait figures not counted in raindrops_queue_wait_seconds (clock skew, absurd or unparsable), by reason.",
+      labelNames: ["reason"],
+      registers,
+    }), ["reason"]);
+  return { wait, dropped };
+}
+
 /** The histogram's label sets by method and status class, made at first use. */
 type Children = (HistogramChild | undefined)[];
 
@@ -174,27 +209,9 @@ export class RequestMetrics {
     }
     this.#listenStats = listenStats;
     if (queueWait) {
-      this.#queueWait = metricIn(
-        registry,
-        "raindrops_queue_wait_seconds",
-        Histogram,
-        () =>
-          new Histogram({
-            name: "raindrops_queue_wait_seconds",
-            help: `Time from the proxy's ${queueWait.header} to the application, in seconds.`,
-            buckets: queueWait.buckets,
-            registers,
-          }),
-        [],
-        queueWait.buckets,
-      ).labels();
-      this.#dropped = metricIn(registry, "raindrops_queue_wait_dropped_total", Counter, () =>
-        new Counter({
-          name: "raindrops_queue_wait_dropped_total",
-          help: `${queueWait.header} values not counted in raindrops_queue_wait_seconds, by reason.`,
-          labelNames: ["reason"],
-          registers,
-        }), ["reason"]);
+      const metrics = queueWaitMetrics(registry, queueWait.buckets);
+      this.#queueWait = metrics.wait;
+      this.#dropped = metrics.dropped;
     }
   }
 

@@ -189,7 +189,21 @@ export interface RequestMetricsSettings {
 }
 
 /** Default buckets of the queue wait, in seconds. */
-const QUEUE_WAIT_BUCKETS = Object.freeze([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+export const QUEUE_WAIT_BUCKETS: readonly number[] = Object.freeze([
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+]);
 
 /** `value` as an options object: `true`/undefined as `{}` when on by default. */
 function switchOf<T extends object>(name: string, value: boolean | T | undefined, on: boolean): T | false {
