@@ -50,7 +50,10 @@ export class QueueWaitAggregate extends Aggregate {
       throw new RangeError(`maxSeconds must be a positive number, got ${max}`);
     }
     this.#maxMs = max * 1000;
-    const { wait, dropped } = queueWaitMetrics(options.registry ?? register, options.histogramBuckets ?? QUEUE_WAIT_BUCKETS);
+    const { wait, dropped } = queueWaitMetrics(
+      options.registry ?? register,
+      options.histogramBuckets ?? QUEUE_WAIT_BUCKETS,
+    );
     this.#wait = wait;
     this.#dropped = dropped;
   }
