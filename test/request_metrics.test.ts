@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { Hono } from "hono";
 import { QueueWaitAggregate, raindrops, withRaindrops } from "../hono.ts";
-import { listenDrops, Registry, tcpSynRecvConnections } from "../mod.ts";
+import { listenDrops, Registry, tcpListenQueued, tcpSynRecvConnections } from "../mod.ts";
 import { NativeError } from "../src/errors.ts";
 import { queueWaitOf, requestStartSeconds } from "../src/middleware/_request_start.ts";
 import { RUNTIMES, tempShm } from "./_helpers.ts";
@@ -176,6 +176,9 @@ test(
   async () => {
     using tmp = tempShm("rm-peaks");
     await using queued = await queuedListener(3);
+    // The queue alone, from a dump of listening sockets only: the kernel's own figure.
+    assert.deepEqual(tcpListenQueued([queued.address]), new Map([[queued.address, 3]]));
+    assert.throws(() => tcpListenQueued(["/not/tcp"]), RangeError);
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const app = new Hono()

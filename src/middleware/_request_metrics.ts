@@ -17,7 +17,8 @@ import { checkBuckets, type Metric } from "../metrics/metric.ts";
 import { DEFAULT_BUCKETS } from "../metrics/histogram.ts";
 import { WindowedPeaks } from "../exposition/windowed_peaks.ts";
 import { monotonicMs } from "../monotonic_clock.ts";
-import type { ListenStatsSource } from "../linux/listeners.ts";
+import { kernelListenerStats, type ListenStatsSource } from "../linux/listeners.ts";
+import { tcpAddressesOf, tcpListenQueued } from "../linux/listener_counts.ts";
 import { type DroppedReason, queueWaitOf } from "./_request_start.ts";
 import type { RequestMetricsSettings } from "./options.ts";
 
@@ -342,18 +343,32 @@ export class RequestMetrics {
 
   #sampleQueued(nowMs: number): void {
     const peaks = this.#queuedPeaks, listeners = this.#listeners;
-    if (peaks === undefined || listeners === undefined || listeners.length === 0 || this.#listenStats === false) return;
-    let figures: ReturnType<ListenStatsSource>;
+    if (peaks === undefined || listeners === undefined || listeners.length === 0) return;
+    let queued: Map<string, { queued: number }>;
     try {
-      figures = this.#listenStats(listeners);
+      queued = this.#queuedOf(listeners);
     } catch {
       return; // a kernel without sock_diag: the peak stays as last sampled
     }
-    const queued = new Map<string, { queued: number }>();
-    for (const l of listeners) queued.set(l, { queued: figures.get(l)?.queued ?? 0 });
     peaks.add(queued, nowMs);
     const read = peaks.read(nowMs);
     for (const l of listeners) this.#queuedMax!.labels(l).set(read.get(l)?.queued ?? 0);
+  }
+
+  /**
+   * Each listener's `queued` now. From the kernel (the default source), TCP
+   * listeners are asked for their queue alone, a dump of listening sockets
+   * only; any other source, and unix listeners, through `listenStats`.
+   */
+  #queuedOf(listeners: readonly string[]): Map<string, { queued: number }> {
+    const out = new Map<string, { queued: number }>();
+    const source = this.#listenStats as ListenStatsSource;
+    const tcp = source === kernelListenerStats ? tcpAddressesOf(listeners) : [];
+    for (const [l, q] of tcpListenQueued(tcp)) out.set(l, { queued: q });
+    const rest = listeners.filter((l) => !out.has(l));
+    const figures = rest.length > 0 ? source(rest) : new Map();
+    for (const l of rest) out.set(l, { queued: figures.get(l)?.queued ?? 0 });
+    return out;
   }
 
   /** Stops the tick. */

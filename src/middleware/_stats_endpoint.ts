@@ -12,8 +12,7 @@ import type { MiddlewareSettings } from "./options.ts";
 import { readFamilies, type Registry } from "../metrics/registry.ts";
 import type { RequestView } from "../server/request_view.ts";
 import { listenDrops } from "../linux/netstat.ts";
-import { tcpSynRecvConnections } from "../linux/syn_recv.ts";
-import { parseAddress } from "../linux/address.ts";
+import { tcpAddressesOf, tcpSynRecvConnections } from "../linux/listener_counts.ts";
 
 /** A plain-text answer with no body to count. */
 function refusal(status: number, text: string): Response {
@@ -30,16 +29,6 @@ function ownListener(c: RequestView): readonly string[] {
   }
 }
 
-/** A TCP address (not a unix socket path or name). */
-function isTcp(address: string): boolean {
-  try {
-    parseAddress(address);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The namespace's listen drop counters and the TCP listeners' half-open
  * connections; a figure the kernel cannot give is left out (its series
@@ -50,7 +39,7 @@ function kernelDrops(listeners: StatsSnapshot["listeners"]): Pick<StatsSnapshot,
   try {
     out.listenDrops = listenDrops();
   } catch { /* no /proc: no series */ }
-  const tcp = [...listeners.keys()].filter(isTcp);
+  const tcp = tcpAddressesOf(listeners.keys());
   try {
     if (tcp.length > 0) out.synRecv = tcpSynRecvConnections(tcp);
   } catch { /* no inet_diag: no series */ }

@@ -56,6 +56,7 @@ export const symbols = {
 
   rd_tcp_syn_recv: { args: ["i32" /* fd */, "buffer" /* query: addr20 records */, "u32", "buffer" /* out: u32 per record */, "u32", "buffer" /* scratch */, "u32"], returns: "i32" /* records written */ }, // zig/src/syn_recv.zig
 
+  rd_tcp_listen_queued: { args: ["i32" /* fd */, "buffer" /* query: addr20 records */, "u32", "buffer" /* out: u32 per record */, "u32", "buffer" /* scratch */, "u32"], returns: "i32" /* records written */ }, // zig/src/listen_queue.zig
   rd_monotonic_ms: { args: [], returns: "f64" /* CLOCK_MONOTONIC in ms */ }, // zig/src/clock.zig
 
   // Connection arrivals at this process's listeners (zig/src/arrivals.zig).

@@ -23,4 +23,5 @@ test {
     _ = @import("arrivals.zig");
     _ = @import("syn_recv.zig");
     _ = @import("clock.zig");
+    _ = @import("listen_queue.zig");
 }

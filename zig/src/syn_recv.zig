@@ -20,13 +20,8 @@ pub const TCP_SYN_RECV: u8 = 3;
 /// and address, or on any local address of its family for a wildcard,
 /// written to `out` in query order. Kernel errors come back as they are.
 pub fn count(fd: i32, query: []const u8, out: []u32, scratch: []u8) sys.Error!void {
+    const families = try familiesOf(query, out.len);
     const n = query.len / rec_size;
-    if (query.len % rec_size != 0 or out.len < n) return error.INVAL;
-    var families = [2]bool{ false, false };
-    for (0..n) |i| {
-        const a = Addr.decode(query[i * rec_size ..][0..rec_size]) orelse return error.INVAL;
-        families[@intFromBool(a.family == inet.AF_INET6)] = true;
-    }
     @memset(out[0..n], 0);
     for ([2]u8{ inet.AF_INET, inet.AF_INET6 }, families) |family, present| {
         if (!present) continue;
@@ -35,10 +30,12 @@ pub fn count(fd: i32, query: []const u8, out: []u32, scratch: []u8) sys.Error!vo
     }
 }
 
-/// Query records of one family as filter terms (port only for a wildcard).
-const Terms = struct {
+/// Query records of one family as filter terms: port only for a wildcard
+/// unless `exact` (a LISTEN socket is bound to the wildcard itself).
+pub const Terms = struct {
     query: []const u8,
     family: u8,
+    exact: bool = false,
     i: usize = 0,
 
     pub fn next(self: *Terms) ?inet.Term {
@@ -46,11 +43,24 @@ const Terms = struct {
             const a = Addr.decodeValid(self.query[self.i * rec_size ..][0..rec_size]);
             self.i += 1;
             if (a.family != self.family) continue;
-            return .{ .addr = a, .any_addr = a.isWildcard() };
+            return .{ .addr = a, .any_addr = !self.exact and a.isWildcard() };
         }
         return null;
     }
 };
+
+/// The families present in `query` (a whole number of addr20 records, each
+/// of a known family, and `out` room for one result each, else error.INVAL).
+pub fn familiesOf(query: []const u8, out_len: usize) sys.Error![2]bool {
+    const n = query.len / rec_size;
+    if (query.len % rec_size != 0 or out_len < n) return error.INVAL;
+    var families = [2]bool{ false, false };
+    for (0..n) |i| {
+        const a = Addr.decode(query[i * rec_size ..][0..rec_size]) orelse return error.INVAL;
+        families[@intFromBool(a.family == inet.AF_INET6)] = true;
+    }
+    return families;
+}
 
 const Ctx = struct {
     query: []const u8,
