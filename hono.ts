@@ -19,6 +19,8 @@
 export { raindrops } from "./src/middleware/middleware.ts";
 export { type FetchHandler, withRaindrops } from "./src/middleware/fetch.ts";
 export type { RaindropsMiddlewareOptions } from "./src/middleware/options.ts";
+export type { PeaksOptions, QueueWaitOptions, RequestDurationOptions } from "./src/middleware/options.ts";
+export { QueueWaitAggregate, type QueueWaitAggregateOptions } from "./src/middleware/queue_wait_aggregate.ts";
 export type { AllowOption } from "./src/middleware/access.ts";
 export type { CallingWritingCounters } from "./src/middleware/counters.ts";
 export type { StatsFormat } from "./src/middleware/format.ts";

@@ -50,6 +50,8 @@ export { collectRaindrops, type MetricRegistry, type RaindropsCollectorOptions }
 export type { PrometheusOptions } from "./src/exposition/metric_families.ts";
 export type { StatsSnapshot } from "./src/exposition/snapshot.ts";
 export type { ListenStatsSource } from "./src/linux/listeners.ts";
+export { type ListenDrops, listenDrops } from "./src/linux/netstat.ts";
+export { tcpListenQueued, tcpSynRecvConnections } from "./src/linux/listener_counts.ts";
 export { Counter, CounterChild } from "./src/metrics/counter.ts";
 export { Gauge, type GaugeAggregation, GaugeChild, type GaugeConfiguration } from "./src/metrics/gauge.ts";
 export { DEFAULT_BUCKETS, Histogram, HistogramChild, type HistogramConfiguration } from "./src/metrics/histogram.ts";

@@ -29,6 +29,9 @@ const LABELS = {
   raindrops: "app.use(raindrops())",
   wrap: 'app.use(raindrops({ bodyTracking: "wrap" }))',
   fetch: "withRaindrops(app.fetch)",
+  fetchOff: "withRaindrops, request metrics off",
+  fetchDuration: "withRaindrops, duration histogram only",
+  fetchAll: "withRaindrops, every request metric",
   prometheus: "@hono/prometheus",
 } as const;
 type Variant = keyof typeof LABELS;
@@ -38,6 +41,9 @@ const PAIRS: Pair<Variant>[] = [
   ["raindrops", "awaitNoop"],
   ["wrap", "noop"],
   ["fetch", "bare", 1.02],
+  ["fetchOff", "bare"],
+  ["fetchDuration", "bare", 1.04],
+  ["fetchAll", "bare", 1.04],
 ];
 const root = new URL("..", import.meta.url).pathname;
 if (existsSync(`${root}node_modules/@hono/prometheus`)) PAIRS.push(["prometheus", "noop"]);
@@ -51,6 +57,9 @@ try {
   const results = await measurePairs(app, LABELS, PAIRS, (v) => ({ RAINDROPS_STATS: statsFile(v) }));
   reportPairs("Hono hello world", "Hono middleware", LABELS, PAIRS, results);
 } finally {
-  for (const v of Object.keys(LABELS) as Variant[]) rmSync(statsFile(v), { force: true });
+  for (const v of Object.keys(LABELS) as Variant[]) {
+    rmSync(statsFile(v), { force: true });
+    rmSync(`${statsFile(v)}.metrics`, { force: true }); // the request metrics' registry
+  }
 }
 process.exit(0);

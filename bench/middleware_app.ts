@@ -3,7 +3,9 @@
  * middleware that only calls next: the floor of any Hono middleware) |
  * awaitNoop (one that awaits next and does nothing after it: the floor of
  * a middleware that runs code once the handler is done) |
- * raindrops | wrap (raindrops with bodyTracking "wrap") | fetch (withRaindrops around app.fetch) |
+ * raindrops | wrap (raindrops with bodyTracking "wrap") | fetch (withRaindrops around app.fetch, default options) |
+ * fetchOff (withRaindrops with every request metric off) | fetchDuration (only the duration histogram on) |
+ * fetchAll (every request metric on, the queue wait included) |
  * prometheus (@hono/prometheus, when installed). Listens on PORT (default:
  * any free port) and prints "ready PORT".
  */
@@ -29,11 +31,20 @@ if (mode === "raindrops" || mode === "wrap") {
   app.use(async (_c, next) => {
     await next();
   });
-} else if (!["bare", "fetch"].includes(mode)) {
-  throw new RangeError(`MODE must be bare, noop, awaitNoop, raindrops, wrap, fetch or prometheus, got ${mode}`);
+} else if (!["bare", "fetch", "fetchOff", "fetchDuration", "fetchAll"].includes(mode)) {
+  throw new RangeError(
+    `MODE must be bare, noop, awaitNoop, raindrops, wrap, fetch(Off|Duration|All) or prometheus, got ${mode}`,
+  );
 }
 app.get("/", (c) => c.text("Hello World!"));
-const fetch = mode === "fetch" ? withRaindrops(app.fetch, { stats }) : app.fetch;
+const off = { requestDuration: false, busySeconds: false, peaks: false, kernelDrops: false } as const;
+const fetchOptions = {
+  fetch: {},
+  fetchOff: off,
+  fetchDuration: { ...off, requestDuration: true },
+  fetchAll: { queueWait: true },
+}[mode];
+const fetch = fetchOptions ? withRaindrops(app.fetch, { stats, ...fetchOptions }) : app.fetch;
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;

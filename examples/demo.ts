@@ -47,6 +47,7 @@ const serverPorts = [bunPort, denoPort, nodePort];
 const stats = `/dev/shm/raindrops-demo-${Deno.pid}`;
 const listeners = serverPorts.map((p) => `127.0.0.1:${p}`);
 const env = { ...Deno.env.toObject(), RAINDROPS_STATS: stats, RAINDROPS_LISTENERS: listeners.join(",") };
+Object.assign(env, { RAINDROPS_REQUEST_METRICS: "all" }); // every request metric, off-by-default ones too
 
 const children = [
   ...spawnExampleServers(bunPort, denoPort, env, "inherit"),
@@ -110,8 +111,9 @@ console.log(`
 /** GET over a new connection (so a blocked worker's accept queue shows it); resolves when the response ends. */
 function get(port: number, path: string): Promise<void> {
   return new Promise((resolve) => {
+    const start = `X-Request-Start: t=${Date.now() * 1000}\r\n`; // as a proxy would: raindrops_queue_wait_seconds
     const sock = connect(port, "127.0.0.1", () => {
-      sock.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+      sock.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${start}Connection: close\r\n\r\n`);
     });
     sock.setTimeout(10_000, () => sock.destroy());
     sock.on("data", () => {});
@@ -198,6 +200,7 @@ async function stop(): Promise<void> {
   for (const c of children) c.kill("SIGTERM");
   await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.on("close", r)))));
   rmSync(stats, { force: true });
+  rmSync(`${stats}.metrics`, { force: true });
   console.log("demo stopped");
   Deno.exit(0);
 }

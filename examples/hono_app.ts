@@ -6,7 +6,10 @@
  * uses the stats file named by RAINDROPS_STATS (or the default path made
  * from the main script), so one request to any worker reports them all.
  * RAINDROPS_LISTENERS (comma-separated `host:port`) makes every worker
- * report those listeners instead of only its own.
+ * report those listeners instead of only its own. RAINDROPS_REQUEST_METRICS=all
+ * turns on the request metrics that are off by default (the duration
+ * histogram with its route label, busy seconds, the queue wait from
+ * X-Request-Start).
  */
 import process from "node:process";
 import { Hono } from "hono";
@@ -19,7 +22,12 @@ const MAX_WORK_MS = 5000;
 export function exampleApp(stats?: string): Hono {
   const app = new Hono();
   const listeners = process.env.RAINDROPS_LISTENERS?.split(",").filter(Boolean);
-  app.use(raindrops({ stats, listeners: listeners?.length ? listeners : "auto" }));
+  const all = process.env.RAINDROPS_REQUEST_METRICS === "all";
+  app.use(raindrops({
+    stats,
+    listeners: listeners?.length ? listeners : "auto",
+    ...(all ? { requestDuration: { route: true }, busySeconds: true, queueWait: true } : {}),
+  }));
   app.get("/", (c) => c.text("Hello from raindrops!\n"));
   // Inside the app for 300 ms: counted in `calling`.
   app.get("/busy", async (c) => {

@@ -31,7 +31,14 @@ let counter = 0;
 /** A fresh path under /dev/shm, removed (with its leftovers) on dispose. */
 export function tempShm(label = "x"): { path: string } & Disposable {
   const path = `/dev/shm/raindrops-test-${process.pid}-${label}-${counter++}`;
-  return { path, [Symbol.dispose]: () => rmSync(path, { force: true }) };
+  // The middleware's request metrics live in a registry file beside its stats file.
+  return {
+    path,
+    [Symbol.dispose]: () => {
+      rmSync(path, { force: true });
+      rmSync(`${path}.metrics`, { force: true });
+    },
+  };
 }
 
 /** The absolute path of a fixture script. */

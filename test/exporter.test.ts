@@ -10,7 +10,7 @@ import { type RuntimeName, RUNTIMES, scriptArgs, tempShm } from "./_helpers.ts";
 import { closeAll, connect, HeldListener } from "./fixtures/linux_sockets.ts";
 import { EXPORTER, seriesOf, startExporter } from "./fixtures/exporter_process.ts";
 import { Collector } from "../src/exporter/_collector.ts";
-import { WindowedPeaks } from "../src/exporter/_peaks.ts";
+import { WindowedPeaks } from "../src/exposition/windowed_peaks.ts";
 import { serveExporter } from "../src/exporter/_server.ts";
 import { parseExporterArgs, UsageError } from "../src/exporter/_options.ts";
 import { kernelListenerStats } from "../src/linux/listeners.ts";

@@ -108,7 +108,9 @@ test("formats: ?format= wins, then Accept; Prometheus and JSON content types; un
     app.request(`/_raindrops${q}`, { headers: accept ? { accept } : {} }, LOCAL);
   let res = await get("?format=json");
   assert.equal(res.headers.get("content-type"), "application/json; charset=utf-8");
-  assert.deepEqual(await res.json(), { calling: 0, writing: 0, workers: 1, stats: tmp.path, listeners: {} });
+  const { metrics, ...counts } = await res.json();
+  assert.deepEqual(counts, { calling: 0, writing: 0, workers: 1, stats: tmp.path, listeners: {} });
+  assert.equal(metrics.raindrops_calling_requests_max.type, "gauge"); // the request metrics on by default
   res = await get("", "application/json");
   assert.equal((await res.json()).calling, 0);
   res = await get("", "application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.3,*/*;q=0.1");

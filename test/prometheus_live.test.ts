@@ -14,6 +14,7 @@ import { connect, type Socket } from "node:net";
 import { tempShm } from "./_helpers.ts";
 import { freePort, waitFor } from "./fixtures/middleware_serve.ts";
 import { spawnExampleServers } from "../examples/example_servers.ts";
+import { backlogOne } from "./fixtures/backlog_one.ts";
 import { type LocalPrometheus, prometheusBinary, startPrometheus } from "../prometheus/local_prometheus.ts";
 
 const DASHBOARD = new URL("../prometheus/grafana-dashboard.json", import.meta.url).pathname;
@@ -49,8 +50,8 @@ async function eventually(
 }
 
 test(
-  "a real Prometheus scrapes Bun workers and deno serve --parallel: series, request rate, a queue build-up, rules and dashboard",
-  { timeout: 60_000 },
+  "a real Prometheus scrapes Bun workers and deno serve --parallel: series, request rate, a queue build-up, request metrics, rules and dashboard",
+  { timeout: 120_000 },
   async (t) => {
     if (!prometheusBinary()) {
       t.skip("prometheus not installed (Debian package prometheus; .ci/run installs it): skipping");
@@ -64,6 +65,7 @@ test(
       RAINDROPS_STATS: stats.path,
       RAINDROPS_LISTENERS: `${bunListener},${denoListener}`,
       DENO_JOBS: "2",
+      RAINDROPS_REQUEST_METRICS: "all",
     };
     const servers = spawnExampleServers(bunPort, denoPort, env);
     let prom: LocalPrometheus | undefined;
@@ -101,6 +103,13 @@ test(
       assert.ok(rates.every((r) => r > 0), `request rate from both targets: ${rates}`);
       const total = await eventually(prom, "max(raindrops_requests_total)", (v) => v[0] >= 200);
       assert.ok(total[0] >= 200, `requests_total ${total}`);
+      // The duration histogram over every worker (both targets read the same file): the route pattern, never the URL.
+      const timed = await eventually(
+        prom,
+        'max(sum by (instance) (raindrops_request_duration_seconds_count{route="/",status="2xx"}))',
+        (v) => v[0] >= 200,
+      );
+      assert.ok(timed[0] >= 200, `request_duration count ${timed}`);
 
       // Queue build-up: block the Bun workers' event loops for 3 s, then
       // connect clients; those the kernel hands to a blocked worker wait in
@@ -115,13 +124,34 @@ test(
         s.on("error", () => {});
         held.push(s);
       }
+      // Requests a proxy stamped now, which wait behind the blocked event loops.
+      const stamped = Array.from(
+        { length: 6 },
+        () =>
+          fetch(`http://${bunListener}/`, {
+            headers: { "x-request-start": `t=${Date.now() * 1000}`, connection: "close" },
+          })
+            .then((r) => r.text()).catch(() => ""),
+      );
       const queued = await eventually(
         prom,
         `max_over_time(raindrops_listener_queued_connections{instance="${denoListener}",listener="${bunListener}"}[1m])`,
         (v) => v[0] > 0,
       );
       assert.ok(queued[0] > 0, `the accept queue of ${bunListener} was seen above 0: ${queued}`);
-      await Promise.all(blockers);
+      await Promise.all([...blockers, ...stamped]);
+      const peak = await eventually(
+        prom,
+        `raindrops_listener_queued_connections_max{instance="${denoListener}",listener="${bunListener}"}`,
+        (v) => v[0] > 0,
+      );
+      assert.ok(peak[0] > 0, `the windowed peak of queued, sampled by the workers: ${peak}`);
+      const waited = await eventually(
+        prom,
+        "max(raindrops_queue_wait_seconds_sum / raindrops_queue_wait_seconds_count)",
+        (v) => v[0] > 0.1,
+      );
+      assert.ok(waited[0] > 0.1, `queue wait while the event loops were blocked: ${waited} s on average`);
       const drained = await eventually(
         prom,
         `raindrops_listener_queued_connections{instance="${denoListener}",listener="${bunListener}"}`,
@@ -136,6 +166,72 @@ test(
         (v) => v.some((x) => x > 0),
       );
       assert.ok(recorded.some((x) => x > 0), `recording rule: ${recorded}`);
+
+      // Utilization: every worker held inside the app (CPU-bound requests, each on a new connection, so the
+      // kernel spreads them), for about 4 s: busy seconds grow by about one per second per worker.
+      let loading = true;
+      const load = [bunPort, denoPort].flatMap((p) =>
+        Array.from({ length: 6 }, async () => {
+          const until = Date.now() + 20_000;
+          while (loading && Date.now() < until) {
+            await fetch(`http://127.0.0.1:${p}/work?ms=300`, { headers: { connection: "close" } })
+              .then((r) => r.text()).catch(() => "");
+          }
+        })
+      );
+      try {
+        const utilization = await eventually(
+          prom,
+          "max(rate(raindrops_busy_seconds_total[5s]) / raindrops_workers)",
+          (v) => v[0] > 0.8,
+          20_000,
+        );
+        // Above 1 only by the requests a worker's server handed it before the last one's response left the
+        // app (a blocked event loop answers them in one go): `calling` counts those too.
+        assert.ok(utilization[0] > 0.8 && utilization[0] < 2, `utilization near 1: ${utilization}`);
+      } finally {
+        loading = false;
+        await Promise.all(load);
+      }
+      const calls = await eventually(prom, "max(raindrops_calling_requests_max)", (v) => v[0] >= 1);
+      assert.ok(calls[0] >= 1, `calling peak ${calls}`);
+
+      // Overflows: a backlog-1 listener that never accepts, overfilled.
+      const before = (await eventually(prom, "max(raindrops_listen_overflows_total)", () => true))[0];
+      const small = await backlogOne();
+      const extra: Socket[] = [];
+      try {
+        for (let i = 0; i < 5; i++) {
+          const s = connect(small.port, "127.0.0.1");
+          s.on("error", () => {});
+          extra.push(s);
+        }
+        const overflows = await eventually(prom, "max(raindrops_listen_overflows_total)", (v) => v[0] > before);
+        assert.ok(overflows[0] > before, `listen overflows ${before} -> ${overflows}`);
+        const drops = await eventually(prom, "max(raindrops_listen_drops_total)", (v) => v[0] >= overflows[0]);
+        assert.ok(drops[0] >= overflows[0], "ListenDrops counts overflows too");
+      } finally {
+        for (const s of extra) s.destroy();
+        small.close();
+      }
+      // Half-open connections per listener: read (on loopback a handshake completes at once, so 0).
+      const synRecv = await eventually(prom, "raindrops_listener_syn_recv_connections", (v) => v.length === 4);
+      assert.ok(synRecv.every((x) => x >= 0), `SYN_RECV per listener: ${synRecv}`);
+
+      // The new recording rules ran on the real series.
+      for (
+        const rule of [
+          "instance:raindrops_request_duration_seconds:p99_5m",
+          "instance:raindrops_queue_wait_seconds:p99_5m",
+        ]
+      ) {
+        const v = await eventually(prom, rule, (x) => x.some((y) => y > 0));
+        assert.ok(v.some((y) => y > 0), `${rule}: ${v}`);
+      }
+      const util = await eventually(prom, "instance:raindrops_utilization:ratio_1m", (v) => v.some((y) => y > 0.1));
+      assert.ok(util.some((y) => y > 0.1), `utilization rule ${util}`);
+      const inc = await eventually(prom, "instance:raindrops_listen_overflows:increase5m", (v) => v.some((y) => y > 0));
+      assert.ok(inc.some((y) => y > 0), `overflows rule ${inc}`);
 
       // Every dashboard query parses and returns data.
       for (const expr of dashboardQueries()) {

@@ -11,7 +11,7 @@ import { metricFamilies, type MetricFamily, type MetricSample } from "../exposit
 import { VERSION } from "../version.ts";
 import { WorkerStats } from "../worker_stats.ts";
 import type { ListenStatsSource } from "../linux/listeners.ts";
-import { WindowedPeaks } from "./_peaks.ts";
+import { WindowedPeaks } from "../exposition/windowed_peaks.ts";
 import { unlistenedOf } from "../exposition/snapshot.ts";
 
 /** What the collector reads. */

@@ -112,8 +112,11 @@ function perSocketBacklog(l: { backlog?: number; listeners?: number }): number |
  * `raindrops_listener_backlog_connections` (per listening socket: see
  * {@link perSocketBacklog}) and `raindrops_listener_up` (1
  * when a listening socket takes the address's connections, 0 when nothing
- * listens there: a typo'd port reads 0 connections like an idle listener).
- * Families without a figure are left out.
+ * listens there: a typo'd port reads 0 connections like an idle listener),
+ * and when read, the namespace's `raindrops_listen_overflows_total` and
+ * `raindrops_listen_drops_total` and per listener
+ * `raindrops_listener_syn_recv_connections`. Families without a figure are
+ * left out.
  *
  * @example
  * ```ts
@@ -176,6 +179,30 @@ export function metricFamilies(s: StatsSnapshot, style: PrometheusStyle = PLAIN_
   for (const [name, help, pick] of listenerFamilies) {
     const samples = perListener(pick);
     if (samples.length > 0) families.push({ name: `${p}listener_${name}`, help, type: "gauge", samples });
+  }
+  if (s.synRecv !== undefined && s.synRecv.size > 0) {
+    families.push({
+      name: `${p}listener_syn_recv_connections`,
+      help: "Half-open connections (SYN_RECV: SYN answered, handshake not completed) on the listener.",
+      type: "gauge",
+      samples: [...s.synRecv].map(([address, value]) => ({ labels: { ...constant, listener: address }, value })),
+    });
+  }
+  if (s.listenDrops !== undefined) {
+    families.push(
+      {
+        name: `${p}listen_overflows_total`,
+        help: "Times a listener's accept queue was full (TcpExt ListenOverflows), over the network namespace.",
+        type: "counter",
+        samples: one(s.listenDrops.listenOverflows),
+      },
+      {
+        name: `${p}listen_drops_total`,
+        help: "Connections dropped by listeners, overflows included (TcpExt ListenDrops), over the network namespace.",
+        type: "counter",
+        samples: one(s.listenDrops.listenDrops),
+      },
+    );
   }
   return families;
 }

@@ -7,6 +7,7 @@
  */
 import { kernelListenerStats, type ListenStatsSource, nothingListens } from "../linux/listeners.ts";
 import type { RegistryFamily } from "./registry_text.ts";
+import type { ListenDrops } from "../linux/netstat.ts";
 
 /** Everything the stats endpoint reports. */
 export interface StatsSnapshot {
@@ -27,6 +28,10 @@ export interface StatsSnapshot {
    * port reads 0 like an idle listener); undefined when not asked.
    */
   unlistened?: ReadonlySet<string>;
+  /** The network namespace's listen-queue drop counters (Prometheus only). */
+  listenDrops?: ListenDrops;
+  /** Half-open (SYN_RECV) connections of each TCP listener in `listeners` (Prometheus only). */
+  synRecv?: ReadonlyMap<string, number>;
   /** The user's metrics (a registry's families, see `readFamilies`), after raindrops' own in the Prometheus formats. */
   metrics?: readonly RegistryFamily[];
 }

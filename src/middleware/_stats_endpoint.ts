@@ -9,8 +9,10 @@ import type { Counters } from "./counters.ts";
 import { chooseFormat, CONTENT_TYPES, FORMATS, render } from "./format.ts";
 import { listenStatsOf, type StatsSnapshot, unlistenedOf } from "../exposition/snapshot.ts";
 import type { MiddlewareSettings } from "./options.ts";
-import { readFamilies } from "../metrics/registry.ts";
+import { readFamilies, type Registry } from "../metrics/registry.ts";
 import type { RequestView } from "../server/request_view.ts";
+import { listenDrops } from "../linux/netstat.ts";
+import { tcpAddressesOf, tcpSynRecvConnections } from "../linux/listener_counts.ts";
 
 /** A plain-text answer with no body to count. */
 function refusal(status: number, text: string): Response {
@@ -27,10 +29,28 @@ function ownListener(c: RequestView): readonly string[] {
   }
 }
 
+/**
+ * The namespace's listen drop counters and the TCP listeners' half-open
+ * connections; a figure the kernel cannot give is left out (its series
+ * are then absent, not zero).
+ */
+function kernelDrops(listeners: StatsSnapshot["listeners"]): Pick<StatsSnapshot, "listenDrops" | "synRecv"> {
+  const out: Pick<StatsSnapshot, "listenDrops" | "synRecv"> = {};
+  try {
+    out.listenDrops = listenDrops();
+  } catch { /* no /proc: no series */ }
+  const tcp = tcpAddressesOf(listeners.keys());
+  try {
+    if (tcp.length > 0) out.synRecv = tcpSynRecvConnections(tcp);
+  } catch { /* no inet_diag: no series */ }
+  return out;
+}
+
 /** Answers a stats request from `counters` as `settings` say. */
 export function statsEndpoint<C extends RequestView>(
   settings: MiddlewareSettings<C>,
   counters: Counters,
+  registry: Registry,
 ): (c: C) => Promise<Response> {
   const { format, listeners, listenStats, connection, allowed, allowedHost, prometheus } = settings;
   return async function stats(c: C): Promise<Response> {
@@ -45,7 +65,10 @@ export function statsEndpoint<C extends RequestView>(
       const addresses = listeners === "auto" ? ownListener(c) : listeners;
       snapshotListeners = listenStatsOf(addresses, listenStats);
     }
+    const prometheusFormat = chosen === "prometheus" || chosen === "openmetrics";
+    const kernel = prometheusFormat && settings.requestMetrics.kernelDrops ? kernelDrops(snapshotListeners) : {};
     const snapshot: StatsSnapshot = {
+      ...kernel,
       calling: totals.calling,
       writing: totals.writing,
       workers: totals.workers,
@@ -53,7 +76,7 @@ export function statsEndpoint<C extends RequestView>(
       requests: counters.finished?.(),
       listeners: snapshotListeners,
       unlistened: listenStats ? unlistenedOf(snapshotListeners, listenStats) : undefined,
-      metrics: chosen === "text" ? undefined : readFamilies(),
+      metrics: chosen === "text" ? undefined : readFamilies(registry),
     };
     const body = new TextEncoder().encode(render(chosen, snapshot, prometheus));
     return new Response(body, {

@@ -6,7 +6,7 @@
  */
 import { defaultStatsPath } from "../stats_path.ts";
 import { WorkerStats } from "../worker_stats.ts";
-import { placeDefaultRegistry } from "../metrics/registry.ts";
+import { placeDefaultRegistry, register, Registry } from "../metrics/registry.ts";
 
 /**
  * Counters the middleware can use instead of a stats file: anything with
@@ -74,4 +74,22 @@ export function countersFrom(options: CountersOptions): Counters {
     };
   }
   throw new TypeError("stats must be a path, a WorkerStats or an object with incr/decr/get of calling and writing");
+}
+
+/** Registries of this thread for stats files the default registry is not beside, by metrics file path. */
+const beside = new Map<string, Registry>();
+
+/**
+ * The registry of the metrics file beside `counters`' stats file
+ * (`<stats>.metrics`): the default registry when it is there, else one
+ * registry per file for this thread; the default registry for plain
+ * counters (no file).
+ */
+export function registryOf(counters: Counters): Registry {
+  if (!(counters instanceof WorkerStats)) return register;
+  const path = `${counters.path}.metrics`;
+  if (placeDefaultRegistry(counters.path)) return register;
+  let registry = beside.get(path);
+  if (registry === undefined) beside.set(path, registry = new Registry({ path }));
+  return registry;
 }

@@ -37,16 +37,16 @@ export function withRaindrops(
   // deno-lint-ignore no-explicit-any
   return function raindropsFetch(request: Request, env?: any): Response | Promise<Response> {
     if (core.isStats(request)) return core.stats(requestView(request, env));
-    core.enter();
+    const start = core.enter(request);
     let res: Response | Promise<Response>;
     try {
       res = fetch(request, env);
     } catch (e) {
-      core.fail(e);
+      core.fail(e, request, start);
     }
     if (typeof (res as PromiseLike<Response>)?.then === "function") {
-      return Promise.resolve(res).then((r) => core.leave(env, request, r), core.fail);
+      return Promise.resolve(res).then((r) => core.leave(env, request, r, start), (e) => core.fail(e, request, start));
     }
-    return core.leave(env, request, res as Response);
+    return core.leave(env, request, res as Response, start);
   };
 }

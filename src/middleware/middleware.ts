@@ -39,8 +39,9 @@ import { isMountedPath } from "./_request_path.ts";
  */
 export function raindrops(options: RaindropsMiddlewareOptions<Context> = {}): MiddlewareHandler {
   const core: RaindropsCore<Context> = raindropsCore(options);
-  function leave(c: Context): void {
-    const res = core.leave(c.env, c.req.raw, c.res);
+  const routes = core.routes;
+  function leave(c: Context, start: number): void {
+    const res = core.leave(c.env, c.req.raw, c.res, start, routes ? c.req.routePath : undefined);
     if (res !== c.res) {
       c.res = undefined; // so Hono's setter does not copy headers onto a second Response
       c.res = res;
@@ -53,13 +54,13 @@ export function raindrops(options: RaindropsMiddlewareOptions<Context> = {}): Mi
     if (
       core.isStats(c.req.raw, path) || (path.endsWith(core.path) && isMountedPath(path, c.req.routePath, core.path))
     ) return core.stats(c);
-    core.enter();
+    const start = core.enter(c.req.raw);
     let pending: Promise<void>;
     try {
       pending = next();
     } catch (e) {
-      core.fail(e);
+      core.fail(e, c.req.raw, start);
     }
-    return pending.then(() => leave(c), core.fail);
+    return pending.then(() => leave(c, start), (e) => core.fail(e, c.req.raw, start));
   };
 }

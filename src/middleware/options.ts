@@ -94,6 +94,167 @@ export interface RaindropsMiddlewareOptions<C extends RequestView = RequestView>
    *   and follows every body kind on every server.
    */
   bodyTracking?: "auto" | "wrap";
+  /**
+   * `raindrops_request_duration_seconds`, a histogram of the time each
+   * request spends inside the app (until it returns a response or throws;
+   * a throw counts as `5xx`), labelled `method` (`GET`, `HEAD`, `POST`,
+   * `PUT`, `DELETE`, `PATCH`, `OPTIONS`, else `OTHER`) and `status` class
+   * (`2xx`...). `true` or its options turn it on (default off: timing
+   * each request costs two clock reads, measured in the README).
+   */
+  requestDuration?: boolean | RequestDurationOptions;
+  /**
+   * `raindrops_busy_seconds_total`, the integral of `calling` over time
+   * (default `false`; it times each request as `requestDuration` does, and
+   * costs little more once that is on): `rate()` of it over the number of
+   * workers is their utilization. Each worker adds its requests' time at each request's
+   * start and end and on a 1 s tick, so a request still running at a
+   * scrape counts up to its worker's last tick.
+   */
+  busySeconds?: boolean;
+  /**
+   * Peaks over a recent window, shown the same to every scraper and never
+   * reset by a read (default `true`): `raindrops_calling_requests_max`,
+   * each live worker's largest `calling` summed (at least the peak of the
+   * total, equal when the workers peak together), and
+   * `raindrops_listener_queued_connections_max`, the largest `queued` of
+   * each listener reported (`listeners`), sampled from the kernel by each
+   * worker every `intervalMs`.
+   */
+  peaks?: boolean | PeaksOptions;
+  /**
+   * `raindrops_queue_wait_seconds`, the time from a proxy's
+   * `X-Request-Start` to the app (default `false`: turn it on only behind
+   * a proxy that sets the header, since clients can send it too). Values
+   * in the future (clock skew) or above `maxSeconds` are dropped and
+   * counted in `raindrops_queue_wait_dropped_total{reason}`.
+   */
+  queueWait?: boolean | QueueWaitOptions;
+  /**
+   * At the stats endpoint's Prometheus formats (default `true`, read only
+   * when scraped): the network namespace's `raindrops_listen_overflows_total`
+   * and `raindrops_listen_drops_total` (`/proc/net/netstat`), and each
+   * listener's `raindrops_listener_syn_recv_connections` (sock_diag).
+   */
+  kernelDrops?: boolean;
+}
+
+/** Options of {@link RaindropsMiddlewareOptions.requestDuration}. */
+export interface RequestDurationOptions {
+  /** Bucket bounds in seconds (default prom-client's, 5 ms to 10 s). */
+  buckets?: readonly number[];
+  /**
+   * Add a `route` label: the route pattern the router matched (Hono's
+   * `c.req.routePath`, e.g. `/users/:id`, never the URL), under
+   * `app.use(raindrops())` only (default `false`).
+   */
+  route?: boolean;
+  /** The most label sets kept (default 1000); more go to the overflow set (`__overflow__`). */
+  maxLabelSets?: number;
+}
+
+/** Options of {@link RaindropsMiddlewareOptions.peaks}. */
+export interface PeaksOptions {
+  /** How far back the peaks reach, in ms (default 60000). */
+  windowMs?: number;
+  /** How often each worker folds its peaks and samples `queued`, in ms (default 1000). */
+  intervalMs?: number;
+}
+
+/** Options of {@link RaindropsMiddlewareOptions.queueWait}. */
+export interface QueueWaitOptions {
+  /** The header (default `x-request-start`). */
+  header?: string;
+  /** Waits above this many seconds are dropped (default 60). */
+  maxSeconds?: number;
+  /** Bucket bounds in seconds (default 1 ms to 10 s). */
+  buckets?: readonly number[];
+}
+
+/** The request metrics turned on, with defaults filled in (`false` for off). */
+export interface RequestMetricsSettings {
+  readonly duration: false | {
+    readonly buckets?: readonly number[];
+    readonly route: boolean;
+    readonly maxLabelSets?: number;
+  };
+  readonly busy: boolean;
+  readonly peaks: false | { readonly windowMs: number; readonly intervalMs: number };
+  readonly queueWait: false | {
+    readonly header: string;
+    readonly maxSeconds: number;
+    readonly buckets: readonly number[];
+  };
+  readonly kernelDrops: boolean;
+}
+
+/** Default buckets of the queue wait, in seconds. */
+export const QUEUE_WAIT_BUCKETS: readonly number[] = Object.freeze([
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+]);
+
+/** `value` as an options object: `true`/undefined as `{}` when on by default. */
+function switchOf<T extends object>(name: string, value: boolean | T | undefined, on: boolean): T | false {
+  if (value === undefined) return on ? {} as T : false;
+  if (value === true) return {} as T;
+  if (value === false) return false;
+  if (value === null || typeof value !== "object") {
+    throw new TypeError(`${name} must be a boolean or an options object`);
+  }
+  return value;
+}
+
+function positive(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number") throw new TypeError(`${name} must be a number, got ${typeof value}`);
+  if (!(value > 0 && value < Infinity)) throw new RangeError(`${name} must be a positive number, got ${value}`);
+  return value;
+}
+
+/** Checks the request metrics' options. */
+function requestMetricsFrom(options: RaindropsMiddlewareOptions<never>): RequestMetricsSettings {
+  const d = switchOf<RequestDurationOptions>("requestDuration", options.requestDuration, false);
+  if (d && d.route !== undefined && typeof d.route !== "boolean") {
+    throw new TypeError("requestDuration.route must be a boolean");
+  }
+  const duration = d && { buckets: d.buckets, route: d.route ?? false, maxLabelSets: d.maxLabelSets };
+  const busy = options.busySeconds ?? false;
+  if (typeof busy !== "boolean") throw new TypeError("busySeconds must be a boolean");
+  const p = switchOf<PeaksOptions>("peaks", options.peaks, true);
+  const peaks = p &&
+    {
+      windowMs: positive("peaks.windowMs", p.windowMs, 60_000),
+      intervalMs: positive("peaks.intervalMs", p.intervalMs, 1000),
+    };
+  if (peaks && peaks.windowMs < peaks.intervalMs) {
+    throw new RangeError("peaks.windowMs must be at least peaks.intervalMs");
+  }
+  const q = switchOf<QueueWaitOptions>("queueWait", options.queueWait, false);
+  if (
+    q && q.header !== undefined && (typeof q.header !== "string" || !/^[!#$%&'*+.^_`|~0-9a-zA-Z-]+$/.test(q.header))
+  ) {
+    throw new TypeError("queueWait.header must be a header name");
+  }
+  const queueWait = q && {
+    header: (q.header ?? "x-request-start").toLowerCase(),
+    maxSeconds: positive("queueWait.maxSeconds", q.maxSeconds, 60),
+    buckets: q.buckets ?? QUEUE_WAIT_BUCKETS,
+  };
+  const kernelDrops = options.kernelDrops ?? true;
+  if (typeof kernelDrops !== "boolean") throw new TypeError("kernelDrops must be a boolean");
+  return { duration, busy, peaks, queueWait, kernelDrops };
 }
 
 /** The options checked, with defaults filled in. */
@@ -108,6 +269,7 @@ export interface MiddlewareSettings<C extends RequestView> {
   /** Whether a Host header is one the endpoint answers. */
   readonly allowedHost: (host: string | undefined) => boolean;
   readonly bodyTracking: "auto" | "wrap";
+  readonly requestMetrics: RequestMetricsSettings;
 }
 
 /** Checks `options`: TypeError for a wrong type, RangeError for a bad value. */
@@ -135,5 +297,17 @@ export function settingsFrom<C extends RequestView>(options: RaindropsMiddleware
   const hosts = options.hosts ?? (options.allow === undefined ? [] : "any");
   const allowedHost = hosts === "any" ? () => true : hostRule(hosts);
   const prometheus = prometheusStyle(options.prometheus);
-  return { path, format, prometheus, listeners, listenStats, connection, allowed, allowedHost, bodyTracking };
+  const requestMetrics = requestMetricsFrom(options as RaindropsMiddlewareOptions<never>);
+  return {
+    path,
+    format,
+    prometheus,
+    listeners,
+    listenStats,
+    connection,
+    allowed,
+    allowedHost,
+    bodyTracking,
+    requestMetrics,
+  };
 }

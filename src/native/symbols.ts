@@ -57,6 +57,11 @@ export const symbols = {
   rd_tcp_local_port: { args: ["i32" /* socket fd */, "u32" /* 1 listening, 0 connected */], returns: "i32" /* port */ },
   rd_tcp_ends: { args: ["i32" /* socket fd */, "buffer" /* out: local, remote address records */], returns: "i32" /* 0 */ },
 
+  rd_tcp_syn_recv: { args: ["i32" /* fd */, "buffer" /* query: addr20 records */, "u32", "buffer" /* out: u32 per record */, "u32", "buffer" /* scratch */, "u32"], returns: "i32" /* records written */ }, // zig/src/syn_recv.zig
+
+  rd_tcp_listen_queued: { args: ["i32" /* fd */, "buffer" /* query: addr20 records */, "u32", "buffer" /* out: u32 per record */, "u32", "buffer" /* scratch */, "u32"], returns: "i32" /* records written */ }, // zig/src/listen_queue.zig
+  rd_monotonic_ms: { args: [], returns: "f64" /* CLOCK_MONOTONIC in ms */ }, // zig/src/clock.zig
+
   // Connection arrivals at this process's listeners (zig/src/arrivals.zig).
   rd_arrivals_open: { args: ["buffer" /* listener fds, i32 each */, "u32" /* bytes */], returns: "i32" /* handle */ },
   rd_arrivals_take: { args: ["i32" /* handle */], returns: "i32" /* 1: some arrived since the last call, 0: none */ },

@@ -18,6 +18,9 @@ const tcp_info = @import("tcp_info.zig");
 const socket_fds = @import("socket_fds.zig");
 const arrivals = @import("arrivals.zig");
 const tcp_port = @import("tcp_port.zig");
+const syn_recv = @import("syn_recv.zig");
+const clock = @import("clock.zig");
+const listen_queue = @import("listen_queue.zig");
 
 const Error = sys.Error;
 const max_i32 = std.math.maxInt(i32);
@@ -271,6 +274,42 @@ pub export fn rd_arrivals_take(handle: i32) i32 {
 
 pub export fn rd_arrivals_close(handle: i32) i32 {
     return status(arrivals.close(handle));
+}
+
+// The monotonic clock (clock.zig), for timing requests.
+
+pub export fn rd_monotonic_ms() f64 {
+    return clock.monotonicMs();
+}
+
+// Half-open connections per listen address (syn_recv.zig): one u32 per
+// queried addr20 record (error.NOSPC when `out` has no room for them all);
+// the result is their number.
+
+pub export fn rd_tcp_syn_recv(fd: i32, query: ?[*]const u8, query_len: u32, out: ?[*]u8, out_cap: u32, scratch: ?[*]u8, scratch_len: u32) i32 {
+    return count(tcpSynRecv(fd, query, query_len, out, out_cap, scratch, scratch_len));
+}
+
+fn tcpSynRecv(fd: i32, query: ?[*]const u8, query_len: u32, out: ?[*]u8, out_cap: u32, scratch: ?[*]u8, scratch_len: u32) Error!usize {
+    return perAddress(syn_recv.count, fd, query, query_len, out, out_cap, scratch, scratch_len);
+}
+
+// The accept queue alone per listen address (listen_queue.zig): as
+// rd_tcp_syn_recv, one u32 per queried addr20 record.
+
+pub export fn rd_tcp_listen_queued(fd: i32, query: ?[*]const u8, query_len: u32, out: ?[*]u8, out_cap: u32, scratch: ?[*]u8, scratch_len: u32) i32 {
+    return count(perAddress(listen_queue.queued, fd, query, query_len, out, out_cap, scratch, scratch_len));
+}
+
+/// A query of addr20 records answered with one u32 each by `f`.
+fn perAddress(f: fn (i32, []const u8, []u32, []u8) Error!void, fd: i32, query: ?[*]const u8, query_len: u32, out: ?[*]u8, out_cap: u32, scratch: ?[*]u8, scratch_len: u32) Error!usize {
+    if (query_len % inet.addr_size != 0) return error.INVAL;
+    const q = try constBytes(query, query_len);
+    const n = q.len / inet.addr_size;
+    const o = try recordsAt(u32, out, out_cap);
+    if (o.len < n) return error.NOSPC;
+    try f(fd, q, o[0..n], try scratchOf(scratch, scratch_len));
+    return n;
 }
 
 /// The layout of every record in records.zig, and of the 20-byte address

@@ -1,13 +1,11 @@
 /**
- * The largest `active` and `queued` each listener had over a recent window,
- * from samples the exporter takes on its own clock. Reading changes
- * nothing, so every scraper sees the same peak.
+ * The largest figures over a recent window, from samples taken on the
+ * sampler's own clock (each listener's `active` and `queued` in the
+ * exporter; `queued` and a worker's `calling` in the middleware). Reading
+ * changes nothing, so every scraper sees the same peak.
  *
  * @module
  */
-import type { ListenStatsSource } from "../linux/listeners.ts";
-import type { ListenStats } from "../linux/listen_stats.ts";
-
 /** One listener's peaks. */
 export interface Peak {
   active: number;
@@ -15,13 +13,13 @@ export interface Peak {
 }
 
 /** Raises `name`'s peaks in `peaks` to at least `f`'s figures. */
-function raise(peaks: Map<string, Peak>, name: string, f: Pick<ListenStats, "active" | "queued">): void {
-  const peak = peaks.get(name);
-  if (!peak) peaks.set(name, { active: f.active, queued: f.queued });
-  else {
-    if (f.active > peak.active) peak.active = f.active;
-    if (f.queued > peak.queued) peak.queued = f.queued;
+function raise<F extends object>(peaks: Map<string, F>, name: string, f: F): void {
+  const peak = peaks.get(name) as Record<string, number> | undefined;
+  if (!peak) {
+    peaks.set(name, { ...f });
+    return;
   }
+  for (const [k, v] of Object.entries(f)) if (v > peak[k]) peak[k] = v;
 }
 
 /** Buckets kept per window: the window slides in steps of 1/BUCKETS (at least 1 s). */
@@ -29,10 +27,12 @@ const BUCKETS = 60;
 
 /**
  * Peaks over a sliding window of `windowMs`, kept as up to 60 buckets of
- * per-listener maxima (each at least one second wide): a sample costs one
- * map update per listener, a read one pass over the buckets in the window.
- * A peak stays visible for between `windowMs` and `windowMs` plus one
- * bucket after it was sampled.
+ * per-name maxima of each figure (each bucket at least one second wide): a
+ * sample costs one map update per name, a read one pass over the buckets
+ * in the window. A peak stays visible for between `windowMs` and
+ * `windowMs` plus one bucket after it was sampled. `F` is the figures of a
+ * name (default a listener's `active` and `queued`); the figures added are
+ * taken as given, only the kept maxima are copies.
  *
  * @example
  * ```ts
@@ -41,11 +41,11 @@ const BUCKETS = 60;
  * peaks.read(Date.now()).get("0.0.0.0:80"); // { active: 3, queued: 9 }
  * ```
  */
-export class WindowedPeaks {
+export class WindowedPeaks<F extends object = Peak> {
   readonly windowMs: number;
   readonly #bucketMs: number;
-  /** Bucket start time → per-listener maxima in it, oldest first. */
-  readonly #buckets: { start: number; max: Map<string, Peak> }[] = [];
+  /** Bucket start time → per-name maxima in it, oldest first. */
+  readonly #buckets: { start: number; max: Map<string, F> }[] = [];
 
   constructor(windowMs: number) {
     if (!Number.isFinite(windowMs) || windowMs <= 0) {
@@ -55,8 +55,8 @@ export class WindowedPeaks {
     this.#bucketMs = Math.max(1000, Math.ceil(windowMs / BUCKETS));
   }
 
-  /** Folds one sample of every listener's figures, taken at `now` (ms). */
-  add(figures: ReturnType<ListenStatsSource>, now: number): void {
+  /** Folds one sample of every name's figures, taken at `now` (ms). */
+  add(figures: ReadonlyMap<string, F>, now: number): void {
     const start = now - (now % this.#bucketMs);
     let last = this.#buckets.at(-1);
     if (!last || last.start < start) this.#buckets.push(last = { start, max: new Map() });
@@ -64,9 +64,9 @@ export class WindowedPeaks {
     for (const [name, f] of figures) raise(last.max, name, f);
   }
 
-  /** Each listener's peaks over the window ending at `now` (ms); a listener not sampled in it is absent. */
-  read(now: number): Map<string, Peak> {
-    const out = new Map<string, Peak>();
+  /** Each name's peaks over the window ending at `now` (ms); a name not sampled in it is absent. */
+  read(now: number): Map<string, F> {
+    const out = new Map<string, F>();
     for (const { start, max } of this.#buckets) {
       if (start + this.#bucketMs <= now - this.windowMs) continue;
       for (const [name, p] of max) raise(out, name, p);

@@ -1,0 +1,169 @@
+//! Half-open connections per TCP listen address over inet_diag: the
+//! SYN_RECV request sockets whose SYN a listener answered and whose
+//! handshake has not completed (the kernel dumps them when SYN_RECV is
+//! asked for). The kernel filters the dump with bytecode so only sockets
+//! on the asked ports come back; counting walks the fixed 72-byte records
+//! and allocates nothing.
+const std = @import("std");
+const sys = @import("sys.zig");
+const netlink = @import("netlink.zig");
+const inet = @import("inet_diag.zig");
+
+const Addr = inet.Addr;
+const rec_size = inet.addr_size;
+
+/// TCP_SYN_RECV (include/net/tcp_states.h); request sockets report it.
+pub const TCP_SYN_RECV: u8 = 3;
+
+/// For each addr20 record of `query` (a whole number of them, each of a
+/// known family, else error.INVAL), the SYN_RECV sockets on that local port
+/// and address, or on any local address of its family for a wildcard,
+/// written to `out` in query order. Kernel errors come back as they are.
+pub fn count(fd: i32, query: []const u8, out: []u32, scratch: []u8) sys.Error!void {
+    const families = try familiesOf(query, out.len);
+    const n = query.len / rec_size;
+    @memset(out[0..n], 0);
+    for ([2]u8{ inet.AF_INET, inet.AF_INET6 }, families) |family, present| {
+        if (!present) continue;
+        var ctx: Ctx = .{ .query = query, .out = out[0..n], .family = family };
+        try netlink.run(fd, scratch, .dump, &ctx);
+    }
+}
+
+/// Query records of one family as filter terms: port only for a wildcard
+/// unless `exact` (a LISTEN socket is bound to the wildcard itself).
+pub const Terms = struct {
+    query: []const u8,
+    family: u8,
+    exact: bool = false,
+    i: usize = 0,
+
+    pub fn next(self: *Terms) ?inet.Term {
+        while (self.i < self.query.len / rec_size) {
+            const a = Addr.decodeValid(self.query[self.i * rec_size ..][0..rec_size]);
+            self.i += 1;
+            if (a.family != self.family) continue;
+            return .{ .addr = a, .any_addr = !self.exact and a.isWildcard() };
+        }
+        return null;
+    }
+};
+
+/// The families present in `query` (a whole number of addr20 records, each
+/// of a known family, and `out` room for one result each, else error.INVAL).
+pub fn familiesOf(query: []const u8, out_len: usize) sys.Error![2]bool {
+    const n = query.len / rec_size;
+    if (query.len % rec_size != 0 or out_len < n) return error.INVAL;
+    var families = [2]bool{ false, false };
+    for (0..n) |i| {
+        const a = Addr.decode(query[i * rec_size ..][0..rec_size]) orelse return error.INVAL;
+        families[@intFromBool(a.family == inet.AF_INET6)] = true;
+    }
+    return families;
+}
+
+const Ctx = struct {
+    query: []const u8,
+    out: []u32,
+    family: u8,
+
+    pub fn build(self: *Ctx, w: *netlink.Writer) netlink.Writer.Error!void {
+        const terms: Terms = .{ .query = self.query, .family = self.family };
+        try inet.writeDump(w, self.family, netlink.stateBit(TCP_SYN_RECV), @as(?Terms, terms));
+    }
+
+    pub fn reset(self: *Ctx) void {
+        for (self.out, 0..) |*r, i| {
+            if (Addr.decodeValid(self.query[i * rec_size ..][0..rec_size]).family == self.family) r.* = 0;
+        }
+    }
+
+    pub fn accept(self: *Ctx, payload: []const u8) sys.Error!void {
+        const m = inet.parseMsg(payload) orelse return error.PROTO;
+        if (m.family != self.family or m.state != TCP_SYN_RECV) return;
+        const local = Addr.local(&m);
+        for (self.out, 0..) |*r, i| {
+            const a = Addr.decodeValid(self.query[i * rec_size ..][0..rec_size]);
+            if (a.family != self.family or a.port != local.port) continue;
+            if (a.isWildcard() or std.mem.eql(u8, &a.bytes, &local.bytes)) r.* +%= 1;
+        }
+    }
+};
+
+const testing = std.testing;
+const ts = @import("test_sockets.zig");
+
+fn record(buf: *[rec_size]u8, family: u8, bytes: [16]u8, port: u16) []const u8 {
+    (Addr{ .family = family, .port = port, .bytes = bytes }).encode(buf);
+    return buf;
+}
+
+/// A dump record of a socket in `state` whose local end is `bytes`:`port`.
+fn msgOf(family: u8, state: u8, bytes: [16]u8, port: u16) [@sizeOf(inet.Msg)]u8 {
+    var m = std.mem.zeroes(inet.Msg);
+    m.family = family;
+    m.state = state;
+    std.mem.writeInt(u16, &m.id.sport, port, .big);
+    m.id.src = bytes;
+    return std.mem.toBytes(m);
+}
+
+test "SYN_RECV records count for their exact address and for the wildcard of their port" {
+    var q: [60]u8 = undefined;
+    const lo = ts.v4(127, 0, 0, 1);
+    _ = record(q[0..20], inet.AF_INET, lo, 8080);
+    _ = record(q[20..40], inet.AF_INET, ts.v4(0, 0, 0, 0), 8080);
+    _ = record(q[40..60], inet.AF_INET, lo, 9090);
+    var out = [_]u32{ 7, 7, 7 };
+    var ctx: Ctx = .{ .query = &q, .out = &out, .family = inet.AF_INET };
+    ctx.reset();
+    try testing.expectEqualSlices(u32, &.{ 0, 0, 0 }, &out);
+    try ctx.accept(&msgOf(inet.AF_INET, TCP_SYN_RECV, lo, 8080));
+    try ctx.accept(&msgOf(inet.AF_INET, TCP_SYN_RECV, ts.v4(127, 0, 0, 2), 8080));
+    try ctx.accept(&msgOf(inet.AF_INET, inet.TCP_ESTABLISHED, lo, 9090)); // another state: not counted
+    try ctx.accept(&msgOf(inet.AF_INET6, TCP_SYN_RECV, lo, 9090)); // another family: not counted
+    try testing.expectEqualSlices(u32, &.{ 1, 2, 0 }, &out);
+    try testing.expectError(error.PROTO, ctx.accept(&[_]u8{0} ** 10)); // truncated record
+}
+
+test "the filter keeps only the asked ports (and addresses, unless wildcard)" {
+    var q: [40]u8 = undefined;
+    _ = record(q[0..20], inet.AF_INET, ts.v4(127, 0, 0, 1), 8080);
+    _ = record(q[20..40], inet.AF_INET, ts.v4(0, 0, 0, 0), 9090);
+    var buf: [512]u8 = undefined;
+    var w: netlink.Writer = .{ .buf = &buf };
+    var out: [2]u32 = undefined;
+    var ctx: Ctx = .{ .query = &q, .out = &out, .family = inet.AF_INET };
+    try ctx.build(&w);
+    const bc = buf[@sizeOf(inet.ReqV2) + @sizeOf(netlink.AttrHeader) .. w.len];
+    const entry = struct {
+        fn of(addr: [4]u8, port: u16) inet.FilterEntry {
+            return .{ .family = inet.AF_INET, .sport = port, .dport = 40000, .saddr = &addr };
+        }
+    };
+    try testing.expect(inet.runFilterOn(bc, entry.of(.{ 127, 0, 0, 1 }, 8080)));
+    try testing.expect(!inet.runFilterOn(bc, entry.of(.{ 127, 0, 0, 2 }, 8080)));
+    try testing.expect(inet.runFilterOn(bc, entry.of(.{ 10, 0, 0, 1 }, 9090)));
+    try testing.expect(!inet.runFilterOn(bc, entry.of(.{ 127, 0, 0, 1 }, 7070)));
+}
+
+var test_scratch: [64 * 1024]u8 = undefined;
+
+test "a real listener with completed handshakes only has no SYN_RECV; bad queries are refused" {
+    const lo = ts.v4(127, 0, 0, 1);
+    const l = try ts.tcpListen(.v4, lo, 0, 4, false);
+    defer ts.close(l.fd);
+    const c = try ts.tcpConnect(.v4, lo, l.port);
+    defer ts.close(c);
+    const fd = try netlink.open();
+    defer netlink.close(fd) catch {};
+    var q: [20]u8 = undefined;
+    _ = record(&q, inet.AF_INET, lo, l.port);
+    var out = [_]u32{99};
+    try count(fd, &q, &out, &test_scratch);
+    try testing.expectEqual(@as(u32, 0), out[0]);
+    try testing.expectError(error.INVAL, count(fd, q[0..19], &out, &test_scratch));
+    var zero = [_]u8{0} ** 20;
+    try testing.expectError(error.INVAL, count(fd, &zero, &out, &test_scratch));
+    try testing.expectError(error.INVAL, count(fd, &q, out[0..0], &test_scratch));
+}
