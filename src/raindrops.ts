@@ -152,9 +152,10 @@ export class Raindrops {
     return Math.ceil((size * this.#slot) / page) * page;
   }
 
-  #attach(buffer: ArrayBuffer): void {
+  /** Uses `bytes` of `buffer` (all of it unless said: in-process memory may be longer than the mapping). */
+  #attach(buffer: ArrayBuffer, bytes = buffer.byteLength): void {
     this.#buffer = buffer;
-    this.#capa = buffer.byteLength / this.#slot;
+    this.#capa = bytes / this.#slot;
     this.#stride32 = this.#slot / 4;
     this.#i32 = new Int32Array(buffer);
     this.#u32 = new Uint32Array(buffer);
@@ -164,7 +165,7 @@ export class Raindrops {
   #attachFile(mapping: Mapping): void {
     if (this.#file) finalizer.unregister(this.#token);
     this.#file = mapping;
-    this.#attach(mapping.buffer);
+    this.#attach(mapping.buffer, mapping.bytes);
     finalizer.register(this, mapping.address, this.#token);
   }
 
