@@ -6,6 +6,7 @@
  * @module
  */
 import process from "node:process";
+import { choosingVariable } from "./native/environment.ts";
 import { runsInProcess } from "./native/library.ts";
 import { privateDir } from "./private_dir.ts";
 
@@ -17,7 +18,9 @@ function fnv1a(text: string): string {
 }
 
 /**
- * The stats file used when `stats` is not given: `$RAINDROPS_STATS` if set;
+ * The stats file used when `stats` is not given: `$RAINDROPS_STATS` if set
+ * (on Deno a set one that `--allow-env` does not grant is a RaindropsError
+ * naming the flag, code `NOT_CAPABLE`, rather than passing for unset);
  * else `<name>` in this user's private directory (see {@link privateDir}),
  * with `name` from the option, defaulting to `<script>-<hash>` of the main
  * script (`process.argv[1]`), so every worker started from the same script
@@ -33,12 +36,7 @@ function fnv1a(text: string): string {
  * ```
  */
 export function defaultStatsPath(name?: string): string {
-  let fromEnv: string | undefined;
-  try {
-    fromEnv = process.env.RAINDROPS_STATS;
-  } catch {
-    fromEnv = undefined; // Deno without --allow-env: as if unset
-  }
+  const fromEnv = choosingVariable("RAINDROPS_STATS", "the stats file every worker shares");
   if (fromEnv) return fromEnv;
   if (name !== undefined) {
     if (typeof name !== "string") throw new TypeError(`name must be a string, got ${typeof name}`);
