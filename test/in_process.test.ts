@@ -33,6 +33,7 @@ for (const runtime of ["deno", "bun", "node"] as const) {
     assert.equal(report.error, undefined, JSON.stringify(report.error));
     assert.deepEqual(report.hello, ["hello", "hello"]);
     assert.match(report.prometheus, /^raindrops_requests_total 2$/m, "both requests were counted");
+    assert.match(report.prometheus, /^fixture_greetings_total 2$/m, "your own metrics work too");
     assert.deepEqual(report.json.listeners, {}, "no listener figures without the library");
     assert.match(report.json.stats, /^in-process\//, "the stats file is named as in-process memory");
     assert.equal(report.text, "calling: 0\nwriting: 0\n");

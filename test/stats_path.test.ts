@@ -19,7 +19,10 @@ test("deno: a RAINDROPS_STATS that --allow-env does not grant is an error naming
   const report = denoReport(["--allow-ffi"], STATS);
   assert.equal(report.name, "RaindropsError", JSON.stringify(report));
   assert.equal(report.code, "NOT_CAPABLE");
-  assert.match(report.message!, /^RAINDROPS_STATS is set, but Deno does not let raindrops read it: add --allow-env=RAINDROPS_STATS /);
+  assert.match(
+    report.message!,
+    /^RAINDROPS_STATS is set, but Deno does not let raindrops read it: add --allow-env=RAINDROPS_STATS /,
+  );
 });
 
 test("deno: with --allow-env=RAINDROPS_STATS the variable chooses the file", () => {
@@ -28,5 +31,8 @@ test("deno: with --allow-env=RAINDROPS_STATS the variable chooses the file", () 
 
 test("deno: an unset RAINDROPS_STATS needs no --allow-env: the default file in the private directory", () => {
   const report = denoReport(["--allow-ffi"], undefined);
-  assert.match(report.path ?? JSON.stringify(report), /^\/(dev\/shm|tmp|run\/user\/\d+)\/raindrops-\d+[^/]*\/stats_path_print-[0-9a-f]{8}$/);
+  assert.match(
+    report.path ?? JSON.stringify(report),
+    /^\/(dev\/shm|tmp|run\/user\/\d+)\/raindrops-\d+[^/]*\/stats_path_print-[0-9a-f]{8}$/,
+  );
 });
