@@ -6,7 +6,7 @@
  */
 import process from "node:process";
 import { NativeLibraryError, NativeUnavailableError } from "../errors.ts";
-import { type Bound, type EnvRead, runtime } from "./ffi.ts";
+import { type Bound, runtime } from "./ffi.ts";
 import { type Symbols, symbols } from "./symbols.ts";
 
 /** The CPUs the package ships a library for, as Zig names them. */
@@ -139,22 +139,20 @@ function platformHasBuild(): boolean {
 /**
  * `RAINDROPS_NATIVE`: `required` (a library that does not load is a
  * NativeLibraryError) or `optional` (raindrops runs in-process instead);
- * unset, `required` on Linux and `optional` elsewhere. Also what keeps the
- * variable from being read, for the error.
+ * unset, or not readable (Deno without `--allow-env`), `required` on
+ * Linux and `optional` elsewhere.
  */
-function nativeSetting(): { mode: "required" | "optional"; envDenied?: string } {
-  let read: EnvRead;
+function nativeSetting(): "required" | "optional" {
+  let value: string | undefined;
   try {
-    read = runtime().env("RAINDROPS_NATIVE");
+    value = runtime().env("RAINDROPS_NATIVE").value;
   } catch {
-    read = { value: undefined }; // no supported runtime: its own error says so
+    value = undefined; // no supported runtime: its own error says so
   }
-  const value = read.value;
   if (value !== undefined && value !== "" && value !== "required" && value !== "optional") {
     throw new RangeError(`RAINDROPS_NATIVE must be "required" or "optional", got "${value}"`);
   }
-  const mode = value || (platformHasBuild() ? "required" : "optional");
-  return "deniedFlag" in read ? { mode, envDenied: read.deniedFlag } : { mode };
+  return value || (platformHasBuild() ? "required" : "optional");
 }
 
 /** Opens the library from the first candidate that loads; a NativeLibraryError saying why none did. */
@@ -195,14 +193,7 @@ export function native(): Bound<Symbols> {
       return loaded = load();
     } catch (e) {
       if (!(e instanceof NativeLibraryError)) throw e;
-      const { mode, envDenied } = nativeSetting();
-      if (mode === "required") {
-        if (!envDenied) throw e;
-        throw new NativeLibraryError(
-          `${e.message}\nRAINDROPS_NATIVE could not be read (add ${envDenied} if you set it to optional)`,
-          { cause: e },
-        );
-      }
+      if (nativeSetting() === "required") throw e;
       inProcessReason = e.message;
       console.warn(
         `raindrops: running in-process, without its native library (RAINDROPS_NATIVE=optional${
