@@ -16,6 +16,10 @@ export interface RaindropsOptions {
    * not reached through a symlink (else `ForeignFileError`). Without a path the memory is ordinary
    * garbage-collected memory, private to this thread.
    *
+   * Without the native library (`RAINDROPS_NATIVE=optional`, the default
+   * off Linux) a path names memory of this thread's own instead of a file:
+   * every Raindrops on the path in this thread shares it, nothing else does.
+   *
    * Never truncate or shrink a file while any process has it open: the
    * kernel kills every process that then touches a counter past the new
    * end (SIGBUS). Reset counters with `zero: true` or `set()` instead.

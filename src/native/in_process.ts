@@ -18,7 +18,8 @@ const MAX_BYTES = 2 ** 26 * IN_PROCESS_SLOT;
 
 /**
  * One block per path, as a file would be. Blocks are resizable, so every
- * Raindrops on the path sees a growth made through any of them.
+ * Raindrops on the path sees a growth made through any of them, and they
+ * live as long as the thread, as a file stays until it is removed.
  */
 const blocks = new Map<string, ArrayBuffer>();
 
