@@ -31,6 +31,7 @@ export {
   MetricMismatchError,
   NativeError,
   NativeLibraryError,
+  NativeUnavailableError,
   NoConnectionError,
   RaindropsError,
 } from "./src/errors.ts";

@@ -137,6 +137,21 @@ export class NativeLibraryError extends RaindropsError {
   }
 }
 
+/**
+ * raindrops runs in-process, without its native library (see
+ * `RAINDROPS_NATIVE` in the README): counters work, but this needs the
+ * kernel (listener statistics, TCP_INFO). The message says why the library
+ * is missing.
+ */
+export class NativeUnavailableError extends NativeLibraryError {
+  /** `why` is the loader's reason the library is missing. */
+  constructor(why: string) {
+    super(
+      `unavailable without the native library (raindrops runs in-process, RAINDROPS_NATIVE=optional): ${why}`,
+    );
+  }
+}
+
 /** A malformed `host:port` address or socket path. */
 export class AddressError extends RangeError {
   /** The text that failed to parse. */

@@ -16,6 +16,10 @@ export interface RaindropsOptions {
    * not reached through a symlink (else `ForeignFileError`). Without a path the memory is ordinary
    * garbage-collected memory, private to this thread.
    *
+   * Without the native library (`RAINDROPS_NATIVE=optional`, the default
+   * off Linux) a path names memory of this thread's own instead of a file:
+   * every Raindrops on the path in this thread shares it, nothing else does.
+   *
    * Never truncate or shrink a file while any process has it open: the
    * kernel kills every process that then touches a counter past the new
    * end (SIGBUS). Reset counters with `zero: true` or `set()` instead.
@@ -152,9 +156,10 @@ export class Raindrops {
     return Math.ceil((size * this.#slot) / page) * page;
   }
 
-  #attach(buffer: ArrayBuffer): void {
+  /** Uses `bytes` of `buffer` (all of it unless said: in-process memory may be longer than the mapping). */
+  #attach(buffer: ArrayBuffer, bytes = buffer.byteLength): void {
     this.#buffer = buffer;
-    this.#capa = buffer.byteLength / this.#slot;
+    this.#capa = bytes / this.#slot;
     this.#stride32 = this.#slot / 4;
     this.#i32 = new Int32Array(buffer);
     this.#u32 = new Uint32Array(buffer);
@@ -164,7 +169,7 @@ export class Raindrops {
   #attachFile(mapping: Mapping): void {
     if (this.#file) finalizer.unregister(this.#token);
     this.#file = mapping;
-    this.#attach(mapping.buffer);
+    this.#attach(mapping.buffer, mapping.bytes);
     finalizer.register(this, mapping.address, this.#token);
   }
 

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { NativeUnavailableError } from "../errors.ts";
 import { requestListener } from "../server/connection.ts";
 import type { Counters } from "./counters.ts";
 import { chooseFormat, CONTENT_TYPES, FORMATS, render } from "./format.ts";
@@ -61,9 +62,16 @@ export function statsEndpoint<C extends RequestView>(
     if (chosen === undefined) return refusal(400, `unknown format; use ?format=${FORMATS.join("|")}\n`);
     const totals = counters.totals();
     let snapshotListeners: StatsSnapshot["listeners"] = new Map();
+    let listened = listenStats;
     if (listenStats) {
       const addresses = listeners === "auto" ? ownListener(c) : listeners;
-      snapshotListeners = listenStatsOf(addresses, listenStats);
+      try {
+        snapshotListeners = listenStatsOf(addresses, listenStats);
+      } catch (e) {
+        // In-process (no native library): the listener lines are left out; its one warning said why.
+        if (!(e instanceof NativeUnavailableError)) throw e;
+        listened = false;
+      }
     }
     const prometheusFormat = chosen === "prometheus" || chosen === "openmetrics";
     const kernel = prometheusFormat && settings.requestMetrics.kernelDrops ? kernelDrops(snapshotListeners) : {};
@@ -75,7 +83,7 @@ export function statsEndpoint<C extends RequestView>(
       stats: counters.path,
       requests: counters.finished?.(),
       listeners: snapshotListeners,
-      unlistened: listenStats ? unlistenedOf(snapshotListeners, listenStats) : undefined,
+      unlistened: listened ? unlistenedOf(snapshotListeners, listened) : undefined,
       metrics: chosen === "text" ? undefined : readFamilies(registry),
     };
     const body = new TextEncoder().encode(render(chosen, snapshot, prometheus));

@@ -5,7 +5,7 @@
  * @module
  */
 import process from "node:process";
-import { NativeLibraryError } from "../errors.ts";
+import { NativeLibraryError, NativeUnavailableError } from "../errors.ts";
 import { type Bound, runtime } from "./ffi.ts";
 import { type Symbols, symbols } from "./symbols.ts";
 
@@ -111,16 +111,65 @@ function summary(refusedFlag: string | undefined, envDenied: string | undefined)
   return env + advice();
 }
 
-/** The bound native functions, loading the library on the first call. */
-export function native(): Bound<Symbols> {
-  if (loaded) return loaded;
+/**
+ * Why raindrops runs in-process (see {@link runsInProcess}), once it was
+ * decided; undefined while the library may still load or has loaded.
+ */
+let inProcessReason: string | undefined;
+
+/** Set by {@link fakeNoBuildForPlatform}: a fake, for tests on Linux, of a platform with no build. */
+let fakedNoBuild = false;
+
+/**
+ * A fake for tests: from now on this process behaves as on a platform the
+ * library has no build for (macOS, Windows): no library is tried, and the
+ * default of `RAINDROPS_NATIVE` is `optional`. Call it before anything
+ * loads the library.
+ */
+export function fakeNoBuildForPlatform(): void {
+  if (loaded) throw new Error("fakeNoBuildForPlatform() must be called before the native library loads");
+  fakedNoBuild = true;
+}
+
+/** True where libraindrops can exist at all: Linux (netlink, /proc), unless faked away. */
+function platformHasBuild(): boolean {
+  return process.platform === "linux" && !fakedNoBuild;
+}
+
+/**
+ * `RAINDROPS_NATIVE`: `required` (a library that does not load is a
+ * NativeLibraryError) or `optional` (raindrops runs in-process instead);
+ * unset, or not readable (Deno without `--allow-env`), `required` on
+ * Linux and `optional` elsewhere.
+ */
+function nativeSetting(): "required" | "optional" {
+  let value: string | undefined;
+  try {
+    value = runtime().env("RAINDROPS_NATIVE").value;
+  } catch {
+    value = undefined; // no supported runtime: its own error says so
+  }
+  if (value !== undefined && value !== "" && value !== "required" && value !== "optional") {
+    throw new RangeError(`RAINDROPS_NATIVE must be "required" or "optional", got "${value}"`);
+  }
+  return value || (platformHasBuild() ? "required" : "optional");
+}
+
+/** Opens the library from the first candidate that loads; a NativeLibraryError saying why none did. */
+function load(): Bound<Symbols> {
+  if (!platformHasBuild()) {
+    const platform = fakedNoBuild ? `${process.platform} (faked: fakeNoBuildForPlatform)` : process.platform;
+    throw new NativeLibraryError(
+      `libraindrops has no build for ${platform}: it reads Linux's netlink sock_diag and /proc, ` +
+        "so shared counter files and listener statistics need Linux",
+    );
+  }
   const failures: string[] = [];
   const { paths, envDenied } = libraryCandidates();
   let refusedFlag: string | undefined;
   for (const path of paths) {
     try {
-      loaded = runtime().open(path, symbols).symbols;
-      return loaded;
+      return runtime().open(path, symbols).symbols;
     } catch (e) {
       refusedFlag ??= runtime().deniedFlag(e);
       failures.push(`  ${path}: ${(e as Error).message}`);
@@ -129,4 +178,45 @@ export function native(): Bound<Symbols> {
   throw new NativeLibraryError(
     `cannot load libraindrops.so; tried:\n${failures.join("\n")}\n${summary(refusedFlag, envDenied)}`,
   );
+}
+
+/**
+ * The bound native functions, loading the library on the first call.
+ * Throws NativeLibraryError when it does not load, or, once raindrops runs
+ * in-process, NativeUnavailableError (listener stats, TCP_INFO and the
+ * other kernel facts have no in-process stand-in).
+ */
+export function native(): Bound<Symbols> {
+  if (loaded) return loaded;
+  if (inProcessReason === undefined) {
+    try {
+      return loaded = load();
+    } catch (e) {
+      if (!(e instanceof NativeLibraryError)) throw e;
+      if (nativeSetting() === "required") throw e;
+      inProcessReason = e.message;
+      console.warn(
+        `raindrops: running in-process, without its native library (RAINDROPS_NATIVE=optional${
+          process.platform === "linux" && !fakedNoBuild ? "" : ", the default off Linux"
+        }): counters and stats files are this process's own memory, shared with no other process or ` +
+          `thread, and listener statistics are unavailable. Why: ${inProcessReason}`,
+      );
+    }
+  }
+  throw new NativeUnavailableError(inProcessReason);
+}
+
+/**
+ * True when raindrops runs without its native library, on memory of its
+ * own (see `RAINDROPS_NATIVE`); loads the library on the first call.
+ */
+export function runsInProcess(): boolean {
+  if (loaded) return false;
+  try {
+    native();
+    return false;
+  } catch (e) {
+    if (e instanceof NativeUnavailableError) return true;
+    throw e;
+  }
 }

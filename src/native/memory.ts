@@ -1,13 +1,16 @@
 /**
  * Counter files as JS memory: map, grow and unmap them through
  * libraindrops, view them as an ArrayBuffer, and turn the library's
- * refusals into typed errors that name the file.
+ * refusals into typed errors that name the file. When raindrops runs
+ * in-process (no library for the platform), the same calls give memory of
+ * this thread's own (in_process.ts); the choice is made once.
  *
  * @module
  */
 import { Errno, ExhaustedError, ForeignFileError, NativeError } from "../errors.ts";
 import { runtime } from "./ffi.ts";
-import { native } from "./library.ts";
+import { IN_PROCESS_PAGE, IN_PROCESS_SLOT, mapInProcess } from "./in_process.ts";
+import { native, runsInProcess } from "./library.ts";
 import { MAPPING } from "./records.ts";
 
 /** A NUL-terminated copy of a string for a `const char *` argument. */
@@ -91,6 +94,7 @@ function wrap(bytes: number, record: BigUint64Array): Mapping {
  * missing; refuses a file that is not safely ours with ForeignFileError.
  */
 export function mapFile(bytes: number, path: Uint8Array, zero: boolean): Mapping {
+  if (runsInProcess()) return mapInProcess(bytes, path, zero);
   const record = new BigUint64Array(MAPPING.size / 8);
   const rc = native().rd_map(path, bytes, zero ? 1 : 0, record);
   if (rc < 0) throw mappingError("mmap", rc, path);
@@ -99,14 +103,16 @@ export function mapFile(bytes: number, path: Uint8Array, zero: boolean): Mapping
 
 /** Grows a file mapping; the old one must no longer be used. */
 export function growFile(old: Mapping, bytes: number, path: Uint8Array): Mapping {
+  if (runsInProcess()) return mapInProcess(bytes, path, false);
   const record = old.record.slice();
   const rc = native().rd_grow(path, old.bytes, bytes, record);
   if (rc < 0) throw mappingError("mremap", rc, path);
   return wrap(bytes, record);
 }
 
-/** Unmaps a mapping. */
+/** Unmaps a mapping (in-process memory stays, as a file would). */
 export function unmap(address: number): void {
+  if (address === 0) return;
   const rc = native().rd_unmap(address);
   if (rc < 0) throw new NativeError("munmap", -rc);
 }
@@ -115,7 +121,7 @@ let page = 0, slot = 0;
 
 /** The system page size. */
 export function pageSize(): number {
-  return page ||= native().rd_page_size();
+  return page ||= runsInProcess() ? IN_PROCESS_PAGE : native().rd_page_size();
 }
 
 /**
@@ -123,5 +129,5 @@ export function pageSize(): number {
  * layout for every file it opens even if CPUs go on- or offline meanwhile.
  */
 export function slotSize(): number {
-  return slot ||= native().rd_slot_size();
+  return slot ||= runsInProcess() ? IN_PROCESS_SLOT : native().rd_slot_size();
 }

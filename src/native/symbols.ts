@@ -28,6 +28,9 @@ export const symbols = {
   rd_thread_id: { args: [], returns: "i32" /* gettid() */ },
   rd_thread_start: { args: ["i32" /* tid */], returns: "f64" /* clock ticks since boot, or -errno */ },
 
+  // The starting environment (zig/src/environ.zig), for variables Deno hides without --allow-env.
+  rd_env_has: { args: ["buffer" /* name\0 */], returns: "i32" /* 1: the process started with it set, 0: not */ },
+
   // sock_diag (zig/src/netlink.zig, tcp_listeners.zig, unix_diag.zig, tcp_info.zig).
   // Addresses are 20-byte records (src/linux/address.ts); `scratch` is the
   // caller's receive buffer (>= 32 KiB); record outputs are typed-array

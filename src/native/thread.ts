@@ -1,16 +1,18 @@
 /**
  * Identity of OS threads, read natively (gettid, `/proc/<tid>/stat`): Deno
  * grants reading `/proc/<pid>` paths only with -A, and a worker's liveness
- * must be checked without any permission beyond FFI.
+ * must be checked without any permission beyond FFI. In-process (no
+ * library) the only thread is this one.
  *
  * @module
  */
 import { Errno, NativeError } from "../errors.ts";
-import { native } from "./library.ts";
+import { IN_PROCESS_THREAD } from "./in_process.ts";
+import { native, runsInProcess } from "./library.ts";
 
 /** The calling OS thread's id (gettid). */
 export function currentThreadId(): number {
-  return native().rd_thread_id();
+  return runsInProcess() ? IN_PROCESS_THREAD.id : native().rd_thread_id();
 }
 
 /**
@@ -25,6 +27,7 @@ export function currentThreadId(): number {
  * ```
  */
 export function threadStartTicks(tid: number): number | undefined {
+  if (runsInProcess()) return tid === IN_PROCESS_THREAD.id ? IN_PROCESS_THREAD.startTicks : undefined;
   const start = native().rd_thread_start(tid);
   if (start === -Errno.ENOENT || start === -Errno.ESRCH) return undefined;
   if (start < 0) throw new NativeError("reading a thread's start time", -start);

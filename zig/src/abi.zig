@@ -10,6 +10,7 @@ const sys = @import("sys.zig");
 const records = @import("records.zig");
 const shm = @import("shm.zig");
 const thread = @import("thread.zig");
+const environ = @import("environ.zig");
 const netlink = @import("netlink.zig");
 const inet = @import("inet_diag.zig");
 const tcp_listeners = @import("tcp_listeners.zig");
@@ -130,6 +131,14 @@ pub export fn rd_thread_id() i32 {
 pub export fn rd_thread_start(tid: i32) f64 {
     const start = thread.startTime(tid) catch |e| return @floatFromInt(errno(e));
     return @floatFromInt(start);
+}
+
+// The starting environment (environ.zig).
+
+/// 1 when the process started with `name` set, 0 when not.
+pub export fn rd_env_has(name: ?[*:0]const u8) i32 {
+    const n = name orelse return errno(error.INVAL);
+    return @intFromBool(environ.has(std.mem.span(n)) catch |e| return errno(e));
 }
 
 // sock_diag sockets (netlink.zig).
@@ -348,6 +357,8 @@ test "argument checks: null pointers, lengths, scratch, alignment" {
     try testing.expectEqual(errno(error.INVAL), rd_private_temp_dir("/tmp", null, 8));
     try testing.expectEqual(errno(error.INVAL), rd_file_owner("/tmp", null));
     try testing.expectEqual(@as(f64, @floatFromInt(errno(error.INVAL))), rd_thread_start(-1));
+    try testing.expectEqual(errno(error.INVAL), rd_env_has(null));
+    try testing.expectEqual(@as(i32, 1), rd_env_has("PATH"));
 
     var scratch: [netlink.min_scratch]u8 = undefined;
     var out: [64]u8 align(8) = undefined;

@@ -13,6 +13,7 @@ test {
     _ = @import("shm.zig");
     _ = @import("mappings.zig");
     _ = @import("thread.zig");
+    _ = @import("environ.zig");
     _ = @import("netlink.zig");
     _ = @import("inet_diag.zig");
     _ = @import("tcp_listeners.zig");
