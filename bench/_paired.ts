@@ -7,8 +7,8 @@
  * same pair of servers swings by more than the few percent a middleware
  * costs; side by side, the per-round ratio holds within about a percent.
  *
- * Each server is a script of the benchmark's own runtime that listens on
- * port 0 and prints `ready PORT`.
+ * Each server is a script run by the benchmark's own runtime (Deno, Bun or
+ * Node.js) that listens on port 0 and prints `ready PORT`.
  *
  * @module
  */
@@ -46,7 +46,14 @@ export interface BenchServer {
 
 /** Starts `script` with this runtime and `env` added, and waits for its `ready PORT`. */
 async function startServer(label: string, script: string, env: Record<string, string>): Promise<BenchServer> {
-  const cmd = pin(0, g.Bun ? [process.execPath, script] : [g.Deno.execPath(), "run", "-A", script]);
+  const cmd = pin(
+    0,
+    g.Bun
+      ? [process.execPath, script]
+      : g.Deno
+      ? [g.Deno.execPath(), "run", "-A", script]
+      : [process.execPath, "--disable-warning=ExperimentalWarning", script],
+  );
   const child = spawn(cmd[0], cmd.slice(1), { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = "";

@@ -13,6 +13,8 @@
  *
  *   node_modules/.bin/deno run -A bench/middleware.bench.ts
  *   node_modules/.bin/bun bench/middleware.bench.ts
+ *   node_modules/.bin/node --disable-warning=ExperimentalWarning bench/middleware.bench.ts
+ *     (servers on @hono/node-server)
  *   (ROUNDS, SECONDS_EACH, CONNS per wrk, VARIANTS=fetch,raindrops for some
  *   only; BENCH_QUICK=1: 3 rounds of 2 s)
  *

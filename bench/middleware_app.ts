@@ -7,7 +7,8 @@
  * fetchOff (withRaindrops with every request metric off) | fetchDuration (only the duration histogram on) |
  * fetchAll (every request metric on, the queue wait included) |
  * prometheus (@hono/prometheus, when installed). Listens on PORT (default:
- * any free port) and prints "ready PORT".
+ * any free port) and prints "ready PORT". Serves with `Bun.serve`, `Deno.serve`
+ * or, on Node.js, `@hono/node-server`, whichever runtime runs it.
  */
 import process from "node:process";
 import { Hono } from "hono";
@@ -49,8 +50,13 @@ const fetch = fetchOptions ? withRaindrops(app.fetch, { stats, ...fetchOptions }
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
 if (g.Bun) console.log(`ready ${g.Bun.serve({ hostname: "127.0.0.1", port, fetch }).port}`);
-else {g.Deno.serve({
+else if (g.Deno) {
+  g.Deno.serve({
     hostname: "127.0.0.1",
     port,
     onListen: (a: { port: number }) => console.log(`ready ${a.port}`),
-  }, fetch);}
+  }, fetch);
+} else {
+  const { serve } = await import("@hono/node-server"); // Node.js
+  serve({ hostname: "127.0.0.1", port, fetch }, (a) => console.log(`ready ${a.port}`));
+}

@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { Hono } from "hono";
 import { withRaindrops } from "../src/middleware/fetch.ts";
 import { WorkerStats } from "../src/worker_stats.ts";
@@ -128,4 +129,38 @@ test("a handler returning something other than a Response is a TypeError and lea
 test("withRaindrops rejects a fetch that is not a function, and bad options", () => {
   assert.throws(() => withRaindrops("x" as never), TypeError);
   assert.throws(() => withRaindrops(() => new Response(), { path: "nope" }), RangeError);
+});
+
+test("withRaindrops: a response returned after its client has gone leaves calling and writing at 0", async () => {
+  using tmp = tempShm("mw-fetch-late");
+  const stats = WorkerStats.open(tmp.path);
+  let returned = false, clientGone = false;
+  const app = new Hono().get("/late", async (c) => {
+    // Until the server tells the client is gone (bounded), then a body the server would have to send.
+    const signal = c.req.raw.signal;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 5000);
+      signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+    });
+    clientGone = signal.aborted;
+    returned = true;
+    return c.body(new ReadableStream({ pull: (ctl) => ctl.enqueue(new Uint8Array(1024)) }));
+  });
+  const server = await serve(withRaindrops(app.fetch, { stats, bodyTracking }));
+  try {
+    const sock = connect(server.port, "127.0.0.1");
+    sock.on("error", () => {});
+    sock.write("GET /late HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert.ok(await waitFor(() => stats.totals().calling === 1), "the request is in the app");
+    sock.destroy();
+    assert.ok(await waitFor(() => returned, 8000), "the handler returned");
+    assert.ok(clientGone, "the server told the handler its client was gone");
+    assert.ok(
+      await waitFor(() => stats.totals().calling === 0 && stats.totals().writing === 0),
+      JSON.stringify(stats.totals()),
+    );
+  } finally {
+    await server.close();
+    stats.release();
+  }
 });

@@ -4,7 +4,8 @@
  * exceeds the responses that have left the app and are not finished, in
  * any worker, at any moment. By what the server offers (read from its `env`
  * by `src/server/_server_env.ts`):
- * - a per-request completion promise (Deno.serve, `deno serve`): counted
+ * - a per-request completion signal (Deno.serve, `deno serve`, the
+ *   response's `close` on `@hono/node-server`): counted
  *   until it settles; a body the server takes whole settles it at once, so
  *   such a body is not counted at all;
  * - a server that tells JS no response's end (Bun.serve's Server): not
@@ -14,7 +15,7 @@
  *
  * @module
  */
-import { completesAtHandOff, completionOf, endsUnseen } from "../server/_server_env.ts";
+import { completesAtHandOff, endsUnseen, onCompletion } from "../server/_server_env.ts";
 import { type Counters, WRITING } from "./counters.ts";
 
 /** Read once: Deno's global `Response` is a getter. */
@@ -92,10 +93,9 @@ export class WritingTracker {
     if (this.#useServer && env) {
       if (env === this.#unseen) return res; // asked once per server: its getters cost a native call
       if (completesAtHandOff(env, res)) return res; // `writing` would rise and fall in one turn
-      const completion = completionOf(env);
-      if (completion) {
+      // One shared release, called after the count rises: no closure or promise per request.
+      if (onCompletion(env, this.#releaseOne)) {
         this.#counters.incr(WRITING);
-        completion.then(this.#releaseOne, this.#releaseOne);
         return res;
       }
       if (endsUnseen(env)) {
