@@ -44,6 +44,7 @@ const PAIRS: Pair<Variant>[] = [
   ["wrap", "noop"],
   ["fetch", "bare", 1.02],
   ["fetchOff", "bare"],
+  ["fetch", "fetchOff"],
   ["fetchDuration", "bare", 1.04],
   ["fetchAll", "bare", 1.04],
 ];
