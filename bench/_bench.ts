@@ -58,6 +58,33 @@ export function nsPerOp(body: (iterations: number) => unknown, iterations: numbe
   return best;
 }
 
+/**
+ * Best-of-`rounds` nanoseconds per call of each body, the rounds
+ * interleaved (one call of every body per round), so that a busy moment of
+ * the machine weighs on all of them alike rather than on whichever body it
+ * fell on.
+ */
+export function nsPerOpInterleaved<K extends string>(
+  bodies: Record<K, (iterations: number) => unknown>,
+  iterations: number,
+  rounds = 5,
+): Record<K, number> {
+  const keys = Object.keys(bodies) as K[];
+  const best = {} as Record<K, number>;
+  for (const k of keys) {
+    bodies[k](Math.min(iterations, 100_000)); // warm up the JIT
+    best[k] = Infinity;
+  }
+  for (let r = 0; r < rounds; r++) {
+    for (const k of keys) {
+      const start = performance.now();
+      bodies[k](iterations);
+      best[k] = Math.min(best[k], ((performance.now() - start) * 1e6) / iterations);
+    }
+  }
+  return best;
+}
+
 /** The median of `xs` (the mean of the two middle values for an even count). */
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

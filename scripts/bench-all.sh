@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every benchmark under Deno and under Bun (node_*.bench.ts, of Node.js
-# cluster workers, under Node.js only), then prints one table of
-# every figure beside its baseline (measured in the same run) and ratio.
+# cluster workers, under Node.js only; the counters and middleware benches
+# under Node.js too), then prints one table of every figure beside its
+# baseline (measured in the same run) and ratio.
 # BENCH_QUICK=1 runs fewer and shorter rounds (noisier, a few minutes).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,10 +20,17 @@ run() {
   [ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("$*")
 }
 
+# The benches that also run under Node.js (its servers on @hono/node-server).
+on_node=(bench/counters.bench.ts bench/middleware.bench.ts)
+node_bench() { run "$NODE" --disable-warning=ExperimentalWarning "$1"; }
+
 for bench in bench/*.bench.ts; do
   case $bench in
-    bench/node_*) run "$NODE" --disable-warning=ExperimentalWarning "$bench" ;;
-    *) run "$DENO" run -A "$bench" && run "$BUN" "$bench" ;;
+    bench/node_*) node_bench "$bench" ;;
+    *)
+      run "$DENO" run -A "$bench" && run "$BUN" "$bench"
+      [[ " ${on_node[*]} " == *" $bench "* ]] && node_bench "$bench"
+      ;;
   esac
 done
 
