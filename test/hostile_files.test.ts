@@ -304,6 +304,9 @@ test(
     const { page, dir, files } = JSON.parse(out);
     assert.equal(page, "hi");
     assert.match(dir, /^\/dev\/shm\/raindrops-\d+\.[A-Za-z0-9]{12}$/);
-    assert.equal(files.length, 1, "the stats file is in the fallback directory");
+    // The stats file, and beside it the registry of the request metrics it records.
+    const stats = files.filter((f: string) => !f.endsWith(".metrics"));
+    assert.equal(stats.length, 1, "the stats file is in the fallback directory");
+    assert.ok(files.every((f: string) => f === stats[0] || f === `${stats[0]}.metrics`), `only those two: ${files}`);
   },
 );
