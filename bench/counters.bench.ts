@@ -21,26 +21,30 @@ try {
   const { words, stride } = counterWords(counters);
   const shared = new Int32Array(new SharedArrayBuffer(64));
   const plainCell = [0];
-  const { sameMemory, incr, incrAnonymous, decr, atomics, plain } = nsPerOpInterleaved({
-    sameMemory: (n) => {
-      for (let i = 0; i < n; i++) Atomics.add(words, 3 * stride, 1);
+  const { sameMemory, incr, incrAnonymous, decr, atomics, plain } = nsPerOpInterleaved(
+    {
+      sameMemory: (n) => {
+        for (let i = 0; i < n; i++) Atomics.add(words, 3 * stride, 1);
+      },
+      incr: (n) => {
+        for (let i = 0; i < n; i++) counters.incr(1);
+      },
+      incrAnonymous: (n) => {
+        for (let i = 0; i < n; i++) anonymous.incr(1);
+      },
+      decr: (n) => {
+        for (let i = 0; i < n; i++) counters.decr(1);
+      },
+      atomics: (n) => {
+        for (let i = 0; i < n; i++) Atomics.add(shared, 0, 1);
+      },
+      plain: (n) => {
+        for (let i = 0; i < n; i++) plainCell[0]++;
+      },
     },
-    incr: (n) => {
-      for (let i = 0; i < n; i++) counters.incr(1);
-    },
-    incrAnonymous: (n) => {
-      for (let i = 0; i < n; i++) anonymous.incr(1);
-    },
-    decr: (n) => {
-      for (let i = 0; i < n; i++) counters.decr(1);
-    },
-    atomics: (n) => {
-      for (let i = 0; i < n; i++) Atomics.add(shared, 0, 1);
-    },
-    plain: (n) => {
-      for (let i = 0; i < n; i++) plainCell[0]++;
-    },
-  }, N, ROUNDS);
+    N,
+    ROUNDS,
+  );
   const versus = { baseline: sameMemory, baselineName: "Atomics.add, same mapping" };
   report(`counters: ns per operation (best of ${ROUNDS} interleaved rounds x ${N / 1e6}M)`, [
     { label: "Atomics.add, the same mapping (baseline)", value: sameMemory, unit: "ns/op" },
