@@ -318,7 +318,7 @@ onlyUnder(
         );
       }
     } finally {
-      rmSync(stats, { force: true });
+      for (const f of [stats, `${stats}.metrics`]) rmSync(f, { force: true });
     }
   },
 );
@@ -338,7 +338,7 @@ onlyUnder("node", "node: the README's Node.js command lines run as written", () 
       if (/quiet-ffi-warning|--disable-warning/.test(command)) assert.equal(r.stderr, "", command);
     }
   } finally {
-    rmSync(stats, { force: true });
+    for (const f of [stats, `${stats}.metrics`]) rmSync(f, { force: true });
   }
 });
 
