@@ -32,7 +32,7 @@ const LABELS = {
   wrap: 'app.use(raindrops({ bodyTracking: "wrap" }))',
   fetch: "withRaindrops(app.fetch)",
   fetchOff: "withRaindrops, request metrics off",
-  fetchDuration: "withRaindrops, duration histogram only",
+  fetchDuration: "withRaindrops, defaults + duration histogram",
   fetchAll: "withRaindrops, every request metric",
   prometheus: "@hono/prometheus",
 } as const;
@@ -46,7 +46,7 @@ const PAIRS: Pair<Variant>[] = [
   ["fetchOff", "bare"],
   ["fetch", "fetchOff"],
   ["fetchDuration", "bare", 1.04],
-  ["fetchAll", "bare", 1.04],
+  ["fetchAll", "bare"], // no target: the queue wait reads a header, which costs Deno more than the rest
 ];
 const root = new URL("..", import.meta.url).pathname;
 if (existsSync(`${root}node_modules/@hono/prometheus`)) PAIRS.push(["prometheus", "noop"]);

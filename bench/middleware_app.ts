@@ -4,7 +4,7 @@
  * awaitNoop (one that awaits next and does nothing after it: the floor of
  * a middleware that runs code once the handler is done) |
  * raindrops | wrap (raindrops with bodyTracking "wrap") | fetch (withRaindrops around app.fetch, default options) |
- * fetchOff (withRaindrops with every request metric off) | fetchDuration (only the duration histogram on) |
+ * fetchOff (withRaindrops with every request metric off) | fetchDuration (the defaults plus the duration histogram) |
  * fetchAll (every request metric on, the queue wait included) |
  * prometheus (@hono/prometheus, when installed). Listens on PORT (default:
  * any free port) and prints "ready PORT". Serves with `Bun.serve`, `Deno.serve`
@@ -42,7 +42,7 @@ const off = { requestDuration: false, busySeconds: false, peaks: false, kernelDr
 const fetchOptions = {
   fetch: {},
   fetchOff: off,
-  fetchDuration: { ...off, requestDuration: true },
+  fetchDuration: { requestDuration: true },
   fetchAll: { queueWait: true },
 }[mode];
 const fetch = fetchOptions ? withRaindrops(app.fetch, { stats, ...fetchOptions }) : app.fetch;

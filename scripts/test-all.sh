@@ -34,12 +34,13 @@ shared_files >"$out/before"
 
 # Adds a runner's JUnit reports; a runner that failed with no failing test
 # case in them (a file that did not load, a crash) counts as one failure.
-junit() { # exit-status report...
-  local rc=$1 p f s
-  shift
+junit() { # runner exit-status report...
+  local runner=$1 rc=$2 p f s
+  shift 2
   read -r p f s < <($DENO run --allow-read scripts/junit_totals.ts "$@")
   [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
   [ "$rc" -ne 0 ] && status=1
+  echo "-- $runner: $p passed, $f failed, $s skipped"
   note "$p" "$f" "$s"
 }
 
@@ -57,15 +58,16 @@ else
 fi
 [ "$rc" -ne 0 ] && [ "$zf" -eq 0 ] && zf=1
 [ "$rc" -eq 0 ] || status=1
+echo "-- zig: $zp passed, $zf failed, $zs skipped"
 note "$zp" "$zf" "$zs"
 
 echo "== deno test"
 $DENO test -A --no-check=remote --junit-path="$out/deno.xml" test/
-junit $? "$out/deno.xml"
+junit deno $? "$out/deno.xml"
 
 echo "== bun test"
 $BUN test --timeout 120000 --reporter=junit --reporter-outfile="$out/bun.xml"
-junit $? "$out/bun.xml"
+junit bun $? "$out/bun.xml"
 
 # Test files that cannot run under node --test yet, each with the reason; they
 # are not run there, so not counted (Deno and Bun still run them).
@@ -79,14 +81,14 @@ echo "== node --test (not run there: ${node_excluded[*]:-none})"
 $NODE --test --test-concurrency=1 --test-timeout=120000 \
   --test-reporter=spec --test-reporter-destination=stdout \
   --test-reporter=junit --test-reporter-destination="$out/node.xml" "${node_files[@]}"
-junit $? "$out/node.xml"
+junit node $? "$out/node.xml"
 
 for suite in "${extra_suites[@]}"; do
   echo "== $suite"
   report="$out/extra-$RANDOM.xml"
   JUNIT_OUT=$report bash -c "$suite"
   rc=$?
-  if [ -s "$report" ]; then junit "$rc" "$report"; elif [ "$rc" -eq 0 ]; then note 1 0; else note 0 1; status=1; fi
+  if [ -s "$report" ]; then junit "$suite" "$rc" "$report"; elif [ "$rc" -eq 0 ]; then note 1 0; else note 0 1; status=1; fi
 done
 
 echo "== leftover shared files"

@@ -4,7 +4,9 @@
  * one stats file. Blocks the Bun workers' event loops while clients connect,
  * so the kernel's accept queue fills, and asks Prometheus' HTTP API for the
  * series, the counter's rate, the queue, the rules' output and every query
- * of the Grafana dashboard. Skips only when Prometheus is not installed.
+ * of the Grafana dashboard. A third listener, with TCP_DEFER_ACCEPT, holds
+ * half-open connections for the SYN_RECV series. Skips only when
+ * Prometheus is not installed.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -14,7 +16,7 @@ import { connect, type Socket } from "node:net";
 import { tempShm } from "./_helpers.ts";
 import { freePort, waitFor } from "./fixtures/middleware_serve.ts";
 import { spawnExampleServers } from "../examples/example_servers.ts";
-import { backlogOne } from "./fixtures/backlog_one.ts";
+import { idleListener, ssSynRecv } from "./fixtures/idle_listener.ts";
 import { type LocalPrometheus, prometheusBinary, startPrometheus } from "../prometheus/local_prometheus.ts";
 
 const DASHBOARD = new URL("../prometheus/grafana-dashboard.json", import.meta.url).pathname;
@@ -60,10 +62,12 @@ test(
     using stats = tempShm("prom-live");
     const bunPort = await freePort(), denoPort = await freePort();
     const bunListener = `127.0.0.1:${bunPort}`, denoListener = `127.0.0.1:${denoPort}`;
+    const deferred = await idleListener({ backlog: 16, deferAccept: true });
+    const deferredListener = `127.0.0.1:${deferred.port}`;
     const env = {
       ...process.env,
       RAINDROPS_STATS: stats.path,
-      RAINDROPS_LISTENERS: `${bunListener},${denoListener}`,
+      RAINDROPS_LISTENERS: `${bunListener},${denoListener},${deferredListener}`,
       DENO_JOBS: "2",
       RAINDROPS_REQUEST_METRICS: "all",
     };
@@ -88,7 +92,7 @@ test(
 
       assert.deepEqual(await eventually(prom, "up", (v) => v.length === 2 && v.every((x) => x === 1)), [1, 1]);
       assert.deepEqual(await eventually(prom, "raindrops_workers", (v) => v.length === 2), [4, 4]);
-      const backlogs = await eventually(prom, "raindrops_listener_backlog_connections", (v) => v.length === 4);
+      const backlogs = await eventually(prom, "raindrops_listener_backlog_connections", (v) => v.length === 6);
       assert.ok(backlogs.every((b) => b > 0), `backlog of each listener, from each target: ${backlogs}`);
 
       // Traffic for the counter: 200 requests over both servers.
@@ -198,7 +202,7 @@ test(
 
       // Overflows: a backlog-1 listener that never accepts, overfilled.
       const before = (await eventually(prom, "max(raindrops_listen_overflows_total)", () => true))[0];
-      const small = await backlogOne();
+      const small = await idleListener();
       const extra: Socket[] = [];
       try {
         for (let i = 0; i < 5; i++) {
@@ -214,9 +218,36 @@ test(
         for (const s of extra) s.destroy();
         small.close();
       }
-      // Half-open connections per listener: read (on loopback a handshake completes at once, so 0).
-      const synRecv = await eventually(prom, "raindrops_listener_syn_recv_connections", (v) => v.length === 4);
-      assert.ok(synRecv.every((x) => x >= 0), `SYN_RECV per listener: ${synRecv}`);
+      // Half-open connections: 5 clients that connect and send nothing stay SYN_RECV at the deferred listener.
+      const quiet: Socket[] = await Promise.all(Array.from({ length: 5 }, () =>
+        new Promise<Socket>((resolve, reject) => {
+          const s = connect(deferred.port, "127.0.0.1", () => resolve(s));
+          s.once("error", reject);
+          held.push(s);
+        })));
+      const synRecv = await eventually(
+        prom,
+        `raindrops_listener_syn_recv_connections{listener="${deferredListener}"}`,
+        (v) => v.length === 2 && v.every((x) => x === 5),
+      );
+      assert.deepEqual(synRecv, [5, 5], "both targets count the 5 half-open connections");
+      assert.equal(ssSynRecv(deferred.port), 5, "as ss counts them");
+      const others = await eventually(
+        prom,
+        `raindrops_listener_syn_recv_connections{listener=~"${bunListener}|${denoListener}"}`,
+        (v) => v.length === 4,
+      );
+      assert.deepEqual(others, [0, 0, 0, 0], "the HTTP listeners' handshakes complete at once on loopback");
+      for (const s of quiet) s.end(); // a FIN completes the handshake
+      assert.deepEqual(
+        await eventually(
+          prom,
+          `raindrops_listener_syn_recv_connections{listener="${deferredListener}"}`,
+          (v) => v.length === 2 && v.every((x) => x === 0),
+        ),
+        [0, 0],
+        "and 0 once the clients close",
+      );
 
       // The new recording rules ran on the real series.
       for (
@@ -240,6 +271,7 @@ test(
       }
     } finally {
       for (const s of held) s.destroy();
+      deferred.close();
       await prom?.stop();
       await Promise.all(servers.map(stopped));
     }

@@ -13,7 +13,7 @@ import { NativeError } from "../src/errors.ts";
 import { queueWaitOf, requestStartSeconds } from "../src/middleware/_request_start.ts";
 import { RUNTIMES, tempShm } from "./_helpers.ts";
 import { fixture } from "./_helpers.ts";
-import { backlogOne } from "./fixtures/backlog_one.ts";
+import { idleListener, ssSynRecv } from "./fixtures/idle_listener.ts";
 import { queuedListener } from "./fixtures/queued_listener.ts";
 import { freePort, spawnWorker, stopWorker, waitFor, type WorkerChild } from "./fixtures/middleware_serve.ts";
 
@@ -111,19 +111,45 @@ test("listenDrops reads the namespace's counters; a missing file is a NativeErro
   });
 });
 
-test("overfilling a backlog-1 listener raises ListenOverflows; its SYN_RECV count is read", async () => {
-  const listener = await backlogOne();
+test("overfilling a backlog-1 listener raises ListenOverflows and ListenDrops", async () => {
+  const listener = await idleListener();
   const clients: Socket[] = [];
   try {
-    const before = listenDrops().listenOverflows;
+    const before = listenDrops();
     for (let i = 0; i < 5; i++) {
       const s = connect(listener.port, "127.0.0.1");
       s.on("error", () => {});
       clients.push(s);
     }
-    assert.ok(await waitFor(() => listenDrops().listenOverflows > before, 5000), "ListenOverflows rose");
-    const synRecv = tcpSynRecvConnections([`127.0.0.1:${listener.port}`]).get(`127.0.0.1:${listener.port}`)!;
-    assert.ok(Number.isInteger(synRecv) && synRecv >= 0);
+    assert.ok(await waitFor(() => listenDrops().listenOverflows > before.listenOverflows, 5000), "ListenOverflows rose");
+    assert.ok(listenDrops().listenDrops > before.listenDrops, "ListenDrops counts overflows too");
+  } finally {
+    for (const s of clients) s.destroy();
+    listener.close();
+  }
+});
+
+test("half-open connections: tcpSynRecvConnections counts what ss counts, and 0 once the handshakes end", async () => {
+  // TCP_DEFER_ACCEPT keeps connections that send nothing in SYN_RECV on the listener's side.
+  const listener = await idleListener({ backlog: 16, deferAccept: true });
+  const address = `127.0.0.1:${listener.port}`;
+  const clients: Socket[] = [];
+  try {
+    assert.equal(tcpSynRecvConnections([address]).get(address), 0);
+    await Promise.all(Array.from({ length: 5 }, () =>
+      new Promise<void>((resolve, reject) => {
+        const s = connect(listener.port, "127.0.0.1", () => resolve());
+        s.once("error", reject);
+        clients.push(s);
+      })));
+    assert.ok(await waitFor(() => ssSynRecv(listener.port) === 5, 5000), `ss counts ${ssSynRecv(listener.port)}`);
+    assert.equal(tcpSynRecvConnections([address]).get(address), 5);
+    assert.equal(tcpSynRecvConnections([`0.0.0.0:${listener.port}`]).get(`0.0.0.0:${listener.port}`), 5, "wildcard");
+    assert.equal(tcpSynRecvConnections([`127.0.0.2:${listener.port}`]).get(`127.0.0.2:${listener.port}`), 0);
+    // A client's FIN completes its handshake (it is not a bare ACK): the connection leaves SYN_RECV.
+    for (const s of clients) s.end();
+    assert.ok(await waitFor(() => tcpSynRecvConnections([address]).get(address) === 0, 5000), "back to 0");
+    assert.equal(ssSynRecv(listener.port), 0);
   } finally {
     for (const s of clients) s.destroy();
     listener.close();

@@ -52,6 +52,9 @@ function pathStart(url: string): number {
 export function hasPath(url: string, path: string): boolean {
   const start = pathStart(url);
   if (start < 0) return path === "/";
+  // An escape is longer than what it decodes to, so a shorter rest cannot match (and is not read past its end,
+  // which costs some engines a slow path).
+  if (url.length - start < path.length) return false;
   for (let i = 0; i < path.length; i++) {
     const c = url.charCodeAt(start + i);
     if (c !== path.charCodeAt(i) || c === 0x25) return c === 0x25 && requestPath(url) === path; // "%"
