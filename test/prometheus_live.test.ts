@@ -219,12 +219,14 @@ test(
         small.close();
       }
       // Half-open connections: 5 clients that connect and send nothing stay SYN_RECV at the deferred listener.
-      const quiet: Socket[] = await Promise.all(Array.from({ length: 5 }, () =>
-        new Promise<Socket>((resolve, reject) => {
-          const s = connect(deferred.port, "127.0.0.1", () => resolve(s));
-          s.once("error", reject);
-          held.push(s);
-        })));
+      const quiet: Socket[] = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          new Promise<Socket>((resolve, reject) => {
+            const s = connect(deferred.port, "127.0.0.1", () => resolve(s));
+            s.once("error", reject);
+            held.push(s);
+          })),
+      );
       const synRecv = await eventually(
         prom,
         `raindrops_listener_syn_recv_connections{listener="${deferredListener}"}`,

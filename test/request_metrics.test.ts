@@ -79,6 +79,22 @@ test("app.use: duration by method, status class and route pattern; busy seconds;
   assert.deepEqual(samples(text, "raindrops_calling_requests_max"), [1]);
 });
 
+test("app.use with route: an error Hono rethrows reaches the caller and counts as 5xx under its pattern", async () => {
+  using tmp = tempShm("rm-rethrow");
+  const app = new Hono()
+    .use(raindrops({ stats: tmp.path, requestDuration: { route: true } }))
+    .get("/fail/:id", () => {
+      throw new Error("handler broke");
+    });
+  app.onError((e) => {
+    throw e; // an error handler that rethrows: next() rejects in the middleware
+  });
+  await assert.rejects(async () => await app.request("/fail/1"), /handler broke/);
+  const text = await (await app.request("/_raindrops?format=prometheus", {}, LOCAL)).text();
+  assert.match(text, /raindrops_request_duration_seconds_count\{method="GET",status="5xx",route="\/fail\/:id"\} 1/);
+  assert.match(text, /^raindrops_calling_requests 0$/m);
+});
+
 test("withRaindrops: a thrown handler counts as 5xx; options are checked at setup", async () => {
   using tmp = tempShm("rm-fetch");
   const fetch = withRaindrops((req) => {
@@ -98,6 +114,11 @@ test("withRaindrops: a thrown handler counts as 5xx; options are checked at setu
   assert.throws(() => withRaindrops(fetch, { queueWait: { header: "bad header" } }), TypeError);
   assert.throws(() => withRaindrops(fetch, { busySeconds: "yes" as unknown as boolean }), TypeError);
   assert.throws(() => withRaindrops(fetch, { stats: tmp.path, requestDuration: { buckets: [2, 1] } }), RangeError);
+  assert.throws(
+    () => withRaindrops(fetch, { stats: tmp.path, requestDuration: { route: true } }),
+    (e: unknown) =>
+      e instanceof TypeError && /app\.use\(raindrops\(\{ requestDuration: \{ route: true \} \}\)\)/.test(e.message),
+  );
 });
 
 test("listenDrops reads the namespace's counters; a missing file is a NativeError naming it", () => {
@@ -121,7 +142,10 @@ test("overfilling a backlog-1 listener raises ListenOverflows and ListenDrops", 
       s.on("error", () => {});
       clients.push(s);
     }
-    assert.ok(await waitFor(() => listenDrops().listenOverflows > before.listenOverflows, 5000), "ListenOverflows rose");
+    assert.ok(
+      await waitFor(() => listenDrops().listenOverflows > before.listenOverflows, 5000),
+      "ListenOverflows rose",
+    );
     assert.ok(listenDrops().listenDrops > before.listenDrops, "ListenDrops counts overflows too");
   } finally {
     for (const s of clients) s.destroy();

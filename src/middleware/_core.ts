@@ -37,8 +37,8 @@ export interface RaindropsCore<C extends RequestView> {
    * the response to send (maybe re-streamed).
    */
   leave(env: unknown, request: Request, res: Response, start: number, route?: string): Response;
-  /** The app threw `e` for `request`, which entered at `start`: rethrows it. */
-  fail(e: unknown, request: Request, start: number): never;
+  /** The app threw `e` for `request`, which entered at `start` (and matched `route`, when the router tells): rethrows it. */
+  fail(e: unknown, request: Request, start: number, route?: string): never;
 }
 
 /** Builds the counting core from the options (checked here). */
@@ -67,11 +67,11 @@ export function raindropsCore<C extends RequestView>(options: RaindropsMiddlewar
   // Only the calling peak (the default): no clock, no request fields read.
   const untimed = tracked && !timed && !settings.requestMetrics.queueWait;
 
-  function fail(e: unknown, request: Request, start: number): never {
+  function fail(e: unknown, request: Request, start: number, route?: string): never {
     counters.decr(CALLING);
     counters.incr(FINISHED);
     if (untimed) metrics.leaveUntimed();
-    else if (tracked) metrics.leave(start, timed ? monotonicMs() : 0, request.method, 0);
+    else if (tracked) metrics.leave(start, timed ? monotonicMs() : 0, request.method, 0, route);
     throw e;
   }
 

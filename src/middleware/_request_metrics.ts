@@ -126,6 +126,8 @@ export class RequestMetrics {
   readonly #duration: Histogram<string> | undefined;
   readonly #byClass: Children = [];
   readonly #byRoute = new Map<string, Children>();
+  /** Whether the histogram has the `route` label. */
+  readonly #routed: boolean;
   readonly #busy: CounterChild | undefined;
   readonly #callingMax: GaugeChild | undefined;
   readonly #queuedMax: Gauge<string> | undefined;
@@ -157,6 +159,7 @@ export class RequestMetrics {
     this.#registry = registry;
     const registers = [registry];
     const { duration, busy, peaks, queueWait } = settings;
+    this.#routed = duration !== false && duration.route;
     if (duration) {
       const labelNames = duration.route ? ["method", "status", "route"] as const : ["method", "status"] as const;
       this.#duration = metricIn(
@@ -284,9 +287,10 @@ export class RequestMetrics {
     const m = methodIndex(method);
     const c = status >= 100 && status < 600 ? (status / 100) | 0 : status === 0 ? 5 : 0;
     let children = this.#byClass;
-    if (route !== undefined) {
+    if (this.#routed) {
+      route ??= ""; // no route told (the router never ran): an empty label, never a label-count error
       children = this.#byRoute.get(route) ?? this.#routeChildren(route);
-    }
+    } else route = undefined;
     const i = m * CLASSES.length + c;
     const child = children[i] ??
       (children[i] = route === undefined

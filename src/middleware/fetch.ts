@@ -33,6 +33,14 @@ export function withRaindrops(
   options: RaindropsMiddlewareOptions<RequestView> = {},
 ): FetchHandler {
   if (typeof fetch !== "function") throw new TypeError("fetch must be a function");
+  const duration = options?.requestDuration;
+  if (typeof duration === "object" && duration !== null && duration.route === true) {
+    // Only a router knows the matched pattern; a wrapped fetch handler sees the URL alone.
+    throw new TypeError(
+      "requestDuration.route needs the route the router matched, which withRaindrops does not see: " +
+        "use app.use(raindrops({ requestDuration: { route: true } })), or drop route",
+    );
+  }
   const core: RaindropsCore<RequestView> = raindropsCore(options);
   // deno-lint-ignore no-explicit-any
   return function raindropsFetch(request: Request, env?: any): Response | Promise<Response> {

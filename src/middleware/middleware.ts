@@ -59,8 +59,11 @@ export function raindrops(options: RaindropsMiddlewareOptions<Context> = {}): Mi
     try {
       pending = next();
     } catch (e) {
-      core.fail(e, c.req.raw, start);
+      core.fail(e, c.req.raw, start, routes ? c.req.routePath : undefined);
     }
-    return pending.then(() => leave(c, start), (e) => core.fail(e, c.req.raw, start));
+    return pending.then(
+      () => leave(c, start),
+      (e) => core.fail(e, c.req.raw, start, routes ? c.req.routePath : undefined),
+    );
   };
 }

@@ -14,6 +14,7 @@ import { type Connection, connectionOf } from "../server/connection.ts";
 import type { RequestView } from "../server/request_view.ts";
 import type { WorkerStats } from "../worker_stats.ts";
 import { hostRule } from "../http/host_rule.ts";
+import { DEFAULT_BUCKETS } from "../metrics/histogram.ts";
 
 /**
  * Options for `raindrops()` and `withRaindrops()`. `C` is what the `allow`
@@ -146,7 +147,8 @@ export interface RequestDurationOptions {
   /**
    * Add a `route` label: the route pattern the router matched (Hono's
    * `c.req.routePath`, e.g. `/users/:id`, never the URL), under
-   * `app.use(raindrops())` only (default `false`).
+   * `app.use(raindrops())` only: `withRaindrops` sees no route and refuses
+   * it with a TypeError (default `false`).
    */
   route?: boolean;
   /** The most label sets kept (default 1000); more go to the overflow set (`__overflow__`). */
@@ -188,22 +190,8 @@ export interface RequestMetricsSettings {
   readonly kernelDrops: boolean;
 }
 
-/** Default buckets of the queue wait, in seconds. */
-export const QUEUE_WAIT_BUCKETS: readonly number[] = Object.freeze([
-  0.001,
-  0.0025,
-  0.005,
-  0.01,
-  0.025,
-  0.05,
-  0.1,
-  0.25,
-  0.5,
-  1,
-  2.5,
-  5,
-  10,
-]);
+/** Default buckets of the queue wait, in seconds: the duration's, with two below 5 ms (a queue wait is often shorter). */
+export const QUEUE_WAIT_BUCKETS: readonly number[] = Object.freeze([0.001, 0.0025, ...DEFAULT_BUCKETS]);
 
 /** `value` as an options object: `true`/undefined as `{}` when on by default. */
 function switchOf<T extends object>(name: string, value: boolean | T | undefined, on: boolean): T | false {
