@@ -50,15 +50,32 @@ test(`one LastDataRecv across ${CYCLES} server restarts leaves no descriptors an
   assert.ok(after.all <= before.all + 4, `${after.all - before.all} descriptors more after ${CYCLES} restarts`);
   assert.ok(ldr.watches <= 1, `${ldr.watches} watches open`);
   assert.equal(ldr.servers, 0, "every stopped Node server detached");
+  const recorded = 2 * CYCLES + 1;
   if (runtimeName !== "deno") {
     const server = await serve(fetch);
     assert.equal((await rawGet("127.0.0.1", server.port, "/")).body, "ok");
     if (onNode) assert.equal(ldr.servers, 1, "a new server is attached");
     else assert.equal(ldr.watches, 1, "a new server is still watched");
     await server.stop();
+    assert.equal(ldr.missed, 0, String(ldr.lastError));
+    assert.equal(ldr.aggregate.count, recorded + 1);
+    return;
   }
-  assert.equal(ldr.missed, 0, String(ldr.lastError));
-  assert.equal(ldr.aggregate.count, 2 * CYCLES + 1 + (runtimeName === "deno" ? 0 : 1));
+  // Deno tells no server port: a server joins the watch at the next look at the process's listeners (at most
+  // once a second), and a connection opened and closed before that may go uncounted (as documented), which
+  // restarts this fast can hit. Never more than were made, and the newest server is watched after a look.
+  assert.ok(ldr.aggregate.count + ldr.missed <= recorded, `${ldr.aggregate.count} + ${ldr.missed} > ${recorded}`);
+  const server = await serve(fetch);
+  try {
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal((await rawGet("127.0.0.1", server.port, "/")).body, "ok"); // the look: the server joins
+    const before = ldr.aggregate.count;
+    assert.equal((await rawGet("127.0.0.1", server.port, "/")).body, "ok");
+    assert.equal(ldr.aggregate.count, before + 1, "a new connection of the newest server is recorded");
+    assert.equal(ldr.watches, 1);
+  } finally {
+    await server.stop();
+  }
 });
 
 /** Runs a fixture with Deno or Node and its garbage collector exposed as globalThis.gc (a V8 flag), bounded. */
