@@ -7,7 +7,7 @@ const std = @import("std");
 const sys = @import("sys.zig");
 const netlink = @import("netlink.zig");
 const inet = @import("inet_diag.zig");
-const syn_recv = @import("syn_recv.zig");
+const counts = @import("address_counts.zig");
 
 const Addr = inet.Addr;
 const rec_size = inet.addr_size;
@@ -16,14 +16,7 @@ const rec_size = inet.addr_size;
 /// the LISTEN sockets bound exactly to it (several with SO_REUSEPORT add
 /// up), written to `out` in query order; error.INVAL for a bad query.
 pub fn queued(fd: i32, query: []const u8, out: []u32, scratch: []u8) sys.Error!void {
-    const families = try syn_recv.familiesOf(query, out.len);
-    const n = query.len / rec_size;
-    @memset(out[0..n], 0);
-    for ([2]u8{ inet.AF_INET, inet.AF_INET6 }, families) |family, present| {
-        if (!present) continue;
-        var ctx: Ctx = .{ .query = query, .out = out[0..n], .family = family };
-        try netlink.run(fd, scratch, .dump, &ctx);
-    }
+    return counts.fill(Ctx, fd, query, out, scratch);
 }
 
 const Ctx = struct {
@@ -32,14 +25,12 @@ const Ctx = struct {
     family: u8,
 
     pub fn build(self: *Ctx, w: *netlink.Writer) netlink.Writer.Error!void {
-        const terms: syn_recv.Terms = .{ .query = self.query, .family = self.family, .exact = true };
-        try inet.writeDump(w, self.family, netlink.stateBit(inet.TCP_LISTEN), @as(?syn_recv.Terms, terms));
+        const terms: counts.Terms = .{ .query = self.query, .family = self.family, .exact = true };
+        try inet.writeDump(w, self.family, netlink.stateBit(inet.TCP_LISTEN), @as(?counts.Terms, terms));
     }
 
     pub fn reset(self: *Ctx) void {
-        for (self.out, 0..) |*r, i| {
-            if (Addr.decodeValid(self.query[i * rec_size ..][0..rec_size]).family == self.family) r.* = 0;
-        }
+        counts.reset(self.query, self.out, self.family);
     }
 
     pub fn accept(self: *Ctx, payload: []const u8) sys.Error!void {

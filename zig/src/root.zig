@@ -22,6 +22,7 @@ test {
     _ = @import("socket_fds.zig");
     _ = @import("tcp_port.zig");
     _ = @import("arrivals.zig");
+    _ = @import("address_counts.zig");
     _ = @import("syn_recv.zig");
     _ = @import("clock.zig");
     _ = @import("listen_queue.zig");

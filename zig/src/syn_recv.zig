@@ -8,6 +8,7 @@ const std = @import("std");
 const sys = @import("sys.zig");
 const netlink = @import("netlink.zig");
 const inet = @import("inet_diag.zig");
+const counts = @import("address_counts.zig");
 
 const Addr = inet.Addr;
 const rec_size = inet.addr_size;
@@ -20,46 +21,7 @@ pub const TCP_SYN_RECV: u8 = 3;
 /// and address, or on any local address of its family for a wildcard,
 /// written to `out` in query order. Kernel errors come back as they are.
 pub fn count(fd: i32, query: []const u8, out: []u32, scratch: []u8) sys.Error!void {
-    const families = try familiesOf(query, out.len);
-    const n = query.len / rec_size;
-    @memset(out[0..n], 0);
-    for ([2]u8{ inet.AF_INET, inet.AF_INET6 }, families) |family, present| {
-        if (!present) continue;
-        var ctx: Ctx = .{ .query = query, .out = out[0..n], .family = family };
-        try netlink.run(fd, scratch, .dump, &ctx);
-    }
-}
-
-/// Query records of one family as filter terms: port only for a wildcard
-/// unless `exact` (a LISTEN socket is bound to the wildcard itself).
-pub const Terms = struct {
-    query: []const u8,
-    family: u8,
-    exact: bool = false,
-    i: usize = 0,
-
-    pub fn next(self: *Terms) ?inet.Term {
-        while (self.i < self.query.len / rec_size) {
-            const a = Addr.decodeValid(self.query[self.i * rec_size ..][0..rec_size]);
-            self.i += 1;
-            if (a.family != self.family) continue;
-            return .{ .addr = a, .any_addr = !self.exact and a.isWildcard() };
-        }
-        return null;
-    }
-};
-
-/// The families present in `query` (a whole number of addr20 records, each
-/// of a known family, and `out` room for one result each, else error.INVAL).
-pub fn familiesOf(query: []const u8, out_len: usize) sys.Error![2]bool {
-    const n = query.len / rec_size;
-    if (query.len % rec_size != 0 or out_len < n) return error.INVAL;
-    var families = [2]bool{ false, false };
-    for (0..n) |i| {
-        const a = Addr.decode(query[i * rec_size ..][0..rec_size]) orelse return error.INVAL;
-        families[@intFromBool(a.family == inet.AF_INET6)] = true;
-    }
-    return families;
+    return counts.fill(Ctx, fd, query, out, scratch);
 }
 
 const Ctx = struct {
@@ -68,14 +30,12 @@ const Ctx = struct {
     family: u8,
 
     pub fn build(self: *Ctx, w: *netlink.Writer) netlink.Writer.Error!void {
-        const terms: Terms = .{ .query = self.query, .family = self.family };
-        try inet.writeDump(w, self.family, netlink.stateBit(TCP_SYN_RECV), @as(?Terms, terms));
+        const terms: counts.Terms = .{ .query = self.query, .family = self.family };
+        try inet.writeDump(w, self.family, netlink.stateBit(TCP_SYN_RECV), @as(?counts.Terms, terms));
     }
 
     pub fn reset(self: *Ctx) void {
-        for (self.out, 0..) |*r, i| {
-            if (Addr.decodeValid(self.query[i * rec_size ..][0..rec_size]).family == self.family) r.* = 0;
-        }
+        counts.reset(self.query, self.out, self.family);
     }
 
     pub fn accept(self: *Ctx, payload: []const u8) sys.Error!void {

@@ -7,6 +7,7 @@ const std = @import("std");
 const sys = @import("sys.zig");
 const netlink = @import("netlink.zig");
 const inet = @import("inet_diag.zig");
+const counts = @import("address_counts.zig");
 const records = @import("records.zig");
 
 const Addr = inet.Addr;
@@ -71,28 +72,6 @@ fn familyCovered(family: ?u8, of: u8) bool {
     return family == null or family.? == of;
 }
 
-/// Query records as filter terms: those of `family` (every one when null),
-/// exact when only LISTEN sockets are asked for, port-only for a wildcard
-/// otherwise (accepted connections of a wildcard listener have concrete
-/// local addresses; a port-only term also brings the wildcard's LISTEN
-/// socket and any other on that port, which `QueryCtx.accept` tells apart).
-const QueryTerms = struct {
-    query: []const u8,
-    family: ?u8,
-    exact: bool,
-    i: usize = 0,
-
-    pub fn next(self: *QueryTerms) ?inet.Term {
-        while (self.i < self.query.len / rec_size) {
-            const a = Addr.decodeValid(self.query[self.i * rec_size ..][0..rec_size]);
-            self.i += 1;
-            if (!familyCovered(self.family, a.family)) continue;
-            return .{ .addr = a, .any_addr = !self.exact and a.isWildcard() };
-        }
-        return null;
-    }
-};
-
 /// One dump for a query: `states` (LISTEN, ESTABLISHED or both) of
 /// `family`, or of both families when null.
 const QueryCtx = struct {
@@ -110,8 +89,8 @@ const QueryCtx = struct {
     }
 
     pub fn build(self: *QueryCtx, w: *netlink.Writer) netlink.Writer.Error!void {
-        const terms: QueryTerms = .{ .query = self.query, .family = self.family, .exact = self.states == stateBit(inet.TCP_LISTEN) };
-        try inet.writeDump(w, self.family, self.states, @as(?QueryTerms, terms));
+        const terms: counts.Terms = .{ .query = self.query, .family = self.family, .exact = self.states == stateBit(inet.TCP_LISTEN) };
+        try inet.writeDump(w, self.family, self.states, @as(?counts.Terms, terms));
     }
 
     pub fn reset(self: *QueryCtx) void {
@@ -263,7 +242,7 @@ const ListenAllCtx = struct {
     }
 
     pub fn build(self: *ListenAllCtx, w: *netlink.Writer) netlink.Writer.Error!void {
-        try inet.writeDump(w, self.family, stateBit(inet.TCP_LISTEN), @as(?QueryTerms, null));
+        try inet.writeDump(w, self.family, stateBit(inet.TCP_LISTEN), @as(?counts.Terms, null));
     }
 
     pub fn reset(self: *ListenAllCtx) void {
@@ -369,7 +348,7 @@ const RawCtx = struct {
     no_inode: u32 = 0,
 
     pub fn build(_: *RawCtx, w: *netlink.Writer) netlink.Writer.Error!void {
-        try inet.writeDump(w, inet.AF_INET, stateBit(inet.TCP_ESTABLISHED), @as(?QueryTerms, null));
+        try inet.writeDump(w, inet.AF_INET, stateBit(inet.TCP_ESTABLISHED), @as(?counts.Terms, null));
     }
     pub fn reset(self: *RawCtx) void {
         self.established = 0;
