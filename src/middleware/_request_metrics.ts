@@ -273,7 +273,7 @@ export class RequestMetrics {
     this.#calling--;
   }
 
-  /** The request that entered at `start` left at `now` with `status` (0 when the app threw). */
+  /** The request that entered at `start` left at `now` with `status` (0 when the app threw); `route` only when the histogram has that label. */
   leave(start: number, now: number, method: string, status: number, route?: string): void {
     this.#busyPending += this.#calling * (now - this.#busySince);
     this.#busySince = now;
@@ -290,7 +290,7 @@ export class RequestMetrics {
     if (this.#routed) {
       route ??= ""; // no route told (the router never ran): an empty label, never a label-count error
       children = this.#byRoute.get(route) ?? this.#routeChildren(route);
-    } else route = undefined;
+    }
     const i = m * CLASSES.length + c;
     const child = children[i] ??
       (children[i] = route === undefined
